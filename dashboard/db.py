@@ -1,0 +1,112 @@
+"""The DuckDB file: short-lived connections, waiting politely for another process's lock, migrations.
+
+DuckDB lets one process at a time open a file for writing. The dashboard and the command line both
+open the file only for the duration of one operation, so that each can work while the other is idle;
+when the file is busy, `connect` waits (up to `AIMS_LOCK_WAIT_SECONDS`) and says that it is waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from dashboard import settings
+from dashboard.catalog import Catalog, load_catalog
+
+__all__ = ["DatabaseBusy", "connect", "frame", "one", "resolve_path", "rows", "transaction"]
+
+log = logging.getLogger(__name__)
+
+_LOCK_MESSAGE = re.compile(r"Could not set lock on file|Conflicting lock", re.IGNORECASE)
+
+
+class DatabaseBusy(RuntimeError):
+    """Another process held the database file for longer than we were willing to wait."""
+
+
+def resolve_path(db: str | Path | None = None) -> str:
+    """The database path: the argument, else `AIMS_DB`, else `data/aims.duckdb`. `:memory:` is allowed."""
+    path = str(db) if db else settings.get("AIMS_DB")
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _open(path: str, wait: float, on_wait: Callable[[str], None] | None) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait
+    delay, told = 0.05, False
+    while True:
+        try:
+            return duckdb.connect(path)
+        except duckdb.IOException as exc:
+            if not _LOCK_MESSAGE.search(str(exc)):
+                raise
+            holder = re.search(r"\(PID (\d+)\)", str(exc))
+            who = f"process {holder.group(1)}" if holder else "another process"
+            if time.monotonic() >= deadline:
+                raise DatabaseBusy(
+                    f"The database {path} is in use by {who} and was not released within {wait:.0f} s. "
+                    "Close the other program or try again; set AIMS_LOCK_WAIT_SECONDS to wait longer."
+                ) from exc
+            if not told:
+                message = f"The database {path} is in use by {who}; waiting up to {wait:.0f} s for it to be released…"
+                (on_wait or log.warning)(message)
+                told = True
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
+@contextmanager
+def connect(
+    db: str | Path | None = None,
+    *,
+    catalog: Catalog | None = None,
+    wait: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the database for one operation, run pending migrations, sync the catalog, close it after."""
+    path = resolve_path(db)
+    seconds = float(settings.get("AIMS_LOCK_WAIT_SECONDS")) if wait is None else wait
+    con = _open(path, seconds, on_wait)
+    try:
+        from dashboard import schema  # local import: schema imports this module's helpers
+
+        schema.migrate(con)
+        schema.sync_catalog(con, catalog or load_catalog())
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: commit when the block ends, roll back on any exception."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+    """Run a query and read its whole result (DuckDB 2 keeps a result open until it is read to the end)."""
+    return con.execute(sql, params or []).fetchall()
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
+    result = rows(con, sql, params)
+    return result[0] if result else None
+
+
+def frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+    return con.execute(sql, params or []).df()

@@ -1,0 +1,161 @@
+"""The database schema as forward migrations, and the copy of the catalog that SQL scoring joins on.
+
+Each migration runs once, in its own transaction, and records its number in `schema_version`.
+Foreign keys are enforced in code, not declared: DuckDB refuses updates of rows that a foreign key
+references, which would make renaming a unit or finalising an assessment impossible.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from dashboard.catalog import Catalog
+
+__all__ = ["MIGRATIONS", "current_version", "migrate", "sync_catalog"]
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the initial schema
+    """
+    CREATE SEQUENCE unit_id_seq START 1;
+    CREATE TABLE unit (
+        id          INTEGER PRIMARY KEY DEFAULT nextval('unit_id_seq'),
+        name        VARCHAR NOT NULL UNIQUE,
+        parent_id   INTEGER,
+        archived    BOOLEAN NOT NULL DEFAULT false,
+        created_at  TIMESTAMP NOT NULL DEFAULT current_localtimestamp()
+    );
+    CREATE SEQUENCE assessment_id_seq START 1;
+    CREATE TABLE assessment (
+        id              INTEGER PRIMARY KEY DEFAULT nextval('assessment_id_seq'),
+        unit_id         INTEGER NOT NULL,
+        label           VARCHAR NOT NULL,
+        scope           VARCHAR NOT NULL CHECK (scope IN ('clauses', 'annex_a', 'both')),
+        assessed_on     DATE,
+        status          VARCHAR NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'final')),
+        source          VARCHAR NOT NULL CHECK (source IN ('form', 'import', 'interview', 'demo')),
+        catalog_version VARCHAR NOT NULL,
+        default_target  SMALLINT NOT NULL DEFAULT 3 CHECK (default_target BETWEEN 0 AND 5),
+        created_at      TIMESTAMP NOT NULL DEFAULT current_localtimestamp(),
+        UNIQUE (unit_id, label)
+    );
+    CREATE TABLE response (
+        assessment_id INTEGER NOT NULL,
+        item_id       VARCHAR NOT NULL,
+        maturity      SMALLINT CHECK (maturity BETWEEN 0 AND 5),
+        target        SMALLINT CHECK (target BETWEEN 0 AND 5),
+        applicable    BOOLEAN NOT NULL DEFAULT true,
+        justification VARCHAR,
+        evidence      VARCHAR,
+        owner         VARCHAR,
+        due_date      DATE,
+        notes         VARCHAR,
+        changed_by    VARCHAR,
+        changed_at    TIMESTAMP,
+        PRIMARY KEY (assessment_id, item_id)
+    );
+    CREATE SEQUENCE import_batch_id_seq START 1;
+    CREATE TABLE import_batch (
+        id           INTEGER PRIMARY KEY DEFAULT nextval('import_batch_id_seq'),
+        content_hash VARCHAR NOT NULL UNIQUE,
+        filename     VARCHAR NOT NULL,
+        imported_by  VARCHAR,
+        imported_at  TIMESTAMP NOT NULL DEFAULT current_localtimestamp(),
+        row_count    INTEGER NOT NULL,
+        summary      VARCHAR
+    );
+    CREATE SEQUENCE change_log_id_seq START 1;
+    CREATE TABLE change_log (
+        id            BIGINT PRIMARY KEY DEFAULT nextval('change_log_id_seq'),
+        assessment_id INTEGER NOT NULL,
+        item_id       VARCHAR,
+        field         VARCHAR NOT NULL,
+        old_value     VARCHAR,
+        new_value     VARCHAR,
+        changed_by    VARCHAR,
+        changed_at    TIMESTAMP NOT NULL DEFAULT current_localtimestamp(),
+        source        VARCHAR
+    );
+    CREATE TABLE summary_cache (
+        cache_key      VARCHAR PRIMARY KEY,
+        model          VARCHAR NOT NULL,
+        prompt_version VARCHAR NOT NULL,
+        created_at     TIMESTAMP NOT NULL DEFAULT current_localtimestamp(),
+        content        VARCHAR NOT NULL
+    );
+    CREATE TABLE catalog_item (
+        item_id  VARCHAR PRIMARY KEY,
+        section  VARCHAR NOT NULL,
+        kind     VARCHAR NOT NULL,
+        title    VARCHAR NOT NULL,
+        weight   DOUBLE NOT NULL,
+        ord      INTEGER NOT NULL
+    );
+    CREATE TABLE catalog_section (
+        section  VARCHAR PRIMARY KEY,
+        kind     VARCHAR NOT NULL,
+        title    VARCHAR NOT NULL,
+        ord      INTEGER NOT NULL
+    );
+    CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+    """,
+)
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+        "applied_at TIMESTAMP NOT NULL DEFAULT current_localtimestamp())"
+    )
+    return int(con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0])
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Run every migration newer than the database, each in one transaction; return the version."""
+    version = current_version(con)
+    for number, script in enumerate(MIGRATIONS, start=1):
+        if number <= version:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(script)
+            con.execute("INSERT INTO schema_version (version) VALUES (?)", [number])
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+        version = number
+    return version
+
+
+def sync_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
+    """Copy item weights, sections and order into the database when the catalog files changed."""
+    stored = con.execute("SELECT value FROM meta WHERE key = 'catalog_digest'").fetchall()
+    if stored and stored[0][0] == catalog.digest:
+        return
+    items = pd.DataFrame(
+        [(i.id, i.section, i.kind, i.title, float(i.weight), i.order) for i in catalog.items],
+        columns=["item_id", "section", "kind", "title", "weight", "ord"],
+    )
+    sections = pd.DataFrame(
+        [(s.id, s.kind, s.title, n) for n, s in enumerate(catalog.sections, start=1)],
+        columns=["section", "kind", "title", "ord"],
+    )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM catalog_item")
+        con.execute("DELETE FROM catalog_section")
+        con.register("_items", items)
+        con.register("_sections", sections)
+        con.execute("INSERT INTO catalog_item SELECT * FROM _items")
+        con.execute("INSERT INTO catalog_section SELECT * FROM _sections")
+        con.unregister("_items")
+        con.unregister("_sections")
+        for key, value in (("catalog_digest", catalog.digest), ("catalog_version", catalog.version)):
+            con.execute(
+                "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]
+            )
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")

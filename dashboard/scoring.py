@@ -1,0 +1,263 @@
+"""The one scoring engine. Every figure on every page and in every export comes from these functions.
+
+The rules, in plain words (the README repeats them):
+
+* An item marked not applicable is left out of every figure. An applicable item without a maturity is
+  "not assessed": it lowers completeness and is never counted as zero.
+* Item gap = max(target - maturity, 0); target defaults to the assessment's default target (3).
+* Section score (clause 4..10, Annex A objective A.2..A.10) = weighted mean maturity of the section's
+  applicable, assessed items (catalog weights). Section target = weighted mean target of its applicable
+  items. Section gap = weighted mean of the item gaps of its applicable, assessed items.
+* Clause maturity = mean of the clause sections that have a score; Annex A maturity = mean of the
+  objectives that have a score. The maturity level is the scale name of the score rounded down.
+* Completeness = assessed applicable items / applicable items.
+* Annex A coverage = applicable controls at or above target / applicable controls; the partial share
+  (maturity above 0, below target) sits beside it. Controls are implemented, partial, missing (level 0),
+  not assessed or not applicable.
+* Across several units (one round), a section's figure is the mean of the units' section scores, each
+  unit counting once; coverage and completeness pool the units' items.
+
+Scores are rounded to two decimals once, here; nothing downstream computes or rounds a score again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import duckdb
+import pandas as pd
+
+from dashboard.catalog import Scale
+from dashboard.db import frame
+
+__all__ = [
+    "LATEST",
+    "assessment_scores",
+    "item_scores",
+    "organisation_sections",
+    "organisation_summary",
+    "rounds",
+    "section_scores",
+    "select_assessments",
+    "with_levels",
+]
+
+LATEST = "Latest per unit"
+DECIMALS = 2
+
+
+def _filter(assessment_ids: Iterable[int] | None) -> tuple[str, list[int]]:
+    if assessment_ids is None:
+        return "", []
+    ids = sorted({int(i) for i in assessment_ids})
+    if not ids:
+        return "WHERE false", []
+    return f"WHERE a.id IN ({', '.join('?' for _ in ids)})", ids
+
+
+def _items_cte(assessment_ids: Iterable[int] | None) -> tuple[str, list[int]]:
+    where, params = _filter(assessment_ids)
+    sql = f"""
+    items AS (
+        SELECT a.id AS assessment_id, u.name AS unit, a.label AS assessment, a.assessed_on, a.status, a.scope,
+               c.section, c.kind, c.item_id, c.title, c.weight, c.ord,
+               r.maturity, coalesce(r.target, a.default_target) AS target,
+               coalesce(r.applicable, true) AS applicable,
+               r.evidence, r.owner, r.due_date, r.notes,
+               CASE WHEN coalesce(r.applicable, true) AND r.maturity IS NOT NULL
+                    THEN greatest(coalesce(r.target, a.default_target) - r.maturity, 0) END AS gap,
+               CASE WHEN NOT coalesce(r.applicable, true) THEN 'not applicable'
+                    WHEN r.maturity IS NULL THEN 'not assessed'
+                    WHEN r.maturity >= coalesce(r.target, a.default_target) THEN 'implemented'
+                    WHEN r.maturity > 0 THEN 'partial'
+                    ELSE 'missing' END AS state
+        FROM assessment a
+        JOIN unit u ON u.id = a.unit_id
+        JOIN catalog_item c ON a.scope = 'both' OR (a.scope = 'clauses') = (c.kind = 'clause')
+        LEFT JOIN response r ON r.assessment_id = a.id AND r.item_id = c.item_id
+        {where}
+    )"""
+    return sql, params
+
+
+_SECTIONS_CTE = """
+    sections AS (
+        SELECT assessment_id, any_value(unit) AS unit, any_value(assessment) AS assessment,
+               any_value(assessed_on) AS assessed_on, any_value(status) AS status, section, any_value(kind) AS kind,
+               sum(weight * maturity) FILTER (WHERE applicable AND maturity IS NOT NULL)
+                 / sum(weight) FILTER (WHERE applicable AND maturity IS NOT NULL) AS maturity,
+               sum(weight * target) FILTER (WHERE applicable) / sum(weight) FILTER (WHERE applicable) AS target,
+               sum(weight * gap) FILTER (WHERE applicable AND maturity IS NOT NULL)
+                 / sum(weight) FILTER (WHERE applicable AND maturity IS NOT NULL) AS gap,
+               count(*) AS items,
+               count(*) FILTER (WHERE applicable) AS applicable,
+               count(*) FILTER (WHERE applicable AND maturity IS NOT NULL) AS assessed,
+               count(*) FILTER (WHERE state = 'implemented') AS implemented,
+               count(*) FILTER (WHERE state = 'partial') AS partial,
+               count(*) FILTER (WHERE state = 'missing') AS missing,
+               count(*) FILTER (WHERE state = 'not assessed') AS not_assessed,
+               count(*) FILTER (WHERE state = 'not applicable') AS not_applicable,
+               count(*) FILTER (WHERE gap > 0) AS open_gaps
+        FROM items GROUP BY assessment_id, section
+    )"""
+
+
+def item_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int] | None = None) -> pd.DataFrame:
+    """One row per in-scope item of each assessment, with its effective target, gap and state."""
+    cte, params = _items_cte(assessment_ids)
+    return frame(con, f"WITH {cte} SELECT * FROM items ORDER BY lower(unit), assessed_on, assessment, ord", params)
+
+
+def section_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int] | None = None) -> pd.DataFrame:
+    """One row per assessment and in-scope section (4..10, A.2..A.10)."""
+    cte, params = _items_cte(assessment_ids)
+    return frame(
+        con,
+        f"""WITH {cte}, {_SECTIONS_CTE}
+            SELECT s.assessment_id, s.unit, s.assessment, s.assessed_on, s.status, s.section, cs.title AS section_title,
+                   s.kind, round(s.maturity, {DECIMALS}) AS maturity, round(s.target, {DECIMALS}) AS target,
+                   round(s.gap, {DECIMALS}) AS gap,
+                   round(s.assessed / nullif(s.applicable, 0), {DECIMALS}) AS completeness,
+                   round(s.implemented / nullif(s.applicable, 0), {DECIMALS}) AS coverage,
+                   round(s.partial / nullif(s.applicable, 0), {DECIMALS}) AS partial_share,
+                   s.items, s.applicable, s.assessed, s.implemented, s.partial, s.missing, s.not_assessed,
+                   s.not_applicable, s.open_gaps
+            FROM sections s JOIN catalog_section cs USING (section)
+            ORDER BY lower(s.unit), s.assessed_on, s.assessment, cs.ord""",
+        params,
+    )
+
+
+def assessment_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int] | None = None) -> pd.DataFrame:
+    """One row per assessment: clause maturity, Annex A maturity and coverage, completeness, open gaps."""
+    cte, params = _items_cte(assessment_ids)
+    return frame(
+        con,
+        f"""WITH {cte}, {_SECTIONS_CTE}
+            SELECT assessment_id, any_value(unit) AS unit, any_value(assessment) AS assessment,
+                   any_value(assessed_on) AS assessed_on, any_value(status) AS status,
+                   round(avg(maturity) FILTER (WHERE kind = 'clause'), {DECIMALS}) AS clause_maturity,
+                   round(avg(maturity) FILTER (WHERE kind = 'annex_a'), {DECIMALS}) AS annex_maturity,
+                   round(sum(implemented) FILTER (WHERE kind = 'annex_a')
+                         / nullif(sum(applicable) FILTER (WHERE kind = 'annex_a'), 0), {DECIMALS}) AS annex_coverage,
+                   round(sum(partial) FILTER (WHERE kind = 'annex_a')
+                         / nullif(sum(applicable) FILTER (WHERE kind = 'annex_a'), 0), {DECIMALS}) AS annex_partial_share,
+                   round(sum(assessed) / nullif(sum(applicable), 0), {DECIMALS}) AS completeness,
+                   sum(applicable)::INTEGER AS applicable, sum(assessed)::INTEGER AS assessed,
+                   sum(not_applicable)::INTEGER AS not_applicable, sum(open_gaps)::INTEGER AS open_gaps
+            FROM sections GROUP BY assessment_id
+            ORDER BY lower(unit), assessed_on, assessment""",
+        params,
+    )
+
+
+def organisation_sections(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> pd.DataFrame:
+    """Per section across the chosen assessments: mean of the units' scores, pooled coverage."""
+    cte, params = _items_cte(assessment_ids)
+    return frame(
+        con,
+        f"""WITH {cte}, {_SECTIONS_CTE}
+            SELECT s.section, any_value(cs.title) AS section_title, any_value(s.kind) AS kind,
+                   round(avg(s.maturity), {DECIMALS}) AS maturity, round(avg(s.target), {DECIMALS}) AS target,
+                   round(avg(s.gap), {DECIMALS}) AS gap,
+                   round(min(s.maturity), {DECIMALS}) AS min_maturity, round(max(s.maturity), {DECIMALS}) AS max_maturity,
+                   count(s.maturity)::INTEGER AS units_scored,
+                   round(sum(s.assessed) / nullif(sum(s.applicable), 0), {DECIMALS}) AS completeness,
+                   round(sum(s.implemented) / nullif(sum(s.applicable), 0), {DECIMALS}) AS coverage,
+                   round(sum(s.partial) / nullif(sum(s.applicable), 0), {DECIMALS}) AS partial_share,
+                   sum(s.applicable)::INTEGER AS applicable, sum(s.implemented)::INTEGER AS implemented,
+                   sum(s.partial)::INTEGER AS partial, sum(s.missing)::INTEGER AS missing,
+                   sum(s.not_assessed)::INTEGER AS not_assessed, sum(s.not_applicable)::INTEGER AS not_applicable,
+                   sum(s.open_gaps)::INTEGER AS open_gaps
+            FROM sections s JOIN catalog_section cs USING (section)
+            GROUP BY s.section ORDER BY any_value(cs.ord)""",
+        params,
+    )
+
+
+def organisation_summary(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> dict[str, float | int | None]:
+    """Headline figures across the chosen assessments (each unit counts once in the maturity means)."""
+    scores = assessment_scores(con, assessment_ids)
+    cte, params = _items_cte(assessment_ids)
+    pooled = frame(
+        con,
+        f"""WITH {cte}
+            SELECT round(count(*) FILTER (WHERE kind = 'annex_a' AND state = 'implemented')
+                         / nullif(count(*) FILTER (WHERE kind = 'annex_a' AND applicable), 0), {DECIMALS}) AS annex_coverage,
+                   round(count(*) FILTER (WHERE kind = 'annex_a' AND state = 'partial')
+                         / nullif(count(*) FILTER (WHERE kind = 'annex_a' AND applicable), 0), {DECIMALS}) AS annex_partial_share,
+                   round(count(*) FILTER (WHERE applicable AND maturity IS NOT NULL)
+                         / nullif(count(*) FILTER (WHERE applicable), 0), {DECIMALS}) AS completeness,
+                   count(*) FILTER (WHERE gap > 0) AS open_gaps,
+                   count(DISTINCT assessment_id) AS assessments
+            FROM items""",
+        params,
+    ).iloc[0]
+    raw = _raw_means(con, assessment_ids)
+    return {
+        "clause_maturity": raw["clause_maturity"],
+        "annex_maturity": raw["annex_maturity"],
+        "annex_coverage": _num(pooled["annex_coverage"]),
+        "annex_partial_share": _num(pooled["annex_partial_share"]),
+        "completeness": _num(pooled["completeness"]),
+        "open_gaps": int(pooled["open_gaps"]),
+        "assessments": int(pooled["assessments"]),
+        "units": int(scores["unit"].nunique()),
+    }
+
+
+def _raw_means(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> dict[str, float | None]:
+    """Mean over assessments of the unrounded clause / Annex A maturity, rounded once."""
+    cte, params = _items_cte(assessment_ids)
+    row = frame(
+        con,
+        f"""WITH {cte}, {_SECTIONS_CTE},
+            per AS (SELECT assessment_id, avg(maturity) FILTER (WHERE kind = 'clause') AS c,
+                           avg(maturity) FILTER (WHERE kind = 'annex_a') AS a FROM sections GROUP BY assessment_id)
+            SELECT round(avg(c), {DECIMALS}) AS clause_maturity, round(avg(a), {DECIMALS}) AS annex_maturity FROM per""",
+        params,
+    ).iloc[0]
+    return {"clause_maturity": _num(row["clause_maturity"]), "annex_maturity": _num(row["annex_maturity"])}
+
+
+def _num(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
+
+
+def rounds(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Round labels, oldest first (ordered by the earliest date assessed under each label)."""
+    found = frame(
+        con, "SELECT label FROM assessment GROUP BY label ORDER BY min(assessed_on) NULLS LAST, label"
+    )
+    return found["label"].tolist()
+
+
+def select_assessments(
+    con: duckdb.DuckDBPyConnection, *, units: Sequence[str] | None = None, round_label: str | None = LATEST
+) -> list[int]:
+    """Assessment ids for the chosen units and round; `LATEST` takes each unit's most recent assessment."""
+    params: list[object] = []
+    where = ["NOT u.archived"]
+    if units:
+        where.append(f"u.name IN ({', '.join('?' for _ in units)})")
+        params.extend(units)
+    if round_label and round_label != LATEST:
+        where.append("a.label = ?")
+        params.append(round_label)
+    found = frame(
+        con,
+        f"""SELECT a.id, row_number() OVER (PARTITION BY a.unit_id ORDER BY a.assessed_on DESC NULLS LAST,
+                                                   a.created_at DESC, a.id DESC) AS recency
+            FROM assessment a JOIN unit u ON u.id = a.unit_id WHERE {' AND '.join(where)}""",
+        params,
+    )
+    if round_label == LATEST or not round_label:
+        found = found[found["recency"] == 1]
+    return sorted(int(i) for i in found["id"])
+
+
+def with_levels(df: pd.DataFrame, scale: Scale, column: str = "maturity", into: str = "level") -> pd.DataFrame:
+    """Add the scale name of each score (rounded down) as a column."""
+    out = df.copy()
+    out[into] = [scale.level_name(v) for v in out[column]]
+    return out

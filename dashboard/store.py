@@ -1,0 +1,443 @@
+"""Business units, assessments and responses in DuckDB, with every change written to the change log.
+
+Functions take an open connection (see `dashboard.db.connect`) so that callers choose the transaction:
+a whole import is one transaction, a single answer in the questionnaire is another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from dashboard.db import frame, one, rows, transaction
+
+__all__ = [
+    "RESPONSE_FIELDS",
+    "Assessment",
+    "StoreError",
+    "UpsertCounts",
+    "archive_unit",
+    "create_assessment",
+    "ensure_unit",
+    "find_import",
+    "get_assessment",
+    "item_history",
+    "list_assessments",
+    "list_units",
+    "record_import",
+    "rename_unit",
+    "responses",
+    "set_status",
+    "update_response",
+    "upsert_responses",
+]
+
+SCOPES = ("clauses", "annex_a", "both")
+# the response fields a person or an import can set, in canonical order
+RESPONSE_FIELDS = ("maturity", "target", "applicable", "justification", "evidence", "owner", "due_date", "notes")
+_TEXT_FIELDS = ("justification", "evidence", "owner", "notes")
+
+
+class StoreError(ValueError):
+    """A write the store refuses: unknown unit or assessment, finalised round, invalid value."""
+
+
+@dataclass(frozen=True)
+class Assessment:
+    id: int
+    unit_id: int
+    unit: str
+    label: str
+    scope: str
+    assessed_on: dt.date | None
+    status: str
+    source: str
+    catalog_version: str
+    default_target: int
+
+    @property
+    def is_final(self) -> bool:
+        return self.status == "final"
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(self.new + other.new, self.updated + other.updated, self.unchanged + other.unchanged)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+# --- units -------------------------------------------------------------------------------------
+
+
+def ensure_unit(con: duckdb.DuckDBPyConnection, name: str, parent: str | None = None) -> int:
+    """The id of the unit with this name, created if it does not exist yet."""
+    name = " ".join(name.split())
+    if not name:
+        raise StoreError("A business unit needs a name.")
+    found = one(con, "SELECT id FROM unit WHERE lower(name) = lower(?)", [name])
+    if found:
+        return int(found[0])
+    parent_id = ensure_unit(con, parent) if parent else None
+    return int(rows(con, "INSERT INTO unit (name, parent_id) VALUES (?, ?) RETURNING id", [name, parent_id])[0][0])
+
+
+def rename_unit(con: duckdb.DuckDBPyConnection, unit_id: int, new_name: str) -> None:
+    new_name = " ".join(new_name.split())
+    if not new_name:
+        raise StoreError("A business unit needs a name.")
+    clash = one(con, "SELECT id FROM unit WHERE lower(name) = lower(?) AND id <> ?", [new_name, unit_id])
+    if clash:
+        raise StoreError(f"A business unit named {new_name!r} already exists.")
+    con.execute("UPDATE unit SET name = ? WHERE id = ?", [new_name, unit_id])
+
+
+def archive_unit(con: duckdb.DuckDBPyConnection, unit_id: int, archived: bool = True) -> None:
+    con.execute("UPDATE unit SET archived = ? WHERE id = ?", [archived, unit_id])
+
+
+def list_units(con: duckdb.DuckDBPyConnection, include_archived: bool = False) -> pd.DataFrame:
+    where = "" if include_archived else "WHERE NOT u.archived"
+    return frame(
+        con,
+        f"""SELECT u.id, u.name, p.name AS parent, u.archived,
+                   (SELECT count(*) FROM assessment a WHERE a.unit_id = u.id) AS assessments
+            FROM unit u LEFT JOIN unit p ON p.id = u.parent_id {where} ORDER BY lower(u.name)""",
+    )
+
+
+# --- assessments -------------------------------------------------------------------------------
+
+_ASSESSMENT_SQL = """
+    SELECT a.id, a.unit_id, u.name AS unit, a.label, a.scope, a.assessed_on, a.status, a.source,
+           a.catalog_version, a.default_target
+    FROM assessment a JOIN unit u ON u.id = a.unit_id
+"""
+
+
+def _assessment(row: tuple[Any, ...]) -> Assessment:
+    return Assessment(*row[:9], default_target=int(row[9]))
+
+
+def get_assessment(
+    con: duckdb.DuckDBPyConnection, assessment_id: int | None = None, *, unit: str | None = None, label: str | None = None
+) -> Assessment | None:
+    if assessment_id is not None:
+        found = one(con, _ASSESSMENT_SQL + " WHERE a.id = ?", [assessment_id])
+    else:
+        found = one(con, _ASSESSMENT_SQL + " WHERE lower(u.name) = lower(?) AND a.label = ?", [unit, label])
+    return _assessment(found) if found else None
+
+
+def list_assessments(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return frame(con, _ASSESSMENT_SQL + " ORDER BY lower(u.name), a.assessed_on NULLS LAST, a.label")
+
+
+def create_assessment(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    unit: str,
+    label: str,
+    scope: str,
+    catalog_version: str,
+    assessed_on: dt.date | None = None,
+    source: str = "form",
+    default_target: int = 3,
+) -> Assessment:
+    label = label.strip()
+    if not label:
+        raise StoreError("An assessment needs a round label, such as 2026-Q3.")
+    if scope not in SCOPES:
+        raise StoreError(f"Scope must be one of {', '.join(SCOPES)}, not {scope!r}.")
+    unit_id = ensure_unit(con, unit)
+    if one(con, "SELECT id FROM assessment WHERE unit_id = ? AND label = ?", [unit_id, label]):
+        raise StoreError(f"{unit} already has an assessment labelled {label!r}.")
+    new_id = rows(
+        con,
+        """INSERT INTO assessment (unit_id, label, scope, assessed_on, source, catalog_version, default_target)
+           VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id""",
+        [unit_id, label, scope, assessed_on, source, catalog_version, default_target],
+    )[0][0]
+    found = get_assessment(con, int(new_id))
+    assert found is not None
+    return found
+
+
+def widen_scope(con: duckdb.DuckDBPyConnection, assessment: Assessment, scope: str) -> None:
+    """Make the assessment cover `scope` as well as what it covered (clauses + annex_a = both)."""
+    if scope == assessment.scope or assessment.scope == "both":
+        return
+    con.execute("UPDATE assessment SET scope = 'both' WHERE id = ?", [assessment.id])
+
+
+def set_status(con: duckdb.DuckDBPyConnection, assessment_id: int, status: str, by: str) -> None:
+    """Finalise (`final`) or reopen (`draft`) an assessment; a finalised round is read-only."""
+    if status not in ("draft", "final"):
+        raise StoreError(f"Status must be draft or final, not {status!r}.")
+    current = get_assessment(con, assessment_id)
+    if current is None:
+        raise StoreError(f"No assessment with id {assessment_id}.")
+    if current.status == status:
+        return
+    con.execute("UPDATE assessment SET status = ? WHERE id = ?", [status, assessment_id])
+    con.execute(
+        """INSERT INTO change_log (assessment_id, item_id, field, old_value, new_value, changed_by, changed_at, source)
+           VALUES (?, NULL, 'status', ?, ?, ?, ?, 'form')""",
+        [assessment_id, current.status, status, by, _now()],
+    )
+
+
+def _writable(con: duckdb.DuckDBPyConnection, assessment_id: int) -> Assessment:
+    found = get_assessment(con, assessment_id)
+    if found is None:
+        raise StoreError(f"No assessment with id {assessment_id}.")
+    if found.is_final:
+        raise StoreError(
+            f"{found.unit} {found.label} is finalised and read-only; start a new round to change it."
+        )
+    return found
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return str(value)
+
+
+def _check_value(field: str, value: Any) -> Any:
+    if field not in RESPONSE_FIELDS:
+        raise StoreError(f"Unknown response field {field!r}.")
+    if value is None:
+        if field == "applicable":
+            raise StoreError("Applicable must be yes or no.")
+        return None
+    if field in ("maturity", "target"):
+        if isinstance(value, bool) or int(value) != value or not 0 <= int(value) <= 5:
+            raise StoreError(f"{field.capitalize()} must be a whole number from 0 to 5, not {value!r}.")
+        return int(value)
+    if field == "applicable":
+        return bool(value)
+    if field == "due_date":
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    text = str(value).strip()
+    return text or None
+
+
+def update_response(
+    con: duckdb.DuckDBPyConnection,
+    assessment_id: int,
+    item_id: str,
+    changes: dict[str, Any],
+    *,
+    by: str,
+    source: str = "form",
+) -> list[str]:
+    """Set fields of one response (None clears a field); return the fields that actually changed.
+
+    Runs in its own transaction and logs each changed field with its old and new value.
+    """
+    checked = {field: _check_value(field, value) for field, value in changes.items()}
+    with transaction(con):
+        _writable(con, assessment_id)
+        found = one(
+            con,
+            f"SELECT {', '.join(RESPONSE_FIELDS)} FROM response WHERE assessment_id = ? AND item_id = ?",
+            [assessment_id, item_id],
+        )
+        old = dict(zip(RESPONSE_FIELDS, found)) if found else {f: None for f in RESPONSE_FIELDS} | {"applicable": True}
+        changed = [f for f, v in checked.items() if old[f] != v]
+        if not changed:
+            return []
+        new = old | checked
+        now = _now()
+        con.execute(
+            f"""INSERT INTO response (assessment_id, item_id, {', '.join(RESPONSE_FIELDS)}, changed_by, changed_at)
+                VALUES (?, ?, {', '.join('?' for _ in RESPONSE_FIELDS)}, ?, ?)
+                ON CONFLICT (assessment_id, item_id) DO UPDATE SET
+                {', '.join(f'{f} = excluded.{f}' for f in RESPONSE_FIELDS)},
+                changed_by = excluded.changed_by, changed_at = excluded.changed_at""",
+            [assessment_id, item_id, *(new[f] for f in RESPONSE_FIELDS), by, now],
+        )
+        con.executemany(
+            """INSERT INTO change_log (assessment_id, item_id, field, old_value, new_value, changed_by, changed_at, source)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            [[assessment_id, item_id, f, _as_text(old[f]), _as_text(new[f]), by, now, source] for f in changed],
+        )
+    return changed
+
+
+_STAGE_COLUMNS = ("assessment_id", "item_id", *RESPONSE_FIELDS)
+
+
+def _changed(alias: str = "") -> str:
+    """SQL that is true when a merged row differs from what was stored."""
+    return " OR ".join(f"{alias}{f} IS DISTINCT FROM {alias}old_{f}" for f in RESPONSE_FIELDS)
+
+
+def _prepare_stage(con: duckdb.DuckDBPyConnection, staged: pd.DataFrame) -> None:
+    """Register the staged rows and merge them with what is stored into the temp table `_merged`."""
+    missing = [c for c in _STAGE_COLUMNS if c not in staged.columns]
+    if missing:
+        raise StoreError(f"Staged responses lack columns {missing}.")
+    if staged.duplicated(["assessment_id", "item_id"]).any():
+        raise StoreError("Staged responses hold the same assessment and item twice.")
+    stage = staged[list(_STAGE_COLUMNS)].copy()
+    stage["maturity"] = stage["maturity"].astype("Int16")
+    stage["target"] = stage["target"].astype("Int16")
+    stage["applicable"] = stage["applicable"].astype("boolean")
+    stage["due_date"] = pd.to_datetime(stage["due_date"], errors="raise").dt.date
+    for f in _TEXT_FIELDS:
+        stage[f] = stage[f].astype("string").str.strip().replace("", pd.NA)
+    con.register("_stage", stage)
+    try:
+        # A target equal to the one in force (explicit or the assessment's default) is no change, and a
+        # response that only restates the defaults is not stored: export -> re-import is then a no-op.
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _merged AS
+                SELECT s.assessment_id, s.item_id, r.item_id IS NULL AS is_new,
+                       {', '.join(f'coalesce(s.{f}, r.{f}) AS {f}' for f in RESPONSE_FIELDS if f not in ('applicable', 'target'))},
+                       CASE WHEN s.target = coalesce(r.target, a.default_target) THEN r.target
+                            ELSE coalesce(s.target, r.target) END AS target,
+                       coalesce(s.applicable, r.applicable, true) AS applicable,
+                       {', '.join(f'r.{f} AS old_{f}' for f in RESPONSE_FIELDS if f != 'applicable')},
+                       coalesce(r.applicable, true) AS old_applicable
+                FROM _stage s JOIN assessment a ON a.id = s.assessment_id
+                LEFT JOIN response r USING (assessment_id, item_id)"""
+        )
+    finally:
+        con.unregister("_stage")
+
+
+def upsert_responses(
+    con: duckdb.DuckDBPyConnection, staged: pd.DataFrame, *, by: str, source: str = "import"
+) -> UpsertCounts:
+    """Write many responses at once; a missing value (NA) leaves the stored value as it is.
+
+    `staged` has the columns assessment_id, item_id and the response fields, one row per key.
+    The caller owns the transaction. Changes are logged field by field, in SQL, not row by row.
+    A finalised assessment may appear only if nothing in it would change.
+    """
+    _prepare_stage(con, staged)
+    changed_any = _changed()
+    try:
+        frozen = rows(
+            con,
+            f"""SELECT DISTINCT u.name, a.label FROM _merged m JOIN assessment a ON a.id = m.assessment_id
+                JOIN unit u ON u.id = a.unit_id
+                WHERE a.status = 'final' AND ({_changed("m.")})""",
+        )
+        if frozen:
+            names = "; ".join(f"{unit} {label}" for unit, label in frozen)
+            raise StoreError(f"{names}: finalised and read-only; start a new round to change it.")
+        counts = one(
+            con,
+            f"""SELECT count(*) FILTER (WHERE is_new AND ({changed_any})),
+                       count(*) FILTER (WHERE NOT is_new AND ({changed_any})),
+                       count(*) FILTER (WHERE NOT ({changed_any}))
+                FROM _merged""",
+        )
+        now = _now()
+        log_parts = " UNION ALL ".join(
+            f"""SELECT assessment_id, item_id, '{f}' AS field, CAST(old_{f} AS VARCHAR) AS old_value,
+                       CAST({f} AS VARCHAR) AS new_value FROM _merged
+                WHERE {f} IS DISTINCT FROM old_{f}"""
+            for f in RESPONSE_FIELDS
+        )
+        yes_no = "CASE {0} WHEN 'true' THEN 'yes' WHEN 'false' THEN 'no' END"
+        con.execute(
+            f"""INSERT INTO change_log (assessment_id, item_id, field, old_value, new_value, changed_by, changed_at, source)
+                SELECT assessment_id, item_id, field,
+                       CASE WHEN field = 'applicable' THEN {yes_no.format('old_value')} ELSE old_value END,
+                       CASE WHEN field = 'applicable' THEN {yes_no.format('new_value')} ELSE new_value END,
+                       ?, ?, ? FROM ({log_parts})""",
+            [by, now, source],
+        )
+        con.execute(
+            f"""INSERT INTO response (assessment_id, item_id, {', '.join(RESPONSE_FIELDS)}, changed_by, changed_at)
+                SELECT assessment_id, item_id, {', '.join(RESPONSE_FIELDS)}, ?, ? FROM _merged
+                WHERE {changed_any}
+                ON CONFLICT (assessment_id, item_id) DO UPDATE SET
+                {', '.join(f'{f} = excluded.{f}' for f in RESPONSE_FIELDS)},
+                changed_by = excluded.changed_by, changed_at = excluded.changed_at""",
+            [by, now],
+        )
+    finally:
+        con.execute("DROP TABLE IF EXISTS _merged")
+    assert counts is not None
+    return UpsertCounts(*(int(c) for c in counts))
+
+
+def responses(
+    con: duckdb.DuckDBPyConnection, *, unit: str | None = None, assessment_ids: Iterable[int] | None = None
+) -> pd.DataFrame:
+    """Every in-scope item of the chosen assessments in canonical columns (unanswered items included)."""
+    where, params = ["1=1"], []
+    if unit:
+        where.append("lower(u.name) = lower(?)")
+        params.append(unit)
+    if assessment_ids is not None:
+        ids = [int(i) for i in assessment_ids]
+        where.append(f"a.id IN ({', '.join('?' for _ in ids) or 'NULL'})")
+        params.extend(ids)
+    return frame(
+        con,
+        f"""SELECT u.name AS unit, a.label AS assessment, a.assessed_on, c.section, c.item_id, c.title,
+                   r.maturity, coalesce(r.target, a.default_target) AS target,
+                   coalesce(r.applicable, true) AS applicable, r.justification, r.evidence, r.owner,
+                   r.due_date, r.notes, a.id AS assessment_id, a.status, a.scope, c.kind,
+                   r.changed_by, r.changed_at
+            FROM assessment a JOIN unit u ON u.id = a.unit_id
+            JOIN catalog_item c ON a.scope = 'both' OR (a.scope = 'clauses') = (c.kind = 'clause')
+            LEFT JOIN response r ON r.assessment_id = a.id AND r.item_id = c.item_id
+            WHERE {' AND '.join(where)}
+            ORDER BY lower(u.name), a.assessed_on NULLS LAST, a.label, c.ord""",
+        params,
+    )
+
+
+def item_history(con: duckdb.DuckDBPyConnection, assessment_id: int, item_id: str | None = None) -> pd.DataFrame:
+    """The change log of one response (or of a whole assessment), newest first."""
+    sql = """SELECT changed_at, changed_by, item_id, field, old_value, new_value, source FROM change_log
+             WHERE assessment_id = ?"""
+    params: list[Any] = [assessment_id]
+    if item_id is not None:
+        sql += " AND item_id = ?"
+        params.append(item_id)
+    return frame(con, sql + " ORDER BY changed_at DESC, id DESC", params)
+
+
+# --- imported files ----------------------------------------------------------------------------
+
+
+def find_import(con: duckdb.DuckDBPyConnection, content_hash: str) -> tuple[str, dt.datetime] | None:
+    found = one(con, "SELECT filename, imported_at FROM import_batch WHERE content_hash = ?", [content_hash])
+    return (found[0], found[1]) if found else None
+
+
+def record_import(
+    con: duckdb.DuckDBPyConnection, *, content_hash: str, filename: str, by: str, row_count: int, summary: str
+) -> None:
+    con.execute(
+        """INSERT INTO import_batch (content_hash, filename, imported_by, imported_at, row_count, summary)
+           VALUES (?, ?, ?, ?, ?, ?)""",
+        [content_hash, filename, by, _now(), row_count, summary],
+    )

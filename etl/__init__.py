@@ -1,0 +1,1 @@
+"""Imports, exports, the template generator and the command line (`python -m etl`)."""

@@ -1,0 +1,155 @@
+"""The command line: `python -m etl template|import|export|demo …`.
+
+Each command parses its arguments and calls the library; errors go to stderr with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dashboard import settings
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_ERROR, EXIT_REJECTED = 0, 1, 2
+
+
+def _user() -> str:
+    configured = settings.get("AIMS_USER")
+    if configured:
+        return configured
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "command line"
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    from dashboard.catalog import load_catalog
+    from etl.template import build_template
+
+    Path(args.out).write_bytes(build_template(load_catalog()))
+    print(f"Wrote the import template ({len(load_catalog().items)} items) to {args.out}")
+    return EXIT_OK
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from dashboard.db import connect
+    from etl.importer import import_path
+
+    status = EXIT_OK
+    with connect(args.db, on_wait=_err) as con:
+        for name in args.files:
+            path = Path(name)
+            if not path.is_file():
+                _err(f"error: {name}: no such file")
+                status = EXIT_REJECTED
+                continue
+            result = import_path(con, path, by=_user(), unit=args.unit, label=args.assessment, dry_run=args.dry_run)
+            for problem in result.problems:
+                _err(str(problem))
+            if result.ok:
+                print(result.describe())
+            else:
+                _err(result.describe())
+                status = EXIT_REJECTED
+    return status
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from dashboard import scoring, store
+    from dashboard.catalog import load_catalog
+    from dashboard.db import connect
+    from etl import exports
+
+    catalog = load_catalog()
+    with connect(args.db, on_wait=_err) as con:
+        if args.unit and not any(u.lower() == args.unit.lower() for u in store.list_units(con, True)["name"]):
+            _err(f"error: no business unit named {args.unit!r}")
+            return EXIT_ERROR
+        ids = None
+        if args.unit:
+            ids = store.list_assessments(con).query("unit.str.lower() == @args.unit.lower()")["id"].tolist()
+        if args.what == "responses":
+            table = exports.responses_table(store.responses(con, assessment_ids=ids))
+        elif args.what == "scores":
+            table = exports.scores_table(scoring.section_scores(con, ids), catalog)
+        else:
+            table = exports.assessments_table(scoring.assessment_scores(con, ids), catalog)
+    exports.write(table, args.out, args.format, sheet=args.what.capitalize())
+    print(f"Wrote {len(table)} rows of {args.what} to {args.out}")
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from dashboard.db import connect
+    from etl.demo import load_demo
+
+    with connect(args.db, on_wait=_err) as con:
+        results = load_demo(con, by=_user())
+    failed = [r for r in results if not r.ok]
+    for result in results:
+        for problem in result.problems:
+            _err(str(problem))
+        (_err if not result.ok else print)(result.describe())
+    return EXIT_REJECTED if failed else EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m etl",
+        description="Load, score and export ISO/IEC 42001 gap assessments.",
+        epilog="The database is data/aims.duckdb unless --db or the AIMS_DB environment variable says otherwise.",
+    )
+    parser.add_argument("--db", help="DuckDB database file (default: $AIMS_DB or data/aims.duckdb)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    template = commands.add_parser("template", help="write the canonical import workbook (one row per catalog item)")
+    template.add_argument("--out", required=True, help="where to write the .xlsx file")
+    template.set_defaults(run=_cmd_template)
+
+    imp = commands.add_parser("import", help="import .xlsx/.csv files in the canonical layout, all or nothing per file")
+    imp.add_argument("files", nargs="+", metavar="FILE", help="the files to import")
+    imp.add_argument("--unit", help="business unit for rows that name none")
+    imp.add_argument("--assessment", help="round label (e.g. 2026-Q3) for rows that name none")
+    imp.add_argument("--dry-run", action="store_true", help="validate and report what would change, write nothing")
+    imp.set_defaults(run=_cmd_import)
+
+    exp = commands.add_parser("export", help="export responses, section scores or assessment scores")
+    exp.add_argument("what", choices=("responses", "scores", "assessments"),
+                     help="responses: canonical rows (re-importable); scores: one row per section of each "
+                          "assessment; assessments: headline figures per assessment")
+    exp.add_argument("--format", choices=("csv", "xlsx"), required=True)
+    exp.add_argument("--out", required=True, help="the file to write")
+    exp.add_argument("--unit", help="only this business unit")
+    exp.set_defaults(run=_cmd_export)
+
+    demo = commands.add_parser("demo", help="load the demo data set through the import path")
+    demo.set_defaults(run=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "format", None) and getattr(args, "out", None):
+        suffix = Path(args.out).suffix.lower().lstrip(".")
+        if suffix and suffix != args.format:
+            _err(f"error: --out {args.out} does not end in .{args.format}")
+            return EXIT_ERROR
+    from dashboard.catalog import CatalogError
+    from dashboard.db import DatabaseBusy
+    from dashboard.store import StoreError
+
+    try:
+        return int(args.run(args))
+    except (CatalogError, DatabaseBusy, StoreError, OSError) as exc:
+        _err(f"error: {exc}")
+        return EXIT_ERROR

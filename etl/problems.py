@@ -1,0 +1,99 @@
+"""Validation problems that name the file, sheet, row and column, and the report that collects them."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+__all__ = ["ImportRejected", "Problem", "Report", "column_letter"]
+
+Severity = Literal["error", "warning"]
+
+
+def column_letter(index: int) -> str:
+    """Excel's letter for a zero-based column index (0 -> A, 26 -> AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: Severity
+    file: str
+    message: str
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+    expected: str | None = None
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.sheet:
+            where.append(f"sheet {self.sheet!r}")
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column {self.column}")
+        text = f"{self.severity}: {', '.join(where)}: {self.message}"
+        if self.value is not None:
+            text += f" (found {self.value!r}"
+            text += f"; expected {self.expected})" if self.expected else ")"
+        elif self.expected:
+            text += f" (expected {self.expected})"
+        return text
+
+
+@dataclass
+class Report:
+    """Every problem found in one file; any error means the file is not imported at all."""
+
+    file: str
+    problems: list[Problem] = field(default_factory=list)
+
+    def error(self, message: str, **where: object) -> None:
+        self.problems.append(Problem("error", self.file, message, **where))  # type: ignore[arg-type]
+
+    def warning(self, message: str, **where: object) -> None:
+        self.problems.append(Problem("warning", self.file, message, **where))  # type: ignore[arg-type]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class ImportRejected(Exception):
+    """A file was refused; `report` holds every reason."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        errors = report.errors
+        first = str(errors[0]) if errors else "rejected"
+        more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
+        super().__init__(first + more)
+
+
+def problems_csv(problems: Iterable[Problem]) -> str:
+    """The problems as CSV text, for download from the import page."""
+    out = io.StringIO()
+    names = ["severity", "file", "sheet", "row", "column", "value", "expected", "message"]
+    writer = csv.DictWriter(out, fieldnames=names)
+    writer.writeheader()
+    for problem in problems:
+        writer.writerow({k: v for k, v in asdict(problem).items() if k in names})
+    return out.getvalue()
