@@ -146,7 +146,7 @@ def assessment_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[i
                    sum(applicable)::INTEGER AS applicable, sum(assessed)::INTEGER AS assessed,
                    sum(not_applicable)::INTEGER AS not_applicable, sum(open_gaps)::INTEGER AS open_gaps
             FROM sections GROUP BY assessment_id
-            ORDER BY lower(unit), assessed_on, assessment""",
+            ORDER BY lower(any_value(unit)), any_value(assessed_on), any_value(assessment)""",
         params,
     )
 

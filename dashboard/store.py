@@ -263,7 +263,7 @@ def update_response(
             f"SELECT {', '.join(RESPONSE_FIELDS)} FROM response WHERE assessment_id = ? AND item_id = ?",
             [assessment_id, item_id],
         )
-        old = dict(zip(RESPONSE_FIELDS, found)) if found else {f: None for f in RESPONSE_FIELDS} | {"applicable": True}
+        old = dict(zip(RESPONSE_FIELDS, found, strict=True)) if found else {f: None for f in RESPONSE_FIELDS} | {"applicable": True}
         changed = [f for f, v in checked.items() if old[f] != v]
         if not changed:
             return []

@@ -24,7 +24,7 @@ def _user() -> str:
         return configured
     try:
         return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name in some containers
+    except Exception:  # no login name in some containers
         return "command line"
 
 

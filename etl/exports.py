@@ -84,7 +84,7 @@ def assessments_table(scores: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
 
 def _records(frame: pd.DataFrame) -> list[list[Any]]:
     columns = [frame[c].tolist() for c in frame.columns]
-    return [[neutralise(_plain(v)) for v in row] for row in zip(*columns)]
+    return [[neutralise(_plain(v)) for v in row] for row in zip(*columns, strict=True)]
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:

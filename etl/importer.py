@@ -39,7 +39,7 @@ class FileResult:
     status: str  # imported | unchanged | already imported | dry run | rejected
     problems: list[Problem] = field(default_factory=list)
     new_assessments: list[str] = field(default_factory=list)
-    counts: UpsertCounts = UpsertCounts()
+    counts: UpsertCounts = field(default_factory=UpsertCounts)
     rows_read: int = 0
     message: str = ""
 

@@ -1,0 +1,19 @@
+"""Entry point: `python -m streamlit run app.py`. Lists the pages; each page lives in pages/."""
+
+import sys
+from pathlib import Path
+
+# `streamlit run` (the console script) does not put the repository on sys.path; make the core importable
+ROOT = str(Path(__file__).resolve().parent)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import streamlit as st  # noqa: E402
+
+st.set_page_config(page_title="AIMS gap assessment · ISO/IEC 42001", layout="wide")
+
+PAGES = [
+    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+]
+
+st.navigation(PAGES).run()

@@ -1,0 +1,41 @@
+"""Every page runs without an exception, on an empty database and on the demo data."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.pages.conftest import APP, ROOT
+
+
+def _page_files() -> list[str]:
+    """The pages that app.py registers, read from its source so that a new page is tested automatically."""
+    tree = ast.parse(Path(APP).read_text())
+    return [
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "Page"
+        and node.args and isinstance(node.args[0], ast.Constant)
+    ]
+
+
+PAGES = _page_files()
+
+
+def test_every_page_file_is_registered() -> None:
+    on_disk = sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py"))
+    assert sorted(PAGES) == on_disk
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("database", ["empty_db", "demo_db"])
+def test_page_runs_without_exception(page: str, database: str, request: pytest.FixtureRequest) -> None:
+    request.getfixturevalue(database)
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    if page != PAGES[0]:
+        app.switch_page(page).run()
+    assert not app.exception, app.exception
