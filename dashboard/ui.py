@@ -8,6 +8,7 @@ and closed at once, so that the command line can write while the dashboard is op
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from typing import Any
@@ -43,7 +44,7 @@ def change_token(path: str | None = None) -> tuple[int, ...]:
     return tuple(token)
 
 
-_QUERIES: dict[str, Callable[..., Any]] = {
+_NAMED: dict[str, Callable[..., Any]] = {
     "assessments": store.list_assessments,
     "units": store.list_units,
     "rounds": scoring.rounds,
@@ -57,17 +58,27 @@ _QUERIES: dict[str, Callable[..., Any]] = {
 
 
 @st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
-def _cached(path: str, token: tuple[int, ...], name: str, args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]) -> Any:
+def _cached(path: str, token: tuple[int, ...], module: str, name: str, args: tuple[Any, ...],
+            kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    function = getattr(importlib.import_module(module), name)
     with connect(path) as con:
-        return _QUERIES[name](con, *args, **dict(kwargs))
+        return function(con, *args, **dict(kwargs))
 
 
-def query(name: str, *args: Any, **kwargs: Any) -> Any:
-    """Run a named read of the store or the scoring engine, cached until the database changes."""
+def _freeze(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list | set) else value
+
+
+def query(reader: str | Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a read of the store (`reader(con, *args, **kwargs)`), cached until the database changes.
+
+    `reader` is a module-level function of the core taking the connection first, or one of the short
+    names in `_NAMED` ("units", "section_scores", ...).
+    """
+    function = _NAMED[reader] if isinstance(reader, str) else reader
     path = db_path()
-    frozen = tuple(tuple(a) if isinstance(a, list) else a for a in args)
-    frozen_kwargs = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items()))
-    result = _cached(path, change_token(path), name, frozen, frozen_kwargs)
+    result = _cached(path, change_token(path), function.__module__, function.__qualname__,
+                     tuple(_freeze(a) for a in args), tuple(sorted((k, _freeze(v)) for k, v in kwargs.items())))
     return result.copy() if isinstance(result, pd.DataFrame) else result
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,10 @@ from dashboard import settings
 __all__ = ["main"]
 
 EXIT_OK, EXIT_ERROR, EXIT_REJECTED = 0, 1, 2
+
+# Modules that add commands: each has `register(commands)` taking argparse's subparsers object and
+# setting `run=` on its parsers (a function of the parsed arguments returning the exit code).
+PLUGINS: tuple[str, ...] = ()
 
 
 def _user() -> str:
@@ -134,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="load the demo data set through the import path")
     demo.set_defaults(run=_cmd_demo)
+    for module in PLUGINS:
+        importlib.import_module(module).register(commands)
     return parser
 
 
