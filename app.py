@@ -14,6 +14,8 @@ st.set_page_config(page_title="AIMS gap assessment · ISO/IEC 42001", layout="wi
 
 PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("pages/units.py", title="Units and rounds", icon=":material/apartment:"),
+    st.Page("pages/assess.py", title="Questionnaire", icon=":material/edit_note:"),
 ]
 
 st.navigation(PAGES).run()

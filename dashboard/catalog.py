@@ -196,7 +196,10 @@ def load_catalog(directory: str | Path | None = None) -> Catalog:
 
     digest = hashlib.sha256()
     for name in ("catalog.yaml", "scale.yaml", *files):
-        digest.update((root / name).read_bytes())
+        try:
+            digest.update((root / name).read_bytes())
+        except OSError as exc:
+            raise CatalogError(f"{root / name}: catalog file not found or unreadable ({exc.strerror})") from exc
 
     sections: list[Section] = []
     seen: dict[str, Path] = {}
@@ -228,5 +231,25 @@ def load_catalog(directory: str | Path | None = None) -> Catalog:
     for item in catalog.items:
         unknown = [d for d in item.depends_on if d not in catalog.by_id]
         if unknown:
-            raise CatalogError(f"item {item.id} depends on unknown items {unknown}")
+            raise CatalogError(f"{seen[item.id]}: item {item.id} depends on unknown items {unknown}")
+    _check_acyclic(catalog, seen)
     return catalog
+
+
+def _check_acyclic(catalog: Catalog, files: dict[str, Path]) -> None:
+    """Dependencies must not loop, or the roadmap could never order the items."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+
+    def visit(item_id: str, path: list[str]) -> None:
+        if state.get(item_id) == 2:
+            return
+        if state.get(item_id) == 1:
+            loop = " -> ".join([*path[path.index(item_id):], item_id])
+            raise CatalogError(f"{files[item_id]}: dependencies form a loop: {loop}")
+        state[item_id] = 1
+        for dependency in catalog.by_id[item_id].depends_on:
+            visit(dependency, [*path, item_id])
+        state[item_id] = 2
+
+    for item in catalog.items:
+        visit(item.id, [])

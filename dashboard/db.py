@@ -53,11 +53,11 @@ def _open(path: str, wait: float, on_wait: Callable[[str], None] | None) -> duck
             who = f"process {holder.group(1)}" if holder else "another process"
             if time.monotonic() >= deadline:
                 raise DatabaseBusy(
-                    f"The database {path} is in use by {who} and was not released within {wait:.0f} s. "
+                    f"The database {path} is in use by {who} and was not released within {wait:g} s. "
                     "Close the other program or try again; set AIMS_LOCK_WAIT_SECONDS to wait longer."
                 ) from exc
             if not told:
-                message = f"The database {path} is in use by {who}; waiting up to {wait:.0f} s for it to be released…"
+                message = f"The database {path} is in use by {who}; waiting up to {wait:g} s for it to be released…"
                 (on_wait or log.warning)(message)
                 told = True
             time.sleep(delay)

@@ -99,6 +99,20 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
     """,
+    # 2: roadmap tracking per assessment and item. Status lives here; owner and due date set on the
+    # roadmap override the response's (which stay as assessed), so a finalised round can still be tracked.
+    """
+    CREATE TABLE roadmap_action (
+        assessment_id INTEGER NOT NULL,
+        item_id       VARCHAR NOT NULL,
+        status        VARCHAR NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'in progress', 'done')),
+        owner         VARCHAR,
+        due_date      DATE,
+        changed_by    VARCHAR,
+        changed_at    TIMESTAMP,
+        PRIMARY KEY (assessment_id, item_id)
+    );
+    """,
 )
 
 

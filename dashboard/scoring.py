@@ -39,6 +39,7 @@ __all__ = [
     "rounds",
     "section_scores",
     "select_assessments",
+    "statement_of_applicability",
     "with_levels",
 ]
 
@@ -63,7 +64,7 @@ def _items_cte(assessment_ids: Iterable[int] | None) -> tuple[str, list[int]]:
                c.section, c.kind, c.item_id, c.title, c.weight, c.ord,
                r.maturity, coalesce(r.target, a.default_target) AS target,
                coalesce(r.applicable, true) AS applicable,
-               r.evidence, r.owner, r.due_date, r.notes,
+               r.justification, r.evidence, r.owner, r.due_date, r.notes,
                CASE WHEN coalesce(r.applicable, true) AND r.maturity IS NOT NULL
                     THEN greatest(coalesce(r.target, a.default_target) - r.maturity, 0) END AS gap,
                CASE WHEN NOT coalesce(r.applicable, true) THEN 'not applicable'
@@ -254,6 +255,22 @@ def select_assessments(
     if round_label == LATEST or not round_label:
         found = found[found["recency"] == 1]
     return sorted(int(i) for i in found["id"])
+
+
+def statement_of_applicability(con: duckdb.DuckDBPyConnection, assessment_id: int) -> pd.DataFrame:
+    """The Annex A controls of one assessment: applicability, justification, implementation status, evidence."""
+    items = item_scores(con, [assessment_id])
+    items = items[items["kind"] == "annex_a"]
+    return pd.DataFrame({
+        "control": items["item_id"],
+        "title": items["title"],
+        "applicable": ["yes" if a else "no" for a in items["applicable"]],
+        "justification": items["justification"],
+        "maturity": items["maturity"],
+        "target": items["target"],
+        "status": items["state"],
+        "evidence": items["evidence"],
+    }).reset_index(drop=True)
 
 
 def with_levels(df: pd.DataFrame, scale: Scale, column: str = "maturity", into: str = "level") -> pd.DataFrame:

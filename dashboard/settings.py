@@ -28,6 +28,28 @@ SETTINGS: tuple[Setting, ...] = (
             "How long a command waits for another process (e.g. a running dashboard) to release the database file."),
     Setting("AIMS_MAX_UPLOAD_MB", "25", "Largest spreadsheet or CSV file accepted for import, in megabytes."),
     Setting("AIMS_USER", "", "Name recorded in the change log for command-line changes (defaults to the login name)."),
+    # the AI helper (dashboard/llm.py); with no model set everything runs offline and nothing reaches the network
+    Setting("AIMS_LLM_MODEL", "",
+            "Model for summaries and the interview, in litellm's form: openai/gpt-4o-mini, azure/<deployment>, "
+            "anthropic/<model>, ollama/llama3.1. Empty: offline (extractive summaries, no proposals)."),
+    Setting("AIMS_LLM_API_BASE", "",
+            "Endpoint of a local or company server speaking the OpenAI protocol, e.g. http://127.0.0.1:11434/v1 "
+            "(use it with an openai/<name> model). Empty: the provider's usual endpoint."),
+    Setting("AIMS_LLM_API_KEY", "",
+            "Key for that endpoint, if it needs one. Otherwise the provider's usual variable is used "
+            "(OPENAI_API_KEY, ANTHROPIC_API_KEY, AZURE_API_KEY, …, also as top-level Streamlit secrets). "
+            "Never stored, logged or exported.", secret=True),
+    Setting("AIMS_LLM_TIMEOUT", "60", "Seconds to wait for one answer from the model before giving up on that attempt."),
+    Setting("AIMS_LLM_RETRIES", "1",
+            "Further attempts after a timeout, a rate limit (429) or a server error (5xx); then the offline result is shown."),
+    Setting("AIMS_LLM_REDACT", "true",
+            "Replace emails, phone numbers, IBAN/card numbers and URLs with credentials by placeholders before "
+            "sending text to any model (restored in the result). 'false' sends text as written."),
+    Setting("AIMS_LLM_ALLOW_REMOTE", "true",
+            "'false' refuses every provider outside this machine (only 127.0.0.1, localhost, ::1 or ollama/ "
+            "without an endpoint are used). Remote providers need a confirmation once per browser session."),
+    Setting("AIMS_LLM_MAX_INPUT_CHARS", "24000",
+            "Most characters of free text sent in one summary request; above it, responses are chosen evenly across units."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

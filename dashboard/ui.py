@@ -10,17 +10,34 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import scoring, store
-from dashboard.catalog import Catalog, load_catalog
+from dashboard import identity, scoring, store
+from dashboard.catalog import Catalog, Item, load_catalog
 from dashboard.db import connect, resolve_path
 
-__all__ = ["catalog", "change_token", "db_path", "empty_state", "filters", "query", "write"]
+__all__ = [
+    "assessment_result",
+    "bind",
+    "catalog",
+    "change_token",
+    "db_path",
+    "empty_state",
+    "filters",
+    "flash",
+    "identity_box",
+    "item_editor",
+    "query",
+    "write",
+]
+
+_USER_KEY = "assessor_name"
+# until sign-in exists, the name typed in `identity_box` is who makes each change in this browser session
+identity.set_provider(lambda: st.session_state.get(_USER_KEY))
 
 
 def db_path() -> str:
@@ -129,3 +146,153 @@ def empty_state() -> None:
         st.download_button("Download the import template", build_template(catalog()), "aims-import-template.xlsx",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                            key="template_download")
+
+
+# --- who is working --------------------------------------------------------------------------------
+
+
+def identity_box() -> str | None:
+    """Sidebar field for the assessor's name, asked once per browser session; returns the name or None."""
+    with st.sidebar:
+        typed = st.text_input(
+            "Your name", value=st.session_state.get(_USER_KEY) or "", key="assessor_name_input",
+            help="Recorded with every answer you give, in the change log. Asked once per browser session.",
+        )
+    name = identity.clean_name(typed)
+    if name:
+        st.session_state[_USER_KEY] = name
+    return identity.current_user()
+
+
+# --- answers saved as they are given -------------------------------------------------------------------
+
+
+def bind(key: str, stored: Any) -> None:
+    """Show the stored value in widget `key`; take it over whenever the database changed it (another person)."""
+    seen = f"_seen::{key}"
+    if seen not in st.session_state or st.session_state[seen] != stored:
+        st.session_state[key] = stored
+        st.session_state[seen] = stored
+
+
+def flash(message: str | None = None) -> None:
+    """Queue a message for the next run (from a callback), or show and clear the queued one."""
+    if message is not None:
+        st.session_state["_flash"] = message
+    elif st.session_state.get("_flash"):
+        st.error(st.session_state.pop("_flash"))
+
+
+def _save(assessment_id: int, item_id: str, field: str, key: str) -> None:
+    value = st.session_state[key]
+    if field == "applicable":
+        value = bool(value)
+    try:
+        write(store.update_response, assessment_id, item_id, {field: value}, by=identity.current_user() or "unknown")
+        st.session_state[f"_seen::{key}"] = st.session_state[key]
+    except store.StoreError as exc:
+        flash(str(exc))
+
+
+def _level_label(item: Item, scale_names: dict[int, str]) -> Callable[[int | None], str]:
+    def label(level: int | None) -> str:
+        if level is None:
+            return "Not assessed yet"
+        return f"{level} · {scale_names[level]} — {item.rubric[level]}"
+
+    return label
+
+
+def item_editor(assessment: store.Assessment, row: Mapping[str, Any], item: Item, *, readonly: bool) -> None:
+    """One questionnaire item: questions, guidance, rubric-labelled maturity, target, applicability, notes.
+
+    Every widget saves its field on change (no save button); values stored by others appear on rerun.
+    """
+    scale_names = {lv.value: lv.name for lv in catalog().scale.levels}
+    prefix = f"a{assessment.id}:{item.id}"
+    stored = {
+        "maturity": None if pd.isna(row["maturity"]) else int(row["maturity"]),
+        "target": int(row["target"]),
+        "applicable": bool(row["applicable"]),
+        "justification": row["justification"] if isinstance(row["justification"], str) else "",
+        "evidence": row["evidence"] if isinstance(row["evidence"], str) else "",
+        "notes": row["notes"] if isinstance(row["notes"], str) else "",
+        "owner": row["owner"] if isinstance(row["owner"], str) else "",
+        "due_date": None if pd.isna(row["due_date"]) else pd.Timestamp(row["due_date"]).date(),
+    }
+    for field, value in stored.items():
+        bind(f"{prefix}:{field}", value)
+
+    def on(field: str) -> dict[str, Any]:
+        return {"key": f"{prefix}:{field}", "on_change": _save, "args": (assessment.id, item.id, field, f"{prefix}:{field}"),
+                "disabled": readonly}
+
+    st.markdown(f"#### {item.id} {item.title}")
+    for question in item.questions:
+        st.markdown(f"- {question}")
+    with st.expander("Guidance and evidence examples"):
+        st.write(item.guidance)
+        st.caption("Evidence an auditor would accept: " + "; ".join(item.evidence_examples))
+    applicable = True
+    if item.kind == "annex_a":
+        applicable = st.toggle("Applicable to this unit", **on("applicable"))
+        if not applicable:
+            st.text_area("Why is this control not applicable? (required, goes into the Statement of Applicability)",
+                         **on("justification"))
+            if not stored["justification"].strip():
+                st.error("A justification is required for a control that is not applicable.")
+    if applicable:
+        left, right = st.columns([3, 1])
+        with left:
+            st.radio("Current maturity", [None, 0, 1, 2, 3, 4, 5], format_func=_level_label(item, scale_names),
+                     **on("maturity"))
+        with right:
+            st.selectbox("Target", [0, 1, 2, 3, 4, 5], format_func=lambda v: f"{v} · {scale_names[v]}", **on("target"))
+            st.text_input("Owner", **on("owner"))
+            st.date_input("Due date", format="YYYY-MM-DD", **on("due_date"))
+        st.text_area("Evidence (what exists, where, since when)", **on("evidence"))
+        st.text_area("Notes", **on("notes"))
+    with st.expander("History of this item"):
+        history = query(store.item_history, assessment.id, item.id)
+        if history.empty:
+            st.caption("No change recorded yet.")
+        else:
+            st.dataframe(history.drop(columns=["item_id"]), hide_index=True)
+
+
+def assessment_result(assessment: store.Assessment, sections: pd.DataFrame) -> None:
+    """The result of one assessment: level per section against target, and its gaps, largest first."""
+    from dashboard import charts
+
+    scale = catalog().scale
+    summary = query(scoring.assessment_scores, [assessment.id]).iloc[0]
+    if summary["assessed"] < summary["applicable"]:
+        st.info(f"{int(summary['applicable'] - summary['assessed'])} applicable item(s) still to assess: "
+                "the figures below are provisional.")
+    cols = st.columns(5)
+    clause, annex = summary["clause_maturity"], summary["annex_maturity"]
+    cols[0].metric("Clause maturity", "—" if pd.isna(clause) else f"{clause:.2f}",
+                   help="Mean of the clause 4-10 section scores.")
+    cols[1].metric("Clause level", scale.level_name(None if pd.isna(clause) else clause))
+    cols[2].metric("Annex A maturity", "—" if pd.isna(annex) else f"{annex:.2f}",
+                   help=f"Mean of the Annex A objective scores: {scale.level_name(None if pd.isna(annex) else annex)}.")
+    cols[3].metric("Annex A coverage", "—" if pd.isna(summary["annex_coverage"]) else f"{summary['annex_coverage']:.0%}")
+    cols[4].metric("Open gaps", int(summary["open_gaps"]))
+    if (sections["kind"] == "clause").any():
+        st.plotly_chart(charts.clause_maturity_chart(sections, scale, title=f"Maturity per clause · {assessment.unit}"),
+                        key=f"result_clauses_{assessment.id}")
+    if (sections["kind"] == "annex_a").any():
+        st.plotly_chart(charts.annex_coverage_chart(sections, title=f"Annex A coverage · {assessment.unit}"),
+                        key=f"result_annex_{assessment.id}")
+    levels = sections[["section", "section_title", "maturity", "target", "gap", "completeness"]].copy()
+    levels.insert(3, "level", [scale.level_name(None if pd.isna(v) else v) for v in levels["maturity"]])
+    st.dataframe(levels, hide_index=True, key=f"result_levels_{assessment.id}")
+    gaps = query(scoring.item_scores, [assessment.id])
+    gaps = gaps[gaps["gap"] > 0].sort_values(["gap", "weight", "ord"], ascending=[False, False, True])
+    st.subheader(f"Gaps, largest first ({len(gaps)})")
+    if gaps.empty:
+        st.caption("No gap: every assessed item meets its target.")
+    else:
+        st.dataframe(gaps[["item_id", "title", "maturity", "target", "gap", "owner", "due_date"]], hide_index=True,
+                     key=f"result_gaps_{assessment.id}")
+    st.page_link("pages/overview.py", label="Open the Overview", icon=":material/dashboard:")

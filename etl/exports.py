@@ -95,7 +95,7 @@ def to_csv(frame: pd.DataFrame) -> bytes:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(list(frame.columns))
     for row in _records(frame):
-        writer.writerow(["" if v is None else (f"{v:g}" if isinstance(v, float) else v) for v in row])
+        writer.writerow(["" if v is None else (f"{v:.15g}" if isinstance(v, float) else v) for v in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 

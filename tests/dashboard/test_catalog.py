@@ -117,7 +117,7 @@ def _find_cycle(graph: dict[str, tuple[str, ...]]) -> list[str] | None:
                 colour[path.pop()] = BLACK
                 stack.pop()
             elif colour.get(nxt, BLACK) == GREY:
-                return path[path.index(nxt):] + [nxt]
+                return [*path[path.index(nxt):], nxt]
             elif colour.get(nxt) == WHITE:
                 colour[nxt] = GREY
                 path.append(nxt)

@@ -48,14 +48,14 @@ def _response(con: duckdb.DuckDBPyConnection, assessment_id: int, item_id: str) 
         f"SELECT {', '.join(store.RESPONSE_FIELDS)}, changed_by FROM response WHERE assessment_id = ? AND item_id = ?",
         [assessment_id, item_id],
     )
-    return dict(zip((*store.RESPONSE_FIELDS, "changed_by"), found[0])) if found else None
+    return dict(zip((*store.RESPONSE_FIELDS, "changed_by"), found[0], strict=True)) if found else None
 
 
 # --- migrations and catalog copy -----------------------------------------------------------------
 
 
 def test_migrations_create_tables_and_record_version(con: duckdb.DuckDBPyConnection, catalog) -> None:
-    assert TABLES <= _tables(con)
+    assert _tables(con) >= TABLES
     assert rows(con, "SELECT version FROM schema_version ORDER BY version") == [(1,)]
     assert len(schema.MIGRATIONS) == 1
     assert schema.current_version(con) == 1
@@ -416,24 +416,22 @@ def test_failed_transaction_leaves_database_unchanged(db_path: Path) -> None:
         a = new_assessment(con, "Alpha", "R1")
         store.update_response(con, a.id, "4.1", {"maturity": 1}, by=BY)
         before = _snapshot(con)
-        with pytest.raises(Boom):
-            with transaction(con):
-                b = new_assessment(con, "Beta", "R1")
-                store.upsert_responses(con, stage(b.id, {"4.1": {"maturity": 4}}), by=BY)
-                store.upsert_responses(con, stage(a.id, {"4.1": {"maturity": 5}}), by=BY)
-                store.rename_unit(con, a.unit_id, "Renamed")
-                assert _count(con, "response") == 2  # visible inside the transaction
-                raise Boom("midway")
+        with pytest.raises(Boom), transaction(con):
+            b = new_assessment(con, "Beta", "R1")
+            store.upsert_responses(con, stage(b.id, {"4.1": {"maturity": 4}}), by=BY)
+            store.upsert_responses(con, stage(a.id, {"4.1": {"maturity": 5}}), by=BY)
+            store.rename_unit(con, a.unit_id, "Renamed")
+            assert _count(con, "response") == 2  # visible inside the transaction
+            raise Boom("midway")
         assert _snapshot(con) == before
     with connect(db_path, wait=5) as con:  # and on disk
         assert _snapshot(con) == before
 
 
 def test_successful_transaction_commits(db_path: Path) -> None:
-    with connect(db_path, wait=5) as con:
-        with transaction(con):
-            b = new_assessment(con, "Beta", "R1")
-            store.upsert_responses(con, stage(b.id, {"4.1": {"maturity": 4}}), by=BY)
+    with connect(db_path, wait=5) as con, transaction(con):
+        b = new_assessment(con, "Beta", "R1")
+        store.upsert_responses(con, stage(b.id, {"4.1": {"maturity": 4}}), by=BY)
     with connect(db_path, wait=5) as con:
         assert rows(con, "SELECT item_id, maturity FROM response") == [("4.1", 4)]
 
@@ -481,9 +479,8 @@ def test_connect_waits_for_the_other_process(db_path: Path, holder: subprocess.P
 def test_connect_gives_up_after_wait(db_path: Path, holder: subprocess.Popen) -> None:
     messages: list[str] = []
     started = time.monotonic()
-    with pytest.raises(DatabaseBusy) as info:
-        with connect(db_path, wait=0.3, on_wait=messages.append):
-            pass
+    with pytest.raises(DatabaseBusy) as info, connect(db_path, wait=0.3, on_wait=messages.append):
+        pass
     assert time.monotonic() - started < 1.3
     assert holder.poll() is None  # still held when we gave up
     assert str(db_path) in str(info.value)

@@ -1,0 +1,69 @@
+"""The questionnaire: one section at a time, every answer saved as it is given; the result at the end."""
+
+import streamlit as st
+
+from dashboard import scoring, store, ui
+
+st.title("Questionnaire")
+user = ui.identity_box()
+catalog = ui.catalog()
+assessments = ui.query(store.list_assessments)
+if assessments.empty:
+    st.info("No assessment yet. Start one on the Units and rounds page.")
+    st.page_link("pages/units.py", label="Units and rounds", icon=":material/add_circle:")
+    st.stop()
+
+ids = assessments["id"].tolist()
+wanted = st.query_params.get("assessment") or st.session_state.get("current_assessment")
+start = ids.index(int(wanted)) if wanted and str(wanted).isdigit() and int(wanted) in ids else 0
+labels = {r.id: f"{r.unit} · {r.label} · {r.scope} · {r.status}" for r in assessments.itertuples()}
+chosen = st.sidebar.selectbox("Assessment", ids, index=start, format_func=labels.get, key="assess_pick")
+st.query_params["assessment"] = str(chosen)  # a reload or a reopened link resumes here
+assessment = ui.query(store.get_assessment, chosen)
+readonly = assessment.is_final or not user
+ui.flash()
+if assessment.is_final:
+    st.info("This round is finalised and read-only. Start a new round to change it.")
+elif not user:
+    st.warning("Type your name in the sidebar to answer: it is recorded with every change.")
+
+sections = ui.query(scoring.section_scores, [chosen])
+total = ui.query(scoring.assessment_scores, [chosen]).iloc[0]
+st.caption(f"{assessment.unit} · round {assessment.label} · assessed {assessment.assessed_on or '—'} · "
+           f"catalog {assessment.catalog_version}")
+st.progress(float(total["completeness"] or 0), text=f"{int(total['assessed'])} of {int(total['applicable'])} "
+            "applicable items assessed")
+
+tab_answer, tab_result, tab_soa = st.tabs(["Answer", "Result", "Statement of Applicability"])
+with tab_answer:
+    progress = {r.section: f"{r.section} {r.section_title} — {r.assessed}/{r.applicable}" for r in sections.itertuples()}
+    section = st.selectbox("Section", list(progress), format_func=progress.get, key=f"section_{chosen}")
+    row = sections[sections["section"] == section].iloc[0]
+    st.progress(float(row["completeness"] or 0) if row["applicable"] else 1.0,
+                text=f"Section {section}: {row['assessed']} of {row['applicable']} applicable items assessed")
+    responses = ui.query(store.responses, assessment_ids=[chosen])
+    for item_row in responses[responses["section"] == section].itertuples(index=False):
+        with st.container(border=True):
+            ui.item_editor(assessment, item_row._asdict(), catalog.by_id[item_row.item_id], readonly=readonly)
+    position = list(progress).index(section)
+    if position + 1 < len(progress):
+        next_section = list(progress)[position + 1]
+        st.button(f"Next: section {next_section}", key="next_section",
+                  on_click=lambda: st.session_state.update({f"section_{chosen}": next_section}))
+
+with tab_result:
+    ui.assessment_result(assessment, sections)
+    blockers = ui.query(store.finalise_blockers, chosen)
+    if not assessment.is_final:
+        if blockers:
+            st.caption("Finalising needs: " + "; ".join(blockers))
+        if st.button("Finalise this round", disabled=bool(blockers) or not user, key="finalise"):
+            ui.write(store.finalise, chosen, by=user)
+            st.rerun()
+
+with tab_soa:
+    soa = ui.query(scoring.statement_of_applicability, chosen)
+    if soa.empty:
+        st.caption("This assessment does not cover Annex A.")
+    else:
+        st.dataframe(soa, hide_index=True, key="soa_table")
