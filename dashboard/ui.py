@@ -31,6 +31,7 @@ __all__ = [
     "flash",
     "identity_box",
     "item_editor",
+    "page_setup",
     "query",
     "write",
 ]
@@ -38,6 +39,20 @@ __all__ = [
 _USER_KEY = "assessor_name"
 # until sign-in exists, the name typed in `identity_box` is who makes each change in this browser session
 identity.set_provider(lambda: st.session_state.get(_USER_KEY))
+
+
+def page_setup() -> None:
+    """First call of every page: make sure the app's frame (app.py and its navigation) is in charge.
+
+    A deep link (e.g. /assess?assessment=3) as the very first request to a fresh server makes Streamlit
+    run the page on its own in its legacy `pages/` mode, without app.py. Switching that mode off and
+    rerunning hands the same URL to app.py's `st.navigation`.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 def db_path() -> str:
@@ -295,4 +310,4 @@ def assessment_result(assessment: store.Assessment, sections: pd.DataFrame) -> N
     else:
         st.dataframe(gaps[["item_id", "title", "maturity", "target", "gap", "owner", "due_date"]], hide_index=True,
                      key=f"result_gaps_{assessment.id}")
-    st.page_link("pages/overview.py", label="Open the Overview", icon=":material/dashboard:")
+    st.page_link("pages/overview.py", label="Open the Overview", icon="📊")

@@ -4,13 +4,14 @@ import streamlit as st
 
 from dashboard import scoring, store, ui
 
+ui.page_setup()
 st.title("Questionnaire")
 user = ui.identity_box()
 catalog = ui.catalog()
 assessments = ui.query(store.list_assessments)
 if assessments.empty:
     st.info("No assessment yet. Start one on the Units and rounds page.")
-    st.page_link("pages/units.py", label="Units and rounds", icon=":material/add_circle:")
+    st.page_link("pages/units.py", label="Units and rounds", icon="➕")
     st.stop()
 
 ids = assessments["id"].tolist()

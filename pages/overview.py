@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard import charts, ui
 from etl.exports import to_csv
 
+ui.page_setup()
 st.title("Overview")
 catalog = ui.catalog()
 

@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import store, ui
 
+ui.page_setup()
 st.title("Units and rounds")
 user = ui.identity_box()
 ui.flash()
@@ -43,7 +44,7 @@ with st.form("start_assessment", border=True):
                 st.session_state["current_assessment"] = created.id
                 st.success(f"Started {created.unit} {created.label}" + (f" with {copied.new} answers copied." if copied.new
                            else "."))
-                st.page_link("pages/assess.py", label="Open the questionnaire", icon=":material/edit_note:",
+                st.page_link("pages/assess.py", label="Open the questionnaire", icon="📝",
                              query_params={"assessment": str(created.id)})
 
 st.subheader("Assessments")
@@ -58,7 +59,7 @@ else:
     drafts = table[table["status"] == "draft"]
     for row in drafts.itertuples():
         st.page_link("pages/assess.py", label=f"Resume {row.unit} {row.label} ({row.completeness or 0:.0%} done)",
-                     icon=":material/play_arrow:", query_params={"assessment": str(row.id)})
+                     icon="▶️", query_params={"assessment": str(row.id)})
 
 with st.expander("Rename or archive a business unit"):
     chosen = st.selectbox("Unit", units["name"].tolist(), index=None, key="manage_unit")

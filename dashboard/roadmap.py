@@ -1,0 +1,379 @@
+"""The roadmap: every item below target becomes an action, put in order and in phases by one documented rule.
+
+Gaps come from `scoring.item_scores`, the one scoring engine; nothing here computes a maturity or a gap.
+This module adds what a plan needs: a priority score, a phase with dates, the reason for both, the next
+step in plain words (the catalog's own rubric), and the owner, due date and status tracked in the store.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import graphlib
+import heapq
+import html
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard import scoring, store
+from dashboard.catalog import Catalog, Item, Scale, load_catalog
+
+__all__ = [
+    "NEXT_SCORE",
+    "NOW_SCORE",
+    "PHASES",
+    "STATUSES",
+    "UNLOCK_BONUS",
+    "Phase",
+    "add_months",
+    "organisation_plan",
+    "plan",
+    "prioritise",
+    "save_edits",
+    "suggested_action",
+    "timeline_chart",
+]
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    start_months: int
+    end_months: int
+    colour: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.start_months}–{self.end_months} months)"
+
+
+PHASES: tuple[Phase, ...] = (
+    Phase("Now", 0, 3, "#b2182b"),
+    Phase("Next", 3, 6, "#e66101"),
+    Phase("Later", 6, 12, "#4393c3"),
+)
+_PHASE = {p.name: p for p in PHASES}
+NOW_SCORE = 3.0  # a score at or above this starts now
+NEXT_SCORE = 2.0  # at or above this, next; below it, later
+UNLOCK_BONUS = 0.5  # added for each open action that waits for this one
+STATUSES = store.ACTION_STATUSES
+STATUS_COLOURS = {"open": "#555555", "in progress": "#e6ab02", "done": "#1a9641"}
+
+
+def prioritise(actions: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
+    """Priority score, phase, rank and the reason for them: the roadmap's one rule.
+
+    For the open actions (items below target) of each assessment, separately:
+
+    1. **Score** = gap × weight + 0.5 × the number of open actions of the same assessment that wait for
+       this one (directly, or through other open actions, following the catalog's `depends_on`).
+    2. **Phase**: *Now* for a foundation (catalog weight above 1: scope 4.3, policy 5.2, roles 5.3, risk
+       assessment 6.1.2, impact assessment 6.1.4 and their Annex A counterparts) or a score of 3 or more;
+       *Next* for a score of 2 or more; *Later* otherwise.
+    3. **Dependencies**: a prerequisite is never planned after an action that relies on it; it is brought
+       forward to that action's phase.
+    4. **Rank**: by phase, then score (highest first), then catalog order; a prerequisite always ranks
+       before the actions that rely on it.
+
+    Example: 4.3 at level 1 with target 3 (gap 2, weight 1.5) and 6 open actions relying on it scores
+    2 × 1.5 + 0.5 × 6 = 6: Now, ranked before them.
+
+    `actions` has one row per open action with assessment_id, item_id, gap and weight. Returns a copy
+    with foundation, waits_for, unlocks, score, phase, rank and why.
+    """
+    out = actions.copy()
+    results: dict[Any, dict[str, Any]] = {}
+    for _, group in out.groupby("assessment_id", sort=False):
+        results.update(_prioritise_assessment(group, catalog))
+    for column in ("foundation", "waits_for", "unlocks", "score", "phase", "rank", "why"):
+        out[column] = [results[index][column] for index in out.index]
+    return out
+
+
+def _prioritise_assessment(group: pd.DataFrame, catalog: Catalog) -> dict[Any, dict[str, Any]]:
+    index = dict(zip(group["item_id"], group.index, strict=True))
+    gap = {i: int(g) for i, g in zip(group["item_id"], group["gap"], strict=True)}
+    weight = {i: float(catalog.by_id[i].weight) for i in index}
+    waits = {i: [d for d in catalog.by_id[i].depends_on if d in index] for i in index}
+    dependents: dict[str, list[str]] = {i: [] for i in index}
+    for item_id, prerequisites in waits.items():
+        for prerequisite in prerequisites:
+            dependents[prerequisite].append(item_id)
+    unlocks = {i: len(_reachable(i, dependents)) for i in index}
+    score = {i: round(gap[i] * weight[i] + UNLOCK_BONUS * unlocks[i], 2) for i in index}
+    foundation = {i: weight[i] > 1 for i in index}
+    base = {i: 0 if foundation[i] or score[i] >= NOW_SCORE else 1 if score[i] >= NEXT_SCORE else 2 for i in index}
+    phase, pulled_by = dict(base), {}
+    for item_id in reversed(list(graphlib.TopologicalSorter(waits).static_order())):  # dependents first
+        for prerequisite in waits[item_id]:
+            if phase[item_id] < phase[prerequisite]:
+                phase[prerequisite], pulled_by[prerequisite] = phase[item_id], item_id
+    rank = _rank(index, waits, lambda i: (phase[i], -score[i], catalog.by_id[i].order))
+    out = {}
+    for item_id, row_index in index.items():
+        why = f"Gap {gap[item_id]} × weight {weight[item_id]:g}"
+        if unlocks[item_id]:
+            why += f" + {UNLOCK_BONUS:g} × {unlocks[item_id]} open action(s) waiting for it"
+        why += f" = score {score[item_id]:g}. "
+        why += ("Foundation: Now." if foundation[item_id] else
+                f"Score ≥ {NOW_SCORE:g}: Now." if base[item_id] == 0 else
+                f"Score ≥ {NEXT_SCORE:g}: Next." if base[item_id] == 1 else f"Score < {NEXT_SCORE:g}: Later.")
+        if item_id in pulled_by:
+            why += f" Brought forward to {PHASES[phase[item_id]].name}: {pulled_by[item_id]} relies on it."
+        if waits[item_id]:
+            why += f" After {', '.join(waits[item_id])}."
+        out[row_index] = {
+            "foundation": foundation[item_id], "waits_for": ", ".join(waits[item_id]), "unlocks": unlocks[item_id],
+            "score": score[item_id], "phase": PHASES[phase[item_id]].name, "rank": rank[item_id], "why": why,
+        }
+    return out
+
+
+def _reachable(start: str, edges: Mapping[str, Sequence[str]]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(edges[start])
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            todo.extend(edges[current])
+    return seen
+
+
+def _rank(ids: Iterable[str], waits: Mapping[str, Sequence[str]], key: Callable[[str], tuple[Any, ...]]) -> dict[str, int]:
+    """1, 2, 3… by `key`, except that nothing ranks before what it waits for (Kahn's order with a heap)."""
+    remaining = {i: len(waits[i]) for i in ids}
+    dependents: dict[str, list[str]] = {i: [] for i in remaining}
+    for item_id in remaining:
+        for prerequisite in waits[item_id]:
+            dependents[prerequisite].append(item_id)
+    heap = [(key(i), i) for i, n in remaining.items() if n == 0]
+    heapq.heapify(heap)
+    rank: dict[str, int] = {}
+    while heap:
+        _, item_id = heapq.heappop(heap)
+        rank[item_id] = len(rank) + 1
+        for dependent in dependents[item_id]:
+            remaining[dependent] -= 1
+            if remaining[dependent] == 0:
+                heapq.heappush(heap, (key(dependent), dependent))
+    return rank
+
+
+def suggested_action(item: Item, maturity: int, target: int, scale: Scale) -> str:
+    """The next step in plain words: the catalog's rubric line for the next level, then for the target."""
+    step = min(int(maturity) + 1, 5)
+    text = f"Reach level {step} ({scale.name(step)}): {item.rubric[step]}"
+    if target > step:
+        text += f" Then level {target} ({scale.name(target)}): {item.rubric[target]}"
+    return text
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day `months` later, or the month's last day when it is shorter (31 Jan + 1 = 28/29 Feb)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or value is pd.NaT or (not isinstance(value, str | dt.date) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        return value.date()
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def _text(*values: Any) -> str:
+    """The first non-blank text among the values ('' if none)."""
+    for value in values:
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def plan(
+    con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int], catalog: Catalog | None = None,
+    *, today: dt.date | None = None,
+) -> pd.DataFrame:
+    """One row per open action of the chosen assessments: gap, priority, phase, reason, next step, tracking.
+
+    Owner and due date: the roadmap's own (store.set_actions), else the response's, else those tracked for
+    the same item in the unit's previous round. Without a set due date, an action is due at the end of its
+    phase counted from the assessment date. Status: the roadmap's, else "in progress" carried over from
+    the previous round, else "open".
+    """
+    return _plan(con, scoring.item_scores(con, list(assessment_ids)), catalog or load_catalog(), today)
+
+
+def _plan(con: duckdb.DuckDBPyConnection, items: pd.DataFrame, catalog: Catalog, today: dt.date | None) -> pd.DataFrame:
+    today = today or dt.date.today()
+    scale = catalog.scale
+    actions = prioritise(items[items["gap"].fillna(0) > 0].reset_index(drop=True), catalog)
+    tracked = store.action_records(con, items["assessment_id"].unique().tolist()).rename(
+        columns={"status": "t_status", "owner": "t_owner", "due_date": "t_due", "changed_by": "t_by", "changed_at": "t_at"})
+    rows = actions.merge(tracked, on=["assessment_id", "item_id"], how="left")
+    records = []
+    for r in rows.to_dict("records"):
+        phase = _PHASE[r["phase"]]
+        start = _date(r["assessed_on"]) or today
+        due_set = next((d for d in (_date(r["t_due"]), _date(r["due_date"]), _date(r["carried_due_date"])) if d), None)
+        due = due_set or add_months(start, phase.end_months)
+        status = r["t_status"] if isinstance(r["t_status"], str) else (
+            "in progress" if r["carried_status"] == "in progress" else "open")
+        maturity, target = int(r["maturity"]), int(r["target"])
+        records.append({
+            "assessment_id": int(r["assessment_id"]), "unit": r["unit"], "assessment": r["assessment"],
+            "assessed_on": _date(r["assessed_on"]), "section": r["section"], "kind": r["kind"], "item_id": r["item_id"],
+            "title": r["title"], "maturity": maturity, "level": scale.name(maturity), "target": target,
+            "target_level": scale.name(target), "gap": int(r["gap"]), "weight": float(r["weight"]),
+            "foundation": bool(r["foundation"]), "unlocks": int(r["unlocks"]), "waits_for": r["waits_for"],
+            "score": float(r["score"]), "phase": phase.name, "rank": int(r["rank"]), "why": r["why"],
+            "suggested_action": suggested_action(catalog.by_id[r["item_id"]], maturity, target, scale),
+            "evidence": _text(r["evidence"]), "notes": _text(r["notes"]),
+            "owner": _text(r["t_owner"], r["owner"], r["carried_owner"]), "due_date": due, "due_set": due_set is not None,
+            "phase_start": add_months(start, phase.start_months), "phase_end": add_months(start, phase.end_months),
+            "status": status, "overdue": status != "done" and due < today,
+            "carried_from": _text(r["carried_from"]), "ord": int(r["ord"]),
+        })
+    out = pd.DataFrame(records, columns=ACTION_COLUMNS)
+    if out.empty:
+        return out
+    out["_phase"] = [[p.name for p in PHASES].index(p) for p in out["phase"]]
+    out["_unit"] = out["unit"].str.lower()
+    return out.sort_values(["_phase", "_unit", "assessment", "rank"]).drop(columns=["_phase", "_unit"]).reset_index(drop=True)
+
+
+ACTION_COLUMNS = (
+    "assessment_id", "unit", "assessment", "assessed_on", "section", "kind", "item_id", "title", "maturity", "level",
+    "target", "target_level", "gap", "weight", "foundation", "unlocks", "waits_for", "score", "phase", "rank", "why",
+    "suggested_action", "evidence", "notes", "owner", "due_date", "due_set", "phase_start", "phase_end", "status",
+    "overdue", "carried_from", "ord",
+)
+ORGANISATION_COLUMNS = (
+    "item_id", "title", "section", "kind", "summary", "units_below", "units_assessed", "units", "units_at_zero",
+    "lowest", "lowest_level", "target", "max_gap", "foundation", "score", "phase", "rank", "why", "suggested_action",
+    "owner", "due_date", "phase_start", "phase_end", "status", "overdue", "keys",
+)
+
+
+def organisation_plan(
+    con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int], catalog: Catalog | None = None,
+    *, today: dt.date | None = None,
+) -> pd.DataFrame:
+    """The same item across units merged into one action, for a central programme to fix once.
+
+    Each row: how many of the units that assessed the item are below target, which ones, the lowest level
+    found, the next step from that level, the earliest due date and the status across units (done when all
+    are done, open when all are open, else in progress). Phase: the earliest of the units' phases (if one
+    unit needs it now, the central fix starts now). Score: the sum of the units' scores, so that within a
+    phase what holds back more units, further, ranks first. `keys` lists the (assessment, item) pairs merged.
+    """
+    catalog = catalog or load_catalog()
+    items = scoring.item_scores(con, list(assessment_ids))
+    actions = _plan(con, items, catalog, today)
+    if actions.empty:
+        return pd.DataFrame(columns=ORGANISATION_COLUMNS)
+    assessed = items[items["applicable"] & items["maturity"].notna()].groupby("item_id")["unit"].nunique()
+    records = []
+    for item_id, part in actions.groupby("item_id", sort=False):
+        top = part.sort_values(["score", "unit"], ascending=[False, True]).iloc[0]
+        units = sorted(part["unit"].unique(), key=str.lower)
+        n, m, zero = len(units), int(assessed.get(item_id, len(units))), int((part["maturity"] == 0).sum())
+        summary = f"{n} of {m} units below target — {item_id} {top['title']}"
+        if zero:
+            summary += f"; {zero} with nothing in place (level 0)"
+        lowest, target = int(part["maturity"].min()), int(part["target"].max())
+        statuses = set(part["status"])
+        owners = list(dict.fromkeys(o for o in part["owner"] if o))
+        records.append({
+            "item_id": item_id, "title": top["title"], "section": top["section"], "kind": top["kind"], "summary": summary,
+            "units_below": n, "units_assessed": m, "units": ", ".join(units), "units_at_zero": zero, "lowest": lowest,
+            "lowest_level": catalog.scale.name(lowest), "target": target, "max_gap": int(part["gap"].max()),
+            "foundation": bool(top["foundation"]), "score": round(float(part["score"].sum()), 2),
+            "phase": min(part["phase"], key=[p.name for p in PHASES].index), "why": _merged_why(part, top),
+            "suggested_action": suggested_action(catalog.by_id[item_id], lowest, target, catalog.scale),
+            "owner": "; ".join(owners), "due_date": part["due_date"].min(), "phase_start": part["phase_start"].min(),
+            "phase_end": part["phase_end"].max(),
+            "status": statuses.pop() if len(statuses) == 1 else "in progress", "overdue": bool(part["overdue"].any()),
+            "keys": [(int(a), str(item_id)) for a in part["assessment_id"]],
+        })
+    out = pd.DataFrame(records)
+    phase_of = {r["item_id"]: [p.name for p in PHASES].index(r["phase"]) for r in records}
+    score_of = {r["item_id"]: r["score"] for r in records}
+    # a prerequisite ranks first unless it is planned in a later phase (then no unit waits for it there)
+    waits = {i: [d for d in catalog.by_id[i].depends_on if d in phase_of and phase_of[d] <= phase_of[i]] for i in phase_of}
+    rank = _rank(phase_of, waits, lambda i: (phase_of[i], -score_of[i], catalog.by_id[i].order))
+    out["rank"] = out["item_id"].map(rank)
+    return out.sort_values("rank").reset_index(drop=True).loc[:, list(ORGANISATION_COLUMNS)]
+
+
+def _merged_why(part: pd.DataFrame, top: pd.Series) -> str:
+    by_phase = [f"{p.name} for {', '.join(sorted(part.loc[part['phase'] == p.name, 'unit'], key=str.lower))}"
+                for p in PHASES if (part["phase"] == p.name).any()]
+    return (f"{'; '.join(by_phase)}. Score {part['score'].sum():g} = sum over {len(part)} unit(s); "
+            f"highest {top['score']:g} in {top['unit']}: {top['why']}")
+
+
+def save_edits(
+    con: duckdb.DuckDBPyConnection, row_keys: Sequence[Sequence[tuple[int, str]]],
+    edited_rows: Mapping[Any, Mapping[str, Any]], *, by: str,
+) -> int:
+    """Store owner, due date and status edited in the roadmap table; return how many actions changed.
+
+    `row_keys[n]` are the (assessment, item) pairs behind displayed row n; `edited_rows` is Streamlit's
+    data-editor state ({row: {column: new value}}). Other columns are ignored: they are computed.
+    """
+    changed = 0
+    for row, edits in edited_rows.items():
+        changes = {field: (None if value == "" else value) for field, value in edits.items() if field in store.ACTION_FIELDS}
+        if changes:
+            changed += store.set_actions(con, row_keys[int(row)], changes, by=by)
+    return changed
+
+
+def timeline_chart(actions: pd.DataFrame, *, title: str = "Roadmap", today: dt.date | None = None) -> go.Figure:
+    """The phases as bars over time (with action counts), each action as a marker at its due date."""
+    today = today or dt.date.today()
+    figure = go.Figure()
+    labels = []
+    for phase in PHASES:
+        part = actions[actions["phase"] == phase.name]
+        if part.empty:
+            continue
+        labels.append(phase.label)
+        start, end = min(part["phase_start"]), max(part["phase_end"])
+        counts = part["status"].value_counts()
+        text = f"{len(part)} action(s) · {counts.get('done', 0)} done · {counts.get('in progress', 0)} in progress"
+        if part["overdue"].any():
+            text += f" · {int(part['overdue'].sum())} overdue"
+        figure.add_bar(
+            y=[phase.label], x=[(pd.Timestamp(end) - pd.Timestamp(start)).total_seconds() * 1000], base=[start.isoformat()],
+            orientation="h", marker_color=phase.colour, opacity=0.35, text=[text], textposition="inside",
+            insidetextanchor="start", name=phase.name, showlegend=False,
+            hovertemplate=f"{phase.label}<br>{start} → {end}<br>{text}<extra></extra>",
+        )
+    for status in STATUSES:
+        part = actions[actions["status"] == status]
+        if part.empty:
+            continue
+        hover = [html.escape(f"{i} {t} · {u}" + (f" · owner {o}" if o else ""))
+                 for i, t, u, o in zip(part["item_id"], part["title"], part.get("unit", part.get("units")), part["owner"],
+                                       strict=True)]
+        figure.add_scatter(
+            x=[d.isoformat() for d in part["due_date"]], y=[_PHASE[p].label for p in part["phase"]], mode="markers",
+            marker={"color": STATUS_COLOURS[status], "size": 9, "symbol": "diamond", "line": {"width": 1, "color": "white"}},
+            name=f"due · {status}", text=hover, hovertemplate="%{text}<br>due %{x}<extra></extra>",
+        )
+    figure.add_vline(x=today.isoformat(), line_dash="dot", line_color="#333333")
+    figure.update_layout(
+        title=title, xaxis={"type": "date", "gridcolor": "#eeeeee"}, barmode="overlay", plot_bgcolor="white",
+        yaxis={"categoryorder": "array", "categoryarray": labels[::-1]}, margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        legend={"orientation": "h", "y": -0.2}, height=320,
+    )
+    return figure
