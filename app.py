@@ -13,9 +13,9 @@ import streamlit as st  # noqa: E402
 st.set_page_config(page_title="AIMS gap assessment · ISO/IEC 42001", layout="wide")
 
 PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
-    st.Page("pages/units.py", title="Units and rounds", icon="🏢"),
-    st.Page("pages/assess.py", title="Questionnaire", icon="📝"),
+    st.Page("pages/overview.py", title="Overview", default=True),
+    st.Page("pages/units.py", title="Units and rounds"),
+    st.Page("pages/assess.py", title="Questionnaire"),
 ]
 
 st.navigation(PAGES).run()

@@ -50,7 +50,9 @@ def page_setup() -> None:
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    first_run = not st.session_state.get("_frame_checked")
+    st.session_state["_frame_checked"] = True
+    if PagesManager.uses_pages_directory and first_run:  # only a session's first run: never eat a click
         PagesManager.uses_pages_directory = False
         st.rerun()
 
@@ -310,4 +312,4 @@ def assessment_result(assessment: store.Assessment, sections: pd.DataFrame) -> N
     else:
         st.dataframe(gaps[["item_id", "title", "maturity", "target", "gap", "owner", "due_date"]], hide_index=True,
                      key=f"result_gaps_{assessment.id}")
-    st.page_link("pages/overview.py", label="Open the Overview", icon="📊")
+    st.page_link("pages/overview.py", label="Open the Overview")

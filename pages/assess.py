@@ -11,7 +11,7 @@ catalog = ui.catalog()
 assessments = ui.query(store.list_assessments)
 if assessments.empty:
     st.info("No assessment yet. Start one on the Units and rounds page.")
-    st.page_link("pages/units.py", label="Units and rounds", icon="➕")
+    st.page_link("pages/units.py", label="Units and rounds")
     st.stop()
 
 ids = assessments["id"].tolist()

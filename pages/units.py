@@ -44,7 +44,7 @@ with st.form("start_assessment", border=True):
                 st.session_state["current_assessment"] = created.id
                 st.success(f"Started {created.unit} {created.label}" + (f" with {copied.new} answers copied." if copied.new
                            else "."))
-                st.page_link("pages/assess.py", label="Open the questionnaire", icon="📝",
+                st.page_link("pages/assess.py", label="Open the questionnaire",
                              query_params={"assessment": str(created.id)})
 
 st.subheader("Assessments")
