@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,18 @@ import xlsxwriter
 
 from dashboard.catalog import Catalog
 
-__all__ = ["RESPONSE_COLUMNS", "SCORE_COLUMNS", "neutralise", "responses_table", "scores_table", "to_csv", "to_xlsx"]
+__all__ = [
+    "RESPONSE_COLUMNS",
+    "SCORE_COLUMNS",
+    "Cover",
+    "SheetSpec",
+    "neutralise",
+    "responses_table",
+    "scores_table",
+    "to_csv",
+    "to_formatted_xlsx",
+    "to_xlsx",
+]
 
 RESPONSE_COLUMNS = (
     "unit", "assessment", "assessed_on", "section", "item_id", "title", "maturity", "target",
@@ -139,3 +151,111 @@ def write(frame: pd.DataFrame, path: str | Path, fmt: str, sheet: str) -> None:
 
 
 WIDTHS = {"unit": 24, "title": 40, "section_title": 32, "evidence": 60, "justification": 40, "notes": 30, "owner": 20}
+
+
+# --- formatted workbooks (roadmap, Statement of Applicability) ------------------------------------
+
+
+@dataclass(frozen=True)
+class Cover:
+    """A cover sheet: a title, label/value rows (organisation, units, rounds, date…), then notes."""
+
+    title: str
+    rows: Sequence[tuple[str, Any]]
+    notes: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    """One data sheet: `level_columns` hold levels 0-5 shown in the maturity colours; `fills` colour
+    cells by value (column -> value -> background), e.g. phases and statuses."""
+
+    title: str
+    frame: pd.DataFrame
+    widths: Mapping[str, int] = field(default_factory=dict)
+    level_columns: tuple[str, ...] = ()
+    wrap_columns: tuple[str, ...] = ()
+    fills: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+_DARK_LEVELS = (0, 4, 5)  # white text reads better on these level colours
+
+
+def to_formatted_xlsx(sheets: Sequence[SheetSpec], *, cover: Cover | None = None, created: dt.datetime | None = None) -> bytes:
+    """A workbook for people: a cover sheet, then per sheet a frozen bold header, filters, widths, wrapped
+    long text, level and value colours, and real dates. Text is neutralised and written as text, never as
+    a formula; numbers as numbers."""
+    from dashboard.charts import LEVEL_COLOURS
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+                                        "strings_to_urls": False, "default_date_format": "yyyy-mm-dd"})
+    if created is not None:
+        book.set_properties({"created": created})
+    formats: dict[tuple[tuple[str, Any], ...], Any] = {}
+
+    def fmt(**props: Any) -> Any:
+        key = tuple(sorted(props.items()))
+        if key not in formats:
+            formats[key] = book.add_format(props)
+        return formats[key]
+
+    if cover is not None:
+        _write_cover(book.add_worksheet("Cover"), cover, fmt)
+    for spec in sheets:
+        sheet = book.add_worksheet(spec.title[:31])
+        columns = [str(c) for c in spec.frame.columns]
+        for col, name in enumerate(columns):
+            sheet.write_string(0, col, name, fmt(bold=True, bg_color="#E8EEF4", border=1, text_wrap=True, valign="top"))
+            sheet.set_column(col, col, spec.widths.get(name, max(10, min(45, len(name) + 4))))
+        for row_number, row in enumerate(zip(*(spec.frame[c].tolist() for c in spec.frame.columns), strict=True), start=1):
+            for col, (name, value) in enumerate(zip(columns, row, strict=True)):
+                props: dict[str, Any] = {"valign": "top"}
+                if name in spec.wrap_columns:
+                    props["text_wrap"] = True
+                if name in spec.level_columns and isinstance(_plain(value), int | float) and 0 <= _plain(value) <= 5:
+                    level = int(_plain(value))
+                    props |= {"bg_color": LEVEL_COLOURS[level], "font_color": "#FFFFFF" if level in _DARK_LEVELS else "#000000"}
+                elif name in spec.fills and isinstance(value, str) and value in spec.fills[name]:
+                    props["bg_color"] = spec.fills[name][value]
+                _write_cell(sheet, row_number, col, value, fmt, props)
+        sheet.freeze_panes(1, 0)
+        if columns:
+            sheet.autofilter(0, 0, max(len(spec.frame), 1), len(columns) - 1)
+    book.close()
+    return buffer.getvalue()
+
+
+def _write_cover(sheet: Any, cover: Cover, fmt: Any) -> None:
+    sheet.set_column(0, 0, 28)
+    sheet.set_column(1, 1, 100)
+    sheet.write_string(0, 0, str(neutralise(cover.title)), fmt(bold=True, font_size=16))
+    row = 2
+    for label, value in cover.rows:
+        sheet.write_string(row, 0, str(neutralise(label)), fmt(bold=True, valign="top"))
+        _write_cell(sheet, row, 1, value, fmt, {"text_wrap": True, "valign": "top", "align": "left"})
+        row += 1
+    row += 1
+    for note in cover.notes:
+        sheet.write_string(row, 0, str(neutralise(note)), fmt(text_wrap=False))
+        row += 1
+
+
+def _write_cell(sheet: Any, row: int, col: int, value: Any, fmt: Any, props: dict[str, Any]) -> None:
+    """Dates as dates, numbers as numbers, everything else as neutralised text; never a formula."""
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, dt.date):
+        day = value.date() if isinstance(value, dt.datetime) and value.time() == dt.time(0) else value
+        if not isinstance(day, dt.datetime):
+            sheet.write_datetime(row, col, dt.datetime.combine(day, dt.time()), fmt(num_format="yyyy-mm-dd", **props))
+            return
+    value = neutralise(_plain(value))
+    if value is None:
+        if "bg_color" in props:
+            sheet.write_blank(row, col, None, fmt(**props))
+        return
+    if isinstance(value, int | float):
+        sheet.write_number(row, col, value, fmt(**props))
+    else:
+        sheet.write_string(row, col, str(value), fmt(**props))

@@ -59,7 +59,7 @@ else:
     drafts = table[table["status"] == "draft"]
     for row in drafts.itertuples():
         st.page_link("pages/assess.py", label=f"Resume {row.unit} {row.label} ({row.completeness or 0:.0%} done)",
-                     icon="▶️", query_params={"assessment": str(row.id)})
+                     query_params={"assessment": str(row.id)})
 
 with st.expander("Rename or archive a business unit"):
     chosen = st.selectbox("Unit", units["name"].tolist(), index=None, key="manage_unit")
