@@ -106,3 +106,98 @@ def annex_coverage_chart(sections: pd.DataFrame, *, title: str = "Annex A covera
         legend={"orientation": "h", "y": -0.15}, **_LAYOUT,
     )
     return figure
+
+
+def _level_colourscale() -> list[list[float | str]]:
+    """A stepped colour scale over 0-5 so that a heatmap cell has its level's colour."""
+    steps: list[list[float | str]] = []
+    for level, colour in LEVEL_COLOURS.items():
+        low, high = level / 6, (level + 1) / 6
+        steps += [[low, colour], [high, colour]]
+    return steps
+
+
+def heatmap(sections: pd.DataFrame, *, order: list[str] | None = None, title: str = "Maturity by unit and section"
+            ) -> go.Figure:
+    """Units × sections, each cell the section score coloured by level; no data is grey and says so."""
+    table = sections.pivot_table(index="unit", columns="section", values="maturity", aggfunc="first", dropna=False)
+    columns = [s for s in sections.drop_duplicates("section")["section"] if s in table.columns]
+    table = table.reindex(columns=columns)
+    if order is not None:
+        table = table.reindex(order)
+    z = table.to_numpy(dtype=float)
+    text = [["no data" if pd.isna(v) else f"{v:.2f}" for v in row] for row in z]
+    figure = go.Figure(go.Heatmap(
+        z=z, x=columns, y=list(table.index), text=text, texttemplate="%{text}", textfont={"size": 11},
+        colorscale=_level_colourscale(), zmin=0, zmax=6, xgap=2, ygap=2, hoverongaps=True,
+        colorbar={"title": "Level", "tickvals": [v + 0.5 for v in range(6)], "ticktext": [str(v) for v in range(6)]},
+        hovertemplate="%{y} · section %{x}<br>%{text}<extra></extra>",
+    ))
+    figure.update_layout(
+        title=title, plot_bgcolor="#e9e9e9", height=max(320, 28 * len(table.index) + 140),
+        yaxis={"autorange": "reversed", "automargin": True}, xaxis={"side": "top", "type": "category"},
+        margin={"l": 10, "r": 10, "t": 90, "b": 10}, font={"size": 12},
+    )
+    return figure
+
+
+def ranking_chart(ranked: pd.DataFrame, scale: Scale, *, title: str = "Units by overall maturity") -> go.Figure:
+    """Horizontal bars per unit with the organisation's median and interquartile spread."""
+    data = ranked.iloc[::-1]
+    values = data["overall_maturity"].astype(float)
+    figure = go.Figure(go.Bar(
+        x=values.fillna(0), y=data["unit"], orientation="h",
+        marker_color=[level_colour(v, scale) for v in data["overall_maturity"]], marker_line_color="#555555",
+        marker_line_width=1, text=[("no data" if pd.isna(v) else f"{v:.2f}") for v in data["overall_maturity"]],
+        textposition="outside", cliponaxis=False, hovertemplate="%{y}: %{text}<extra></extra>",
+    ))
+    if values.notna().any():
+        q1, median, q3 = values.quantile([0.25, 0.5, 0.75])
+        figure.add_vrect(x0=q1, x1=q3, fillcolor="#888888", opacity=0.12, line_width=0,
+                         annotation_text="middle half of units", annotation_position="bottom left")
+        figure.add_vline(x=median, line_dash="dash", line_color="#222222",
+                         annotation_text=f"median {median:.2f}", annotation_position="top")
+    figure.update_layout(title=title, xaxis={"range": [0, 5.5], "title": "overall maturity"},
+                         height=max(320, 26 * len(data) + 140), **_LAYOUT)
+    return figure
+
+
+def radar(sections: pd.DataFrame, units: list[str], *, title: str = "Units against the target") -> go.Figure:
+    """Section scores of up to six units as overlaid polygons, with the target polygon."""
+    figure = go.Figure()
+    order = list(sections.drop_duplicates("section")["section"])
+    target = sections.groupby("section")["target"].mean().reindex(order)
+    figure.add_scatterpolar(r=[*target, target.iloc[0]], theta=[*order, order[0]], name="Target",
+                            line={"color": "#222222", "dash": "dash"})
+    for unit in units[:6]:
+        rows = sections[sections["unit"] == unit].set_index("section")["maturity"].reindex(order)
+        figure.add_scatterpolar(r=[*rows, rows.iloc[0]], theta=[*order, order[0]], name=unit, fill="toself",
+                                opacity=0.55)
+    figure.update_layout(title=title, polar={"radialaxis": {"range": [0, 5]}, "angularaxis": {"type": "category"}},
+                         legend={"orientation": "h"},
+                         margin={"l": 30, "r": 30, "t": 60, "b": 30})
+    return figure
+
+
+def distribution(sections: pd.DataFrame, *, title: str = "Spread of unit scores per section") -> go.Figure:
+    """Box and points per section, so that outlying units stand out."""
+    order = list(sections.drop_duplicates("section")["section"])
+    figure = go.Figure(go.Box(
+        x=sections["section"], y=sections["maturity"], boxpoints="all", jitter=0.4, pointpos=0,
+        text=sections["unit"], marker={"color": "#1a6a3a", "size": 6}, line={"color": "#555555"},
+        hovertemplate="%{text}<br>section %{x}: %{y:.2f}<extra></extra>", name="units",
+    ))
+    figure.update_layout(title=title, xaxis={"categoryorder": "array", "categoryarray": order, "type": "category"},
+                         yaxis={"range": [-0.2, 5.2], "title": "maturity"}, showlegend=False, **_LAYOUT)
+    return figure
+
+
+def trend_chart(trend: pd.DataFrame, *, value: str = "maturity", by: str = "section",
+                title: str = "Maturity across rounds") -> go.Figure:
+    """One line per section (or per measure) across rounds, in date order."""
+    figure = go.Figure()
+    for name, rows in trend.groupby(by, sort=False):
+        figure.add_scatter(x=rows["round"], y=rows[value], mode="lines+markers", name=str(name))
+    figure.update_layout(title=title, yaxis={"range": [0, 5.2], "title": "maturity"},
+                         xaxis={"type": "category", "title": "round"}, **_LAYOUT)
+    return figure

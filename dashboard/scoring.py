@@ -9,7 +9,8 @@ The rules, in plain words (the README repeats them):
   applicable, assessed items (catalog weights). Section target = weighted mean target of its applicable
   items. Section gap = weighted mean of the item gaps of its applicable, assessed items.
 * Clause maturity = mean of the clause sections that have a score; Annex A maturity = mean of the
-  objectives that have a score. The maturity level is the scale name of the score rounded down.
+  objectives that have a score; overall maturity = mean of those two (or the one that exists).
+  The maturity level is the scale name of the score rounded down.
 * Completeness = assessed applicable items / applicable items.
 * Annex A coverage = applicable controls at or above target / applicable controls; the partial share
   (maturity above 0, below target) sits beside it. Controls are implemented, partial, missing (level 0),
@@ -31,9 +32,13 @@ from dashboard.catalog import Scale
 from dashboard.db import frame
 
 __all__ = [
+    "ALL_ROUNDS",
     "LATEST",
+    "SECTIONS_CTE",
     "assessment_scores",
+    "groups",
     "item_scores",
+    "items_cte",
     "organisation_sections",
     "organisation_summary",
     "rounds",
@@ -44,6 +49,7 @@ __all__ = [
 ]
 
 LATEST = "Latest per unit"
+ALL_ROUNDS = "All rounds"
 DECIMALS = 2
 
 
@@ -56,7 +62,7 @@ def _filter(assessment_ids: Iterable[int] | None) -> tuple[str, list[int]]:
     return f"WHERE a.id IN ({', '.join('?' for _ in ids)})", ids
 
 
-def _items_cte(assessment_ids: Iterable[int] | None) -> tuple[str, list[int]]:
+def items_cte(assessment_ids: Iterable[int] | None) -> tuple[str, list[int]]:
     where, params = _filter(assessment_ids)
     sql = f"""
     items AS (
@@ -81,7 +87,7 @@ def _items_cte(assessment_ids: Iterable[int] | None) -> tuple[str, list[int]]:
     return sql, params
 
 
-_SECTIONS_CTE = """
+SECTIONS_CTE = """
     sections AS (
         SELECT assessment_id, any_value(unit) AS unit, any_value(assessment) AS assessment,
                any_value(assessed_on) AS assessed_on, any_value(status) AS status, section, any_value(kind) AS kind,
@@ -105,16 +111,16 @@ _SECTIONS_CTE = """
 
 def item_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int] | None = None) -> pd.DataFrame:
     """One row per in-scope item of each assessment, with its effective target, gap and state."""
-    cte, params = _items_cte(assessment_ids)
+    cte, params = items_cte(assessment_ids)
     return frame(con, f"WITH {cte} SELECT * FROM items ORDER BY lower(unit), assessed_on, assessment, ord", params)
 
 
 def section_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int] | None = None) -> pd.DataFrame:
     """One row per assessment and in-scope section (4..10, A.2..A.10)."""
-    cte, params = _items_cte(assessment_ids)
+    cte, params = items_cte(assessment_ids)
     return frame(
         con,
-        f"""WITH {cte}, {_SECTIONS_CTE}
+        f"""WITH {cte}, {SECTIONS_CTE}
             SELECT s.assessment_id, s.unit, s.assessment, s.assessed_on, s.status, s.section, cs.title AS section_title,
                    s.kind, round(s.maturity, {DECIMALS}) AS maturity, round(s.target, {DECIMALS}) AS target,
                    round(s.gap, {DECIMALS}) AS gap,
@@ -131,14 +137,19 @@ def section_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]
 
 def assessment_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int] | None = None) -> pd.DataFrame:
     """One row per assessment: clause maturity, Annex A maturity and coverage, completeness, open gaps."""
-    cte, params = _items_cte(assessment_ids)
+    cte, params = items_cte(assessment_ids)
     return frame(
         con,
-        f"""WITH {cte}, {_SECTIONS_CTE}
+        f"""WITH {cte}, {SECTIONS_CTE}
             SELECT assessment_id, any_value(unit) AS unit, any_value(assessment) AS assessment,
                    any_value(assessed_on) AS assessed_on, any_value(status) AS status,
                    round(avg(maturity) FILTER (WHERE kind = 'clause'), {DECIMALS}) AS clause_maturity,
                    round(avg(maturity) FILTER (WHERE kind = 'annex_a'), {DECIMALS}) AS annex_maturity,
+                   round((coalesce(avg(maturity) FILTER (WHERE kind = 'clause'), 0)
+                          + coalesce(avg(maturity) FILTER (WHERE kind = 'annex_a'), 0))
+                         / nullif((count(maturity) FILTER (WHERE kind = 'clause') > 0)::INTEGER
+                                  + (count(maturity) FILTER (WHERE kind = 'annex_a') > 0)::INTEGER, 0),
+                         {DECIMALS}) AS overall_maturity,
                    round(sum(implemented) FILTER (WHERE kind = 'annex_a')
                          / nullif(sum(applicable) FILTER (WHERE kind = 'annex_a'), 0), {DECIMALS}) AS annex_coverage,
                    round(sum(partial) FILTER (WHERE kind = 'annex_a')
@@ -154,10 +165,10 @@ def assessment_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[i
 
 def organisation_sections(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> pd.DataFrame:
     """Per section across the chosen assessments: mean of the units' scores, pooled coverage."""
-    cte, params = _items_cte(assessment_ids)
+    cte, params = items_cte(assessment_ids)
     return frame(
         con,
-        f"""WITH {cte}, {_SECTIONS_CTE}
+        f"""WITH {cte}, {SECTIONS_CTE}
             SELECT s.section, any_value(cs.title) AS section_title, any_value(s.kind) AS kind,
                    round(avg(s.maturity), {DECIMALS}) AS maturity, round(avg(s.target), {DECIMALS}) AS target,
                    round(avg(s.gap), {DECIMALS}) AS gap,
@@ -179,7 +190,7 @@ def organisation_sections(con: duckdb.DuckDBPyConnection, assessment_ids: Iterab
 def organisation_summary(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> dict[str, float | int | None]:
     """Headline figures across the chosen assessments (each unit counts once in the maturity means)."""
     scores = assessment_scores(con, assessment_ids)
-    cte, params = _items_cte(assessment_ids)
+    cte, params = items_cte(assessment_ids)
     pooled = frame(
         con,
         f"""WITH {cte}
@@ -198,6 +209,7 @@ def organisation_summary(con: duckdb.DuckDBPyConnection, assessment_ids: Iterabl
     return {
         "clause_maturity": raw["clause_maturity"],
         "annex_maturity": raw["annex_maturity"],
+        "overall_maturity": raw["overall_maturity"],
         "annex_coverage": _num(pooled["annex_coverage"]),
         "annex_partial_share": _num(pooled["annex_partial_share"]),
         "completeness": _num(pooled["completeness"]),
@@ -209,16 +221,20 @@ def organisation_summary(con: duckdb.DuckDBPyConnection, assessment_ids: Iterabl
 
 def _raw_means(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> dict[str, float | None]:
     """Mean over assessments of the unrounded clause / Annex A maturity, rounded once."""
-    cte, params = _items_cte(assessment_ids)
+    cte, params = items_cte(assessment_ids)
     row = frame(
         con,
-        f"""WITH {cte}, {_SECTIONS_CTE},
+        f"""WITH {cte}, {SECTIONS_CTE},
             per AS (SELECT assessment_id, avg(maturity) FILTER (WHERE kind = 'clause') AS c,
                            avg(maturity) FILTER (WHERE kind = 'annex_a') AS a FROM sections GROUP BY assessment_id)
-            SELECT round(avg(c), {DECIMALS}) AS clause_maturity, round(avg(a), {DECIMALS}) AS annex_maturity FROM per""",
+            SELECT round(avg(c), {DECIMALS}) AS clause_maturity, round(avg(a), {DECIMALS}) AS annex_maturity,
+                   round(avg((coalesce(c, 0) + coalesce(a, 0))
+                             / nullif((c IS NOT NULL)::INTEGER + (a IS NOT NULL)::INTEGER, 0)), {DECIMALS}) AS overall
+            FROM per""",
         params,
     ).iloc[0]
-    return {"clause_maturity": _num(row["clause_maturity"]), "annex_maturity": _num(row["annex_maturity"])}
+    return {"clause_maturity": _num(row["clause_maturity"]), "annex_maturity": _num(row["annex_maturity"]),
+            "overall_maturity": _num(row["overall"])}
 
 
 def _num(value: object) -> float | None:
@@ -234,27 +250,47 @@ def rounds(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def select_assessments(
-    con: duckdb.DuckDBPyConnection, *, units: Sequence[str] | None = None, round_label: str | None = LATEST
+    con: duckdb.DuckDBPyConnection,
+    *,
+    units: Sequence[str] | None = None,
+    round_label: str | None = LATEST,
+    group: str | None = None,
 ) -> list[int]:
-    """Assessment ids for the chosen units and round; `LATEST` takes each unit's most recent assessment."""
+    """Assessment ids for the chosen units (or group of units) and round.
+
+    `LATEST` takes each unit's most recent assessment; a round label takes that round's assessments;
+    `ALL_ROUNDS` takes every assessment.
+    A group is a parent unit: it selects the units under it (and the parent's own assessments).
+    """
     params: list[object] = []
     where = ["NOT u.archived"]
     if units:
         where.append(f"u.name IN ({', '.join('?' for _ in units)})")
         params.extend(units)
-    if round_label and round_label != LATEST:
+    if group:
+        where.append("(p.name = ? OR u.name = ?)")
+        params.extend([group, group])
+    if round_label and round_label not in (LATEST, ALL_ROUNDS):
         where.append("a.label = ?")
         params.append(round_label)
     found = frame(
         con,
         f"""SELECT a.id, row_number() OVER (PARTITION BY a.unit_id ORDER BY a.assessed_on DESC NULLS LAST,
                                                    a.created_at DESC, a.id DESC) AS recency
-            FROM assessment a JOIN unit u ON u.id = a.unit_id WHERE {' AND '.join(where)}""",
+            FROM assessment a JOIN unit u ON u.id = a.unit_id LEFT JOIN unit p ON p.id = u.parent_id
+            WHERE {' AND '.join(where)}""",
         params,
     )
     if round_label == LATEST or not round_label:
         found = found[found["recency"] == 1]
     return sorted(int(i) for i in found["id"])
+
+
+def groups(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Units that have other units under them (for the group filter)."""
+    found = frame(con, """SELECT DISTINCT p.name FROM unit u JOIN unit p ON p.id = u.parent_id
+                          WHERE NOT p.archived ORDER BY p.name""")
+    return found["name"].tolist()
 
 
 def statement_of_applicability(con: duckdb.DuckDBPyConnection, assessment_id: int) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -21,6 +22,7 @@ from dashboard.catalog import Catalog, Item, load_catalog
 from dashboard.db import connect, resolve_path
 
 __all__ = [
+    "Selection",
     "assessment_result",
     "bind",
     "catalog",
@@ -31,8 +33,11 @@ __all__ = [
     "flash",
     "identity_box",
     "item_editor",
+    "no_match",
     "page_setup",
+    "presentation_style",
     "query",
+    "table_download",
     "write",
 ]
 
@@ -55,6 +60,28 @@ def page_setup() -> None:
     if PagesManager.uses_pages_directory and first_run:  # only a session's first run: never eat a click
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+_PRESENTATION_CSS = """
+<style>
+  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
+  [data-testid="stToolbar"] { display: none !important; }
+  .block-container { max-width: 1500px; padding-top: 1.5rem; }
+  h1 { font-size: 3rem !important; }
+  [data-testid="stMetricValue"] { font-size: 3.2rem !important; }
+  [data-testid="stMetricLabel"] p { font-size: 1.3rem !important; }
+  .stMarkdown p { font-size: 1.25rem; }
+  @media print {
+    [data-testid="stSelectbox"], .modebar-container { display: none !important; }
+    .block-container { padding: 0 !important; }
+  }
+</style>
+"""
+
+
+def presentation_style() -> None:
+    """A clean page for top management: no sidebar or toolbar, large type, prints well (static CSS only)."""
+    st.html(_PRESENTATION_CSS)
 
 
 def db_path() -> str:
@@ -122,17 +149,60 @@ def write(action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return action(con, *args, **kwargs)
 
 
-def filters(*, key: str = "overview") -> tuple[list[str], str, list[int]]:
-    """Unit and round pickers in the sidebar; returns (units, round label, assessment ids)."""
+@dataclass(frozen=True)
+class Selection:
+    """What the sidebar filters chose, and the assessments that match."""
+
+    units: list[str]
+    group: str | None
+    round_label: str
+    scope: str  # "both", "clause" or "annex_a"
+    ids: list[int]
+    unit_count: int
+
+    @property
+    def covers(self) -> str:
+        """The caption every figure carries: which units and rounds it covers."""
+        who = f"{self.unit_count} unit(s)" + (f" in {self.group}" if self.group else "")
+        return f"{who} · round: {self.round_label}"
+
+    def keep(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Rows of the chosen scope (by their `kind` column)."""
+        return frame if self.scope == "both" else frame[frame["kind"] == self.scope]
+
+
+_SCOPES = {"both": "Clauses and Annex A", "clause": "Clauses 4-10", "annex_a": "Annex A"}
+
+
+def filters(*, key: str, scope: bool = True) -> Selection:
+    """Unit, group, round and scope pickers in the sidebar, shared by the dashboard pages."""
     units = query("units")["name"].tolist()
+    groups = query(scoring.groups)
     rounds = [scoring.LATEST, *reversed(query("rounds"))]
     with st.sidebar:
         st.subheader("Filters")
-        chosen_units = st.multiselect("Business units", units, placeholder="All units", key=f"{key}_units")
+        group = st.selectbox("Group of units", groups, index=None, placeholder="All groups", key=f"{key}_group") \
+            if groups else None
+        chosen = st.multiselect("Business units", units, placeholder="All units", key=f"{key}_units")
         round_label = st.selectbox("Round", rounds, key=f"{key}_round",
                                    help="'Latest per unit' takes each unit's most recent assessment.")
-    ids = query("select_assessments", units=chosen_units or None, round_label=round_label)
-    return chosen_units, round_label, ids
+        kind = st.radio("Scope", list(_SCOPES), format_func=_SCOPES.get, key=f"{key}_scope") if scope else "both"
+    ids = query("select_assessments", units=chosen or None, round_label=round_label, group=group)
+    return Selection(chosen, group, round_label, kind, ids, len(ids))  # one assessment per unit and round
+
+
+def no_match() -> None:
+    """The empty state of a filtered page."""
+    st.warning("No assessment matches these filters. Choose another round, group or unit, or clear the filters.")
+    st.stop()
+
+
+def table_download(frame: pd.DataFrame, name: str, *, key: str) -> None:
+    """A table with its CSV download button (formula-safe)."""
+    from etl.exports import to_csv
+
+    st.dataframe(frame, hide_index=True, key=f"{key}_table")
+    st.download_button("Download as CSV", to_csv(frame), f"{name}.csv", mime="text/csv", key=f"{key}_csv")
 
 
 def empty_state() -> None:

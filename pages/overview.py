@@ -1,62 +1,71 @@
-"""Overview: where the chosen units stand — headline figures, maturity per clause, Annex A coverage."""
+"""Overview: where the chosen units stand — headline figures and their change, clauses, Annex A, largest gaps."""
 
 import streamlit as st
 
-from dashboard import charts, ui
-from etl.exports import to_csv
+from dashboard import analytics, charts, ui
 
 ui.page_setup()
 st.title("Overview")
 catalog = ui.catalog()
+scale = catalog.scale
 
 if ui.query("assessments").empty:
     ui.empty_state()
     st.stop()
 
-units, round_label, ids = ui.filters(key="overview")
-if not ids:
-    st.warning("No assessment matches these filters. Choose another round or clear the unit filter.")
-    st.stop()
-
-summary = ui.query("organisation_summary", ids)
-sections = ui.query("organisation_sections", ids)
-scale = catalog.scale
-covers = f"{summary['units']} unit(s) · round: {round_label}"
-st.caption(f"Covers {covers} · {summary['assessments']} assessment(s) · catalog {catalog.version}")
+sel = ui.filters(key="overview")
+if not sel.ids:
+    ui.no_match()
+summary, before = ui.query(analytics.summary_change, sel.ids)
+sections = sel.keep(ui.query("organisation_sections", sel.ids))
+st.caption(f"Covers {sel.covers} · {summary['assessments']} assessment(s) · catalog {catalog.version}"
+           + ("" if before else " · no earlier round to compare with"))
 
 
-def score(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}"
+def delta(name: str, percent: bool = False) -> str | None:
+    if not before or summary[name] is None or before[name] is None:
+        return None
+    change = summary[name] - before[name]
+    return f"{change:+.0%} since previous round" if percent else f"{change:+.2f} since previous round"
 
 
-def share(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
+def show(value: float | None, percent: bool = False) -> str:
+    return "—" if value is None else (f"{value:.0%}" if percent else f"{value:.2f}")
 
 
 cols = st.columns(5)
-cols[0].metric("Clause maturity", score(summary["clause_maturity"]), help="Mean of the clause 4-10 section scores.")
+cols[0].metric("Clause maturity", show(summary["clause_maturity"]), delta("clause_maturity"),
+               help=f"Mean of the clause 4-10 section scores. Level: {scale.level_name(summary['clause_maturity'])}.")
 cols[1].metric("Clause level", scale.level_name(summary["clause_maturity"]))
-cols[2].metric("Annex A coverage", share(summary["annex_coverage"]),
-               help=f"Applicable controls at or above target. Partial: {share(summary['annex_partial_share'])}.")
-cols[3].metric("Completeness", share(summary["completeness"]), help="Assessed applicable items / applicable items.")
-cols[4].metric("Open gaps", summary["open_gaps"], help="Applicable, assessed items below their target.")
+cols[2].metric("Annex A coverage", show(summary["annex_coverage"], True), delta("annex_coverage", True),
+               help=f"Applicable controls at or above target. Partial: {show(summary['annex_partial_share'], True)}.")
+cols[3].metric("Completeness", show(summary["completeness"], True), delta("completeness", True),
+               help="Assessed applicable items / applicable items.")
+cols[4].metric("Open gaps", summary["open_gaps"],
+               None if not before else f"{summary['open_gaps'] - before['open_gaps']:+d} since previous round",
+               delta_color="inverse", help="Applicable, assessed items below their target.")
 
 left, right = st.columns(2)
 with left:
-    if sections[sections["kind"] == "clause"].empty:
-        st.info("No clause 4-10 assessment in this selection.")
-    else:
-        st.plotly_chart(charts.clause_maturity_chart(sections, scale, title=f"Maturity per clause · {covers}"),
+    if (sections["kind"] == "clause").any():
+        st.plotly_chart(charts.clause_maturity_chart(sections, scale, title=f"Maturity per clause · {sel.covers}"),
                         key="clause_chart")
-with right:
-    if sections[sections["kind"] == "annex_a"].empty:
-        st.info("No Annex A assessment in this selection.")
     else:
-        st.plotly_chart(charts.annex_coverage_chart(sections, title=f"Annex A coverage per objective · {covers}"),
+        st.info("No clause 4-10 figures in this selection.")
+with right:
+    if (sections["kind"] == "annex_a").any():
+        st.plotly_chart(charts.annex_coverage_chart(sections, title=f"Annex A coverage per objective · {sel.covers}"),
                         key="annex_chart")
+    else:
+        st.info("No Annex A figures in this selection.")
 
-table = sections[["section", "section_title", "maturity", "target", "gap", "completeness", "coverage",
-                  "units_scored", "open_gaps"]]
+st.subheader("The ten largest gaps")
+gaps = ui.query(analytics.largest_gaps, sel.ids, 10, None if sel.scope == "both" else sel.scope)
+if gaps.empty:
+    st.caption("No gap: every assessed item meets its target.")
+else:
+    ui.table_download(gaps[["unit", "item_id", "title", "maturity", "target", "gap", "owner", "due_date"]],
+                      "largest-gaps", key="gaps")
 with st.expander("Section scores as a table"):
-    st.dataframe(table, hide_index=True, key="sections_table")
-    st.download_button("Download as CSV", to_csv(table), "section-scores.csv", mime="text/csv", key="sections_csv")
+    ui.table_download(sections[["section", "section_title", "maturity", "target", "gap", "completeness", "coverage",
+                                "units_scored", "open_gaps"]], "section-scores", key="sections")

@@ -1,0 +1,183 @@
+"""Comparisons built on the scoring engine: previous rounds, trends, changes, rankings, largest gaps.
+
+Every figure here is a scoring-engine figure (the same SQL building blocks in `dashboard.scoring`),
+grouped or compared differently; nothing here defines a new way to score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import duckdb
+import pandas as pd
+
+from dashboard.db import frame
+from dashboard.scoring import DECIMALS, SECTIONS_CTE, items_cte, organisation_summary
+
+__all__ = [
+    "item_changes",
+    "largest_gaps",
+    "overall_trend",
+    "previous_assessments",
+    "ranking",
+    "round_trend",
+    "summary_change",
+    "unit_trend",
+    "units_below_target",
+]
+
+
+def previous_assessments(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> list[int]:
+    """For each assessment, the same unit's assessment just before it (by date); units without one drop out."""
+    ids = sorted({int(i) for i in assessment_ids})
+    if not ids:
+        return []
+    found = frame(
+        con,
+        f"""WITH ordered AS (
+                SELECT id, unit_id, lag(id) OVER (PARTITION BY unit_id ORDER BY assessed_on NULLS FIRST, created_at, id)
+                       AS previous_id
+                FROM assessment)
+            SELECT previous_id FROM ordered WHERE id IN ({', '.join('?' for _ in ids)}) AND previous_id IS NOT NULL""",
+        ids,
+    )
+    return sorted(int(i) for i in found["previous_id"])
+
+
+def summary_change(
+    con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]
+) -> tuple[dict[str, float | int | None], dict[str, float | int | None] | None]:
+    """Headline figures now and for the same units' previous round (None when there is none)."""
+    ids = list(assessment_ids)
+    now = organisation_summary(con, ids)
+    before_ids = previous_assessments(con, ids)
+    return now, (organisation_summary(con, before_ids) if before_ids else None)
+
+
+def largest_gaps(
+    con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int], limit: int = 10, kind: str | None = None
+) -> pd.DataFrame:
+    """The largest item gaps across the chosen assessments (ties: heavier items, then catalog order).
+
+    `kind` keeps only clause items ("clause") or Annex A controls ("annex_a").
+    """
+    cte, params = items_cte(assessment_ids)
+    return frame(
+        con,
+        f"""WITH {cte}
+            SELECT unit, assessment, item_id, title, section, maturity, target, gap, owner, due_date, evidence
+            FROM items WHERE gap > 0 AND (? IS NULL OR kind = ?)
+            ORDER BY gap DESC, weight DESC, ord, lower(unit) LIMIT {int(limit)}""",
+        [*params, kind, kind],
+    )
+
+
+def ranking(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> pd.DataFrame:
+    """Units ranked by overall maturity, with their distance from the organisation's median."""
+    cte, params = items_cte(assessment_ids)
+    return frame(
+        con,
+        f"""WITH {cte}, {SECTIONS_CTE},
+            per AS (
+                SELECT any_value(unit) AS unit, any_value(assessment) AS assessment,
+                       avg(maturity) FILTER (WHERE kind = 'clause') AS clause_maturity,
+                       avg(maturity) FILTER (WHERE kind = 'annex_a') AS annex_maturity
+                FROM sections GROUP BY assessment_id),
+            scored AS (
+                SELECT *, (coalesce(clause_maturity, 0) + coalesce(annex_maturity, 0))
+                          / nullif((clause_maturity IS NOT NULL)::INTEGER + (annex_maturity IS NOT NULL)::INTEGER, 0)
+                          AS overall
+                FROM per)
+            SELECT unit, assessment, round(clause_maturity, {DECIMALS}) AS clause_maturity,
+                   round(annex_maturity, {DECIMALS}) AS annex_maturity, round(overall, {DECIMALS}) AS overall_maturity,
+                   round(overall - median(overall) OVER (), {DECIMALS}) AS vs_median,
+                   rank() OVER (ORDER BY overall DESC NULLS LAST) AS rank
+            FROM scored ORDER BY overall DESC NULLS LAST, lower(unit)""",
+        params,
+    )
+
+
+def units_below_target(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int], section: str) -> pd.DataFrame:
+    """Units whose score on one section is below that section's target, furthest first."""
+    cte, params = items_cte(assessment_ids)
+    return frame(
+        con,
+        f"""WITH {cte}, {SECTIONS_CTE}
+            SELECT unit, assessment, round(maturity, {DECIMALS}) AS maturity, round(target, {DECIMALS}) AS target,
+                   round(target - maturity, {DECIMALS}) AS below_by
+            FROM sections WHERE section = ? AND maturity < target
+            ORDER BY target - maturity DESC, lower(unit)""",
+        [*params, section],
+    )
+
+
+def _ids_sql(ids: Sequence[int]) -> str:
+    return ", ".join("?" for _ in ids) or "NULL"
+
+
+def unit_trend(con: duckdb.DuckDBPyConnection, units: Sequence[str] | None = None) -> pd.DataFrame:
+    """Section scores and overall maturity of every round of the chosen units (all units when None)."""
+    where, params = "NOT u.archived", []
+    if units:
+        where += f" AND u.name IN ({_ids_sql(list(units))})"
+        params = list(units)
+    ids = frame(con, f"SELECT a.id FROM assessment a JOIN unit u ON u.id = a.unit_id WHERE {where}", params)["id"].tolist()
+    return round_trend(con, ids)
+
+
+def round_trend(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> pd.DataFrame:
+    """Per round label and section: the mean of the units' section scores (each unit counts once)."""
+    cte, params = items_cte(assessment_ids)
+    return frame(
+        con,
+        f"""WITH {cte}, {SECTIONS_CTE},
+            per_round AS (
+                SELECT assessment AS round, min(assessed_on) AS first_date, section, any_value(kind) AS kind,
+                       avg(maturity) AS maturity, avg(target) AS target, count(maturity) AS units_scored
+                FROM sections GROUP BY assessment, section)
+            SELECT p.round, p.first_date, p.section, cs.title AS section_title, p.kind,
+                   round(p.maturity, {DECIMALS}) AS maturity, round(p.target, {DECIMALS}) AS target, p.units_scored
+            FROM per_round p JOIN catalog_section cs USING (section)
+            ORDER BY p.first_date, p.round, cs.ord""",
+        params,
+    )
+
+
+def overall_trend(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> pd.DataFrame:
+    """Per round label: the units' mean clause, Annex A and overall maturity (each unit counts once)."""
+    cte, params = items_cte(assessment_ids)
+    return frame(
+        con,
+        f"""WITH {cte}, {SECTIONS_CTE},
+            per AS (SELECT assessment_id, any_value(assessment) AS round, any_value(assessed_on) AS assessed_on,
+                           avg(maturity) FILTER (WHERE kind = 'clause') AS c,
+                           avg(maturity) FILTER (WHERE kind = 'annex_a') AS a
+                    FROM sections GROUP BY assessment_id)
+            SELECT round, min(assessed_on) AS first_date, round(avg(c), {DECIMALS}) AS clause_maturity,
+                   round(avg(a), {DECIMALS}) AS annex_maturity,
+                   round(avg((coalesce(c, 0) + coalesce(a, 0)) / nullif((c IS NOT NULL)::INTEGER + (a IS NOT NULL)::INTEGER, 0)),
+                         {DECIMALS}) AS overall_maturity,
+                   count(*) AS assessments
+            FROM per GROUP BY round ORDER BY min(assessed_on), round""",
+        params,
+    )
+
+
+def item_changes(con: duckdb.DuckDBPyConnection, from_ids: Iterable[int], to_ids: Iterable[int]) -> pd.DataFrame:
+    """Item by item, for units present in both selections: maturity before and after, and the change."""
+    before_cte, before_params = items_cte(from_ids)
+    after_cte, after_params = items_cte(to_ids)
+    return frame(
+        con,
+        f"""WITH {before_cte.replace('items AS', 'before_items AS', 1)},
+                 {after_cte.replace('items AS', 'after_items AS', 1)}
+            SELECT a.unit, a.item_id, a.title, a.section, b.assessment AS from_round, a.assessment AS to_round,
+                   b.maturity AS from_maturity, a.maturity AS to_maturity, a.maturity - b.maturity AS change,
+                   CASE WHEN a.maturity > b.maturity THEN 'improved' WHEN a.maturity < b.maturity THEN 'regressed'
+                        ELSE 'unchanged' END AS direction,
+                   a.evidence AS evidence_now
+            FROM after_items a JOIN before_items b ON b.unit = a.unit AND b.item_id = a.item_id
+            WHERE a.applicable AND b.applicable AND a.maturity IS NOT NULL AND b.maturity IS NOT NULL
+            ORDER BY abs(a.maturity - b.maturity) DESC, lower(a.unit), a.ord""",
+        [*before_params, *after_params],
+    )

@@ -1,0 +1,157 @@
+"""Benchmarking, drill-down, trends and presentation: the figures agree with the scoring engine and the export."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import analytics, scoring, store
+from dashboard.db import connect
+from etl.cli import main as cli
+from tests.pages.conftest import APP
+
+
+def _page(page: str) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    app.switch_page(page).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _figure(app: AppTest, title: str) -> dict:
+    for chart in app.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        if spec["layout"]["title"]["text"].startswith(title):
+            return spec
+    raise AssertionError(f"no chart titled {title!r}")
+
+
+def _array(data: object) -> np.ndarray:
+    if isinstance(data, dict) and "bdata" in data:
+        raw = np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"])
+        shape = data.get("shape")
+        return raw.reshape([int(n) for n in str(shape).split(",")]) if shape else raw
+    return np.array(data, dtype=float)
+
+
+def _exported_scores(db: Path, tmp_path: Path) -> dict[tuple[str, str, str], float | None]:
+    out = tmp_path / "scores.csv"
+    assert cli(["--db", str(db), "export", "scores", "--format", "csv", "--out", str(out)]) == 0
+    rows = csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")))
+    return {(r["unit"], r["assessment"], r["section"]): (float(r["maturity"]) if r["maturity"] else None) for r in rows}
+
+
+def test_heatmap_overview_and_export_agree(demo_db: Path, tmp_path: Path) -> None:
+    exported = _exported_scores(demo_db, tmp_path)
+    bench = _page("pages/benchmark.py")
+    bench.sidebar.selectbox(key="bench_round").select("2025-Q4")
+    bench.run()
+    heat = _figure(bench, "Maturity by unit and section")["data"][0]
+    z = _array(heat["z"])
+    units, sections = heat["y"], heat["x"]
+    assert len(units) == 10 and sections[:3] == ["4", "5", "6"]
+    for row, unit in enumerate(units):
+        for col, section in enumerate(sections):
+            expected = exported.get((unit, "2025-Q4", section))
+            if expected is None:
+                assert np.isnan(z[row][col]), (unit, section)  # no data is not zero
+            else:
+                assert z[row][col] == pytest.approx(expected), (unit, section)
+    overview = _page("pages/overview.py")
+    overview.sidebar.multiselect(key="overview_units").select("Group IT")
+    overview.sidebar.selectbox(key="overview_round").select("2025-Q4")
+    overview.run()
+    bars = _array(_figure(overview, "Maturity per clause")["data"][0]["y"])
+    row = units.index("Group IT")
+    assert list(bars) == pytest.approx([z[row][sections.index(s)] for s in ["4", "5", "6", "7", "8", "9", "10"]])
+
+
+def test_heatmap_sorts_by_a_chosen_section(demo_db: Path) -> None:
+    app = _page("pages/benchmark.py")
+    app.selectbox(key="bench_sort").select("A.5")
+    app.run()
+    heat = _figure(app, "Maturity by unit and section")["data"][0]
+    z = _array(heat["z"])
+    column = [v for v in z[:, heat["x"].index("A.5")] if not np.isnan(v)]
+    assert column == sorted(column, reverse=True)
+
+
+def test_ranking_median_and_units_below_target(demo_db: Path) -> None:
+    app = _page("pages/benchmark.py")
+    with connect(demo_db) as con:
+        ids = scoring.select_assessments(con)
+        ranked = analytics.ranking(con, ids)
+        below = analytics.units_below_target(con, ids, "4")
+    figure = _figure(app, "Units by overall maturity")
+    median = float(np.median(ranked["overall_maturity"]))
+    assert any(f"median {median:.2f}" in a.get("text", "") for a in figure["layout"]["annotations"])
+    table = app.dataframe[0].value
+    assert table["unit"].tolist() == below["unit"].tolist()
+    assert (table["maturity"] < table["target"]).all()
+
+
+def test_radar_and_distribution_are_drawn(demo_db: Path) -> None:
+    app = _page("pages/benchmark.py")
+    radar = _figure(app, "Units against the target")
+    assert [t["name"] for t in radar["data"]][0] == "Target" and len(radar["data"]) == 4  # target + 3 units
+    spread = _figure(app, "Spread of unit scores per section")
+    assert spread["data"][0]["type"] == "box"
+
+
+def test_drilldown_shows_each_units_evidence(demo_db: Path) -> None:
+    app = _page("pages/drilldown.py")
+    app.selectbox(key="drill_section").select("A.5")
+    app.run()
+    assert not app.exception
+    with connect(demo_db) as con:
+        items = scoring.item_scores(con, scoring.select_assessments(con))
+    expected = items[items["item_id"] == "A.5.2"].set_index("unit")
+    shown = next(df.value for df in app.dataframe if "evidence" in df.value.columns
+                 and set(df.value["unit"]) == set(expected.index))
+    for row in shown.itertuples():
+        assert (row.evidence if isinstance(row.evidence, str) else None) == (
+            expected.loc[row.unit, "evidence"] if isinstance(expected.loc[row.unit, "evidence"], str) else None)
+
+
+def test_trend_lists_improved_and_regressed_items(demo_db: Path) -> None:
+    app = _page("pages/trend.py")
+    app.selectbox(key="trend_unit").select("Life Insurance")
+    app.run()
+    assert not app.exception
+    overall = _figure(app, "Overall maturity across rounds")
+    assert [t["name"] for t in overall["data"]] == ["Clauses 4-10", "Annex A", "Overall"]
+    with connect(demo_db) as con:
+        first = scoring.select_assessments(con, units=["Life Insurance"], round_label="2025-Q1")
+        last = scoring.select_assessments(con, units=["Life Insurance"], round_label="2026-Q3")
+        changes = analytics.item_changes(con, first, last)
+    caption = next(c.value for c in app.caption if "improved" in c.value)
+    assert f"{(changes['direction'] == 'improved').sum()} improved" in caption
+    assert f"{(changes['direction'] == 'regressed').sum()} regressed" in caption
+
+
+def test_presentation_page_shows_the_overall_level_and_themes(demo_db: Path) -> None:
+    app = _page("pages/present.py")
+    with connect(demo_db) as con:
+        summary = scoring.organisation_summary(con, scoring.select_assessments(con))
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Overall maturity"] == f"{summary['overall_maturity']:.2f}"
+    assert metrics["Annex A coverage"] == f"{summary['annex_coverage']:.0%}"
+    assert any("units below target" in m.value for m in app.markdown)
+
+
+def test_dashboards_on_an_archived_only_filter_explain_what_to_do(demo_db: Path) -> None:
+    with connect(demo_db) as con:
+        store.ensure_unit(con, "Dormant Unit")
+    for page, key in (("pages/benchmark.py", "bench_units"), ("pages/drilldown.py", "drill_units")):
+        app = _page(page)
+        app.sidebar.multiselect(key=key).select("Dormant Unit")
+        app.run()
+        assert "No assessment matches" in app.warning[0].value
