@@ -101,7 +101,7 @@ def test_ranking_median_and_units_below_target(demo_db: Path) -> None:
 def test_radar_and_distribution_are_drawn(demo_db: Path) -> None:
     app = _page("pages/benchmark.py")
     radar = _figure(app, "Units against the target")
-    assert [t["name"] for t in radar["data"]][0] == "Target" and len(radar["data"]) == 4  # target + 3 units
+    assert radar["data"][0]["name"] == "Target" and len(radar["data"]) == 4  # target + 3 units
     spread = _figure(app, "Spread of unit scores per section")
     assert spread["data"][0]["type"] == "box"
 
