@@ -382,4 +382,17 @@ def assessment_result(assessment: store.Assessment, sections: pd.DataFrame) -> N
     else:
         st.dataframe(gaps[["item_id", "title", "maturity", "target", "gap", "owner", "due_date"]], hide_index=True,
                      key=f"result_gaps_{assessment.id}")
-    st.page_link("pages/overview.py", label="Open the Overview")
+    from dashboard import roadmap
+
+    actions = query(roadmap.plan, [assessment.id])
+    st.subheader("First roadmap items")
+    if actions.empty:
+        st.caption("Nothing to plan: every assessed item meets its target.")
+    else:
+        st.dataframe(actions.head(8)[["rank", "phase", "item_id", "title", "maturity", "target", "why", "suggested_action"]],
+                     hide_index=True, key=f"result_roadmap_{assessment.id}")
+    left, right = st.columns(2)
+    with left:
+        st.page_link("pages/overview.py", label="Open the Overview")
+    with right:
+        st.page_link("pages/roadmap.py", label="Open the full roadmap")

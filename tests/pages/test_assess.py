@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import scoring, store
+from dashboard import roadmap, scoring, store
 from dashboard.catalog import load_catalog
 from dashboard.db import connect
 from etl.cli import main as cli
@@ -180,6 +180,11 @@ def test_the_result_shows_level_gaps_and_agrees_with_the_export(empty_db: Path, 
     gaps = app.tabs[1].dataframe[1].value
     assert gaps.iloc[0]["item_id"] == "5.2" and gaps.iloc[0]["gap"] == 3  # the largest gap first
     assert len(gaps) == 32
+    first_actions = app.tabs[1].dataframe[2].value
+    with connect(empty_db) as con:
+        planned = roadmap.plan(con, [assessment_id])
+    assert first_actions["item_id"].tolist() == planned["item_id"].head(8).tolist()
+    assert first_actions["why"].str.len().min() > 0  # each action says why it has its priority
 
 
 def test_copy_from_the_previous_round(empty_db: Path) -> None:
