@@ -388,11 +388,14 @@ def test_organisation_completeness_is_pooled(scored) -> None:
 def test_organisation_summary_two_units(scored) -> None:
     con, ids = scored
     summary = scoring.organisation_summary(con, [ids["alpha"], ids["gamma"]])
-    assert set(summary) == {"clause_maturity", "annex_maturity", "annex_coverage", "annex_partial_share",
-                            "completeness", "open_gaps", "assessments", "units"}
+    assert set(summary) == {"clause_maturity", "annex_maturity", "overall_maturity", "annex_coverage",
+                            "annex_partial_share", "completeness", "open_gaps", "assessments", "units"}
     # clause (2.547619 + 2.111111)/2 = 2.329365 -> 2.33; annex (2.1 + 2.4)/2 = 2.25
     assert same(summary["clause_maturity"], 2.33)
     assert same(summary["annex_maturity"], 2.25)
+    # overall per unit: Alpha (2.547619 + 2.1)/2 = 2.323810, Gamma (2.111111 + 2.4)/2 = 2.255556;
+    # mean 2.289683 -> 2.29 (each unit counts once)
+    assert same(summary["overall_maturity"], 2.29)
     # pooled annex coverage (2 + 3)/(34 + 38) = 5/72 = 0.0694 -> 0.07; partial (2 + 2)/72 = 0.0556 -> 0.06
     assert same(summary["annex_coverage"], 0.07)
     assert same(summary["annex_partial_share"], 0.06)
