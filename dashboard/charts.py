@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+from collections.abc import Iterable
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -26,6 +29,16 @@ STATE_COLOURS = {
     "not applicable": "#f7f7f7",
 }
 _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "font": {"size": 13}, "plot_bgcolor": "white"}
+
+
+def safe(values: Iterable[object]) -> list[str]:
+    """User text (unit names, group names) as Plotly shows it: Plotly reads labels as a little HTML
+    (<b>, <a href>…), so every user string is escaped and shows exactly as typed."""
+    return [html.escape(str(v)) for v in values]
+
+
+def _title(text: str) -> str:
+    return html.escape(text)
 
 
 def _wrap(text: str, width: int = 14) -> str:
@@ -71,7 +84,7 @@ def clause_maturity_chart(sections: pd.DataFrame, scale: Scale, *, title: str = 
         hovertemplate="%{x}<br>target %{y:.2f}<extra></extra>",
     )
     figure.update_layout(
-        title=title,
+        title=_title(title),
         yaxis={"range": [0, 5.6], "tickvals": list(range(6)),
                "ticktext": [f"{lv.value} {lv.name}" for lv in scale.levels], "gridcolor": "#eeeeee"},
         xaxis={"tickangle": 0},
@@ -102,7 +115,7 @@ def annex_coverage_chart(sections: pd.DataFrame, *, title: str = "Annex A covera
             customdata=data[column], hovertemplate="%{y}<br>" + state + ": %{customdata} controls (%{x:.0%})<extra></extra>",
         )
     figure.update_layout(
-        title=title, barmode="stack", xaxis={"tickformat": ".0%", "range": [0, 1]},
+        title=_title(title), barmode="stack", xaxis={"tickformat": ".0%", "range": [0, 1]},
         legend={"orientation": "h", "y": -0.15}, **_LAYOUT,
     )
     return figure
@@ -128,13 +141,13 @@ def heatmap(sections: pd.DataFrame, *, order: list[str] | None = None, title: st
     z = table.to_numpy(dtype=float)
     text = [["no data" if pd.isna(v) else f"{v:.2f}" for v in row] for row in z]
     figure = go.Figure(go.Heatmap(
-        z=z, x=columns, y=list(table.index), text=text, texttemplate="%{text}", textfont={"size": 11},
+        z=z, x=columns, y=safe(table.index), text=text, texttemplate="%{text}", textfont={"size": 11},
         colorscale=_level_colourscale(), zmin=0, zmax=6, xgap=2, ygap=2, hoverongaps=True,
         colorbar={"title": "Level", "tickvals": [v + 0.5 for v in range(6)], "ticktext": [str(v) for v in range(6)]},
         hovertemplate="%{y} · section %{x}<br>%{text}<extra></extra>",
     ))
     figure.update_layout(
-        title=title, plot_bgcolor="#e9e9e9", height=max(320, 28 * len(table.index) + 140),
+        title=_title(title), plot_bgcolor="#e9e9e9", height=max(320, 28 * len(table.index) + 140),
         yaxis={"autorange": "reversed", "automargin": True}, xaxis={"side": "top", "type": "category"},
         margin={"l": 10, "r": 10, "t": 90, "b": 10}, font={"size": 12},
     )
@@ -146,7 +159,7 @@ def ranking_chart(ranked: pd.DataFrame, scale: Scale, *, title: str = "Units by 
     data = ranked.iloc[::-1]
     values = data["overall_maturity"].astype(float)
     figure = go.Figure(go.Bar(
-        x=values.fillna(0), y=data["unit"], orientation="h",
+        x=values.fillna(0), y=safe(data["unit"]), orientation="h",
         marker_color=[level_colour(v, scale) for v in data["overall_maturity"]], marker_line_color="#555555",
         marker_line_width=1, text=[("no data" if pd.isna(v) else f"{v:.2f}") for v in data["overall_maturity"]],
         textposition="outside", cliponaxis=False, hovertemplate="%{y}: %{text}<extra></extra>",
@@ -157,7 +170,7 @@ def ranking_chart(ranked: pd.DataFrame, scale: Scale, *, title: str = "Units by 
                          annotation_text="middle half of units", annotation_position="bottom left")
         figure.add_vline(x=median, line_dash="dash", line_color="#222222",
                          annotation_text=f"median {median:.2f}", annotation_position="top")
-    figure.update_layout(title=title, xaxis={"range": [0, 5.5], "title": "overall maturity"},
+    figure.update_layout(title=_title(title), xaxis={"range": [0, 5.5], "title": "overall maturity"},
                          height=max(320, 26 * len(data) + 140), **_LAYOUT)
     return figure
 
@@ -171,9 +184,9 @@ def radar(sections: pd.DataFrame, units: list[str], *, title: str = "Units again
                             line={"color": "#222222", "dash": "dash"})
     for unit in units[:6]:
         rows = sections[sections["unit"] == unit].set_index("section")["maturity"].reindex(order)
-        figure.add_scatterpolar(r=[*rows, rows.iloc[0]], theta=[*order, order[0]], name=unit, fill="toself",
+        figure.add_scatterpolar(r=[*rows, rows.iloc[0]], theta=[*order, order[0]], name=html.escape(unit), fill="toself",
                                 opacity=0.55)
-    figure.update_layout(title=title, polar={"radialaxis": {"range": [0, 5]}, "angularaxis": {"type": "category"}},
+    figure.update_layout(title=_title(title), polar={"radialaxis": {"range": [0, 5]}, "angularaxis": {"type": "category"}},
                          legend={"orientation": "h"},
                          margin={"l": 30, "r": 30, "t": 60, "b": 30})
     return figure
@@ -184,10 +197,10 @@ def distribution(sections: pd.DataFrame, *, title: str = "Spread of unit scores 
     order = list(sections.drop_duplicates("section")["section"])
     figure = go.Figure(go.Box(
         x=sections["section"], y=sections["maturity"], boxpoints="all", jitter=0.4, pointpos=0,
-        text=sections["unit"], marker={"color": "#1a6a3a", "size": 6}, line={"color": "#555555"},
+        text=safe(sections["unit"]), marker={"color": "#1a6a3a", "size": 6}, line={"color": "#555555"},
         hovertemplate="%{text}<br>section %{x}: %{y:.2f}<extra></extra>", name="units",
     ))
-    figure.update_layout(title=title, xaxis={"categoryorder": "array", "categoryarray": order, "type": "category"},
+    figure.update_layout(title=_title(title), xaxis={"categoryorder": "array", "categoryarray": order, "type": "category"},
                          yaxis={"range": [-0.2, 5.2], "title": "maturity"}, showlegend=False, **_LAYOUT)
     return figure
 
@@ -197,7 +210,7 @@ def trend_chart(trend: pd.DataFrame, *, value: str = "maturity", by: str = "sect
     """One line per section (or per measure) across rounds, in date order."""
     figure = go.Figure()
     for name, rows in trend.groupby(by, sort=False):
-        figure.add_scatter(x=rows["round"], y=rows[value], mode="lines+markers", name=str(name))
-    figure.update_layout(title=title, yaxis={"range": [0, 5.2], "title": "maturity"},
+        figure.add_scatter(x=safe(rows["round"]), y=rows[value], mode="lines+markers", name=html.escape(str(name)))
+    figure.update_layout(title=_title(title), yaxis={"range": [0, 5.2], "title": "maturity"},
                          xaxis={"type": "category", "title": "round"}, **_LAYOUT)
     return figure

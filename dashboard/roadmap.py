@@ -83,8 +83,9 @@ def prioritise(actions: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     Example: 4.3 at level 1 with target 3 (gap 2, weight 1.5) and 6 open actions relying on it scores
     2 × 1.5 + 0.5 × 6 = 6: Now, ranked before them.
 
-    `actions` has one row per open action with assessment_id, item_id, gap and weight. Returns a copy
-    with foundation, waits_for, unlocks, score, phase, rank and why.
+    `actions` has one row per open action with assessment_id, item_id and gap (as `scoring.item_scores`
+    gives them); weights and dependencies come from the catalog. Returns a copy with foundation,
+    waits_for, unlocks, score, phase, rank and why.
     """
     out = actions.copy()
     results: dict[Any, dict[str, Any]] = {}
@@ -258,7 +259,7 @@ ACTION_COLUMNS = (
 ORGANISATION_COLUMNS = (
     "item_id", "title", "section", "kind", "summary", "units_below", "units_assessed", "units", "units_at_zero",
     "lowest", "lowest_level", "target", "max_gap", "foundation", "score", "phase", "rank", "why", "suggested_action",
-    "owner", "due_date", "phase_start", "phase_end", "status", "overdue", "keys",
+    "owner", "due_date", "due_set", "phase_start", "phase_end", "status", "overdue", "keys",
 )
 
 
@@ -289,6 +290,7 @@ def organisation_plan(
         if zero:
             summary += f"; {zero} with nothing in place (level 0)"
         lowest, target = int(part["maturity"].min()), int(part["target"].max())
+        in_phase = part[part["phase"] == min(part["phase"], key=[p.name for p in PHASES].index)]
         statuses = set(part["status"])
         owners = list(dict.fromkeys(o for o in part["owner"] if o))
         records.append({
@@ -298,8 +300,8 @@ def organisation_plan(
             "foundation": bool(top["foundation"]), "score": round(float(part["score"].sum()), 2),
             "phase": min(part["phase"], key=[p.name for p in PHASES].index), "why": _merged_why(part, top),
             "suggested_action": suggested_action(catalog.by_id[item_id], lowest, target, catalog.scale),
-            "owner": "; ".join(owners), "due_date": part["due_date"].min(), "phase_start": part["phase_start"].min(),
-            "phase_end": part["phase_end"].max(),
+            "owner": "; ".join(owners), "due_date": part["due_date"].min(), "due_set": bool(part["due_set"].any()),
+            "phase_start": in_phase["phase_start"].min(), "phase_end": in_phase["phase_end"].max(),
             "status": statuses.pop() if len(statuses) == 1 else "in progress", "overdue": bool(part["overdue"].any()),
             "keys": [(int(a), str(item_id)) for a in part["assessment_id"]],
         })
@@ -321,59 +323,69 @@ def _merged_why(part: pd.DataFrame, top: pd.Series) -> str:
 
 
 def save_edits(
-    con: duckdb.DuckDBPyConnection, row_keys: Sequence[Sequence[tuple[int, str]]],
-    edited_rows: Mapping[Any, Mapping[str, Any]], *, by: str,
+    con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, edited_rows: Mapping[Any, Mapping[str, Any]], *, by: str,
 ) -> int:
     """Store owner, due date and status edited in the roadmap table; return how many actions changed.
 
-    `row_keys[n]` are the (assessment, item) pairs behind displayed row n; `edited_rows` is Streamlit's
-    data-editor state ({row: {column: new value}}). Other columns are ignored: they are computed.
+    `rows` is the table as displayed (from `plan` or `organisation_plan`, whose `keys` name every unit's
+    action behind a merged row); `edited_rows` is Streamlit's data-editor state ({row: {column: value}}).
+    Other columns are ignored: they are computed.
     """
     changed = 0
     for row, edits in edited_rows.items():
+        record = rows.iloc[int(row)]
+        keys = record["keys"] if "keys" in rows.columns else [(int(record["assessment_id"]), str(record["item_id"]))]
         changes = {field: (None if value == "" else value) for field, value in edits.items() if field in store.ACTION_FIELDS}
         if changes:
-            changed += store.set_actions(con, row_keys[int(row)], changes, by=by)
+            changed += store.set_actions(con, keys, changes, by=by)
     return changed
 
 
+def _tint(colour: str, alpha: float = 0.3) -> str:
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red}, {green}, {blue}, {alpha})"
+
+
 def timeline_chart(actions: pd.DataFrame, *, title: str = "Roadmap", today: dt.date | None = None) -> go.Figure:
-    """The phases as bars over time (with action counts), each action as a marker at its due date."""
+    """The phases as bars over time with their action counts; below each, a marker per due date set by a person."""
     today = today or dt.date.today()
     figure = go.Figure()
-    labels = []
+    row = {p.name: -n for n, p in enumerate(PHASES)}  # Now on top; markers sit just below their phase's bar
     for phase in PHASES:
         part = actions[actions["phase"] == phase.name]
         if part.empty:
             continue
-        labels.append(phase.label)
         start, end = min(part["phase_start"]), max(part["phase_end"])
         counts = part["status"].value_counts()
         text = f"{len(part)} action(s) · {counts.get('done', 0)} done · {counts.get('in progress', 0)} in progress"
         if part["overdue"].any():
             text += f" · {int(part['overdue'].sum())} overdue"
         figure.add_bar(
-            y=[phase.label], x=[(pd.Timestamp(end) - pd.Timestamp(start)).total_seconds() * 1000], base=[start.isoformat()],
-            orientation="h", marker_color=phase.colour, opacity=0.35, text=[text], textposition="inside",
-            insidetextanchor="start", name=phase.name, showlegend=False,
+            y=[row[phase.name]], x=[(pd.Timestamp(end) - pd.Timestamp(start)).total_seconds() * 1000],
+            base=[start.isoformat()], width=0.5, orientation="h", marker_color=_tint(phase.colour),
+            marker_line_color=phase.colour, text=[text], textposition="inside", insidetextanchor="start",
+            textfont={"color": "#111111"}, name=phase.name, showlegend=False,
             hovertemplate=f"{phase.label}<br>{start} → {end}<br>{text}<extra></extra>",
         )
+    # markers for the due dates people set (and anything overdue); the rest are due at their phase's end
+    dated = actions[actions["due_set"] | actions["overdue"]]
     for status in STATUSES:
-        part = actions[actions["status"] == status]
+        part = dated[dated["status"] == status]
         if part.empty:
             continue
+        who = part["unit"] if "unit" in part.columns else part["units"]
         hover = [html.escape(f"{i} {t} · {u}" + (f" · owner {o}" if o else ""))
-                 for i, t, u, o in zip(part["item_id"], part["title"], part.get("unit", part.get("units")), part["owner"],
-                                       strict=True)]
+                 for i, t, u, o in zip(part["item_id"], part["title"], who, part["owner"], strict=True)]
         figure.add_scatter(
-            x=[d.isoformat() for d in part["due_date"]], y=[_PHASE[p].label for p in part["phase"]], mode="markers",
-            marker={"color": STATUS_COLOURS[status], "size": 9, "symbol": "diamond", "line": {"width": 1, "color": "white"}},
-            name=f"due · {status}", text=hover, hovertemplate="%{text}<br>due %{x}<extra></extra>",
+            x=[d.isoformat() for d in part["due_date"]], y=[row[p] - 0.38 for p in part["phase"]], mode="markers",
+            marker={"color": STATUS_COLOURS[status], "size": 8, "symbol": "diamond", "opacity": 0.8},
+            name=f"due date set · {status}", text=hover, hovertemplate="%{text}<br>due %{x}<extra></extra>",
         )
     figure.add_vline(x=today.isoformat(), line_dash="dot", line_color="#333333")
     figure.update_layout(
         title=title, xaxis={"type": "date", "gridcolor": "#eeeeee"}, barmode="overlay", plot_bgcolor="white",
-        yaxis={"categoryorder": "array", "categoryarray": labels[::-1]}, margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        legend={"orientation": "h", "y": -0.2}, height=320,
+        yaxis={"tickvals": list(row.values()), "ticktext": [p.label for p in PHASES], "range": [-len(PHASES) + 0.4, 0.4],
+               "showgrid": False, "zeroline": False},
+        margin={"l": 10, "r": 10, "t": 50, "b": 10}, legend={"orientation": "h", "y": -0.2}, height=340,
     )
     return figure

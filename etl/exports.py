@@ -205,10 +205,15 @@ def to_formatted_xlsx(sheets: Sequence[SheetSpec], *, cover: Cover | None = None
     for spec in sheets:
         sheet = book.add_worksheet(spec.title[:31])
         columns = [str(c) for c in spec.frame.columns]
-        for col, name in enumerate(columns):
+        widths = [spec.widths.get(name, max(10, min(45, len(name) + 4))) for name in columns]
+        for col, (name, width) in enumerate(zip(columns, widths, strict=True)):
             sheet.write_string(0, col, name, fmt(bold=True, bg_color="#E8EEF4", border=1, text_wrap=True, valign="top"))
-            sheet.set_column(col, col, spec.widths.get(name, max(10, min(45, len(name) + 4))))
+            sheet.set_column(col, col, width)
         for row_number, row in enumerate(zip(*(spec.frame[c].tolist() for c in spec.frame.columns), strict=True), start=1):
+            lines = max((_lines(value, width) for name, value, width in zip(columns, row, widths, strict=True)
+                         if name in spec.wrap_columns), default=1)
+            if lines > 1:  # neither Excel nor LibreOffice grows a row for wrapped text written by a program
+                sheet.set_row(row_number, min(409, 15 * lines))
             for col, (name, value) in enumerate(zip(columns, row, strict=True)):
                 props: dict[str, Any] = {"valign": "top"}
                 if name in spec.wrap_columns:
@@ -222,11 +227,29 @@ def to_formatted_xlsx(sheets: Sequence[SheetSpec], *, cover: Cover | None = None
         sheet.freeze_panes(1, 0)
         if columns:
             sheet.autofilter(0, 0, max(len(spec.frame), 1), len(columns) - 1)
+        _print_setup(sheet)
+        sheet.repeat_rows(0)
     book.close()
     return buffer.getvalue()
 
 
+def _lines(value: Any, width: float) -> int:
+    """How many lines wrapped text needs in a column `width` characters wide (a generous estimate)."""
+    if not isinstance(value, str) or not value:
+        return 1
+    per_line = max(1, int(width * 1.1))
+    return sum(max(1, math.ceil(len(part) / per_line)) for part in value.split("\n"))
+
+
+def _print_setup(sheet: Any) -> None:
+    """Print on A4 landscape (the header row repeats on every page of a data sheet)."""
+    sheet.set_paper(9)
+    sheet.set_landscape()
+
+
 def _write_cover(sheet: Any, cover: Cover, fmt: Any) -> None:
+    _print_setup(sheet)
+    sheet.fit_to_pages(1, 1)
     sheet.set_column(0, 0, 28)
     sheet.set_column(1, 1, 100)
     sheet.write_string(0, 0, str(neutralise(cover.title)), fmt(bold=True, font_size=16))

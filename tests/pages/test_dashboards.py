@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import csv
 import io
 import json
@@ -56,7 +57,7 @@ def test_heatmap_overview_and_export_agree(demo_db: Path, tmp_path: Path) -> Non
     bench.run()
     heat = _figure(bench, "Maturity by unit and section")["data"][0]
     z = _array(heat["z"])
-    units, sections = heat["y"], heat["x"]
+    units, sections = [html.unescape(u) for u in heat["y"]], heat["x"]  # labels are HTML-escaped for Plotly
     assert len(units) == 10 and sections[:3] == ["4", "5", "6"]
     for row, unit in enumerate(units):
         for col, section in enumerate(sections):
@@ -155,3 +156,15 @@ def test_dashboards_on_an_archived_only_filter_explain_what_to_do(demo_db: Path)
         app.sidebar.multiselect(key=key).select("Dormant Unit")
         app.run()
         assert "No assessment matches" in app.warning[0].value
+
+
+def test_user_text_in_charts_is_escaped(demo_db: Path) -> None:
+    """Plotly renders a little HTML in labels: a unit named like markup must show as typed, not as a link."""
+    hostile = '<a href="https://evil.example">Click</a> & <b>Co</b>'
+    with connect(demo_db) as con:
+        unit_id = store.ensure_unit(con, "Group IT")
+        store.rename_unit(con, unit_id, hostile)
+    app = _page("pages/benchmark.py")
+    spec = json.dumps([_figure(app, title) for title in ("Maturity by unit and section", "Units by overall maturity")])
+    assert "<a href" not in spec and "<b>" not in spec
+    assert html.escape(hostile) in spec

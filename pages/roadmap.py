@@ -1,0 +1,89 @@
+"""Roadmap: the gaps as prioritised, phased actions with the reason for each; owners, due dates, status tracked."""
+
+import streamlit as st
+
+from dashboard import roadmap, ui
+from etl import report, roadmap_exports
+
+ui.page_setup()
+st.title("Roadmap")
+user = ui.identity_box()
+if ui.query("assessments").empty:
+    ui.empty_state()
+    st.stop()
+selection = ui.filters(key="roadmap")
+ids, round_label = selection.ids, selection.round_label
+org_name = st.sidebar.text_input("Organisation name (exports and report)", key="roadmap_org_name")
+if not ids:
+    ui.no_match()
+
+by_item = st.toggle("Organisation view: the same item across units as one action", key="roadmap_by_item")
+hide_done = st.toggle("Hide done actions", key="roadmap_hide_done")
+plan = selection.keep(ui.query(roadmap.organisation_plan if by_item else roadmap.plan, ids))
+ui.flash()
+if st.session_state.get("roadmap_saved"):
+    st.success(st.session_state.pop("roadmap_saved"))
+st.caption(f"Covers {selection.covers} · {len(plan)} action(s). Priority: gap × weight + "
+           f"{roadmap.UNLOCK_BONUS:g} per open action waiting for it; foundations and scores ≥ {roadmap.NOW_SCORE:g} "
+           f"start now, ≥ {roadmap.NEXT_SCORE:g} next, the rest later; prerequisites never come after what relies on them.")
+cols = st.columns(5)
+for col, phase in zip(cols, roadmap.PHASES, strict=False):
+    col.metric(phase.label, int((plan["phase"] == phase.name).sum()))
+cols[3].metric("Done", f"{(plan['status'] == 'done').mean():.0%}" if len(plan) else "—")
+cols[4].metric("Overdue", int(plan["overdue"].sum()) if len(plan) else 0)
+
+if plan.empty:
+    st.success("No open gap: every assessed item in this selection meets its target.")
+else:
+    st.plotly_chart(roadmap.timeline_chart(plan, title=f"Phases and due dates · {selection.covers}"), key="roadmap_timeline")
+    shown = (plan[plan["status"] != "done"] if hide_done else plan).reset_index(drop=True)
+    columns = (["phase", "rank", "item_id", "title", "units_below", "units_assessed", "units", "lowest_level"] if by_item
+               else ["phase", "rank", "unit", "item_id", "title", "level", "target_level", "gap"])
+    columns += ["score", "why", "suggested_action", *([] if by_item else ["evidence"]), "owner", "due_date", "status"]
+    version = st.session_state.setdefault("roadmap_editor_version", 0)
+    key = f"roadmap_editor_{int(by_item)}_{version}"
+    st.data_editor(
+        shown[columns], key=key, hide_index=True, num_rows="fixed",
+        disabled=not user or [c for c in columns if c not in ("owner", "due_date", "status")],
+        column_config={
+            "status": st.column_config.SelectboxColumn("status", options=list(roadmap.STATUSES), required=True),
+            "due_date": st.column_config.DateColumn("due", format="YYYY-MM-DD"),
+            "why": st.column_config.TextColumn("why this priority", width="large"),
+            "suggested_action": st.column_config.TextColumn("next step", width="large"),
+            "units_below": st.column_config.NumberColumn("units below target"),
+            "units_assessed": st.column_config.NumberColumn("of units assessed"),
+        },
+    )
+    edits = st.session_state.get(key, {}).get("edited_rows", {})
+    if not user:
+        st.info("Type your name in the sidebar to change owners, due dates and status: it goes into the change log.")
+    elif st.button(f"Save {len(edits)} changed row(s)", disabled=not edits, type="primary", key="roadmap_save"):
+        try:
+            saved = ui.write(roadmap.save_edits, shown, edits, by=user)
+            st.session_state["roadmap_saved"] = f"Saved: {saved} action(s) changed, recorded in the change log as {user}."
+        except ValueError as exc:  # StoreError: a value the store refuses
+            ui.flash(str(exc))
+        st.session_state["roadmap_editor_version"] = version + 1
+        st.rerun()
+
+st.subheader("Exports")
+view = "organisation-roadmap" if by_item else "roadmap"
+left, middle, right = st.columns(3)
+for fmt in ("csv", "xlsx"):
+    left.download_button(f"Roadmap ({fmt.upper()})", ui.query(roadmap_exports.roadmap_file, ids, fmt, organisation_view=by_item,
+                                                               organisation=org_name, round_label=round_label,
+                                                               scope=selection.scope),
+                         f"{view}.{fmt}", mime=roadmap_exports.mime(fmt), key=f"roadmap_{fmt}")
+annex = ui.query("assessments").query("id in @ids and scope != 'clauses'")
+if annex.empty:
+    middle.caption("No assessment in this selection covers Annex A: no Statement of Applicability.")
+else:
+    chosen = middle.selectbox("Statement of Applicability for", annex["id"].tolist(), key="roadmap_soa_pick",
+                              format_func=dict(zip(annex["id"], annex["unit"] + " · " + annex["label"], strict=True)).get)
+    for fmt in ("csv", "xlsx"):
+        middle.download_button(f"SoA ({fmt.upper()})", ui.query(roadmap_exports.soa_file, chosen, fmt, organisation=org_name),
+                               f"soa-{chosen}.{fmt}", mime=roadmap_exports.mime(fmt), key=f"soa_{fmt}")
+right.download_button(  # built on click (about 5 MB: plotly.js is inside, so that it opens offline)
+    "Executive report (HTML)", lambda: ui.query(report.build_report, ids, organisation=org_name, round_label=round_label),
+    "aims-report.html", mime="text/html", key="report_html")
+right.caption("Opens offline in any browser; print it to PDF from there, or use `python -m etl report --pdf`.")

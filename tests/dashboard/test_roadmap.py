@@ -1,0 +1,298 @@
+"""The roadmap: one priority/phase rule (a table of cases), plans from the scoring engine, tracking in the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from dashboard import roadmap, scoring, store
+from dashboard.catalog import Catalog
+from dashboard.db import connect, rows
+from etl.demo import load_demo
+from tests.dashboard.helpers import BY, new_assessment, stage
+
+TODAY = dt.date(2026, 11, 30)
+
+
+def _actions(*specs: tuple[int, str, int]) -> pd.DataFrame:
+    """Open actions as (assessment_id, item_id, gap)."""
+    return pd.DataFrame([{"assessment_id": a, "item_id": i, "gap": g} for a, i, g in specs])
+
+
+def _by_item(frame: pd.DataFrame) -> dict[str, dict]:
+    return {r["item_id"]: r for r in frame.to_dict("records")}
+
+
+# --- the rule, as a table of cases (no database) ----------------------------------------------------
+
+CASES = [
+    # (actions, item, expected score, expected phase, text the reason must contain)
+    ([(1, "7.3", 1)], "7.3", 1.0, "Later", "Score < 2: Later"),
+    ([(1, "7.3", 2)], "7.3", 2.0, "Next", "Score ≥ 2: Next"),
+    ([(1, "7.3", 3)], "7.3", 3.0, "Now", "Score ≥ 3: Now"),
+    ([(1, "5.2", 1)], "5.2", 1.5, "Now", "Foundation: Now"),  # weight 1.5, a foundation whatever its gap
+    ([(1, "6.1.4", 1)], "6.1.4", 1.5, "Now", "Foundation: Now"),
+    # 5.3 relies on 5.2: one open action waits for 5.2
+    ([(1, "5.2", 1), (1, "5.3", 1)], "5.2", 2.0, "Now", "0.5 × 1 open action(s) waiting for it"),
+    # transitively: 4.2 and (through 4.2) 4.3 wait for 4.1, which scores 2 (Next) but the foundation 4.3 is Now
+    ([(1, "4.1", 1), (1, "4.2", 1), (1, "4.3", 1)], "4.1", 2.0, "Now", "0.5 × 2 open action(s)"),
+    ([(1, "4.1", 1), (1, "4.2", 1), (1, "4.3", 1)], "4.1", 2.0, "Now", "Brought forward to Now: 4.3 relies on it"),
+    ([(1, "4.1", 1), (1, "4.2", 1)], "4.1", 1.5, "Later", "Score < 2: Later"),
+    # a prerequisite of a Now action is brought forward: 9.3.2 scores 1.5 (Later) but 9.3.3 (gap 3) is Now
+    ([(1, "9.3.2", 1), (1, "9.3.3", 3)], "9.3.2", 1.5, "Now", "Brought forward to Now: 9.3.3 relies on it"),
+    ([(1, "9.3.2", 1), (1, "9.3.3", 3)], "9.3.3", 3.0, "Now", "After 9.3.2"),
+    # another assessment's gaps do not count: 5.3 is open in assessment 2 only
+    ([(1, "5.2", 1), (2, "5.3", 1)], "5.2", 1.5, "Now", "Gap 1 × weight 1.5 = score 1.5"),
+]
+
+
+@pytest.mark.parametrize(("specs", "item", "score", "phase", "reason"), CASES)
+def test_priority_rule_table(catalog: Catalog, specs, item: str, score: float, phase: str, reason: str) -> None:
+    result = roadmap.prioritise(_actions(*specs), catalog)
+    row = result[(result["item_id"] == item) & (result["assessment_id"] == specs[0][0])].iloc[0]
+    assert row["score"] == pytest.approx(score)
+    assert row["phase"] == phase
+    assert reason in row["why"]
+
+
+def test_foundations_rank_before_the_controls_that_rely_on_them(catalog: Catalog) -> None:
+    """Every clause item one level below target: scope, policy, roles, risk and impact assessment come first."""
+    clauses = [item.id for item in catalog.items_of("clause")]
+    result = _by_item(roadmap.prioritise(_actions(*[(1, i, 1) for i in clauses]), catalog))
+    for foundation in ("4.3", "5.2", "5.3", "6.1.2", "6.1.4"):
+        assert result[foundation]["phase"] == "Now"
+        assert result[foundation]["foundation"]
+    for dependent, prerequisite in (("8.2", "6.1.2"), ("8.4", "6.1.4"), ("5.3", "5.2"), ("4.4", "4.3"), ("7.2", "5.3")):
+        assert result[prerequisite]["rank"] < result[dependent]["rank"], (dependent, prerequisite)
+    assert sorted(r["rank"] for r in result.values()) == list(range(1, len(clauses) + 1))
+
+
+def test_rank_never_puts_an_action_before_what_it_waits_for(catalog: Catalog) -> None:
+    # 5.3 has the larger score (gap 3 × 1.5) but waits for 5.2 (gap 1): 5.2 still ranks first
+    result = _by_item(roadmap.prioritise(_actions((1, "5.2", 1), (1, "5.3", 3)), catalog))
+    assert result["5.3"]["score"] > result["5.2"]["score"]
+    assert (result["5.2"]["rank"], result["5.3"]["rank"]) == (1, 2)
+    assert result["5.3"]["waits_for"] == "5.2"
+
+
+def test_suggested_action_is_the_catalogs_rubric_for_the_next_level_and_the_target(catalog: Catalog) -> None:
+    item, scale = catalog.by_id["A.5.2"], catalog.scale
+    text = roadmap.suggested_action(item, 1, 3, scale)
+    assert text.startswith(f"Reach level 2 (Managed): {item.rubric[2]}")
+    assert text.endswith(f"Then level 3 (Defined): {item.rubric[3]}")
+    assert roadmap.suggested_action(item, 2, 3, scale) == f"Reach level 3 (Defined): {item.rubric[3]}"
+
+
+@pytest.mark.parametrize(("day", "months", "expected"), [
+    (dt.date(2026, 8, 28), 3, dt.date(2026, 11, 28)),
+    (dt.date(2026, 11, 30), 3, dt.date(2027, 2, 28)),
+    (dt.date(2027, 11, 30), 3, dt.date(2028, 2, 29)),
+    (dt.date(2026, 1, 31), 12, dt.date(2027, 1, 31)),
+])
+def test_add_months(day: dt.date, months: int, expected: dt.date) -> None:
+    assert roadmap.add_months(day, months) == expected
+
+
+# --- plans from a real database --------------------------------------------------------------------
+
+
+def _small(con: duckdb.DuckDBPyConnection) -> store.Assessment:
+    a = new_assessment(con, "Alpha", "R1", scope="clauses", assessed_on=dt.date(2026, 3, 31))
+    store.upsert_responses(con, stage(a.id, {
+        "4.3": {"maturity": 1, "evidence": "draft scope", "owner": "Scope Owner"},
+        "5.2": {"maturity": 2},
+        "5.3": {"maturity": 3},
+        "8.2": {"maturity": 0, "target": 2, "due_date": dt.date(2026, 5, 1)},
+        "7.3": {"maturity": 4},
+    }), by=BY)
+    return a
+
+
+def test_plan_takes_gaps_from_the_scoring_engine(con: duckdb.DuckDBPyConnection) -> None:
+    a = _small(con)
+    actions = roadmap.plan(con, [a.id], today=TODAY)
+    items = scoring.item_scores(con, [a.id])
+    gaps = items[items["gap"].fillna(0) > 0].set_index("item_id")
+    assert sorted(actions["item_id"]) == sorted(gaps.index)  # 7.3 (above target) and unassessed items: no action
+    for r in actions.itertuples():
+        assert (r.maturity, r.target, r.gap) == (gaps.loc[r.item_id, "maturity"], gaps.loc[r.item_id, "target"],
+                                                 gaps.loc[r.item_id, "gap"])
+    by_item = actions.set_index("item_id")
+    assert by_item.loc["4.3", "evidence"] == "draft scope"
+    assert by_item.loc["4.3", "owner"] == "Scope Owner"
+    assert by_item.loc["4.3", "level"] == "Initial" and by_item.loc["4.3", "target_level"] == "Defined"
+    # due: the response's date, else the end of the phase from the assessment date
+    assert by_item.loc["8.2", "due_date"] == dt.date(2026, 5, 1) and by_item.loc["8.2", "due_set"]
+    assert by_item.loc["8.2", "overdue"]  # 2026-05-01 is before TODAY and the action is open
+    assert by_item.loc["4.3", "due_date"] == dt.date(2026, 6, 30) and not by_item.loc["4.3", "due_set"]
+    assert (by_item.loc["4.3", "phase_start"], by_item.loc["4.3", "phase_end"]) == (dt.date(2026, 3, 31), dt.date(2026, 6, 30))
+    assert set(actions["status"]) == {"open"}
+
+
+def test_set_actions_tracks_status_owner_due_with_change_log(con: duckdb.DuckDBPyConnection) -> None:
+    a = _small(con)
+    assert store.set_actions(con, [(a.id, "4.3")], {"status": "in progress", "owner": "  Dana  Lee "}, by="lead") == 1
+    assert store.set_actions(con, [(a.id, "4.3")], {"status": "in progress"}, by="lead") == 0  # no change, no log
+    store.set_actions(con, [(a.id, "4.3")], {"due_date": "2026-04-15"}, by="lead")
+    log = rows(con, "SELECT field, old_value, new_value, changed_by, source FROM change_log "
+                    "WHERE item_id = '4.3' AND field LIKE 'action_%' ORDER BY id")
+    assert log == [("action_status", None, "in progress", "lead", "roadmap"),
+                   ("action_owner", None, "Dana Lee", "lead", "roadmap"),
+                   ("action_due_date", None, "2026-04-15", "lead", "roadmap")]
+    row = roadmap.plan(con, [a.id], today=TODAY).set_index("item_id").loc["4.3"]
+    assert (row["status"], row["owner"], row["due_date"]) == ("in progress", "Dana Lee", dt.date(2026, 4, 15))
+    # the response keeps what the unit answered
+    assert rows(con, "SELECT owner FROM response WHERE assessment_id = ? AND item_id = '4.3'", [a.id]) == [("Scope Owner",)]
+    # clearing the roadmap's owner falls back to the response's
+    store.set_actions(con, [(a.id, "4.3")], {"owner": None}, by="lead")
+    assert roadmap.plan(con, [a.id], today=TODAY).set_index("item_id").loc["4.3", "owner"] == "Scope Owner"
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"status": "closed"}, "Status must be one of"),
+    ({"due_date": "next week"}, "Due date must be a date"),
+    ({"priority": 1}, "Unknown action field"),
+])
+def test_set_actions_refuses_bad_values(con: duckdb.DuckDBPyConnection, changes: dict, message: str) -> None:
+    a = _small(con)
+    with pytest.raises(store.StoreError, match=message):
+        store.set_actions(con, [(a.id, "4.3")], changes, by="lead")
+    assert rows(con, "SELECT count(*) FROM roadmap_action") == [(0,)]
+
+
+def test_set_actions_is_all_or_nothing_and_checks_keys(con: duckdb.DuckDBPyConnection) -> None:
+    a = _small(con)
+    with pytest.raises(store.StoreError, match="No catalog item"):
+        store.set_actions(con, [(a.id, "4.3"), (a.id, "99.9")], {"status": "done"}, by="lead")
+    assert rows(con, "SELECT count(*) FROM roadmap_action") == [(0,)]
+    with pytest.raises(store.StoreError, match="No assessment"):
+        store.set_actions(con, [(9999, "4.3")], {"status": "done"}, by="lead")
+
+
+def test_a_finalised_round_can_still_be_tracked(con: duckdb.DuckDBPyConnection) -> None:
+    a = _small(con)
+    store.set_status(con, a.id, "final", BY)
+    with pytest.raises(store.StoreError, match="read-only"):
+        store.update_response(con, a.id, "4.3", {"owner": "x"}, by=BY)
+    assert store.set_actions(con, [(a.id, "4.3")], {"status": "done"}, by="lead") == 1
+    assert roadmap.plan(con, [a.id], today=TODAY).set_index("item_id").loc["4.3", "status"] == "done"
+
+
+def test_next_round_picks_up_the_plan_where_it_was(con: duckdb.DuckDBPyConnection) -> None:
+    a = _small(con)
+    store.set_actions(con, [(a.id, "4.3")], {"status": "in progress", "owner": "Dana", "due_date": dt.date(2026, 9, 1)},
+                      by="lead")
+    store.set_actions(con, [(a.id, "5.2")], {"status": "done"}, by="lead")
+    b = new_assessment(con, "Alpha", "R2", scope="clauses", assessed_on=dt.date(2026, 10, 1))
+    store.upsert_responses(con, stage(b.id, {"4.3": {"maturity": 2}, "5.2": {"maturity": 2}}), by=BY)
+    nxt = roadmap.plan(con, [b.id], today=TODAY).set_index("item_id")
+    assert (nxt.loc["4.3", "status"], nxt.loc["4.3", "owner"], nxt.loc["4.3", "due_date"]) == (
+        "in progress", "Dana", dt.date(2026, 9, 1))
+    assert nxt.loc["4.3", "carried_from"] == "R1"
+    assert nxt.loc["5.2", "status"] == "open"  # marked done, yet still below target when assessed again
+    store.set_actions(con, [(b.id, "4.3")], {"owner": "Eli"}, by="lead")  # the new round's own record wins
+    assert roadmap.plan(con, [b.id], today=TODAY).set_index("item_id").loc["4.3", "owner"] == "Eli"
+    assert roadmap.plan(con, [a.id], today=TODAY).set_index("item_id").loc["4.3", "owner"] == "Dana"
+
+
+def test_save_edits_maps_editor_rows_to_actions(con: duckdb.DuckDBPyConnection) -> None:
+    a = _small(con)
+    shown = roadmap.plan(con, [a.id], today=TODAY)
+    row_of = {item: n for n, item in enumerate(shown["item_id"])}
+    edits = {row_of["8.2"]: {"status": "done", "owner": "Ops", "score": 99}, str(row_of["5.2"]): {"due_date": "2026-12-31"}}
+    assert roadmap.save_edits(con, shown, edits, by="lead") == 2
+    after = roadmap.plan(con, [a.id], today=TODAY).set_index("item_id")
+    assert (after.loc["8.2", "status"], after.loc["8.2", "owner"]) == ("done", "Ops")
+    assert after.loc["8.2", "score"] == shown.set_index("item_id").loc["8.2", "score"]  # computed columns ignored
+    assert after.loc["5.2", "due_date"] == dt.date(2026, 12, 31)
+
+
+# --- the demo data: ordering invariants and the organisation view ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("roadmap-demo") / "demo.duckdb"
+    with connect(path, wait=5) as con:
+        assert all(r.ok for r in load_demo(con, by="test"))
+    return path
+
+
+@pytest.fixture
+def demo(demo_file: Path, tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(demo_file, path)
+    with connect(path, wait=5) as con:
+        yield con
+
+
+def test_demo_plan_respects_dependencies_and_phases(demo: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
+    ids = scoring.select_assessments(demo, round_label=scoring.LATEST)
+    actions = roadmap.plan(demo, ids, today=TODAY)
+    assert len(actions) == scoring.organisation_summary(demo, ids)["open_gaps"]
+    assert set(actions["phase"]) == {"Now", "Next", "Later"}
+    order = [p.name for p in roadmap.PHASES]
+    for _, part in actions.groupby("assessment_id"):
+        by_item = part.set_index("item_id")
+        assert sorted(part["rank"]) == list(range(1, len(part) + 1))
+        for item_id, row in by_item.iterrows():
+            for prerequisite in filter(None, row["waits_for"].split(", ")):
+                assert by_item.loc[prerequisite, "rank"] < row["rank"]
+                assert order.index(by_item.loc[prerequisite, "phase"]) <= order.index(row["phase"])
+            if catalog.by_id[item_id].weight > 1:
+                assert row["phase"] == "Now"
+
+
+def test_organisation_view_merges_the_same_item_across_units(demo: duckdb.DuckDBPyConnection) -> None:
+    ids = scoring.select_assessments(demo, round_label=scoring.LATEST)
+    actions = roadmap.plan(demo, ids, today=TODAY)
+    merged = roadmap.organisation_plan(demo, ids, today=TODAY)
+    items = scoring.item_scores(demo, ids)
+    assert sorted(merged["item_id"]) == sorted(actions["item_id"].unique())
+    assert merged["units_below"].sum() == len(actions)
+    row = merged.set_index("item_id").loc["A.5.2"]
+    below = actions[actions["item_id"] == "A.5.2"]
+    assessed = items[(items["item_id"] == "A.5.2") & items["applicable"] & items["maturity"].notna()]
+    assert row["units_below"] == len(below) and row["units_assessed"] == len(assessed)
+    assert row["summary"].startswith(f"{len(below)} of {len(assessed)} units below target — A.5.2 ")
+    assert row["units"] == ", ".join(sorted(below["unit"], key=str.lower))
+    assert row["lowest"] == below["maturity"].min()
+    assert row["score"] == pytest.approx(below["score"].sum())
+    assert row["phase"] == min(below["phase"], key=[p.name for p in roadmap.PHASES].index)
+    assert sorted(row["keys"]) == sorted((int(a), "A.5.2") for a in below["assessment_id"])
+    assert sorted(merged["rank"]) == list(range(1, len(merged) + 1))
+
+
+def test_organisation_edit_applies_to_every_unit(demo: duckdb.DuckDBPyConnection) -> None:
+    ids = scoring.select_assessments(demo, round_label=scoring.LATEST)
+    merged = roadmap.organisation_plan(demo, ids, today=TODAY)
+    row = int(merged.index[merged["item_id"] == "A.5.2"][0])
+    changed = roadmap.save_edits(demo, merged, {row: {"owner": "Central AI Office", "status": "in progress"}}, by="lead")
+    assert changed == merged.loc[row, "units_below"]
+    after = roadmap.plan(demo, ids, today=TODAY)
+    mine = after[after["item_id"] == "A.5.2"]
+    assert set(mine["owner"]) == {"Central AI Office"} and set(mine["status"]) == {"in progress"}
+    assert roadmap.organisation_plan(demo, ids, today=TODAY).set_index("item_id").loc["A.5.2", "status"] == "in progress"
+    # done in some units only: the merged status says "in progress"
+    store.set_actions(demo, [mine[["assessment_id", "item_id"]].iloc[0].tolist()], {"status": "done"}, by="lead")
+    assert roadmap.organisation_plan(demo, ids, today=TODAY).set_index("item_id").loc["A.5.2", "status"] == "in progress"
+
+
+def test_timeline_chart_shows_each_phase_with_its_counts(demo: duckdb.DuckDBPyConnection) -> None:
+    ids = scoring.select_assessments(demo, units=["HR & People"], round_label=scoring.LATEST)
+    actions = roadmap.plan(demo, ids, today=TODAY)
+    figure = roadmap.timeline_chart(actions, title="t", today=TODAY)
+    bars = [t for t in figure.data if t.type == "bar"]
+    assert [b.name for b in bars] == [p.name for p in roadmap.PHASES if (actions["phase"] == p.name).any()]
+    for bar in bars:
+        assert bar.text[0].startswith(f"{int((actions['phase'] == bar.name).sum())} action(s)")
+    markers = [t for t in figure.data if t.type == "scatter"]  # the due dates people set, and anything overdue
+    dated = actions[actions["due_set"] | actions["overdue"]]
+    assert 0 < len(dated) < len(actions)
+    assert sorted(x for m in markers for x in m.x) == sorted(d.isoformat() for d in dated["due_date"])
