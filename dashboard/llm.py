@@ -21,7 +21,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any, TypeVar
@@ -31,6 +31,8 @@ from dashboard import settings
 from dashboard.redact import Redactor
 
 __all__ = [
+    "CONFIRMED_KEY",
+    "OFFLINE_KEY",
     "LLMConfig",
     "LLMError",
     "MalformedReply",
@@ -38,11 +40,13 @@ __all__ = [
     "NeedsConfirmation",
     "RemoteForbidden",
     "Reply",
+    "as_text",
     "complete",
     "complete_json",
     "key_status",
     "load_config",
     "preview",
+    "session_config",
     "test_connection",
 ]
 
@@ -150,6 +154,22 @@ def load_config(*, remote_confirmed: bool = False) -> LLMConfig:
     )
 
 
+# per browser session (the pages keep these in st.session_state): remote use confirmed, or offline chosen
+CONFIRMED_KEY, OFFLINE_KEY = "llm_remote_ok", "llm_offline"
+
+
+def session_config(session: Mapping[str, Any]) -> LLMConfig:
+    """The configuration for one browser session: offline if the person chose so, confirmed if they did."""
+    if session.get(OFFLINE_KEY):
+        return LLMConfig()
+    return load_config(remote_confirmed=bool(session.get(CONFIRMED_KEY)))
+
+
+def as_text(messages: Sequence[Message]) -> str:
+    """Messages as plain text, for showing a person what would be sent."""
+    return "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
+
+
 def key_status(config: LLMConfig) -> str:
     """Whether a key is available (never the key itself)."""
     if config.api_key:
@@ -229,6 +249,8 @@ def _send(config: LLMConfig, sent: list[Message], json_mode: bool, on_retry: Cal
         except retryable as exc:
             reason = _scrub(f"{type(exc).__name__}: {exc}", config)
             log.warning("model call failed (attempt %d of %d): %s", attempt, attempts, reason)
+            if "missing credentials" in reason.lower():  # the client found no key: retrying will not help
+                raise LLMError(f"No key for {config.model}. {key_status(config)}") from None
             if attempt == attempts:
                 what = "did not answer in time" if isinstance(exc, litellm.Timeout) else "failed"
                 raise LLMError(f"The model {config.model} {what} after {attempts} attempt(s): {reason}") from None

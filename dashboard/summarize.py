@@ -57,6 +57,7 @@ OFFLINE_ENGINE = "offline extractive summariser"
 KINDS = ("item", "section", "unit", "executive")
 _FIELDS = ("evidence", "notes")
 SHOWN_CITATIONS = 6  # per point on screen and in the command line; the rest are counted
+THIN_EVIDENCE_WORDS = 6  # evidence shorter than this does not back a level of 2 or more
 
 
 class SummaryError(ValueError):
@@ -211,8 +212,8 @@ def prepare(con: duckdb.DuckDBPyConnection, scope: Scope, catalog: Catalog | Non
     """The sources (free text with its unit and item) and the figures for `scope`."""
     catalog = catalog or load_catalog()
     _check_key(con, scope, catalog)
-    unit = scope.unit or (scope.key if scope.kind == "unit" else "")
-    ids = scoring.select_assessments(con, units=[_unit_name(con, unit)] if unit else None, round_label=scope.round_label)
+    unit = _unit_name(con, scope.unit or (scope.key if scope.kind == "unit" else ""))
+    ids = scoring.select_assessments(con, units=[unit] if unit else None, round_label=scope.round_label)
     if not ids:
         raise SummaryError("No assessment matches this choice of unit and round.")
     items = scoring.item_scores(con, ids)
@@ -233,7 +234,8 @@ def prepare(con: duckdb.DuckDBPyConnection, scope: Scope, catalog: Catalog | Non
 
 
 def _unit_name(con: duckdb.DuckDBPyConnection, unit: str) -> str:
-    found = one(con, "SELECT name FROM unit WHERE lower(name) = lower(?)", [unit])
+    """The unit's name as stored (the choice may differ in case)."""
+    found = one(con, "SELECT name FROM unit WHERE lower(name) = lower(?)", [unit]) if unit else None
     return str(found[0]) if found else unit
 
 
@@ -262,17 +264,18 @@ def _cite(source: Source) -> Citation:
 def _unit_points(request: Request, catalog: Catalog) -> list[Point]:
     """Strengths, weaknesses and thin evidence, read from the item states and the evidence text."""
     evidence = {(s.unit, s.item_id): s for s in request.sources if s.field == "evidence"}
+    thin = [s for s in evidence.values() if (s.maturity or 0) >= 2 and len(s.text.split()) < THIN_EVIDENCE_WORDS]
     rated = sorted({(s.unit, s.item_id): s for s in request.sources}.values(),
                    key=lambda s: (-(s.maturity or 0), catalog.by_id[s.item_id].order))
     points = [Point(f"{s.item_id} {catalog.by_id[s.item_id].title}: level {s.maturity} "
                     f"({catalog.scale.name(s.maturity)}). {first_sentence(evidence[(s.unit, s.item_id)].text)}",
                     (_cite(s),), "Strengths")
-              for s in rated if s.state == "implemented" and (s.unit, s.item_id) in evidence][:5]
+              for s in rated if s.state == "implemented" and (s.unit, s.item_id) in evidence
+              and evidence[(s.unit, s.item_id)] not in thin][:5]
     gaps = sorted((s for s in rated if s.state in ("partial", "missing")),
                   key=lambda s: (s.maturity or 0) - s.target)
     points += [Point(f"{s.item_id} {catalog.by_id[s.item_id].title}: level {s.maturity} against target {s.target}.",
                      (_cite(s),), "Weaknesses") for s in gaps[:5]]
-    thin = [s for s in evidence.values() if (s.maturity or 0) >= 2 and len(s.text.split()) < 6]
     points += [Point(f"{s.item_id} is rated {s.maturity} but its evidence only says: “{s.text}”.", (_cite(s),),
                      "What the evidence lacks") for s in thin[:5]]
     return points
@@ -287,15 +290,14 @@ def offline(request: Request, catalog: Catalog | None = None, *, notice: str = "
             "are quoted from the answers, ranked by how typical they are, with duplicates merged.")
     paragraphs = [lead] if request.sources else ["No free text to summarise for this choice."]
     points: list[Point] = []
-    if kind == "unit":
-        points = _unit_points(request, catalog)
-        paragraphs.append("Figures: " + "; ".join(request.facts[:12]) + ".")
-    elif kind == "executive":
+    if kind == "executive":
         paragraphs = [" ".join(_capital(f) + "." for f in request.facts[:3]),
                       "Weakest sections first: " + "; ".join(request.facts[3:6]) + "."]
         points = [Point(_capital(f), (), "Priorities") for f in request.facts[3:6]]
     else:
-        paragraphs.append("Figures: " + "; ".join(request.facts[:12]) + ".")
+        prefix = f"{request.sources[0].unit} · " if kind == "unit" and request.sources else ""
+        points = [Point(f.removeprefix(prefix), (), "Figures (from the scoring engine)") for f in request.facts]
+        points += _unit_points(request, catalog) if kind == "unit" else []
     gaps_only = kind == "executive"
     picked = [s for s in request.sources if not gaps_only or s.state in ("partial", "missing")]
     for text, cited in extract([(s.text, s) for s in picked], limit=8 if kind != "executive" else 4):
@@ -374,8 +376,7 @@ def _parse(data: Any) -> dict[str, Any]:
         citations = point.get("citations") or []
         if not isinstance(citations, list):
             raise ValueError("'citations' must be a list")
-        points.append({"text": point["text"], "group": str(point.get("group") or ""),
-                       "citations": [c for c in citations if isinstance(c, dict)]})
+        points.append({"text": point["text"], "group": str(point.get("group") or ""), "citations": citations})
     return {"paragraphs": [p.strip() for p in paragraphs[:4] if p.strip()], "points": points}
 
 
@@ -396,7 +397,8 @@ def generate(request: Request, config: llm.LLMConfig, catalog: Catalog | None = 
         return offline(request, catalog, notice=f"{exc} Showing the offline summary instead.")
     points, dropped = [], 0
     for point in data["points"]:
-        cited = [request.citation(str(c.get("unit", "")), str(c.get("item", ""))) for c in point["citations"]]
+        cited = [request.citation(str(c.get("unit", "")), str(c.get("item", ""))) if isinstance(c, dict) else None
+                 for c in point["citations"]]
         dropped += sum(c is None for c in cited)
         points.append(Point(point["text"].strip(), tuple(dict.fromkeys(c for c in cited if c)), point["group"]))
     return Summary(request.title, reply.model, False, dt.datetime.now().replace(microsecond=0),

@@ -20,7 +20,7 @@ EXIT_OK, EXIT_ERROR, EXIT_REJECTED = 0, 1, 2
 
 # Modules that add commands: each has `register(commands)` taking argparse's subparsers object and
 # setting `run=` on its parsers (a function of the parsed arguments returning the exit code).
-PLUGINS: tuple[str, ...] = ("etl.commands_summarize",)
+PLUGINS: tuple[str, ...] = ("etl.commands_summarize", "etl.commands_roadmap")
 
 
 def _user() -> str:
@@ -49,7 +49,13 @@ def _cmd_template(args: argparse.Namespace) -> int:
 def _cmd_import(args: argparse.Namespace) -> int:
     from dashboard.db import connect
     from etl.importer import import_path
+    from etl.mapping import MappingError, load_mapping
 
+    try:
+        mapping = load_mapping(args.mapping)
+    except MappingError as exc:
+        _err(f"error: {exc}")
+        return EXIT_ERROR
     status = EXIT_OK
     with connect(args.db, on_wait=_err) as con:
         for name in args.files:
@@ -58,7 +64,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
                 _err(f"error: {name}: no such file")
                 status = EXIT_REJECTED
                 continue
-            result = import_path(con, path, by=_user(), unit=args.unit, label=args.assessment, dry_run=args.dry_run)
+            result = import_path(con, path, by=_user(), unit=args.unit, label=args.assessment, dry_run=args.dry_run,
+                                 mapping=mapping)
             for problem in result.problems:
                 _err(str(problem))
             if result.ok:
@@ -121,11 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     template.add_argument("--out", required=True, help="where to write the .xlsx file")
     template.set_defaults(run=_cmd_template)
 
-    imp = commands.add_parser("import", help="import .xlsx/.csv files in the canonical layout, all or nothing per file")
+    imp = commands.add_parser("import", help="import .xlsx/.xlsm/.csv files (our template or other layouts), all or nothing per file")
     imp.add_argument("files", nargs="+", metavar="FILE", help="the files to import")
     imp.add_argument("--unit", help="business unit for rows that name none")
     imp.add_argument("--assessment", help="round label (e.g. 2026-Q3) for rows that name none")
     imp.add_argument("--dry-run", action="store_true", help="validate and report what would change, write nothing")
+    imp.add_argument("--mapping", metavar="JSON", help='correct the recognised columns: JSON text or a .json file, '
+                     'e.g. \'{"maturity": "Score", "unit": "C", "notes": null}\' (see the README)')
     imp.set_defaults(run=_cmd_import)
 
     exp = commands.add_parser("export", help="export responses, section scores or assessment scores")

@@ -1,0 +1,100 @@
+"""`python -m etl summarize` in a real subprocess: offline by default, through the local server when configured."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dashboard import store
+from dashboard.db import connect
+from etl.demo import load_demo
+from tests.llm_server import LLM_VARIABLES, ChatServer, Reply
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("summaries-cli") / "demo.duckdb"
+    with connect(path) as con:
+        assert all(r.ok for r in load_demo(con, by="test"))
+    return path
+
+
+@pytest.fixture
+def db(demo_template: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(demo_template, path)
+    return path
+
+
+def run(db: Path, *args: str, stdin: int | None = subprocess.DEVNULL, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in LLM_VARIABLES} | {"AIMS_LOCK_WAIT_SECONDS": "5"} | env
+    process = subprocess.Popen([sys.executable, "-m", "etl", "--db", str(db), "summarize", *args], cwd=ROOT, env=clean,
+                               stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = process.communicate(timeout=90)  # stdin (when a pipe) is never closed: a prompt would hang here
+    finally:
+        process.kill()
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def test_with_no_model_the_command_prints_the_offline_summary_and_its_citations(db: Path) -> None:
+    result = run(db, "--item", "A.5.2")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "A.5.2 AI system impact assessment process across units · Latest per unit"
+    assert lines[1].startswith("Engine: offline extractive summariser")
+    assert "Note: No model is configured" in result.stdout
+    cites = [line for line in lines if line.startswith("cite: ")]
+    assert cites and all(" | A.5.2 | assessment " in line for line in cites)
+    assert "Citations dropped (not in the input): 0" in result.stdout
+
+
+def test_unknown_choices_and_contradictory_options_exit_non_zero(db: Path) -> None:
+    assert "No business unit named 'Atlantis'" in run(db, "--unit", "Atlantis").stderr
+    assert run(db, "--executive", "--unit", "Retail Banking").returncode == 1
+    assert run(db, "--section", "6", "--item", "6.1.2").returncode == 1
+
+
+def test_with_a_model_it_prints_the_engine_checked_citations_and_uses_the_cache(db: Path) -> None:
+    with ChatServer(host="127.0.0.2") as remote:  # outside 127.0.0.1: the command line needs no confirmation
+        def answer(body: dict) -> Reply:
+            return Reply(json={"paragraphs": ["Retail Banking is uneven.", "Support lags."], "points": [
+                {"text": "Awareness training missing.", "group": "Weaknesses",
+                 "citations": [{"unit": "Retail Banking", "item": "7.3"}, {"unit": "Retail Banking", "item": "9.9"}]}]})
+
+        remote.respond = answer
+        env = {"AIMS_LLM_MODEL": "openai/test-model", "AIMS_LLM_API_BASE": remote.url, "AIMS_LLM_API_KEY": "sk-cli",
+               "AIMS_LLM_TIMEOUT": "5"}
+        first = run(db, "--unit", "Retail Banking", stdin=subprocess.PIPE, **env)
+        assert first.returncode == 0, first.stderr
+        assert first.stdout.splitlines()[1].startswith("Engine: openai/test-model")
+        assert "- Awareness training missing. [Retail Banking · 7.3]" in first.stdout
+        assert "Citations dropped (not in the input): 1" in first.stdout
+        assert "sk-cli" not in first.stdout + first.stderr
+        second = run(db, "--unit", "Retail Banking", **env)
+        assert "(from the cache)" in second.stdout and len(remote.received) == 1
+        run(db, "--unit", "Retail Banking", "--regenerate", **env)
+        assert len(remote.received) == 2
+        offline = run(db, "--unit", "Retail Banking", "--offline", **env)
+        assert "Engine: offline extractive summariser" in offline.stdout and len(remote.received) == 2
+
+
+def test_a_failing_model_still_prints_the_offline_summary_with_the_reason(db: Path) -> None:
+    with ChatServer() as server:
+        server.respond = lambda body: Reply(status=503)
+        result = run(db, "--section", "A.6", "--unit", "Group IT", AIMS_LLM_MODEL="openai/test-model",
+                     AIMS_LLM_API_BASE=server.url, AIMS_LLM_RETRIES="0")
+        assert len(server.received) == 1  # no hidden retries: AIMS_LLM_RETRIES=0 means one attempt
+    assert result.returncode == 0, result.stderr
+    assert "Engine: offline extractive summariser" in result.stdout
+    assert "Note: The model openai/test-model failed after 1 attempt(s)" in result.stdout
+    with connect(db) as con:
+        assert con.execute("SELECT count(*) FROM summary_cache").fetchall() == [(0,)]
+        assert not store.list_assessments(con).empty

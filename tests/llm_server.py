@@ -1,0 +1,159 @@
+"""A real HTTP server on the loopback interface speaking OpenAI's chat-completions protocol, for the tests.
+
+The code under test reaches it through litellm's real code path (model "openai/<name>", api_base = `url`).
+Each request is recorded (`received`), so tests can read exactly what left the application; the answer
+comes from a script of `Reply` values (first in, first out) or, when the script is empty, from `respond`.
+
+    with ChatServer() as server:
+        server.script(Reply(status=500), Reply(json={"paragraphs": ["…"], "points": []}))
+        …
+        assert len(server.received) == 2
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["LLM_VARIABLES", "ChatServer", "Received", "Reply", "quotations", "use_server"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One answer: `content` (or `json`, serialised) with status 200, or an error `status`; `delay` first."""
+
+    content: str = "OK"
+    json: Any = None
+    status: int = 200
+    delay: float = 0.0
+    error: str = "simulated failure"
+
+    def text(self) -> str:
+        return json.dumps(self.json) if self.json is not None else self.content
+
+
+@dataclass(frozen=True)
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        return self.body.get("messages", [])
+
+    @property
+    def text(self) -> str:
+        """Every message's content, joined: what the model got to read."""
+        return "\n".join(str(m.get("content", "")) for m in self.messages)
+
+    def message(self, role: str) -> str:
+        return "\n".join(str(m.get("content", "")) for m in self.messages if m.get("role") == role)
+
+
+def quotations(received: Received) -> list[dict[str, Any]]:
+    """The JSON quotation lines of a summary request (between the <<<QUOTATIONS and QUOTATIONS>>> lines)."""
+    lines = received.message("user").splitlines()
+    start, end = lines.index("<<<QUOTATIONS"), lines.index("QUOTATIONS>>>")
+    return [json.loads(line) for line in lines[start + 1:end]]
+
+
+@dataclass
+class ChatServer:
+    host: str = "127.0.0.1"
+    respond: Callable[[dict[str, Any]], Reply] = lambda body: Reply()
+    received: list[Received] = field(default_factory=list)
+    _script: list[Reply] = field(default_factory=list)
+    _server: ThreadingHTTPServer | None = None
+    _thread: threading.Thread | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "the server is not started"
+        return f"http://{self.host}:{self._server.server_address[1]}/v1"
+
+    def script(self, *replies: Reply) -> None:
+        with self._lock:
+            self._script.extend(replies)
+
+    def _next(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> Reply:
+        with self._lock:
+            self.received.append(Received(path, headers, body))
+            if self._script:
+                return self._script.pop(0)
+        return self.respond(body)
+
+    def __enter__(self) -> ChatServer:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def _send(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                try:
+                    reply = server._next(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                except Exception as exc:  # a test's responder failed: answer 500 so that the test sees it
+                    reply = Reply(status=500, error=f"test responder failed: {exc!r}")
+                if reply.delay and server._stop.wait(reply.delay):
+                    return
+                if reply.status != 200:
+                    self._send(reply.status, {"error": {"message": reply.error, "type": "server_error", "code": None}})
+                    return
+                self._send(200, {
+                    "id": f"chatcmpl-{len(server.received)}", "object": "chat.completion", "created": int(time.time()),
+                    "model": body.get("model", "test"),
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text()},
+                                 "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+                })
+
+        self._server = ThreadingHTTPServer((self.host, 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()  # wake up handlers that are sleeping to simulate a slow model
+        assert self._server is not None and self._thread is not None
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+LLM_VARIABLES = ("AIMS_LLM_MODEL", "AIMS_LLM_API_BASE", "AIMS_LLM_API_KEY", "AIMS_LLM_TIMEOUT", "AIMS_LLM_RETRIES",
+                 "AIMS_LLM_REDACT", "AIMS_LLM_ALLOW_REMOTE", "AIMS_LLM_MAX_INPUT_CHARS", "OPENAI_API_KEY",
+                 "ANTHROPIC_API_KEY", "AZURE_API_KEY", "AZURE_OPENAI_API_KEY")
+
+
+def use_server(monkeypatch: Any, server: ChatServer | None, **settings: str) -> None:
+    """Clear every LLM setting, then point the AIMS_LLM_ settings at `server` (None: offline)."""
+    for name in LLM_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    if server is not None:
+        monkeypatch.setenv("AIMS_LLM_MODEL", "openai/test-model")
+        monkeypatch.setenv("AIMS_LLM_API_BASE", server.url)
+        monkeypatch.setenv("AIMS_LLM_TIMEOUT", "2")
+        monkeypatch.setenv("AIMS_LLM_RETRIES", "1")
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
