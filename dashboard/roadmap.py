@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard import scoring, store
+from dashboard import scoring, tracking
 from dashboard.catalog import Catalog, Item, Scale, load_catalog
 
 __all__ = [
@@ -61,7 +61,7 @@ _PHASE = {p.name: p for p in PHASES}
 NOW_SCORE = 3.0  # a score at or above this starts now
 NEXT_SCORE = 2.0  # at or above this, next; below it, later
 UNLOCK_BONUS = 0.5  # added for each open action that waits for this one
-STATUSES = store.ACTION_STATUSES
+STATUSES = tracking.ACTION_STATUSES
 STATUS_COLOURS = {"open": "#555555", "in progress": "#e6ab02", "done": "#1a9641"}
 
 
@@ -204,7 +204,7 @@ def plan(
 ) -> pd.DataFrame:
     """One row per open action of the chosen assessments: gap, priority, phase, reason, next step, tracking.
 
-    Owner and due date: the roadmap's own (store.set_actions), else the response's, else those tracked for
+    Owner and due date: the roadmap's own (tracking.set_actions), else the response's, else those tracked for
     the same item in the unit's previous round. Without a set due date, an action is due at the end of its
     phase counted from the assessment date. Status: the roadmap's, else "in progress" carried over from
     the previous round, else "open".
@@ -216,7 +216,7 @@ def _plan(con: duckdb.DuckDBPyConnection, items: pd.DataFrame, catalog: Catalog,
     today = today or dt.date.today()
     scale = catalog.scale
     actions = prioritise(items[items["gap"].fillna(0) > 0].reset_index(drop=True), catalog)
-    tracked = store.action_records(con, items["assessment_id"].unique().tolist()).rename(
+    tracked = tracking.action_records(con, items["assessment_id"].unique().tolist()).rename(
         columns={"status": "t_status", "owner": "t_owner", "due_date": "t_due", "changed_by": "t_by", "changed_at": "t_at"})
     rows = actions.merge(tracked, on=["assessment_id", "item_id"], how="left")
     records = []
@@ -335,9 +335,9 @@ def save_edits(
     for row, edits in edited_rows.items():
         record = rows.iloc[int(row)]
         keys = record["keys"] if "keys" in rows.columns else [(int(record["assessment_id"]), str(record["item_id"]))]
-        changes = {field: (None if value == "" else value) for field, value in edits.items() if field in store.ACTION_FIELDS}
+        changes = {field: (None if value == "" else value) for field, value in edits.items() if field in tracking.ACTION_FIELDS}
         if changes:
-            changed += store.set_actions(con, keys, changes, by=by)
+            changed += tracking.set_actions(con, keys, changes, by=by)
     return changed
 
 

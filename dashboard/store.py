@@ -17,31 +17,22 @@ import pandas as pd
 from dashboard.db import frame, one, rows, transaction
 
 __all__ = [
-    "ACTION_FIELDS",
-    "ACTION_STATUSES",
     "RESPONSE_FIELDS",
     "Assessment",
     "StoreError",
     "UpsertCounts",
-    "action_records",
     "archive_unit",
-    "copy_responses",
     "create_assessment",
     "ensure_unit",
-    "finalise",
-    "finalise_blockers",
     "find_import",
     "get_assessment",
     "item_history",
     "list_assessments",
     "list_units",
-    "previous_assessment",
     "record_import",
     "rename_unit",
     "responses",
-    "set_actions",
     "set_status",
-    "start_assessment",
     "update_response",
     "upsert_responses",
 ]
@@ -453,210 +444,4 @@ def record_import(
         """INSERT INTO import_batch (content_hash, filename, imported_by, imported_at, row_count, summary)
            VALUES (?, ?, ?, ?, ?, ?)""",
         [content_hash, filename, by, _now(), row_count, summary],
-    )
-
-
-# --- rounds ------------------------------------------------------------------------------------
-
-
-def previous_assessment(con: duckdb.DuckDBPyConnection, assessment_id: int) -> Assessment | None:
-    """The same unit's most recent other assessment dated on or before this one (the round to copy from)."""
-    current = get_assessment(con, assessment_id)
-    if current is None:
-        return None
-    found = one(
-        con,
-        _ASSESSMENT_SQL + """ WHERE a.unit_id = ? AND a.id <> ?
-            AND (a.assessed_on IS NULL OR ? IS NULL OR a.assessed_on <= ?)
-            ORDER BY a.assessed_on DESC NULLS LAST, a.created_at DESC, a.id DESC LIMIT 1""",
-        [current.unit_id, current.id, current.assessed_on, current.assessed_on],
-    )
-    return _assessment(found) if found else None
-
-
-def copy_responses(con: duckdb.DuckDBPyConnection, source_id: int, target_id: int, *, by: str) -> UpsertCounts:
-    """Start a round from another round's answers (items in the target's scope only), change-logged.
-
-    Runs in its own transaction; the target must be a draft.
-    """
-    with transaction(con):
-        target = _writable(con, target_id)
-        kinds = {"clauses": ("clause",), "annex_a": ("annex_a",), "both": ("clause", "annex_a")}[target.scope]
-        copied = frame(
-            con,
-            f"""SELECT ? AS assessment_id, r.item_id, {', '.join('r.' + f for f in RESPONSE_FIELDS)}
-                FROM response r JOIN catalog_item c USING (item_id)
-                WHERE r.assessment_id = ? AND c.kind IN ({', '.join('?' for _ in kinds)})""",
-            [target_id, source_id, *kinds],
-        )
-        if copied.empty:
-            return UpsertCounts()
-        return upsert_responses(con, copied, by=by, source="copy")
-
-
-def finalise_blockers(con: duckdb.DuckDBPyConnection, assessment_id: int) -> list[str]:
-    """What stops this assessment from being finalised: unassessed items, unjustified exclusions."""
-    from dashboard.scoring import item_scores  # the one definition of "assessed" and "applicable"
-
-    items = item_scores(con, [assessment_id])
-    blockers = []
-    unassessed = items[items["state"] == "not assessed"]["item_id"].tolist()
-    if unassessed:
-        listed = ", ".join(unassessed[:8]) + (" …" if len(unassessed) > 8 else "")
-        blockers.append(f"{len(unassessed)} applicable item(s) not assessed yet: {listed}")
-    justified = frame(
-        con, "SELECT item_id FROM response WHERE assessment_id = ? AND NOT applicable AND coalesce(trim(justification), '') = ''",
-        [assessment_id],
-    )["item_id"].tolist()
-    if justified:
-        blockers.append(f"not applicable without a justification: {', '.join(justified)}")
-    return blockers
-
-
-def finalise(con: duckdb.DuckDBPyConnection, assessment_id: int, *, by: str) -> None:
-    """Freeze a complete assessment; refuses with the reasons when it is not complete."""
-    blockers = finalise_blockers(con, assessment_id)
-    if blockers:
-        raise StoreError("Cannot finalise yet — " + "; ".join(blockers) + ".")
-    with transaction(con):
-        set_status(con, assessment_id, "final", by)
-
-
-def start_assessment(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    unit: str,
-    label: str,
-    scope: str,
-    catalog_version: str,
-    assessed_on: dt.date | None,
-    by: str,
-    copy_previous: bool = False,
-    default_target: int = 3,
-) -> tuple[Assessment, UpsertCounts]:
-    """Create a draft round for a unit, optionally starting from its previous round's answers."""
-    with transaction(con):
-        created = create_assessment(con, unit=unit, label=label, scope=scope, catalog_version=catalog_version,
-                                    assessed_on=assessed_on, source="form", default_target=default_target)
-        con.execute(
-            """INSERT INTO change_log (assessment_id, item_id, field, old_value, new_value, changed_by, changed_at, source)
-               VALUES (?, NULL, 'created', NULL, ?, ?, ?, 'form')""",
-            [created.id, f"{scope} {label}", by, _now()],
-        )
-    counts = UpsertCounts()
-    if copy_previous:
-        previous = previous_assessment(con, created.id)
-        if previous is not None:
-            counts = copy_responses(con, previous.id, created.id, by=by)
-    return created, counts
-
-
-# --- roadmap actions ---------------------------------------------------------------------------
-
-ACTION_STATUSES = ("open", "in progress", "done")
-# what the roadmap tracks per action; owner and due date here override the response's, which stay as assessed
-ACTION_FIELDS = ("status", "owner", "due_date")
-
-
-def _check_action(field: str, value: Any) -> Any:
-    if field not in ACTION_FIELDS:
-        raise StoreError(f"Unknown action field {field!r}: one of {', '.join(ACTION_FIELDS)}.")
-    if field == "status":
-        if value not in ACTION_STATUSES:
-            raise StoreError(f"Status must be one of {', '.join(ACTION_STATUSES)}, not {value!r}.")
-        return value
-    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if field == "due_date":
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        text = str(value).strip()
-        try:
-            return dt.date.fromisoformat(text[:10]) if text else None
-        except ValueError as exc:
-            raise StoreError(f"Due date must be a date (YYYY-MM-DD), not {value!r}.") from exc
-    return " ".join(str(value).split()) or None
-
-
-def set_actions(
-    con: duckdb.DuckDBPyConnection,
-    keys: Iterable[tuple[int, str]],
-    changes: dict[str, Any],
-    *,
-    by: str,
-    source: str = "roadmap",
-) -> int:
-    """Set status, owner or due date of roadmap actions (None clears owner or due date); return how many changed.
-
-    `keys` are (assessment id, item id) pairs: one action, or the same item in several units at once (the
-    organisation view). One transaction; each changed field goes to the change log as `action_<field>`.
-    Finalised rounds are allowed: their answers stay frozen while the plan that follows them is tracked.
-    """
-    checked = {field: _check_action(field, value) for field, value in changes.items()}
-    unique = list(dict.fromkeys((int(a), str(i)) for a, i in keys))
-    changed_actions = 0
-    with transaction(con):
-        for assessment_id, item_id in unique:
-            if get_assessment(con, assessment_id) is None:
-                raise StoreError(f"No assessment with id {assessment_id}.")
-            if one(con, "SELECT 1 FROM catalog_item WHERE item_id = ?", [item_id]) is None:
-                raise StoreError(f"No catalog item {item_id!r}.")
-            found = one(
-                con, f"SELECT {', '.join(ACTION_FIELDS)} FROM roadmap_action WHERE assessment_id = ? AND item_id = ?",
-                [assessment_id, item_id],
-            )
-            old = dict(zip(ACTION_FIELDS, found, strict=True)) if found else dict.fromkeys(ACTION_FIELDS)
-            changed = [f for f, v in checked.items() if old[f] != v]
-            if not changed:
-                continue
-            new = old | checked
-            new["status"] = new["status"] or "open"
-            now = _now()
-            con.execute(
-                f"""INSERT INTO roadmap_action (assessment_id, item_id, {', '.join(ACTION_FIELDS)}, changed_by, changed_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (assessment_id, item_id) DO UPDATE SET
-                    {', '.join(f'{f} = excluded.{f}' for f in ACTION_FIELDS)},
-                    changed_by = excluded.changed_by, changed_at = excluded.changed_at""",
-                [assessment_id, item_id, *(new[f] for f in ACTION_FIELDS), by, now],
-            )
-            con.executemany(
-                """INSERT INTO change_log (assessment_id, item_id, field, old_value, new_value, changed_by, changed_at, source)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                [[assessment_id, item_id, f"action_{f}", _as_text(old[f]), _as_text(new[f]), by, now, source]
-                 for f in changed],
-            )
-            changed_actions += 1
-    return changed_actions
-
-
-def action_records(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> pd.DataFrame:
-    """What is tracked for the actions of these assessments, and what the unit's latest earlier round tracked.
-
-    One row per (assessment, item) with a record of its own and/or in an earlier round of the same unit
-    (`carried_*`, from round `carried_from`), so that a new round's roadmap picks up the plan where it was.
-    """
-    ids = sorted({int(i) for i in assessment_ids})
-    if not ids:
-        ids = [-1]
-    marks = ", ".join("?" for _ in ids)
-    return frame(
-        con,
-        f"""WITH chosen AS (SELECT id, unit_id, assessed_on FROM assessment WHERE id IN ({marks})),
-            own AS (SELECT x.* FROM roadmap_action x JOIN chosen c ON c.id = x.assessment_id),
-            earlier AS (
-                SELECT c.id AS assessment_id, x.item_id, x.status, x.owner, x.due_date, b.label AS carried_from
-                FROM chosen c
-                JOIN assessment b ON b.unit_id = c.unit_id AND b.id <> c.id AND b.assessed_on < c.assessed_on
-                JOIN roadmap_action x ON x.assessment_id = b.id
-                QUALIFY row_number() OVER (PARTITION BY c.id, x.item_id ORDER BY b.assessed_on DESC, b.id DESC) = 1
-            )
-            SELECT coalesce(o.assessment_id, e.assessment_id) AS assessment_id, coalesce(o.item_id, e.item_id) AS item_id,
-                   o.status, o.owner, o.due_date, o.changed_by, o.changed_at,
-                   e.status AS carried_status, e.owner AS carried_owner, e.due_date AS carried_due_date, e.carried_from
-            FROM own o FULL OUTER JOIN earlier e ON o.assessment_id = e.assessment_id AND o.item_id = e.item_id
-            ORDER BY 1, 2""",
-        ids,
     )

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import scoring, store, ui
+from dashboard import rounds, scoring, store, ui
 
 ui.page_setup()
 st.title("Questionnaire")
@@ -54,12 +54,12 @@ with tab_answer:
 
 with tab_result:
     ui.assessment_result(assessment, sections)
-    blockers = ui.query(store.finalise_blockers, chosen)
+    blockers = ui.query(rounds.finalise_blockers, chosen)
     if not assessment.is_final:
         if blockers:
             st.caption("Finalising needs: " + "; ".join(blockers))
         if st.button("Finalise this round", disabled=bool(blockers) or not user, key="finalise"):
-            ui.write(store.finalise, chosen, by=user)
+            ui.write(rounds.finalise, chosen, by=user)
             st.rerun()
 
 with tab_soa:

@@ -4,7 +4,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import store, ui
+from dashboard import rounds, store, ui
 
 ui.page_setup()
 st.title("Units and rounds")
@@ -35,7 +35,7 @@ with st.form("start_assessment", border=True):
             try:
                 if new_unit and parent:
                     ui.write(store.ensure_unit, name, parent)
-                created, copied = ui.write(store.start_assessment, unit=name, label=label, scope=scope,
+                created, copied = ui.write(rounds.start_assessment, unit=name, label=label, scope=scope,
                                            catalog_version=catalog.version, assessed_on=assessed_on, by=user,
                                            copy_previous=copy, default_target=catalog.scale.default_target)
             except store.StoreError as exc:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import roadmap, scoring, store
+from dashboard import roadmap, rounds, scoring, store
 from dashboard.catalog import load_catalog
 from dashboard.db import connect
 from etl.cli import main as cli
@@ -32,7 +32,7 @@ def _app(page: str = "pages/assess.py", *, name: str | None = "Ada Lovelace", as
 
 def _start(db: Path, unit: str = "Treasury", scope: str = "clauses", label: str = "2026-Q4", copy: bool = False) -> int:
     with connect(db) as con:
-        created, _ = store.start_assessment(con, unit=unit, label=label, scope=scope, catalog_version=CATALOG.version,
+        created, _ = rounds.start_assessment(con, unit=unit, label=label, scope=scope, catalog_version=CATALOG.version,
                                             assessed_on=None, by="setup", copy_previous=copy)
     return created.id
 
@@ -130,7 +130,7 @@ def test_not_applicable_needs_a_justification_before_finalising(empty_db: Path) 
     assert not app.exception, app.exception
     assert any("justification is required" in e.value for e in app.error)
     with connect(empty_db) as con:
-        assert "A.10.4" in " ".join(store.finalise_blockers(con, assessment_id))
+        assert "A.10.4" in " ".join(rounds.finalise_blockers(con, assessment_id))
     app.text_area(key=f"a{assessment_id}:A.10.4:justification").input("We sell no AI system to customers.").run()
     assert not any("justification is required" in e.value for e in app.error)
     saved = _responses(empty_db, assessment_id).loc["A.10.4"]

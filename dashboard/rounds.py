@@ -1,0 +1,117 @@
+"""Assessment rounds: start one (optionally from the previous round's answers), and finalise it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from dashboard.db import frame, one, transaction
+from dashboard.store import (
+    _ASSESSMENT_SQL,
+    RESPONSE_FIELDS,
+    Assessment,
+    StoreError,
+    UpsertCounts,
+    _assessment,
+    _now,
+    _writable,
+    create_assessment,
+    get_assessment,
+    set_status,
+    upsert_responses,
+)
+
+__all__ = ["copy_responses", "finalise", "finalise_blockers", "previous_assessment", "start_assessment"]
+
+
+def previous_assessment(con: duckdb.DuckDBPyConnection, assessment_id: int) -> Assessment | None:
+    """The same unit's most recent other assessment dated on or before this one (the round to copy from)."""
+    current = get_assessment(con, assessment_id)
+    if current is None:
+        return None
+    found = one(
+        con,
+        _ASSESSMENT_SQL + """ WHERE a.unit_id = ? AND a.id <> ?
+            AND (a.assessed_on IS NULL OR ? IS NULL OR a.assessed_on <= ?)
+            ORDER BY a.assessed_on DESC NULLS LAST, a.created_at DESC, a.id DESC LIMIT 1""",
+        [current.unit_id, current.id, current.assessed_on, current.assessed_on],
+    )
+    return _assessment(found) if found else None
+
+
+def copy_responses(con: duckdb.DuckDBPyConnection, source_id: int, target_id: int, *, by: str) -> UpsertCounts:
+    """Start a round from another round's answers (items in the target's scope only), change-logged.
+
+    Runs in its own transaction; the target must be a draft.
+    """
+    with transaction(con):
+        target = _writable(con, target_id)
+        kinds = {"clauses": ("clause",), "annex_a": ("annex_a",), "both": ("clause", "annex_a")}[target.scope]
+        copied = frame(
+            con,
+            f"""SELECT ? AS assessment_id, r.item_id, {', '.join('r.' + f for f in RESPONSE_FIELDS)}
+                FROM response r JOIN catalog_item c USING (item_id)
+                WHERE r.assessment_id = ? AND c.kind IN ({', '.join('?' for _ in kinds)})""",
+            [target_id, source_id, *kinds],
+        )
+        if copied.empty:
+            return UpsertCounts()
+        return upsert_responses(con, copied, by=by, source="copy")
+
+
+def finalise_blockers(con: duckdb.DuckDBPyConnection, assessment_id: int) -> list[str]:
+    """What stops this assessment from being finalised: unassessed items, unjustified exclusions."""
+    from dashboard.scoring import item_scores  # the one definition of "assessed" and "applicable"
+
+    items = item_scores(con, [assessment_id])
+    blockers = []
+    unassessed = items[items["state"] == "not assessed"]["item_id"].tolist()
+    if unassessed:
+        listed = ", ".join(unassessed[:8]) + (" …" if len(unassessed) > 8 else "")
+        blockers.append(f"{len(unassessed)} applicable item(s) not assessed yet: {listed}")
+    justified = frame(
+        con, "SELECT item_id FROM response WHERE assessment_id = ? AND NOT applicable AND coalesce(trim(justification), '') = ''",
+        [assessment_id],
+    )["item_id"].tolist()
+    if justified:
+        blockers.append(f"not applicable without a justification: {', '.join(justified)}")
+    return blockers
+
+
+def finalise(con: duckdb.DuckDBPyConnection, assessment_id: int, *, by: str) -> None:
+    """Freeze a complete assessment; refuses with the reasons when it is not complete."""
+    blockers = finalise_blockers(con, assessment_id)
+    if blockers:
+        raise StoreError("Cannot finalise yet — " + "; ".join(blockers) + ".")
+    with transaction(con):
+        set_status(con, assessment_id, "final", by)
+
+
+def start_assessment(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    unit: str,
+    label: str,
+    scope: str,
+    catalog_version: str,
+    assessed_on: dt.date | None,
+    by: str,
+    copy_previous: bool = False,
+    default_target: int = 3,
+) -> tuple[Assessment, UpsertCounts]:
+    """Create a draft round for a unit, optionally starting from its previous round's answers."""
+    with transaction(con):
+        created = create_assessment(con, unit=unit, label=label, scope=scope, catalog_version=catalog_version,
+                                    assessed_on=assessed_on, source="form", default_target=default_target)
+        con.execute(
+            """INSERT INTO change_log (assessment_id, item_id, field, old_value, new_value, changed_by, changed_at, source)
+               VALUES (?, NULL, 'created', NULL, ?, ?, ?, 'form')""",
+            [created.id, f"{scope} {label}", by, _now()],
+        )
+    counts = UpsertCounts()
+    if copy_previous:
+        previous = previous_assessment(con, created.id)
+        if previous is not None:
+            counts = copy_responses(con, previous.id, created.id, by=by)
+    return created, counts
