@@ -1,36 +1,39 @@
-"""Import files into the store: read -> map -> validate -> load, all or nothing per file.
+"""Import files into the store: read -> recognise -> map -> validate -> load, all or nothing per file.
 
-The same function serves the command line and the Import page. A file whose content hash is already
-recorded is not loaded again; a file with any error is not loaded at all (the database is unchanged).
+The same functions serve the command line and the Import page. A file is recognised by the hash of its
+bytes and of the options that change what it means (unit, round, column mapping): the same file with
+the same options is never loaded twice. A file with any error is not loaded at all (the database is
+unchanged); warnings are reported and the file is loaded. Units and assessments are created set-based,
+and responses go through `store.upsert_responses`, so that a file of 100,000 rows is one transaction.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from dashboard.catalog import Catalog, load_catalog
-from dashboard.store import (
-    RESPONSE_FIELDS,
-    StoreError,
-    UpsertCounts,
-    create_assessment,
-    find_import,
-    get_assessment,
-    record_import,
-    upsert_responses,
-    widen_scope,
-)
-from etl.canonical import Batch, parse_sheets
+from dashboard.db import frame, rows
+from dashboard.store import RESPONSE_FIELDS, StoreError, UpsertCounts, find_import, record_import, upsert_responses
+from etl.layouts import Layout
+from etl.mapping import Mapping, MappingError, recognise
 from etl.problems import ImportRejected, Problem, Report
-from etl.readers import UnreadableFile, read_sheets
+from etl.readers import Sheet, UnreadableFile, read_sheets
+from etl.validate import Batch, validate_layouts
+from etl.values import COMPLIANT, partial_level
 
-__all__ = ["FileResult", "import_bytes", "import_path", "validate_bytes"]
+__all__ = ["FileResult", "import_bytes", "import_key", "import_path", "results_table", "understand", "validate_bytes"]
+
+Progress = Callable[[float, str], None]
 
 
 @dataclass
@@ -42,6 +45,7 @@ class FileResult:
     counts: UpsertCounts = field(default_factory=UpsertCounts)
     rows_read: int = 0
     message: str = ""
+    assessments: int = 0
 
     @property
     def ok(self) -> bool:
@@ -59,69 +63,180 @@ class FileResult:
         )
 
 
-def content_hash(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _mapping(mapping: Mapping | str | None) -> Mapping:
+    return mapping if isinstance(mapping, Mapping) else Mapping.from_json(mapping)
+
+
+def import_key(data: bytes, *, unit: str | None = None, label: str | None = None, mapping: Mapping | str | None = None) -> str:
+    """The hash that recognises an import: the file's bytes plus the options that change its meaning."""
+    digest = hashlib.sha256(data)
+    options = {"unit": unit or None, "label": label or None, "mapping": _mapping(mapping).to_json() or None}
+    if any(options.values()):
+        digest.update(json.dumps(options, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class Understood:
+    sheets: list[Sheet]
+    layouts: list[Layout]
+    batch: Batch | None
+    report: Report
+
+
+def understand(name: str, data: bytes, catalog: Catalog, unit: str | None, label: str | None,
+                mapping: Mapping | str | None, progress: Progress | None = None) -> Understood:
+    """Read, recognise, map and validate: the one pipeline behind the command line and the page."""
+    report = Report(name)
+    understood = Understood([], [], None, report)
+    try:
+        chosen = _mapping(mapping)
+    except MappingError as exc:
+        report.error(f"the column mapping is not usable: {exc}")
+        return understood
+    if progress:
+        progress(0.0, f"Reading {Path(name).name}")
+    try:
+        understood.sheets = read_sheets(name, data)
+    except UnreadableFile as exc:
+        report.error(str(exc).removeprefix(f"{name}: "))
+        return understood
+    if progress:
+        progress(0.4, f"Checking {Path(name).name}")
+    layouts, cover = recognise(understood.sheets, catalog, chosen, report)
+    understood.layouts = layouts
+    if not report.ok:
+        return understood
+    if not layouts:
+        names = ", ".join(repr(s.name) for s in understood.sheets if s.name) or "the file"
+        report.error(f"no sheet has a header row naming an item-id column and an answer column (looked at {names})",
+                     expected="a header row such as: unit, assessment, item_id, maturity, evidence (in English, "
+                              "French, Spanish or German), or a column mapping")
+        return understood
+    for layout in (la for la in layouts if "item_id" not in la.fields):
+        report.error("the header row has no item-id column", sheet=layout.sheet.name, row=layout.header_row,
+                     column="item_id", expected="a column of item ids (6.1.2, A.6.2.4, ...), or a column mapping")
+    if report.ok:
+        understood.batch = validate_layouts(name, layouts, cover, catalog, report, unit=unit, label=label)
+        for sheet in understood.sheets:
+            sheet.release()
+    return understood
 
 
 def validate_bytes(
-    name: str, data: bytes, catalog: Catalog, *, unit: str | None = None, label: str | None = None
+    name: str, data: bytes, catalog: Catalog, *, unit: str | None = None, label: str | None = None,
+    mapping: Mapping | str | None = None, progress: Progress | None = None,
 ) -> tuple[Batch | None, Report]:
-    """Read and validate a file without touching the database."""
-    report = Report(name)
+    """Read, recognise, map and validate a file without touching the database."""
+    understood = understand(name, data, catalog, unit, label, mapping, progress)
+    return understood.batch, understood.report
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+
+def _ensure_assessments(
+    con: duckdb.DuckDBPyConnection, batch: Batch, report: Report, catalog: Catalog, source: str
+) -> tuple[pd.DataFrame, list[str], list[tuple[int, str | None]]]:
+    """Create the missing units and assessments set-based: (ids and defaults per unit/round, new names,
+    (row, sheet) where each finalised assessment starts in the file)."""
+    wanted = batch.assessments.copy()
+    wanted["assessed_on"] = pd.to_datetime(wanted["assessed_on"])
+    wanted["unit"] = wanted["unit"].astype(str)
+    con.register("_wanted", wanted)
     try:
-        sheets = read_sheets(name, data)
-    except UnreadableFile as exc:
-        report.error(str(exc).removeprefix(f"{name}: "))
-        return None, report
-    batch = parse_sheets(name, sheets, catalog, report, unit=unit, label=label)
-    return batch, report
+        con.execute("""INSERT INTO unit (name)
+                       SELECT first(w.unit ORDER BY w.row) FROM _wanted w
+                       WHERE NOT EXISTS (SELECT 1 FROM unit u WHERE lower(u.name) = lower(w.unit))
+                       GROUP BY lower(w.unit)""")
+        known = frame(con, """SELECT w.akey, w.label, w.sheet, w.row, w.scope, CAST(w.assessed_on AS DATE) AS assessed_on,
+                                     u.id AS unit_id, u.name AS unit, a.id AS assessment_id, a.status,
+                                     a.scope AS old_scope, a.assessed_on AS old_date, a.default_target
+                              FROM _wanted w JOIN unit u ON lower(u.name) = lower(w.unit)
+                              LEFT JOIN assessment a ON a.unit_id = u.id AND a.label = w.label""")
+    finally:
+        con.unregister("_wanted")
+    new = known[known["assessment_id"].isna()]
+    if not new.empty:
+        con.register("_new", new[["unit_id", "label", "scope", "assessed_on"]])
+        try:
+            created = rows(con, """INSERT INTO assessment (unit_id, label, scope, assessed_on, source, catalog_version,
+                                                          default_target)
+                                   SELECT unit_id, label, scope, CAST(assessed_on AS DATE), ?, ?, ? FROM _new
+                                   RETURNING id, unit_id, label""",
+                           [source, catalog.version, catalog.scale.default_target])
+        finally:
+            con.unregister("_new")
+        ids = {(int(u), str(lb)): int(i) for i, u, lb in created}
+        known.loc[new.index, "assessment_id"] = [ids[(int(u), str(lb))] for u, lb in zip(new["unit_id"], new["label"],
+                                                                                         strict=True)]
+    known["assessment_id"] = known["assessment_id"].astype(int)
+    known["default_target"] = known["default_target"].fillna(catalog.scale.default_target).astype(int)
+    old = known[known["status"].notna()]
+    finals = [(int(r.row), r.sheet) for r in old[old["status"] == "final"].itertuples()]
+    drafts = old[old["status"] != "final"]
+    widen = drafts[(drafts["scope"] != drafts["old_scope"]) & (drafts["old_scope"] != "both")]["assessment_id"].tolist()
+    if widen:
+        con.execute(f"UPDATE assessment SET scope = 'both' WHERE id IN ({', '.join('?' for _ in widen)})", widen)
+    for r in drafts[drafts["assessed_on"].notna()].itertuples():
+        day, old_day = _day(r.assessed_on), _day(r.old_date)
+        if old_day is None:
+            con.execute("UPDATE assessment SET assessed_on = ? WHERE id = ?", [day, int(r.assessment_id)])
+        elif old_day != day:
+            report.warning(f"{r.unit} {r.label} was recorded as assessed on {old_day}; the file's date {day} is ignored",
+                           sheet=r.sheet, row=int(r.row), column="assessed_on")
+    return known, [f"{r.unit} {r.label}" for r in new.itertuples()], finals
 
 
-def _stage(batch: Batch, assessment_ids: dict[tuple[str, str], int]) -> pd.DataFrame:
-    records = []
-    for key, parsed in batch.assessments.items():
-        for response in parsed.responses.values():
-            records.append({"assessment_id": assessment_ids[key], "item_id": response.item_id, **response.values})
-    staged = pd.DataFrame.from_records(records, columns=["assessment_id", "item_id", *RESPONSE_FIELDS])
-    return staged
+def _day(value: Any) -> dt.date | None:
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+
+
+_PARTIAL = np.array([partial_level(target) for target in range(6)])
+
+
+def _resolve_status(con: duckdb.DuckDBPyConnection, staged: pd.DataFrame, defaults: pd.Series) -> None:
+    """Compliant = the target in force (the row's, else the stored one, else the assessment's default);
+    partial = `partial_level` of it. Only rows whose level came from a status word."""
+    pending = staged["status"].notna() & staged["maturity"].isna()
+    if not pending.any():
+        return
+    rows_ = staged.loc[pending, ["assessment_id", "item_id", "target", "status"]]
+    con.register("_pairs", rows_[["assessment_id", "item_id"]])
+    try:
+        stored = frame(con, """SELECT p.assessment_id, p.item_id, r.target AS stored_target FROM _pairs p
+                               JOIN response r USING (assessment_id, item_id) WHERE r.target IS NOT NULL""")
+    finally:
+        con.unregister("_pairs")
+    merged = rows_.merge(stored, on=["assessment_id", "item_id"], how="left")
+    in_force = (pd.to_numeric(merged["target"]).fillna(merged["stored_target"])
+                .fillna(merged["assessment_id"].map(defaults)).astype(int).to_numpy())
+    staged.loc[pending, "maturity"] = np.where(merged["status"].to_numpy() == COMPLIANT, in_force, _PARTIAL[in_force])
+
+
+def _stage(con: duckdb.DuckDBPyConnection, batch: Batch, known: pd.DataFrame) -> pd.DataFrame:
+    """The batch's responses with their assessment ids and store types, status words resolved to levels."""
+    ids = np.zeros(int(known["akey"].max()) + 1, dtype=np.int64)
+    ids[known["akey"].to_numpy()] = known["assessment_id"].to_numpy()
+    staged = batch.responses.drop(columns=["unit", "label", "assessed_on"])
+    staged["assessment_id"] = ids[staged["akey"].to_numpy()]
+    _resolve_status(con, staged, known.set_index("assessment_id")["default_target"])
+    for level in ("maturity", "target"):
+        staged[level] = pd.to_numeric(staged[level]).astype("Int16")
+    staged["applicable"] = staged["applicable"].astype("boolean")
+    staged["due_date"] = pd.to_datetime(staged["due_date"])
+    return staged[["assessment_id", "item_id", *RESPONSE_FIELDS]]
 
 
 def _load(
     con: duckdb.DuckDBPyConnection, batch: Batch, report: Report, catalog: Catalog, *, by: str, source: str
 ) -> tuple[list[str], UpsertCounts]:
-    new_assessments: list[str] = []
-    ids: dict[tuple[str, str], int] = {}
-    finals: dict[int, int] = {}  # finalised assessments in the file -> first row; they may only repeat what is stored
-    for key, parsed in batch.assessments.items():
-        scope = "both" if len(parsed.kinds) == 2 else ("clauses" if "clause" in parsed.kinds else "annex_a")
-        existing = get_assessment(con, unit=parsed.unit, label=parsed.label)
-        first_row = min(r.row for r in parsed.responses.values())
-        if existing is None:
-            existing = create_assessment(
-                con, unit=parsed.unit, label=parsed.label, scope=scope, catalog_version=catalog.version,
-                assessed_on=parsed.assessed_on, source=source, default_target=catalog.scale.default_target,
-            )
-            new_assessments.append(f"{existing.unit} {existing.label}")
-        elif existing.is_final:
-            finals[existing.id] = first_row
-        else:
-            widen_scope(con, existing, scope)
-            if parsed.assessed_on and existing.assessed_on is None:
-                con.execute("UPDATE assessment SET assessed_on = ? WHERE id = ?", [parsed.assessed_on, existing.id])
-            elif parsed.assessed_on and parsed.assessed_on != existing.assessed_on:
-                report.warning(
-                    f"{existing.unit} {existing.label} was recorded as assessed on {existing.assessed_on}; "
-                    f"the file's date {parsed.assessed_on} is ignored",
-                    sheet=batch.sheet, row=first_row, column="assessed_on",
-                )
-        ids[key] = existing.id
-    if not report.ok:
-        raise ImportRejected(report)
+    known, new_assessments, finals = _ensure_assessments(con, batch, report, catalog, source)
     try:
-        counts = upsert_responses(con, _stage(batch, ids), by=by, source=source)
+        counts = upsert_responses(con, _stage(con, batch, known), by=by, source=source)
     except StoreError as exc:
-        row = min(finals.values()) if finals else None
-        report.error(str(exc), sheet=batch.sheet, row=row, column="assessment" if row else None)
+        row, sheet = min(finals, key=lambda f: f[0]) if finals else (None, None)
+        report.error(str(exc), sheet=sheet, row=row, column="assessment" if row else None)
         raise ImportRejected(report) from exc
     return new_assessments, counts
 
@@ -135,28 +250,38 @@ def import_bytes(
     catalog: Catalog | None = None,
     unit: str | None = None,
     label: str | None = None,
+    mapping: Mapping | str | None = None,
     dry_run: bool = False,
     source: str = "import",
+    progress: Progress | None = None,
 ) -> FileResult:
     """Validate and load one file in one transaction; on any error the database is left as it was."""
     catalog = catalog or load_catalog()
-    digest = content_hash(data)
-    seen = find_import(con, digest)
+    try:
+        key = import_key(data, unit=unit, label=label, mapping=mapping)
+    except MappingError as exc:
+        report = Report(name)
+        report.error(f"the column mapping is not usable: {exc}")
+        return FileResult(name, "rejected", report.problems)
+    seen = find_import(con, key)
     if seen and not dry_run:
         return FileResult(name, "already imported", message=f"already imported on {seen[1]:%Y-%m-%d %H:%M} "
                           f"(as {seen[0]}); nothing changed")
-    batch, report = validate_bytes(name, data, catalog, unit=unit, label=label)
+    batch, report = validate_bytes(name, data, catalog, unit=unit, label=label, mapping=mapping, progress=progress)
     if batch is None or not report.ok:
-        return FileResult(name, "rejected", report.problems)
+        return FileResult(name, "rejected", report.problems, rows_read=batch.rows_read if batch else 0)
+    if progress:
+        progress(0.7, f"Writing {Path(name).name}")
     try:
         con.execute("BEGIN TRANSACTION")
         try:
             new_assessments, counts = _load(con, batch, report, catalog, by=by, source=source)
             if not dry_run:
-                summary = {"new_assessments": new_assessments, "new": counts.new, "updated": counts.updated,
-                           "unchanged": counts.unchanged}
-                record_import(con, content_hash=digest, filename=Path(name).name, by=by, row_count=batch.rows_read,
-                        summary=json.dumps(summary))
+                summary = {"new_assessments": len(new_assessments), "new": counts.new, "updated": counts.updated,
+                           "unchanged": counts.unchanged, "metadata": batch.metadata,
+                           "sheets": [la.sheet.name for la in batch.layouts]}
+                record_import(con, content_hash=key, filename=Path(name).name, by=by, row_count=batch.rows_read,
+                              summary=json.dumps(summary, ensure_ascii=False, default=str))
         except BaseException:
             con.execute("ROLLBACK")
             raise
@@ -164,12 +289,27 @@ def import_bytes(
     except ImportRejected as exc:
         return FileResult(name, "rejected", exc.report.problems, rows_read=batch.rows_read)
     except StoreError as exc:
-        report.error(str(exc), sheet=batch.sheet)
+        report.error(str(exc))
         return FileResult(name, "rejected", report.problems, rows_read=batch.rows_read)
+    if progress:
+        progress(1.0, f"Done: {Path(name).name}")
     status = "dry run" if dry_run else ("imported" if counts.new or counts.updated or new_assessments else "unchanged")
-    return FileResult(name, status, report.problems, new_assessments, counts, batch.rows_read)
+    return FileResult(name, status, report.problems, new_assessments, counts, batch.rows_read,
+                      assessments=len(batch.assessments))
 
 
-def import_path(con: duckdb.DuckDBPyConnection, path: str | Path, **options: object) -> FileResult:
+def import_path(con: duckdb.DuckDBPyConnection, path: str | Path, **options: Any) -> FileResult:
     path = Path(path)
-    return import_bytes(con, str(path), path.read_bytes(), **options)  # type: ignore[arg-type]
+    return import_bytes(con, str(path), path.read_bytes(), **options)
+
+
+def results_table(results: list[FileResult]) -> pd.DataFrame:
+    """One row per file: what happened and what changed (the Import page's summary)."""
+    return pd.DataFrame(
+        [{"file": Path(r.file).name, "result": r.status, "new assessments": len(r.new_assessments),
+          "new responses": r.counts.new, "updated responses": r.counts.updated, "unchanged": r.counts.unchanged,
+          "rows read": r.rows_read, "warnings": sum(p.severity == "warning" for p in r.problems),
+          "errors": sum(p.severity == "error" for p in r.problems)} for r in results],
+        columns=["file", "result", "new assessments", "new responses", "updated responses", "unchanged", "rows read",
+                 "warnings", "errors"],
+    )

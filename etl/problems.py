@@ -6,9 +6,14 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from pathlib import PurePath
 from typing import Literal
 
-__all__ = ["ImportRejected", "Problem", "Report", "column_letter"]
+import pandas as pd
+
+from etl.exports import neutralise
+
+__all__ = ["REPORT_COLUMNS", "ImportRejected", "Problem", "Report", "column_letter", "problems_csv", "problems_frame"]
 
 Severity = Literal["error", "warning"]
 
@@ -88,12 +93,24 @@ class ImportRejected(Exception):
         super().__init__(first + more)
 
 
+REPORT_COLUMNS = ["severity", "file", "sheet", "row", "column", "value", "expected", "message"]
+
+
+def problems_frame(problems: Iterable[Problem]) -> pd.DataFrame:
+    """The problems as a table (file names without their folders), for the Import page."""
+    records = [{**{k: v for k, v in asdict(p).items() if k in REPORT_COLUMNS}, "file": PurePath(p.file).name}
+               for p in problems]
+    table = pd.DataFrame.from_records(records, columns=REPORT_COLUMNS)
+    table["row"] = table["row"].astype("Int64")
+    return table
+
+
 def problems_csv(problems: Iterable[Problem]) -> str:
-    """The problems as CSV text, for download from the import page."""
+    """The problems as CSV text, for download. Every text cell is neutralised against formula injection:
+    the values come from the file that was refused and may hold `=HYPERLINK(...)` or worse."""
     out = io.StringIO()
-    names = ["severity", "file", "sheet", "row", "column", "value", "expected", "message"]
-    writer = csv.DictWriter(out, fieldnames=names)
+    writer = csv.DictWriter(out, fieldnames=REPORT_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for problem in problems:
-        writer.writerow({k: v for k, v in asdict(problem).items() if k in names})
+        writer.writerow({k: neutralise(v) for k, v in asdict(problem).items() if k in REPORT_COLUMNS})
     return out.getvalue()

@@ -1,24 +1,59 @@
-"""Turn spreadsheet cells into typed values: item ids, maturity levels, yes/no, dates, text.
+"""Turn spreadsheet cells into typed values: item ids, maturity levels, status words, yes/no, dates, text.
 
 Each parser returns the value or raises `BadValue` with what was expected, so that the caller can
 name the cell. A blank cell is `None` everywhere ("leave the stored value as it is").
+
+Status words (a `status` column, or words in the maturity column) follow one documented rule:
+
+- compliant -> the maturity is the item's target in force (the file's target, else the stored one,
+  else the assessment's default, 3): a compliant item meets its target;
+- partial -> maturity 2 (*Managed*), or one level below a target of 2 or less (never below 1);
+- non-compliant -> maturity 0 (*Non-existent*);
+- not applicable -> applicable = no (a justification is then required, as for any excluded control);
+- not assessed -> nothing is set.
+A number or level name in the maturity column always wins over a status word in the same row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from typing import Any
 
 from dashboard.catalog import Catalog, Scale
 
-__all__ = ["BadValue", "parse_applicable", "parse_date", "parse_item_id", "parse_level", "parse_text", "unescape"]
+__all__ = [
+    "COMPLIANT",
+    "NON_COMPLIANT",
+    "NOT_APPLICABLE",
+    "NOT_ASSESSED",
+    "PARTIAL",
+    "BadValue",
+    "fold",
+    "parse_applicable",
+    "parse_date",
+    "parse_item_id",
+    "parse_level",
+    "parse_maturity",
+    "parse_status",
+    "parse_text",
+    "partial_level",
+    "unescape",
+]
 
 
 class BadValue(ValueError):
     def __init__(self, expected: str) -> None:
         super().__init__(expected)
         self.expected = expected
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, punctuation as spaces: `Fällig (Datum)` -> `fallig datum`."""
+    decomposed = unicodedata.normalize("NFKD", str(text).casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).replace("ß", "ss")
+    return " ".join(re.sub(r"[^0-9a-z/]+", " ", plain).split())
 
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
@@ -36,6 +71,8 @@ def parse_text(value: Any) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        value = value.date()
     if isinstance(value, dt.datetime | dt.date):
         value = value.isoformat()
     text = unescape(str(value).strip())
@@ -45,8 +82,11 @@ def parse_text(value: Any) -> str | None:
 _ID = re.compile(r"^(A)?\s*\.?\s*(\d{1,2}(?:\s*\.\s*\d{1,2}){0,3})(?=$|\s|[-–:])", re.IGNORECASE)
 
 
-def parse_item_id(value: Any, catalog: Catalog) -> str | None:
-    """A catalog item id from `6.1.2`, `A.6.2.4`, `A6.2.4`, `A 6.2.4` or `5.2 AI policy`; exact match only."""
+def parse_item_id(value: Any, catalog: Catalog, *, annex: bool = False) -> str | None:
+    """A catalog item id from `6.1.2`, `A.6.2.4`, `A6.2.4`, `A 6.2.4` or `5.2 AI policy`; exact match only.
+
+    On a sheet that is clearly Annex A (`annex=True`), a bare `6.2.4` means `A.6.2.4`.
+    """
     text = parse_text(value)
     if text is None:
         return None
@@ -54,13 +94,20 @@ def parse_item_id(value: Any, catalog: Catalog) -> str | None:
     if not match:
         raise BadValue("a catalog item id such as 6.1.2 or A.6.2.4")
     number = re.sub(r"\s+", "", match.group(2))
-    candidate = f"A.{number}" if match.group(1) else number
-    if candidate not in catalog.by_id:
-        raise BadValue("an item id of the catalog (clauses 4.1-10.2, Annex A A.2.2-A.10.4)")
-    return candidate
+    candidate = f"A.{number}" if match.group(1) or annex else number
+    if candidate in catalog.by_id:
+        return candidate
+    hint = ""
+    if not match.group(1) and not annex and f"A.{number}" in catalog.by_id:
+        hint = f"; {number} is not a clause — for the Annex A control write A.{number}"
+    raise BadValue(f"an item id of the catalog (clauses 4.1-10.2, Annex A A.2.2-A.10.4){hint}")
 
 
-_LEADING_NUMBER = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:$|[-–:/(]|\s)")
+_LEADING_NUMBER = re.compile(r"^\s*([0-9]+(?:[.,][0-9]+)?)\s*(?:$|[-–:/(]|\s)")
+
+
+def _level_words(scale: Scale) -> str:
+    return ", ".join(f"{lv.value} {lv.name}" for lv in scale.levels)
 
 
 def parse_level(value: Any, scale: Scale) -> int | None:
@@ -68,7 +115,7 @@ def parse_level(value: Any, scale: Scale) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool):
-        raise BadValue("a whole number from 0 to 5 or a level name")
+        raise BadValue(f"a whole number from 0 to 5 or a level name ({_level_words(scale)})")
     if isinstance(value, int | float):
         number = float(value)
     else:
@@ -77,20 +124,86 @@ def parse_level(value: Any, scale: Scale) -> int | None:
             return None
         match = _LEADING_NUMBER.match(text)
         if match:
-            number = float(match.group(1))
+            number = float(match.group(1).replace(",", "."))
         else:
             word = scale.words.get(text.lower())
             if word is None:
-                names = ", ".join(lv.name for lv in scale.levels)
-                raise BadValue(f"a whole number from 0 to 5 or a level name ({names})")
+                raise BadValue(f"a whole number from 0 to 5 or a level name ({_level_words(scale)})")
             return word
     if not number.is_integer() or not 0 <= number <= 5:
         raise BadValue("a whole number from 0 to 5")
     return int(number)
 
 
-_YES = {"yes", "y", "true", "1", "applicable", "in scope", "included", "x", "oui", "si", "sí", "ja"}
-_NO = {"no", "n", "false", "0", "not applicable", "n/a", "na", "excluded", "out of scope", "non", "nein"}
+COMPLIANT, PARTIAL, NON_COMPLIANT, NOT_APPLICABLE, NOT_ASSESSED = (
+    "compliant", "partial", "non-compliant", "not applicable", "not assessed",
+)
+_STATUS_WORDS: dict[str, tuple[str, ...]] = {
+    COMPLIANT: (
+        "compliant", "fully compliant", "compliance", "conformant", "conform", "conforms", "implemented",
+        "fully implemented", "in place", "met", "fully met", "achieved", "effective", "green",
+        "conforme", "totalement conforme", "cumple", "cumple totalmente", "implementado", "erfullt",
+        "vollstandig erfullt", "konform", "umgesetzt",
+    ),
+    PARTIAL: (
+        "partial", "partially", "partly", "partially compliant", "partly compliant", "partially implemented",
+        "partly implemented", "partially met", "in progress", "ongoing", "amber", "partiel", "partielle",
+        "partiellement conforme", "en cours", "parcial", "parcialmente", "cumple parcialmente", "en progreso",
+        "teilweise", "teilweise erfullt", "teilweise umgesetzt", "in bearbeitung",
+    ),
+    NON_COMPLIANT: (
+        "non compliant", "noncompliant", "not compliant", "non conformant", "nonconformant", "nonconformity",
+        "non conformity", "not implemented", "not met", "not in place", "missing", "gap", "red",
+        "non conforme", "pas conforme", "no cumple", "no implementado", "incumple", "nicht erfullt",
+        "nicht konform", "nicht umgesetzt",
+    ),
+    NOT_APPLICABLE: (
+        "n/a", "n a", "na", "not applicable", "excluded", "out of scope", "non applicable", "sans objet",
+        "no aplica", "no aplicable", "nicht anwendbar", "entfallt",
+    ),
+    NOT_ASSESSED: (
+        "not assessed", "tbd", "to be assessed", "unknown", "not evaluated", "pending", "non evalue",
+        "a evaluer", "no evaluado", "pendiente", "nicht bewertet", "offen",
+    ),
+}
+_STATUS = {word: status for status, words in _STATUS_WORDS.items() for word in words}
+STATUS_EXPECTED = "a status such as Compliant, Partial, Non-compliant, N/A or Not assessed"
+
+
+def parse_status(value: Any) -> str | None:
+    """One of the status constants from a compliance word in English, French, Spanish or German."""
+    text = parse_text(value)
+    if text is None:
+        return None
+    status = _STATUS.get(fold(text)) or _STATUS.get(text.strip().lower())
+    if status is None:
+        raise BadValue(STATUS_EXPECTED)
+    return status
+
+
+def parse_maturity(value: Any, scale: Scale) -> int | str | None:
+    """A maturity cell: a level (number, name, alias, `3 - Defined`), else a status word (a status constant)."""
+    try:
+        return parse_level(value, scale)
+    except BadValue as level_error:
+        if isinstance(value, int | float):
+            raise
+        try:
+            return parse_status(value)
+        except BadValue:
+            raise BadValue(f"{level_error.expected}, or a status word (Compliant, Partial, Non-compliant, N/A)") from None
+
+
+def partial_level(target: int) -> int:
+    """The maturity a *partial* status stands for, given the target in force."""
+    return 2 if target >= 3 else max(1, target - 1)
+
+
+_YES = {"yes", "y", "true", "1", "applicable", "in scope", "included", "include", "x", "oui", "si", "sí",
+        "ja", "aplica", "anwendbar", "relevant", "wahr", "vrai", "verdadero"}
+_NO = {"no", "n", "false", "0", "not applicable", "n/a", "n a", "na", "excluded", "exclude", "out of scope",
+       "non", "nein", "non applicable", "sans objet", "no aplica", "no aplicable", "nicht anwendbar", "entfallt",
+       "not relevant", "faux", "falso", "falsch"}
 
 
 def parse_applicable(value: Any) -> bool | None:
@@ -98,16 +211,19 @@ def parse_applicable(value: Any) -> bool | None:
         return None
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower()
     if isinstance(value, int | float) and float(value) in (0.0, 1.0):
-        text = str(int(value))
+        return bool(value)
+    text = str(value).strip().lower()
     if not text:
         return None
-    if text in _YES:
+    if text in _YES or fold(text) in _YES:
         return True
-    if text in _NO:
+    if text in _NO or fold(text) in _NO:
         return False
-    raise BadValue("yes or no (also Y/N, true/false, applicable/excluded)")
+    raise BadValue("yes or no (also Y/N, true/false, applicable/excluded, N/A)")
+
+
+_ISO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 
 
 def parse_date(value: Any) -> dt.date | None:
@@ -121,7 +237,10 @@ def parse_date(value: Any) -> dt.date | None:
     text = str(value).strip()
     if not text:
         return None
+    match = _ISO_DATE.match(text)
     try:
-        return dt.date.fromisoformat(text[:10])
+        if not match:
+            raise ValueError(text)
+        return dt.date.fromisoformat(match.group(1))
     except ValueError as exc:
-        raise BadValue("a date as an Excel date or YYYY-MM-DD") from exc
+        raise BadValue("a date as an Excel date or YYYY-MM-DD (day/month orders are ambiguous)") from exc

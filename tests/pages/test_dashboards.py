@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import html
 import csv
+import html
 import io
 import json
 from pathlib import Path

@@ -1,0 +1,357 @@
+"""Recognise where the answers are in a workbook: data sheets, header rows, columns, the metadata block.
+
+Columns are recognised by their header names, never by position: each field has aliases in English,
+French, Spanish and German, compared after folding case, accents and punctuation. A header equal to an
+alias (brackets and their content aside, so `Maturity (0-5)` is `maturity`) is *recognised*; a short
+header that merely contains an alias is *guessed* and shown as unsure, for the person to confirm.
+
+A sheet holds data when one of its first 30 non-empty rows names an item-id column and at least one
+answer column, both recognised; only when no sheet of the file qualifies may the answer column be a
+guessed one. Hidden sheets, instruction and cover sheets hold no data.
+Above the header row (and on cover sheets), `Key: value` cells or a key cell followed by its value
+form the metadata block: organisation, business unit, round, assessment date, assessor.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dashboard.catalog import Catalog
+from etl.canonical import COLUMNS
+from etl.problems import column_letter
+from etl.readers import Cell, Sheet, clean_cell
+from etl.values import BadValue, fold, parse_item_id, parse_text
+
+__all__ = [
+    "ANSWER_FIELDS",
+    "FIELDS",
+    "HEADER_SCAN_ROWS",
+    "Column",
+    "Layout",
+    "MetaValue",
+    "detect_layouts",
+    "find_metadata",
+    "layout_at",
+    "likely_header",
+    "match_header",
+]
+
+# every field a column can feed, in the order the preview lists them
+FIELDS = (
+    "unit", "assessment", "assessed_on", "item_id", "maturity", "status", "target", "applicable",
+    "justification", "evidence", "owner", "due_date", "notes",
+)
+ANSWER_FIELDS = ("maturity", "status", "target", "applicable", "justification", "evidence", "owner", "due_date", "notes")
+INFORMATIONAL = ("section", "title")
+HEADER_SCAN_ROWS = 30
+
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "unit": (
+        "unit", "business unit", "bu", "unit name", "business unit name", "division", "department", "dept",
+        "entity", "organisational unit", "organizational unit", "org unit", "team", "function", "subsidiary",
+        "unite", "entite", "departement", "filiale", "unidad", "unidad de negocio", "departamento",
+        "division de negocio", "einheit", "geschaftseinheit", "abteilung", "geschaftsbereich", "organisationseinheit",
+    ),
+    "assessment": (
+        "assessment", "round", "assessment round", "period", "assessment period", "campaign", "cycle", "wave",
+        "quarter", "review period", "label", "campagne", "periode", "vague", "ronda", "periodo", "campana",
+        "ciclo", "runde", "zeitraum", "kampagne", "bewertungsrunde", "erhebung",
+    ),
+    "assessed_on": (
+        "assessed on", "assessment date", "date assessed", "date of assessment", "review date", "date",
+        "as of", "as at", "date d evaluation", "date de l evaluation", "fecha", "fecha de evaluacion",
+        "datum", "bewertungsdatum", "stichtag", "erhebungsdatum",
+    ),
+    "item_id": (
+        "item id", "item", "id", "clause", "control", "control id", "control no", "control number", "clause id",
+        "clause no", "clause number", "clause/control", "control/clause", "requirement", "requirement id",
+        "requirement no", "ref", "reference", "ref no", "iso ref", "iso reference", "iso 42001 ref",
+        "annex a control", "annex a ref", "no", "nr", "number", "exigence", "reference iso", "controle", "mesure",
+        "article", "requisito", "referencia", "control iso", "clausula", "anforderung", "referenz", "kontrolle",
+        "massnahme", "klausel", "abschnitt",
+    ),
+    "maturity": (
+        "maturity", "maturity level", "current maturity", "current maturity level", "current level", "level",
+        "score", "rating", "maturity score", "maturity rating", "current state", "as is", "cmm level",
+        "maturite", "niveau de maturite", "niveau", "niveau actuel", "madurez", "nivel de madurez", "nivel",
+        "nivel actual", "reifegrad", "reifegradstufe", "stufe", "aktueller reifegrad", "ist",
+    ),
+    "status": (
+        "status", "compliance", "compliance status", "conformity", "conformance", "implementation status",
+        "assessment result", "result", "finding", "rag", "rag status", "statut", "conformite", "etat",
+        "estado", "cumplimiento", "conformidad", "erfullungsgrad", "konformitat", "umsetzungsstatus",
+    ),
+    "target": (
+        "target", "target level", "target maturity", "target maturity level", "desired level", "desired maturity",
+        "to be", "goal", "target state", "required level", "cible", "niveau cible", "maturite cible", "objectif",
+        "objetivo", "nivel objetivo", "madurez objetivo", "meta", "ziel", "zielniveau", "soll", "zielreifegrad",
+        "soll reifegrad",
+    ),
+    "applicable": (
+        "applicable", "applicability", "in scope", "applies", "relevant", "included", "applicable y/n",
+        "applicable yes/no", "applicabilite", "aplicable", "aplicabilidad", "anwendbar", "anwendbarkeit",
+        "relevanz",
+    ),
+    "justification": (
+        "justification", "rationale", "reason", "justification for exclusion", "exclusion justification",
+        "reason for exclusion", "exclusion reason", "justification of exclusion", "soa justification",
+        "justification d exclusion", "justificacion", "justificacion de exclusion", "motivo", "begrundung",
+        "begrundung fur ausschluss", "ausschlussgrund",
+    ),
+    "evidence": (
+        "evidence", "evidence description", "supporting evidence", "proof", "artefacts", "artifacts",
+        "evidence provided", "preuve", "preuves", "elements de preuve", "justificatifs", "evidencia",
+        "evidencias", "pruebas", "nachweis", "nachweise", "belege", "evidenz",
+    ),
+    "owner": (
+        "owner", "control owner", "action owner", "responsible", "responsible person", "accountable",
+        "proprietaire", "responsable", "pilote", "propietario", "dueno", "verantwortlich", "verantwortliche",
+        "verantwortlicher", "eigentumer",
+    ),
+    "due_date": (
+        "due date", "due", "deadline", "target date", "by when", "completion date", "due by", "echeance",
+        "date cible", "date limite", "fecha limite", "fecha objetivo", "vencimiento", "fallig", "falligkeit",
+        "frist", "termin", "zieldatum",
+    ),
+    "notes": (
+        "notes", "note", "comments", "comment", "remarks", "observations", "commentaire", "commentaires",
+        "remarques", "comentarios", "comentario", "notas", "observaciones", "anmerkungen", "anmerkung",
+        "kommentar", "kommentare", "bemerkungen", "notizen",
+    ),
+    "section": ("section", "clause section", "objective", "chapitre", "seccion", "kapitel"),
+    "title": (
+        "title", "name", "description", "control title", "control name", "clause title", "requirement title",
+        "requirement text", "control description", "titre", "intitule", "titulo", "descripcion", "titel",
+        "bezeichnung", "beschreibung",
+    ),
+}
+_ALIAS_TO_FIELD = {fold(alias): name for name, aliases in _ALIASES.items() for alias in aliases}
+
+_META_ALIASES: dict[str, tuple[str, ...]] = {
+    "organisation": ("organisation", "organization", "company", "group", "organisation name", "organization name",
+                     "societe", "entreprise", "groupe", "organizacion", "empresa", "compania", "grupo",
+                     "unternehmen", "firma", "konzern"),
+    "unit": _ALIASES["unit"],
+    "assessment": _ALIASES["assessment"],
+    "assessed_on": _ALIASES["assessed_on"],
+    "assessor": ("assessor", "assessed by", "completed by", "prepared by", "reviewer", "auditor", "evaluator",
+                 "evaluateur", "auditeur", "rempli par", "evaluador", "realizado por", "prufer", "bewerter",
+                 "erstellt von", "ausgefullt von"),
+}
+_META_TO_KEY = {fold(alias): key for key, aliases in _META_ALIASES.items() for alias in aliases}
+_ANNEX = re.compile(r"\b(annex|annexe|anhang|anexo)\s*a\b")
+_CLAUSES = re.compile(r"\b(clauses?|klauseln?|clausulas?|management system)\b")
+# sheets that explain the columns ("Unit: your business unit") are never read as a cover block
+_INSTRUCTIONS = re.compile(r"instruction|readme|read me|help|guide|how to|notice|lisez|consignes|instrucciones|"
+                           r"ayuda|anleitung|hinweise|hilfe|legend|scale|lists?\b|questions")
+_BRACKETS = re.compile(r"[(\[{].*?[)\]}]")
+
+
+def match_header(text: Any) -> tuple[str | None, bool]:
+    """The field a header names and whether that is recognised (True) or only guessed (False)."""
+    if text is None or not isinstance(text, str):
+        return None, False
+    folded = fold(text)
+    for candidate in (folded, fold(_BRACKETS.sub(" ", text)), folded.rstrip(" 0123456789")):
+        if candidate in _ALIAS_TO_FIELD:
+            return _ALIAS_TO_FIELD[candidate], True
+    words = folded.split()
+    if not words or len(words) > 5:
+        return None, False
+    found = {name for alias, name in _ALIAS_TO_FIELD.items()
+             if len(alias) > 2 and re.search(rf"(^| ){re.escape(alias)}( |$)", folded)}
+    if len(found) == 1:
+        return found.pop(), False
+    return None, False
+
+
+@dataclass
+class Column:
+    """A column of the header row: where it is, what it says, which field it feeds and how sure we are."""
+
+    index: int  # zero-based Excel column
+    header: str
+    field: str | None = None
+    how: str = "not imported"  # recognised | guessed | set by you | informational | not imported
+
+    @property
+    def letter(self) -> str:
+        return column_letter(self.index)
+
+
+@dataclass
+class MetaValue:
+    value: Cell
+    sheet: str | None
+    row: int
+    column: int
+
+
+@dataclass
+class Layout:
+    """One data sheet: where its header is, which column feeds which field, and what stands above it."""
+
+    sheet: Sheet
+    header_row: int  # Excel row number
+    header_offset: int  # index into sheet.grid
+    columns: list[Column]
+    metadata: dict[str, MetaValue] = field(default_factory=dict)
+    annex: bool = False
+    canonical: bool = False
+
+    @property
+    def fields(self) -> dict[str, Column]:
+        return {c.field: c for c in self.columns if c.field in FIELDS}
+
+    @property
+    def description(self) -> str:
+        kind = "canonical template" if self.canonical else "other layout, recognised by its header names"
+        return f"{kind}{' (Annex A sheet)' if self.annex else ''}"
+
+    def column_label(self, name: str) -> str:
+        """How a problem names the column feeding `name`: its header, and its letter in a workbook."""
+        column = self.fields.get(name)
+        if column is None:
+            return name
+        return f"{column.header} ({column.letter})" if self.sheet.name is not None else column.header
+
+
+def _text_cells(cells: Iterable[Cell]) -> str:
+    return fold(" ".join(str(c) for c in cells if isinstance(c, str)))
+
+
+def _columns(sheet: Sheet, cells: list[Cell]) -> list[Column]:
+    columns = []
+    for offset, cell in enumerate(cells):
+        header = parse_text(cell)
+        if header is None:
+            continue
+        name, sure = match_header(header)
+        how = "not imported"
+        if name in INFORMATIONAL:
+            how = "informational"
+        elif name:
+            how = "recognised" if sure else "guessed"
+        columns.append(Column(sheet.first_col + offset, header, name, how))
+    return columns
+
+
+def _id_share(layout_sheet: Sheet, offset: int, column: Column, catalog: Catalog, annex: bool) -> float:
+    """How many of the first values under a column parse as item ids (to choose among id columns)."""
+    values = [row[column.index - layout_sheet.first_col] for row in layout_sheet.grid[offset + 1:offset + 60]
+              if column.index - layout_sheet.first_col < len(row)]
+    values = [v for v in values if parse_text(v)]
+    good = 0
+    for value in values:
+        try:
+            parse_item_id(value, catalog, annex=annex)
+            good += 1
+        except BadValue:
+            pass
+    return good / len(values) if values else 0.0
+
+
+def _settle(columns: list[Column], choose: dict[str, Column] | None = None) -> None:
+    """Keep one column per field: recognised before guessed, then the first (or the chosen one)."""
+    for name in FIELDS:
+        claimants = [c for c in columns if c.field == name and c.how in ("recognised", "guessed", "set by you")]
+        if len(claimants) < 2:
+            continue
+        keep = (choose or {}).get(name) or min(claimants, key=lambda c: (c.how != "set by you", c.how != "recognised", c.index))
+        for column in claimants:
+            if column is not keep:
+                column.how = f"not imported (also looks like {name})"
+                column.field = None
+
+
+def _is_header(columns: list[Column], lenient: bool) -> bool:
+    recognised = {c.field for c in columns if c.how == "recognised"}
+    answers = {c.field for c in columns if c.how == "recognised" or (lenient and c.how == "guessed")}
+    return "item_id" in recognised and bool(answers & set(ANSWER_FIELDS))
+
+
+def find_metadata(sheet: Sheet, rows: list[tuple[int, list[Cell]]]) -> dict[str, MetaValue]:
+    """`Key: value` cells, or a key cell followed by a value cell, in the given rows."""
+    found: dict[str, MetaValue] = {}
+    for excel_row, cells in rows:
+        for offset, cell in enumerate(cells):
+            if not isinstance(cell, str):
+                continue
+            key_text, _, rest = cell.partition(":")
+            key = _META_TO_KEY.get(fold(key_text))
+            if key is None or key in found:
+                continue
+            if rest.strip():
+                found[key] = MetaValue(rest.strip(), sheet.name, excel_row, sheet.first_col + offset)
+                continue
+            after = next(((i, v) for i, v in enumerate(cells[offset + 1:], start=offset + 1) if v is not None), None)
+            if after is not None and not (isinstance(after[1], str) and fold(after[1].partition(":")[0]) in _META_TO_KEY):
+                found[key] = MetaValue(after[1], sheet.name, excel_row, sheet.first_col + after[0])
+    return found
+
+
+def _layout_of(sheet: Sheet, catalog: Catalog, lenient: bool = False) -> Layout | None:
+    head = sheet.head(HEADER_SCAN_ROWS)
+    for position, (excel_row, cells) in enumerate(head):
+        columns = _columns(sheet, cells)
+        if not _is_header(columns, lenient):
+            continue
+        return _build(sheet, catalog, head[:position], excel_row, columns)
+    return None
+
+
+def _build(sheet: Sheet, catalog: Catalog, above: list[tuple[int, list[Cell]]], excel_row: int,
+           columns: list[Column]) -> Layout:
+    context = " ".join([fold(sheet.name or ""), *(_text_cells(cells) for _, cells in above)])
+    id_headers = " ".join(fold(c.header) for c in columns if c.field == "item_id")
+    annex = bool(_ANNEX.search(context + " " + id_headers)) and not _CLAUSES.search(context)
+    offset = excel_row - sheet.first_row
+    ids = [c for c in columns if c.field == "item_id" and c.how == "recognised"]
+    choose = None
+    if len(ids) > 1:
+        choose = {"item_id": max(ids, key=lambda c: (_id_share(sheet, offset, c, catalog, annex), -c.index))}
+    _settle(columns, choose)
+    canonical = all(c.header in COLUMNS for c in columns)
+    return Layout(sheet, excel_row, offset, columns, find_metadata(sheet, above), annex, canonical)
+
+
+def detect_layouts(sheets: list[Sheet], catalog: Catalog) -> tuple[list[Layout], dict[str, MetaValue]]:
+    """The data sheets of a file, and the metadata found on its other (cover) sheets."""
+    visible = [s for s in sheets if not s.hidden]
+    layouts = [la for la in (_layout_of(s, catalog) for s in visible) if la is not None]
+    if not layouts:  # only then may a guessed answer column make a sheet hold data
+        plain = [s for s in visible if not _INSTRUCTIONS.search(fold(s.name or ""))]
+        layouts = [la for la in (_layout_of(s, catalog, lenient=True) for s in plain) if la is not None]
+    cover: dict[str, MetaValue] = {}
+    used = {id(la.sheet) for la in layouts}
+    for sheet in visible:
+        if id(sheet) not in used and not _INSTRUCTIONS.search(fold(sheet.name or "")):
+            for key, value in find_metadata(sheet, sheet.head(HEADER_SCAN_ROWS)).items():
+                cover.setdefault(key, value)
+    return layouts, cover
+
+
+def layout_at(sheet: Sheet, catalog: Catalog, excel_row: int) -> Layout | None:
+    """The layout of a sheet whose header row a person has chosen (None if that row is empty)."""
+    offset = excel_row - sheet.first_row
+    if not 0 <= offset < len(sheet.grid):
+        return None
+    cells = [clean_cell(v) for v in sheet.grid[offset]]
+    if all(c is None for c in cells):
+        return None
+    above = [(number, row) for number, row in sheet.head(HEADER_SCAN_ROWS * 4) if number < excel_row]
+    return _build(sheet, catalog, above, excel_row, _columns(sheet, cells))
+
+
+def likely_header(sheets: list[Sheet]) -> tuple[Sheet, int, list[str]] | None:
+    """Where the header probably is when nothing was recognised: the first visible sheet's row with the most
+    text cells among its first rows (for the person to confirm and map by hand)."""
+    for sheet in (s for s in sheets if not s.hidden):
+        head = sheet.head(HEADER_SCAN_ROWS)
+        if head:
+            number, cells = max(head, key=lambda r: (sum(isinstance(c, str) for c in r[1]), -r[0]))
+            return sheet, number, [c.header for c in _columns(sheet, cells)]
+    return None

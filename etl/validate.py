@@ -1,0 +1,276 @@
+"""Validate the data sheets of a file into one batch of responses, naming every bad cell.
+
+Work is done column by column: each column's distinct values are cleaned and parsed once, and the
+results are spread back over the rows, so that 100,000 rows cost little more than reading them. Every
+cell that fails is reported with its sheet, Excel row, column header and letter, the value found and
+what was expected. The rules between cells live in `etl.rules`.
+
+Where values come from, most specific first: the row's own column, then the sheet's metadata block
+(then a cover sheet's), then what the person gave for the whole import (`--unit`, `--assessment`).
+Without a round label, an assessment is labelled by its date (YYYY-MM-DD).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dashboard.catalog import Catalog
+from etl.layouts import FIELDS, Layout, MetaValue
+from etl.problems import Report, column_letter
+from etl.readers import clean_cell
+from etl.rules import Columns, Problems, apply_rules, shown
+from etl.values import (
+    STATUS_EXPECTED,
+    BadValue,
+    parse_applicable,
+    parse_date,
+    parse_item_id,
+    parse_level,
+    parse_maturity,
+    parse_status,
+    parse_text,
+    unescape,
+)
+
+__all__ = ["Batch", "validate_layouts"]
+
+
+@dataclass
+class Batch:
+    """What one file says, validated.
+
+    `responses`: one row per unit, round and item (`akey` numbers the assessment, `status` holds
+    compliant/partial where a status word stands in for a level). `assessments`: one row per `akey`.
+    """
+
+    file: str
+    layouts: list[Layout]
+    responses: pd.DataFrame
+    assessments: pd.DataFrame
+    rows_read: int = 0
+    rows_skipped: int = 0
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def response_count(self) -> int:
+        return len(self.responses)
+
+    @property
+    def units(self) -> list[str]:
+        return sorted(set(self.assessments["unit"]), key=str.casefold)
+
+    @property
+    def rounds(self) -> list[str]:
+        return sorted(set(self.assessments["label"]))
+
+
+def _status_cell(value: Any, catalog: Catalog) -> int | str | None:
+    """A status column: status words first, and a level where a template puts numbers there."""
+    try:
+        return parse_status(value)
+    except BadValue:
+        try:
+            return parse_level(value, catalog.scale)
+        except BadValue:
+            raise BadValue(f"{STATUS_EXPECTED}, or a maturity level 0-5") from None
+
+
+def _text(value: Any) -> str | None:
+    """Free text; cells arrive trimmed, so plain strings only need our export's escaping undone."""
+    return unescape(value) if type(value) is str else parse_text(value)
+
+
+def _unit_name(value: Any) -> str | None:
+    text = parse_text(value)
+    return " ".join(text.split()) if text else None
+
+
+def _parsers(catalog: Catalog, annex: bool) -> dict[str, Callable[[Any], Any]]:
+    scale = catalog.scale
+    return {
+        "unit": _unit_name,
+        "assessment": parse_text,
+        "assessed_on": parse_date,
+        "item_id": lambda v: parse_item_id(v, catalog, annex=annex),
+        "maturity": lambda v: parse_maturity(v, scale),
+        "status": lambda v: _status_cell(v, catalog),
+        "target": lambda v: parse_level(v, scale),
+        "applicable": parse_applicable,
+        "due_date": parse_date,
+        **{name: _text for name in ("justification", "evidence", "owner", "notes")},
+    }
+
+
+@dataclass
+class _Spread:
+    """One column parsed: the value, whether the cell was filled, and whether it is a status word, per row."""
+
+    values: np.ndarray
+    present: np.ndarray
+    words: np.ndarray
+    codes: np.ndarray
+    bad: dict[int, tuple[Any, str]]
+
+
+_FLAG_FIELDS = ("maturity", "status", "target", "applicable")
+
+
+def _spread(raw: np.ndarray, parser: Callable[[Any], Any], flags: bool = False) -> _Spread:
+    """Parse each distinct value of a column once and spread the results back over its rows.
+
+    `flags`: the column may hold Excel's TRUE/FALSE, which hash like 1 and 0; keep them apart.
+    """
+    codes, uniques = pd.factorize(raw)
+    if flags and any(isinstance(u, bool | int | float) and u in (0, 1) for u in uniques):
+        booleans = np.frompyfunc(lambda v: isinstance(v, bool), 1, 1)(raw).astype(bool)
+        if booleans.any():
+            raw = raw.copy()
+            raw[booleans] = np.where(raw[booleans].astype(bool), "TRUE", "FALSE")
+            codes, uniques = pd.factorize(raw)
+    parsed = np.empty(len(uniques) + 1, dtype=object)
+    present = np.zeros(len(uniques) + 1, dtype=bool)
+    words = np.zeros(len(uniques) + 1, dtype=bool)
+    bad: dict[int, tuple[Any, str]] = {}
+    for code, value in enumerate(uniques):
+        if type(value) is str and parser is _text:  # free text, the bulk of the distinct values: one step
+            text = value.strip()
+            if text:
+                present[code], parsed[code] = True, unescape(text)
+            continue
+        cell = clean_cell(value)
+        if cell is None:
+            continue
+        present[code] = True
+        try:
+            parsed[code] = parser(cell)
+            words[code] = isinstance(parsed[code], str)
+        except BadValue as exc:
+            bad[code] = (cell, exc.expected)
+    return _Spread(parsed[codes], present[codes], words[codes], codes, bad)
+
+
+def _body(layout: Layout) -> np.ndarray:
+    """The rows under the header as a 2-D array of cells (the reader makes every grid rectangular)."""
+    raw_rows = layout.sheet.grid[layout.header_offset + 1:]
+    if not raw_rows:
+        return np.empty((0, 0), dtype=object)
+    body = np.empty((len(raw_rows), layout.sheet.width), dtype=object)
+    body[:] = raw_rows
+    return body
+
+
+def _parse_sheet(index: int, layout: Layout, catalog: Catalog, problems: Problems) -> Columns:
+    body = _body(layout)
+    count, width = body.shape
+    rows = layout.header_row + 1 + np.arange(count)
+    parsers = _parsers(catalog, layout.annex)
+    out = Columns(rows, np.full(count, index), np.zeros(count, dtype=bool))
+    for name in FIELDS:
+        column = layout.fields.get(name)
+        position = column.index - layout.sheet.first_col if column else width
+        if column is None or position >= width or count == 0:
+            out.set(name, np.full(count, None, dtype=object), np.zeros(count, dtype=bool), np.zeros(count, dtype=bool))
+            continue
+        spread = _spread(body[:, position], parsers[name], flags=name in _FLAG_FIELDS)
+        out.set(name, spread.values, spread.present, spread.words)
+        if spread.bad:
+            hit = np.isin(spread.codes, list(spread.bad))
+            out.failed |= hit
+            label = layout.column_label(name)
+            for i in np.flatnonzero(hit):
+                value, expected = spread.bad[int(spread.codes[i])]
+                problems.add("error", (index, int(rows[i]), column.index), f"invalid {name.replace('_', ' ')}",
+                             sheet=layout.sheet.name, row=int(rows[i]), column=label, value=shown(value), expected=expected)
+    # a row blank in every mapped column may still hold other text (a title): it counts as read
+    read = np.zeros(count, dtype=bool)
+    for name in FIELDS:
+        read |= out.present[name]
+    rest = np.flatnonzero(~read)
+    if len(rest) and width:
+        sub = body[rest]
+        read[rest] = ((sub != "") & (sub != None)).any(axis=1)  # noqa: E711 - elementwise on an object array
+    return out.take(np.flatnonzero(read))
+
+
+def _fallback(name: str, layout: Layout, sheet_index: int, cover: dict[str, MetaValue], option: Any,
+              parser: Callable[[Any], Any], problems: Problems) -> tuple[Any, bool]:
+    """The value for rows whose own cell is blank: the metadata block's, else the option's; (value, known)."""
+    meta = layout.metadata.get(name) or cover.get(name)
+    if meta is not None:
+        try:
+            return parser(clean_cell(meta.value)), True
+        except BadValue as exc:
+            problems.add("error", (sheet_index, meta.row, meta.column), f"invalid {name.replace('_', ' ')} above the table",
+                         sheet=meta.sheet, row=meta.row, column=column_letter(meta.column) if meta.sheet else None,
+                         value=shown(meta.value), expected=exc.expected)
+            return None, True
+    return (option, True) if option else (None, False)
+
+
+def _fill_from_context(columns: Columns, layout: Layout, sheet_index: int, cover: dict[str, MetaValue],
+                       unit: str | None, label: str | None, problems: Problems) -> None:
+    """Blank unit / round / date cells take the sheet's metadata block, then the import's options."""
+    fills = {"unit": (_unit_name, _unit_name(unit)), "assessment": (parse_text, parse_text(label)),
+             "assessed_on": (parse_date, None)}
+    for name, (parser, option) in fills.items():
+        blank = ~columns.present[name]
+        if not blank.any():
+            continue
+        value, known = _fallback(name, layout, sheet_index, cover, option, parser, problems)
+        if known and value is not None:
+            columns.values[name][blank] = value
+            columns.present[name] = columns.present[name] | blank
+        elif known:
+            columns.failed[blank] = True  # the metadata value was bad: reported once, at its cell
+    dated = ~columns.present["assessment"] & columns.present["assessed_on"]
+    if dated.any():
+        days = columns.values["assessed_on"][dated]
+        columns.values["assessment"][dated] = [d.isoformat() if isinstance(d, dt.date) else None for d in days]
+        columns.present["assessment"] = columns.present["assessment"] | dated
+
+
+def _context_known(layouts: list[Layout], cover: dict[str, MetaValue], report: Report, *, unit: str | None,
+                   label: str | None) -> bool:
+    """Every sheet must say (or be told) which unit and which round its rows belong to."""
+    for layout in layouts:
+        has = set(layout.fields) | set(layout.metadata) | set(cover)
+        if "unit" not in has and not unit:
+            report.error("the header row has no 'unit' column, no 'unit:' line stands above the table, and no unit "
+                         "was given for the import", sheet=layout.sheet.name, row=layout.header_row, column="unit",
+                         expected="a unit column (business unit, division, department, ...), or --unit NAME")
+        if not ({"assessment", "assessed_on"} & has) and not label:
+            report.error("the header row has no 'assessment' (round) or date column, none stands above the table, and "
+                         "no round was given for the import", sheet=layout.sheet.name, row=layout.header_row,
+                         column="assessment", expected="a round column (assessment, round, period, ...), an assessment "
+                                                       "date, or --assessment LABEL")
+    return report.ok
+
+
+def validate_layouts(
+    file: str, layouts: list[Layout], cover: dict[str, MetaValue], catalog: Catalog, report: Report,
+    *, unit: str | None = None, label: str | None = None,
+) -> Batch | None:
+    """Validate every data sheet of a file into one `Batch`; every problem goes into `report`."""
+    if not layouts or not _context_known(layouts, cover, report, unit=unit, label=label):
+        return None
+    problems = Problems()
+    parts = []
+    for index, layout in enumerate(layouts):
+        columns = _parse_sheet(index, layout, catalog, problems)
+        _fill_from_context(columns, layout, index, cover, unit, label, problems)
+        parts.append(columns)
+    responses, assessments, read, skipped = apply_rules(Columns.concat(parts), layouts, catalog, problems)
+    problems.into(report)
+    batch = Batch(file, layouts, responses, assessments, read, skipped)
+    batch.metadata = {**{k: shown(v.value) for k, v in cover.items()},
+                      **{k: shown(v.value) for la in layouts for k, v in la.metadata.items()}}
+    if report.ok and responses.empty:
+        report.error("the file holds no answered rows", sheet=layouts[0].sheet.name,
+                     expected="rows with an item id and at least one answer (maturity, status, applicable, evidence, ...)")
+    return batch

@@ -1,0 +1,86 @@
+"""Import: upload spreadsheets, see how each was understood, correct its columns, import all or nothing per file."""
+
+import streamlit as st
+
+from dashboard import ui
+from etl.importer import import_bytes, results_table
+from etl.layouts import FIELDS
+from etl.preview import listing, preview_bytes
+from etl.problems import problems_csv, problems_frame
+from etl.template import build_template
+
+NONE = "(not imported)"
+st.title("Import spreadsheets")
+user = ui.identity_box()
+st.caption("Our template or other layouts (columns recognised by their header names, in English, French, Spanish or "
+           "German). A file with any error is not imported at all; the same file is never imported twice.")
+st.download_button("Download the import template", build_template(ui.catalog()), "aims-import-template.xlsx",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="import_template")
+files = st.file_uploader("Spreadsheets (.xlsx, .xlsm, .csv)", type=["xlsx", "xlsm", "csv"], accept_multiple_files=True,
+                         key="import_files")
+left, right = st.columns(2)
+unit = left.text_input("Business unit, for rows that name none", key="import_unit").strip() or None
+label = right.text_input("Round label, for rows that name none (e.g. 2026-Q3)", key="import_label").strip() or None
+
+ready = []
+for number, upload in enumerate(files or []):
+    data, key = upload.getvalue(), f"import_{number}_{upload.name}"
+    auto = ui.query(preview_bytes, upload.name, data, unit, label, "")
+    with st.expander(f"{upload.name} — {auto.status if auto.status != 'ready' else 'ready to import'}", expanded=True):
+        summary = st.container()
+        with st.popover("Correct the column mapping", icon=":material/tune:"):
+            sheet = auto.sheet
+            if len(auto.sheet_names) > 1:
+                sheet = st.selectbox("Sheet", auto.sheet_names, key=f"{key}_sheet",
+                                     index=auto.sheet_names.index(sheet) if sheet in auto.sheet_names else 0)
+            row = int(st.number_input("Header row", min_value=1, value=auto.header_row or 1, key=f"{key}_row"))
+            placed = auto.corrections(sheet=sheet, header_row=row)
+            base = ui.query(preview_bytes, upload.name, data, unit, label, placed) if placed else auto
+            options = [NONE, *base.headers]
+            chosen = {name: st.selectbox(name, options, key=f"{key}_{placed}_{name}",
+                                         index=options.index(base.mapping.get(name) or NONE)) for name in FIELDS}
+            mapping = base.corrections(columns={n: (None if c == NONE else c) for n, c in chosen.items()})
+        preview = ui.query(preview_bytes, upload.name, data, unit, label, mapping) if mapping != placed else base
+        with summary:
+            cols = st.columns(5)
+            for col, (name, value) in zip(cols, [("Rows", preview.rows_read), ("Items", preview.items),
+                                                 ("Assessments", preview.assessments), ("Warnings", preview.warnings),
+                                                 ("Errors", preview.errors)], strict=True):
+                col.metric(name, value)
+            if preview.message:
+                st.info(f"This file was {preview.message}; it will not be loaded again.")
+            if not preview.sheets.empty:
+                st.dataframe(preview.sheets, hide_index=True, key=f"{key}_sheets")
+            if preview.units:
+                st.caption(f"Units ({len(preview.units):,}): {listing(preview.units)} · "
+                           f"Rounds ({len(preview.rounds):,}): {listing(preview.rounds)}")
+            if preview.metadata:
+                st.caption("Header block: " + " · ".join(f"{k}: {v}" for k, v in preview.metadata.items()))
+            st.dataframe(preview.columns, hide_index=True, key=f"{key}_columns")
+            if mapping:
+                st.caption("The same import from the command line:")
+                st.code(f"python -m etl import '{upload.name}' --mapping '{mapping}'", language="bash")
+            if preview.problems:
+                st.dataframe(problems_frame(preview.problems), hide_index=True, key=f"{key}_problems")
+                st.download_button("Download the report (CSV)", problems_csv(preview.problems).encode("utf-8-sig"),
+                                   f"{upload.name}-report.csv", mime="text/csv", key=f"{key}_report")
+    if preview.status == "ready":
+        ready.append((upload.name, data, mapping))
+
+if files:
+    if not user:
+        st.warning("Type your name in the sidebar first: it is recorded with every imported change.")
+    if st.button(f"Import {len(ready)} file(s)", type="primary", disabled=not ready or not user, key="import_run"):
+        bar, results = st.progress(0.0, text="Starting…"), []
+        for index, (name, data, mapping) in enumerate(ready):
+            def show(fraction: float, text: str, index: int = index) -> None:
+                bar.progress(min((index + fraction) / len(ready), 1.0), text=text)
+
+            results.append(ui.write(import_bytes, name, data, by=user, unit=unit, label=label, mapping=mapping,
+                                    progress=show))
+        st.session_state["import_results"] = results
+if results := st.session_state.get("import_results"):
+    st.subheader("What changed")
+    st.dataframe(results_table(results), hide_index=True, key="import_summary")
+    if problems := [p for r in results for p in r.problems]:
+        st.dataframe(problems_frame(problems), hide_index=True, key="import_result_problems")
