@@ -8,7 +8,9 @@ when the file is busy, `connect` waits (up to `AIMS_LOCK_WAIT_SECONDS`) and says
 from __future__ import annotations
 
 import logging
+import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,7 +23,7 @@ import pandas as pd
 from dashboard import settings
 from dashboard.catalog import Catalog, load_catalog
 
-__all__ = ["DatabaseBusy", "connect", "frame", "one", "resolve_path", "rows", "transaction"]
+__all__ = ["DatabaseBusy", "connect", "frame", "lease", "one", "resolve_path", "rows", "transaction"]
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +79,95 @@ def connect(
     seconds = float(settings.get("AIMS_LOCK_WAIT_SECONDS")) if wait is None else wait
     con = _open(path, seconds, on_wait)
     try:
-        from dashboard import schema  # local import: schema imports this module's helpers
-
-        schema.migrate(con)
-        schema.sync_catalog(con, catalog or load_catalog())
+        _prepare(con, path, catalog or load_catalog())
         yield con
     finally:
         con.close()
+
+
+# files this process has already migrated and synced with the catalog: (device, inode, catalog digest)
+_prepared: dict[str, tuple[int, int, str]] = {}
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, path: str, catalog: Catalog) -> None:
+    """Migrate and sync the catalog once per file and process (a page rerun opens many short connections)."""
+    from dashboard import schema  # local import: schema imports this module's helpers
+
+    try:
+        info = os.stat(path)
+        identity = (info.st_dev, info.st_ino, catalog.digest)
+    except OSError:  # in-memory database
+        identity = None
+    if identity is not None and _prepared.get(path) == identity:
+        return
+    schema.migrate(con)
+    schema.sync_catalog(con, catalog)
+    if identity is not None:
+        _prepared[path] = identity
+
+
+class _Lingering:
+    """One open database per file, shared by the threads of this process and closed when idle.
+
+    A dashboard rerun reads many cached queries; opening and closing the file costs ~16 ms each time.
+    A lease hands out a cursor of a shared connection; once no lease is held for `linger` seconds the
+    connection is closed, so the file is free again for the command line almost at once.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[str, duckdb.DuckDBPyConnection] = {}
+        self._users: dict[str, int] = {}
+        self._timers: dict[str, threading.Timer] = {}
+
+    @contextmanager
+    def lease(self, path: str, catalog: Catalog, linger: float, wait: float,
+              on_wait: Callable[[str], None] | None) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._lock:
+            timer = self._timers.pop(path, None)
+            if timer is not None:
+                timer.cancel()
+            root = self._open.get(path)
+            if root is None:
+                root = _open(path, wait, on_wait)
+                try:
+                    _prepare(root, path, catalog)
+                except BaseException:
+                    root.close()
+                    raise
+                self._open[path] = root
+            self._users[path] = self._users.get(path, 0) + 1
+            cursor = root.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+            with self._lock:
+                self._users[path] -= 1
+                if self._users[path] == 0:
+                    timer = threading.Timer(linger, self._close_if_idle, args=(path,))
+                    timer.daemon = True
+                    self._timers[path] = timer
+                    timer.start()
+
+    def _close_if_idle(self, path: str) -> None:
+        with self._lock:
+            if self._users.get(path, 0) == 0 and path in self._open:
+                self._timers.pop(path, None)
+                self._open.pop(path).close()
+
+
+_LINGERING = _Lingering()
+
+
+@contextmanager
+def lease(db: str | Path | None = None, *, catalog: Catalog | None = None, linger: float = 0.5,
+          on_wait: Callable[[str], None] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Like `connect`, but the file stays open `linger` seconds after the last use (for the dashboard)."""
+    path = resolve_path(db)
+    seconds = float(settings.get("AIMS_LOCK_WAIT_SECONDS"))
+    with _LINGERING.lease(path, catalog or load_catalog(), linger, seconds, on_wait) as con:
+        yield con
 
 
 @contextmanager

@@ -385,7 +385,7 @@ def generate(request: Request, config: llm.LLMConfig, catalog: Catalog | None = 
     """The model's summary with checked citations; the offline one, with the reason, when there is no model
     or it fails. `llm.NeedsConfirmation` passes through: the caller shows what would be sent and asks."""
     if not config.enabled:
-        return offline(request, catalog, notice="No model is configured: this is the offline extractive summary.")
+        return offline(request, catalog, notice=NO_MODEL)
     if not request.sources and request.scope.kind != "executive":
         return offline(request, catalog, notice="No free text to send to the model.")
     chat, sent = messages(request, config.max_input_chars)
@@ -415,6 +415,19 @@ def lookup(con: duckdb.DuckDBPyConnection, request: Request, model: str) -> Summ
         return None
     found = one(con, "SELECT content FROM summary_cache WHERE cache_key = ?", [request.key(model)])
     return replace(Summary.from_json(found[0]), cached=True) if found else None
+
+
+NO_MODEL = "No model is configured: this is the offline extractive summary."
+
+
+def offline_for(con: duckdb.DuckDBPyConnection, scope: Scope) -> Summary:
+    """The offline summary of a selection (small and cacheable; the full request stays out of the cache)."""
+    return offline(prepare(con, scope), notice=NO_MODEL)
+
+
+def cached_for(con: duckdb.DuckDBPyConnection, scope: Scope, model: str) -> Summary | None:
+    """The cached model summary of a selection's current input, if any."""
+    return lookup(con, prepare(con, scope), model)
 
 
 def remember(con: duckdb.DuckDBPyConnection, request: Request, summary: Summary) -> None:

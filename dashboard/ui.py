@@ -2,8 +2,9 @@
 
 Reads are cached with `st.cache_data` keyed by the database file's change token (size and modification
 time of the file and its write-ahead log), so a new import from the command line or a new answer in
-another tab shows up on the next rerun, never a stale figure. Connections are opened per operation
-and closed at once, so that the command line can write while the dashboard is open.
+another tab shows up on the next rerun, never a stale figure. The file is opened when a rerun needs it
+and closed half a second after the last use (`db.lease`), so that the command line can write while
+the dashboard is open.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import streamlit as st
 
 from dashboard import identity, scoring, store
 from dashboard.catalog import Catalog, Item, load_catalog
-from dashboard.db import connect, resolve_path
+from dashboard.db import lease, resolve_path
 
 __all__ = [
     "Selection",
@@ -122,7 +123,7 @@ _NAMED: dict[str, Callable[..., Any]] = {
 def _cached(path: str, token: tuple[int, ...], module: str, name: str, args: tuple[Any, ...],
             kwargs: tuple[tuple[str, Any], ...]) -> Any:
     function = getattr(importlib.import_module(module), name)
-    with connect(path) as con:
+    with lease(path) as con:
         return function(con, *args, **dict(kwargs))
 
 
@@ -145,7 +146,7 @@ def query(reader: str | Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 def write(action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run a write against a short-lived connection; the change token moves, so caches refresh."""
-    with connect(db_path()) as con:
+    with lease(db_path()) as con:
         return action(con, *args, **kwargs)
 
 
@@ -197,12 +198,15 @@ def no_match() -> None:
     st.stop()
 
 
-def table_download(frame: pd.DataFrame, name: str, *, key: str) -> None:
-    """A table with its CSV download button (formula-safe)."""
+def table_download(frame: pd.DataFrame, name: str, *, key: str, limit: int = 500) -> None:
+    """A table (its first `limit` rows) with a CSV download of all of it (formula-safe, built on click)."""
     from etl.exports import to_csv
 
-    st.dataframe(frame, hide_index=True, key=f"{key}_table")
-    st.download_button("Download as CSV", to_csv(frame), f"{name}.csv", mime="text/csv", key=f"{key}_csv")
+    st.dataframe(frame.head(limit), hide_index=True, key=f"{key}_table")
+    if len(frame) > limit:
+        st.caption(f"Showing the first {limit} of {len(frame)} rows; the CSV holds them all.")
+    # built on click, not on every rerun: a large table's CSV costs more than the page itself
+    st.download_button("Download as CSV", lambda: to_csv(frame), f"{name}.csv", mime="text/csv", key=f"{key}_csv")
 
 
 def empty_state() -> None:
@@ -230,7 +234,7 @@ def empty_state() -> None:
         st.code("python -m etl template --out template.xlsx\npython -m etl import filled-in.xlsx", language="bash")
         from etl.template import build_template
 
-        st.download_button("Download the import template", build_template(catalog()), "aims-import-template.xlsx",
+        st.download_button("Download the import template", lambda: build_template(catalog()), "aims-import-template.xlsx",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                            key="template_download")
 
@@ -340,7 +344,8 @@ def item_editor(assessment: store.Assessment, row: Mapping[str, Any], item: Item
         st.text_area("Evidence (what exists, where, since when)", **on("evidence"))
         st.text_area("Notes", **on("notes"))
     with st.expander("History of this item"):
-        history = query(store.item_history, assessment.id, item.id)
+        history = query(store.item_history, assessment.id)  # one read for the whole assessment
+        history = history[history["item_id"] == item.id]
         if history.empty:
             st.caption("No change recorded yet.")
         else:

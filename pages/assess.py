@@ -35,8 +35,10 @@ st.caption(f"{assessment.unit} · round {assessment.label} · assessed {assessme
 st.progress(float(total["completeness"] or 0), text=f"{int(total['assessed'])} of {int(total['applicable'])} "
             "applicable items assessed")
 
-tab_answer, tab_result, tab_soa = st.tabs(["Answer", "Result", "Statement of Applicability"])
-with tab_answer:
+# only the chosen view runs (tabs would compute the result and the SoA on every answer)
+view = st.segmented_control("View", ["Answer", "Result", "Statement of Applicability"], default="Answer",
+                            key=f"view_{chosen}", label_visibility="collapsed") or "Answer"
+if view == "Answer":
     progress = {r.section: f"{r.section} {r.section_title} — {r.assessed}/{r.applicable}" for r in sections.itertuples()}
     section = st.selectbox("Section", list(progress), format_func=progress.get, key=f"section_{chosen}")
     row = sections[sections["section"] == section].iloc[0]
@@ -52,7 +54,7 @@ with tab_answer:
         st.button(f"Next: section {next_section}", key="next_section",
                   on_click=lambda: st.session_state.update({f"section_{chosen}": next_section}))
 
-with tab_result:
+elif view == "Result":
     ui.assessment_result(assessment, sections)
     blockers = ui.query(rounds.finalise_blockers, chosen)
     if not assessment.is_final:
@@ -62,7 +64,7 @@ with tab_result:
             ui.write(rounds.finalise, chosen, by=user)
             st.rerun()
 
-with tab_soa:
+else:
     soa = ui.query(scoring.statement_of_applicability, chosen)
     if soa.empty:
         st.caption("This assessment does not cover Annex A.")

@@ -5,6 +5,8 @@ import streamlit as st
 from dashboard import roadmap, ui
 from etl import report, roadmap_exports
 
+EDITOR_ROWS = 1000
+
 ui.page_setup()
 st.title("Roadmap")
 user = ui.identity_box()
@@ -37,6 +39,10 @@ if plan.empty:
 else:
     st.plotly_chart(roadmap.timeline_chart(plan, title=f"Phases and due dates · {selection.covers}"), key="roadmap_timeline")
     shown = (plan[plan["status"] != "done"] if hide_done else plan).reset_index(drop=True)
+    if len(shown) > EDITOR_ROWS:  # a 13,000-row editor costs more than the rest of the page: show the top actions
+        st.caption(f"Showing the {EDITOR_ROWS} highest-priority of {len(shown)} actions; choose units or a round in "
+                   "the sidebar to see the others. The exports hold them all.")
+        shown = shown.head(EDITOR_ROWS)
     columns = (["phase", "rank", "item_id", "title", "units_below", "units_assessed", "units", "lowest_level"] if by_item
                else ["phase", "rank", "unit", "item_id", "title", "level", "target_level", "gap"])
     columns += ["score", "why", "suggested_action", *([] if by_item else ["evidence"]), "owner", "due_date", "status"]
@@ -69,10 +75,10 @@ else:
 st.subheader("Exports")
 view = "organisation-roadmap" if by_item else "roadmap"
 left, middle, right = st.columns(3)
-for fmt in ("csv", "xlsx"):
-    left.download_button(f"Roadmap ({fmt.upper()})", ui.query(roadmap_exports.roadmap_file, ids, fmt, organisation_view=by_item,
-                                                               organisation=org_name, round_label=round_label,
-                                                               scope=selection.scope),
+for fmt in ("csv", "xlsx"):  # files are built on click: building both on every rerun costs seconds at scale
+    left.download_button(f"Roadmap ({fmt.upper()})",
+                         lambda fmt=fmt: ui.query(roadmap_exports.roadmap_file, ids, fmt, organisation_view=by_item,
+                                                  organisation=org_name, round_label=round_label, scope=selection.scope),
                          f"{view}.{fmt}", mime=roadmap_exports.mime(fmt), key=f"roadmap_{fmt}")
 annex = ui.query("assessments").query("id in @ids and scope != 'clauses'")
 if annex.empty:
@@ -81,7 +87,8 @@ else:
     chosen = middle.selectbox("Statement of Applicability for", annex["id"].tolist(), key="roadmap_soa_pick",
                               format_func=dict(zip(annex["id"], annex["unit"] + " · " + annex["label"], strict=True)).get)
     for fmt in ("csv", "xlsx"):
-        middle.download_button(f"SoA ({fmt.upper()})", ui.query(roadmap_exports.soa_file, chosen, fmt, organisation=org_name),
+        middle.download_button(f"SoA ({fmt.upper()})",
+                               lambda fmt=fmt: ui.query(roadmap_exports.soa_file, chosen, fmt, organisation=org_name),
                                f"soa-{chosen}.{fmt}", mime=roadmap_exports.mime(fmt), key=f"soa_{fmt}")
 right.download_button(  # built on click (about 5 MB: plotly.js is inside, so that it opens offline)
     "Executive report (HTML)", lambda: ui.query(report.build_report, ids, organisation=org_name, round_label=round_label),

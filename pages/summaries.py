@@ -33,21 +33,21 @@ key = st.selectbox(kind.capitalize(), options, index=options.index(wanted) if wa
 only = st.selectbox("Only this unit", ["", *units], format_func=lambda u: u or "All units",
                     key="summary_only") if kind in ("item", "section") else ""
 round_label = st.selectbox("Round", [scoring.LATEST, *reversed(ui.query("rounds"))], key="summary_round")
-try:
-    request = ui.query(summarize.prepare, summarize.Scope(kind, key or "", unit=only, round_label=round_label))
+scope = summarize.Scope(kind, key or "", unit=only, round_label=round_label)
+remembered = f"summary::{config.model}::{scope}"
+try:  # only small results are cached: the full request (every answer) is built when the model is asked
+    summary = st.session_state.get(remembered) or (ui.query(summarize.cached_for, scope, config.model) if config.enabled
+                                                   else ui.query(summarize.offline_for, scope))
 except summarize.SummaryError as exc:
     st.warning(escape_markdown(str(exc)))
     st.stop()
-
-remembered = f"summary::{request.key(config.model)}"
-summary = st.session_state.get(remembered) or (ui.query(summarize.lookup, request, config.model) if config.enabled
-                                               else summarize.generate(request, config, catalog))
 if config.enabled:
     label = f"Regenerate with {config.model}" if summary else f"Summarise with {config.model}"
     asked = st.button(label, type="primary", key="summary_run",
-                      help=f"Sends {len(request.sources)} free-text answers (redacted when AIMS_LLM_REDACT is on) "
+                      help="Sends the free-text answers of this selection (redacted when AIMS_LLM_REDACT is on) "
                            "and the figures; the result is cached in the database.")
     if asked or st.session_state.pop("summary_go", False):
+        request = ui.query(summarize.prepare, scope)
         with st.spinner(f"Summarising {len(request.sources)} answers with {config.model}…"):
             try:
                 summary = summarize.generate(request, config, catalog)

@@ -295,4 +295,6 @@ def test_timeline_chart_shows_each_phase_with_its_counts(demo: duckdb.DuckDBPyCo
     markers = [t for t in figure.data if t.type == "scatter"]  # the due dates people set, and anything overdue
     dated = actions[actions["due_set"] | actions["overdue"]]
     assert 0 < len(dated) < len(actions)
-    assert sorted(x for m in markers for x in m.x) == sorted(d.isoformat() for d in dated["due_date"])
+    # one marker per phase, date and status; together they count every dated action once
+    assert sorted({x for m in markers for x in m.x}) == sorted({d.isoformat() for d in dated["due_date"]})
+    assert sum(int(t.split(" ")[0]) for m in markers for t in m.text) == len(dated)

@@ -135,7 +135,8 @@ def test_not_applicable_needs_a_justification_before_finalising(empty_db: Path) 
     assert not any("justification is required" in e.value for e in app.error)
     saved = _responses(empty_db, assessment_id).loc["A.10.4"]
     assert not saved["applicable"] and saved["justification"].startswith("We sell no AI")
-    soa = app.tabs[2].dataframe[0].value.set_index("control")  # the Statement of Applicability tab
+    app.button_group(key=f"view_{assessment_id}").set_value("Statement of Applicability").run()
+    soa = app.dataframe[0].value.set_index("control")
     assert soa.loc["A.10.4", "applicable"] == "no" and soa.loc["A.10.4", "status"] == "not applicable"
 
 
@@ -148,12 +149,15 @@ def _answer_everything(db: Path, assessment_id: int, level: int = 2) -> None:
 def test_finalise_freezes_the_round(empty_db: Path) -> None:
     assessment_id = _start(empty_db)
     app = _app(assessment=assessment_id)
+    app.button_group(key=f"view_{assessment_id}").set_value("Result").run()
     assert app.button(key="finalise").disabled  # nothing answered yet
     _answer_everything(empty_db, assessment_id)
     app.run()
     app.button(key="finalise").click().run()
     assert not app.exception, app.exception
     assert "read-only" in app.info[0].value
+    assert "finalise" not in [b.key for b in app.button]  # nothing left to finalise
+    app.button_group(key=f"view_{assessment_id}").set_value("Answer").run()
     assert app.radio(key=f"a{assessment_id}:4.1:maturity").disabled
     with connect(empty_db) as con:
         assert store.get_assessment(con, assessment_id).status == "final"
@@ -167,20 +171,21 @@ def test_the_result_shows_level_gaps_and_agrees_with_the_export(empty_db: Path, 
     with connect(empty_db) as con:
         store.update_response(con, assessment_id, "5.2", {"maturity": 0}, by="setup")
     app = _app(assessment=assessment_id)
-    metrics = {m.label: m.value for m in app.metric}
     out = tmp_path / "scores.csv"
     assert cli(["--db", str(empty_db), "export", "scores", "--format", "csv", "--out", str(out)]) == 0
     exported = {r["section"]: r for r in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")))}
-    levels = app.tabs[1].dataframe[0].value.set_index("section")  # the Result tab: levels, then gaps
+    app.button_group(key=f"view_{assessment_id}").set_value("Result").run()
+    metrics = {m.label: m.value for m in app.metric}
+    levels = app.dataframe[0].value.set_index("section")  # the Result view: levels, gaps, first roadmap items
     for section, row in exported.items():
         assert levels.loc[section, "maturity"] == pytest.approx(float(row["maturity"]))
         assert levels.loc[section, "level"] == row["level"]
     # section 5: (2×1 + 0×1.5 + 2×1.5) / 4 = 1.25 (5.2 weighs 1.5); clauses: (6×2 + 1.25) / 7 = 1.89
     assert metrics["Clause maturity"] == "1.89" and metrics["Clause level"] == "Initial"
-    gaps = app.tabs[1].dataframe[1].value
+    gaps = app.dataframe[1].value
     assert gaps.iloc[0]["item_id"] == "5.2" and gaps.iloc[0]["gap"] == 3  # the largest gap first
     assert len(gaps) == 32
-    first_actions = app.tabs[1].dataframe[2].value
+    first_actions = app.dataframe[2].value
     with connect(empty_db) as con:
         planned = roadmap.plan(con, [assessment_id])
     assert first_actions["item_id"].tolist() == planned["item_id"].head(8).tolist()
