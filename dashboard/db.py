@@ -7,6 +7,7 @@ when the file is busy, `connect` waits (up to `AIMS_LOCK_WAIT_SECONDS`) and says
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import re
@@ -150,6 +151,16 @@ class _Lingering:
                     self._timers[path] = timer
                     timer.start()
 
+    def close_all(self) -> None:
+        """Close every lingering file now (at exit: a connection closed during interpreter shutdown can abort)."""
+        with self._lock:
+            for timer in self._timers.values():
+                timer.cancel()
+            self._timers.clear()
+            for con in self._open.values():
+                con.close()
+            self._open.clear()
+
     def _close_if_idle(self, path: str) -> None:
         with self._lock:
             if self._users.get(path, 0) == 0 and path in self._open:
@@ -158,6 +169,7 @@ class _Lingering:
 
 
 _LINGERING = _Lingering()
+atexit.register(_LINGERING.close_all)
 
 
 @contextmanager
