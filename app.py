@@ -12,19 +12,27 @@ import streamlit as st  # noqa: E402
 
 st.set_page_config(page_title="AIMS gap assessment · ISO/IEC 42001", layout="wide")
 
-PAGES = [
-    st.Page("pages/overview.py", title="Overview", default=True),
-    st.Page("pages/benchmark.py", title="Benchmarking"),
-    st.Page("pages/drilldown.py", title="Sections and controls"),
-    st.Page("pages/trend.py", title="Trends"),
-    st.Page("pages/present.py", title="Presentation"),
-    st.Page("pages/units.py", title="Units and rounds"),
-    st.Page("pages/import_data.py", title="Import"),
-    st.Page("pages/assess.py", title="Questionnaire"),
-    st.Page("pages/roadmap.py", title="Roadmap"),
-    st.Page("pages/summaries.py", title="Summaries"),
-    st.Page("pages/interview.py", title="AI-guided interview"),
-    st.Page("pages/settings.py", title="Settings"),
-]
+PAGES = {
+    "Dashboards": [
+        st.Page("pages/overview.py", title="Overview", default=True),
+        st.Page("pages/benchmark.py", title="Benchmarking"),
+        st.Page("pages/drilldown.py", title="Sections and controls"),
+        st.Page("pages/trend.py", title="Trends"),
+        st.Page("pages/present.py", title="Presentation"),
+    ],
+    "Assess": [
+        st.Page("pages/units.py", title="Units and rounds"),
+        st.Page("pages/assess.py", title="Questionnaire"),
+        st.Page("pages/interview.py", title="AI-guided interview"),
+        st.Page("pages/import_data.py", title="Import"),
+    ],
+    "Act": [
+        st.Page("pages/roadmap.py", title="Roadmap"),
+        st.Page("pages/summaries.py", title="Summaries"),
+    ],
+    "Settings": [
+        st.Page("pages/settings.py", title="AI settings"),
+    ],
+}
 
 st.navigation(PAGES).run()
