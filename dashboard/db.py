@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import re
 import threading
 import time
@@ -86,25 +85,15 @@ def connect(
         con.close()
 
 
-# files this process has already migrated and synced with the catalog: (device, inode, catalog digest)
-_prepared: dict[str, tuple[int, int, str]] = {}
-
-
 def _prepare(con: duckdb.DuckDBPyConnection, path: str, catalog: Catalog) -> None:
-    """Migrate and sync the catalog once per file and process (a page rerun opens many short connections)."""
+    """Run pending migrations and sync the catalog copy: two cheap reads when nothing is pending.
+
+    (Remembering "already done" per file is unsafe: a file deleted and made again can get the same inode.)
+    """
     from dashboard import schema  # local import: schema imports this module's helpers
 
-    try:
-        info = os.stat(path)
-        identity = (info.st_dev, info.st_ino, catalog.digest)
-    except OSError:  # in-memory database
-        identity = None
-    if identity is not None and _prepared.get(path) == identity:
-        return
     schema.migrate(con)
     schema.sync_catalog(con, catalog)
-    if identity is not None:
-        _prepared[path] = identity
 
 
 class _Lingering:
