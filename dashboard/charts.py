@@ -41,17 +41,6 @@ def _title(text: str) -> str:
     return html.escape(text)
 
 
-def _wrap(text: str, width: int = 14) -> str:
-    """Break a long axis label into lines (Plotly wraps nothing by itself)."""
-    lines: list[str] = []
-    for word in text.split():
-        if lines and len(lines[-1]) + len(word) < width:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
-    return "<br>".join(lines)
-
-
 def level_colour(score: float | None, scale: Scale) -> str:
     level = scale.level_of(score)
     return "#eeeeee" if level is None else LEVEL_COLOURS[level]
@@ -60,7 +49,8 @@ def level_colour(score: float | None, scale: Scale) -> str:
 def clause_maturity_chart(sections: pd.DataFrame, scale: Scale, *, title: str = "Maturity per clause") -> go.Figure:
     """Bars of section maturity (coloured by level) with the target as a marker, for clauses 4-10."""
     data = sections[sections["kind"] == "clause"]
-    labels = [f"{s} {_wrap(t)}" for s, t in zip(data["section"], data["section_title"], strict=True)]
+    # short ticks ("4<br>Context"): seven wrapped full titles overlap in a half-width chart; hover has the title
+    labels = [f"{s}<br>{t.split()[0]}" for s, t in zip(data["section"], data["section_title"], strict=True)]
     maturity = data["maturity"].astype("float")
     figure = go.Figure()
     figure.add_bar(
@@ -72,7 +62,8 @@ def clause_maturity_chart(sections: pd.DataFrame, scale: Scale, *, title: str = 
         text=[("not assessed" if pd.isna(v) else f"{v:.2f}") for v in data["maturity"]],
         textposition="outside",
         name="Maturity",
-        hovertemplate="%{x}<br>maturity %{text}<extra></extra>",
+        customdata=[f"{s} {t}" for s, t in zip(data["section"], data["section_title"], strict=True)],
+        hovertemplate="%{customdata}<br>maturity %{text}<extra></extra>",
         cliponaxis=False,
     )
     figure.add_scatter(
