@@ -78,7 +78,7 @@ def clause_maturity_chart(sections: pd.DataFrame, scale: Scale, *, title: str = 
         title=_title(title),
         yaxis={"range": [0, 5.6], "tickvals": list(range(6)),
                "ticktext": [f"{lv.value} {lv.name}" for lv in scale.levels], "gridcolor": "#eeeeee"},
-        xaxis={"tickangle": 0},
+        xaxis={"tickangle": 0, "tickfont": {"size": 10}},
         legend={"orientation": "h", "y": -0.3},
         **_LAYOUT,
     )
