@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 
 from dashboard.db import frame
-from dashboard.scoring import DECIMALS, SECTIONS_CTE, items_cte, organisation_summary
+from dashboard.scoring import DECIMALS, SECTIONS_CTE, items_cte, organisation_summary, overall_sql
 
 __all__ = [
     "item_changes",
@@ -84,10 +84,7 @@ def ranking(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> pd
                        avg(maturity) FILTER (WHERE kind = 'annex_a') AS annex_maturity
                 FROM sections GROUP BY assessment_id),
             scored AS (
-                SELECT *, (coalesce(clause_maturity, 0) + coalesce(annex_maturity, 0))
-                          / nullif((clause_maturity IS NOT NULL)::INTEGER + (annex_maturity IS NOT NULL)::INTEGER, 0)
-                          AS overall
-                FROM per)
+                SELECT *, {overall_sql("clause_maturity", "annex_maturity")} AS overall FROM per)
             SELECT unit, assessment, round(clause_maturity, {DECIMALS}) AS clause_maturity,
                    round(annex_maturity, {DECIMALS}) AS annex_maturity, round(overall, {DECIMALS}) AS overall_maturity,
                    round(overall - median(overall) OVER (), {DECIMALS}) AS vs_median,
@@ -155,8 +152,7 @@ def overall_trend(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int])
                     FROM sections GROUP BY assessment_id)
             SELECT round, min(assessed_on) AS first_date, round(avg(c), {DECIMALS}) AS clause_maturity,
                    round(avg(a), {DECIMALS}) AS annex_maturity,
-                   round(avg((coalesce(c, 0) + coalesce(a, 0)) / nullif((c IS NOT NULL)::INTEGER + (a IS NOT NULL)::INTEGER, 0)),
-                         {DECIMALS}) AS overall_maturity,
+                   round(avg({overall_sql("c", "a")}), {DECIMALS}) AS overall_maturity,
                    count(*) AS assessments
             FROM per GROUP BY round ORDER BY min(assessed_on), round""",
         params,

@@ -41,6 +41,7 @@ __all__ = [
     "items_cte",
     "organisation_sections",
     "organisation_summary",
+    "overall_sql",
     "rounds",
     "section_scores",
     "select_assessments",
@@ -51,6 +52,13 @@ __all__ = [
 LATEST = "Latest per unit"
 ALL_ROUNDS = "All rounds"
 DECIMALS = 2
+
+
+def overall_sql(clause: str, annex: str) -> str:
+    """The one definition of overall maturity, as SQL: the mean of the clause and Annex A maturities
+    that exist (either alone when the other is missing)."""
+    return (f"((coalesce({clause}, 0) + coalesce({annex}, 0))"
+            f" / nullif(({clause} IS NOT NULL)::INTEGER + ({annex} IS NOT NULL)::INTEGER, 0))")
 
 
 def _filter(assessment_ids: Iterable[int] | None) -> tuple[str, list[int]]:
@@ -145,11 +153,8 @@ def assessment_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[i
                    any_value(assessed_on) AS assessed_on, any_value(status) AS status,
                    round(avg(maturity) FILTER (WHERE kind = 'clause'), {DECIMALS}) AS clause_maturity,
                    round(avg(maturity) FILTER (WHERE kind = 'annex_a'), {DECIMALS}) AS annex_maturity,
-                   round((coalesce(avg(maturity) FILTER (WHERE kind = 'clause'), 0)
-                          + coalesce(avg(maturity) FILTER (WHERE kind = 'annex_a'), 0))
-                         / nullif((count(maturity) FILTER (WHERE kind = 'clause') > 0)::INTEGER
-                                  + (count(maturity) FILTER (WHERE kind = 'annex_a') > 0)::INTEGER, 0),
-                         {DECIMALS}) AS overall_maturity,
+                   round({overall_sql("avg(maturity) FILTER (WHERE kind = 'clause')",
+                                      "avg(maturity) FILTER (WHERE kind = 'annex_a')")}, {DECIMALS}) AS overall_maturity,
                    round(sum(implemented) FILTER (WHERE kind = 'annex_a')
                          / nullif(sum(applicable) FILTER (WHERE kind = 'annex_a'), 0), {DECIMALS}) AS annex_coverage,
                    round(sum(partial) FILTER (WHERE kind = 'annex_a')
@@ -228,8 +233,7 @@ def _raw_means(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) ->
             per AS (SELECT assessment_id, avg(maturity) FILTER (WHERE kind = 'clause') AS c,
                            avg(maturity) FILTER (WHERE kind = 'annex_a') AS a FROM sections GROUP BY assessment_id)
             SELECT round(avg(c), {DECIMALS}) AS clause_maturity, round(avg(a), {DECIMALS}) AS annex_maturity,
-                   round(avg((coalesce(c, 0) + coalesce(a, 0))
-                             / nullif((c IS NOT NULL)::INTEGER + (a IS NOT NULL)::INTEGER, 0)), {DECIMALS}) AS overall
+                   round(avg({overall_sql("c", "a")}), {DECIMALS}) AS overall
             FROM per""",
         params,
     ).iloc[0]

@@ -168,3 +168,17 @@ def test_user_text_in_charts_is_escaped(demo_db: Path) -> None:
     spec = json.dumps([_figure(app, title) for title in ("Maturity by unit and section", "Units by overall maturity")])
     assert "<a href" not in spec and "<b>" not in spec
     assert html.escape(hostile) in spec
+
+
+def test_overall_maturity_is_the_same_in_ranking_scores_and_trend(demo_db: Path) -> None:
+    """Overall maturity is defined once (scoring.overall_sql); the ranking, the per-assessment scores and
+    the trend all give the same figure."""
+    with connect(demo_db) as con:
+        ids = scoring.select_assessments(con, round_label="2026-Q3")
+        ranked = analytics.ranking(con, ids).set_index("unit")["overall_maturity"]
+        scores = scoring.assessment_scores(con, ids).set_index("unit")["overall_maturity"]
+        trend = analytics.overall_trend(con, ids).set_index("round").loc["2026-Q3", "overall_maturity"]
+        summary = scoring.organisation_summary(con, ids)["overall_maturity"]
+    assert ranked.sort_index().tolist() == pytest.approx(scores.sort_index().tolist())
+    assert trend == pytest.approx(summary)
+    assert abs(scores.mean() - summary) <= 0.006  # mean of rounded unit figures vs the rounded mean
