@@ -38,6 +38,7 @@ __all__ = [
     "page_setup",
     "presentation_style",
     "query",
+    "sync_identity",
     "table_download",
     "write",
 ]
@@ -249,9 +250,18 @@ def identity_box() -> str | None:
             "Your name", value=st.session_state.get(_USER_KEY) or "", key="assessor_name_input",
             help="Recorded with every answer you give, in the change log. Asked once per browser session.",
         )
-    name = identity.clean_name(typed)
+    del typed  # the widget's value is in session state; sync_identity reads it from there
+    return sync_identity()
+
+
+def sync_identity() -> str | None:
+    """Take the name from the sidebar box into the session (also usable from a callback, which runs before
+    the box is drawn: a name typed just before clicking a button counts for that click)."""
+    name = identity.clean_name(st.session_state.get("assessor_name_input"))
     if name:
         st.session_state[_USER_KEY] = name
+    elif "assessor_name_input" in st.session_state:  # an emptied box: nothing is recorded under the old name
+        st.session_state.pop(_USER_KEY, None)
     return identity.current_user()
 
 

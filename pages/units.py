@@ -14,38 +14,53 @@ catalog = ui.catalog()
 units = ui.query(store.list_units, True)
 active = units[~units["archived"]]["name"].tolist()
 
+def start() -> None:
+    """The form's submit callback: runs before the page, so a quick second rerun cannot cut it off."""
+    by = ui.sync_identity()
+    form = st.session_state
+    name = (form["start_new_unit"] or form["start_unit"] or "").strip()
+    if not by:
+        form["start_result"] = ("error", "Type your name in the sidebar first: it is recorded with every change.", None)
+        return
+    if not name:
+        form["start_result"] = ("error", "Choose a business unit or type a new one.", None)
+        return
+    try:
+        if form["start_new_unit"] and form["start_parent"]:
+            ui.write(store.ensure_unit, name, form["start_parent"])
+        created, copied = ui.write(rounds.start_assessment, unit=name, label=form["start_label"],
+                                   scope=form["start_scope"], catalog_version=catalog.version,
+                                   assessed_on=form["start_date"], by=by, copy_previous=form["start_copy"],
+                                   default_target=catalog.scale.default_target)
+    except store.StoreError as exc:
+        form["start_result"] = ("error", str(exc), None)
+        return
+    form["current_assessment"] = created.id
+    copied_text = f" with {copied.new} answers copied." if copied.new else "."
+    form["start_result"] = ("ok", f"Started {created.unit} {created.label}{copied_text}", created.id)
+
+
 with st.form("start_assessment", border=True):
     st.subheader("Start an assessment")
-    unit = st.selectbox("Business unit", active, index=None, placeholder="Choose a unit, or type a new one below")
-    new_unit = st.text_input("…or a new business unit", placeholder="e.g. Retail Banking")
-    parent = st.selectbox("Parent (for a new unit, optional)", active, index=None)
-    scope = st.radio("Scope", ["clauses", "annex_a", "both"], horizontal=True,
-                     format_func={"clauses": "Clauses 4–10 (management system)", "annex_a": "Annex A controls",
-                                  "both": "Both"}.get)
-    label = st.text_input("Round label", value=f"{dt.date.today().year}-Q{(dt.date.today().month - 1) // 3 + 1}")
-    assessed_on = st.date_input("Date assessed", value=dt.date.today(), format="YYYY-MM-DD")
-    copy = st.checkbox("Start from the unit's previous round (copy its answers)", value=True)
-    if st.form_submit_button("Start", type="primary"):
-        name = (new_unit or unit or "").strip()
-        if not user:
-            st.error("Type your name in the sidebar first: it is recorded with every change.")
-        elif not name:
-            st.error("Choose a business unit or type a new one.")
-        else:
-            try:
-                if new_unit and parent:
-                    ui.write(store.ensure_unit, name, parent)
-                created, copied = ui.write(rounds.start_assessment, unit=name, label=label, scope=scope,
-                                           catalog_version=catalog.version, assessed_on=assessed_on, by=user,
-                                           copy_previous=copy, default_target=catalog.scale.default_target)
-            except store.StoreError as exc:
-                st.error(str(exc))
-            else:
-                st.session_state["current_assessment"] = created.id
-                st.success(f"Started {created.unit} {created.label}" + (f" with {copied.new} answers copied." if copied.new
-                           else "."))
-                st.page_link("pages/assess.py", label="Open the questionnaire",
-                             query_params={"assessment": str(created.id)})
+    st.selectbox("Business unit", active, index=None, placeholder="Choose a unit, or type a new one below",
+                 key="start_unit")
+    st.text_input("…or a new business unit", placeholder="e.g. Retail Banking", key="start_new_unit")
+    st.selectbox("Parent (for a new unit, optional)", active, index=None, key="start_parent")
+    st.radio("Scope", ["clauses", "annex_a", "both"], horizontal=True, key="start_scope",
+             format_func={"clauses": "Clauses 4–10 (management system)", "annex_a": "Annex A controls",
+                          "both": "Both"}.get)
+    today = dt.date.today()
+    st.text_input("Round label", value=f"{today.year}-Q{(today.month - 1) // 3 + 1}", key="start_label")
+    st.date_input("Date assessed", value=today, format="YYYY-MM-DD", key="start_date")
+    st.checkbox("Start from the unit's previous round (copy its answers)", value=True, key="start_copy")
+    st.form_submit_button("Start", type="primary", on_click=start)
+if result := st.session_state.pop("start_result", None):
+    kind, message, created_id = result
+    if kind == "error":
+        st.error(message)
+    else:
+        st.success(message)
+        st.page_link("pages/assess.py", label="Open the questionnaire", query_params={"assessment": str(created_id)})
 
 st.subheader("Assessments")
 assessments = ui.query(store.list_assessments)

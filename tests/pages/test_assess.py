@@ -204,3 +204,27 @@ def test_copy_from_the_previous_round(empty_db: Path) -> None:
     app.selectbox(key=f"section_{second}").set_value("6").run()
     assert app.radio(key=f"a{second}:6.1.2:maturity").value == 3
     assert not app.radio(key=f"a{second}:6.1.2:maturity").disabled  # the copy is a draft
+
+
+def test_a_name_typed_just_before_start_counts_for_that_click(empty_db: Path) -> None:
+    """Typing the name and clicking Start in one go (no Enter, no Tab) starts the round (a browser-found bug)."""
+    app = _app("pages/units.py", name=None)
+    app.sidebar.text_input(key="assessor_name_input").input("Grace")
+    app.text_input(key="start_new_unit").input("Treasury")
+    app.text_input(key="start_label").input("2026-Q4")
+    app.button[0].click()  # no run in between: the name and the click arrive together
+    app.run()
+    assert not app.exception, app.exception
+    assert "Started Treasury 2026-Q4" in app.success[0].value
+    with connect(empty_db) as con:
+        created = store.get_assessment(con, unit="Treasury", label="2026-Q4")
+        assert store.item_history(con, created.id).iloc[0]["changed_by"] == "Grace"
+
+
+def test_emptying_the_name_box_stops_recording_under_the_old_name(empty_db: Path) -> None:
+    assessment_id = _start(empty_db)
+    app = _app(assessment=assessment_id, name="Ada")
+    assert not app.radio(key=f"a{assessment_id}:4.1:maturity").disabled
+    app.sidebar.text_input(key="assessor_name_input").input("").run()
+    assert "Type your name" in app.warning[0].value
+    assert app.radio(key=f"a{assessment_id}:4.1:maturity").disabled
