@@ -171,3 +171,28 @@ def server(chromium: Any, demo_database: Path, proxy_trap: ProxyTrap,
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+def settle(page: Any, *, quiet: float = 0.6, timeout: float = 30.0) -> None:
+    """Wait until the script has run and Streamlit has stayed idle (no running-man widget) for `quiet` seconds."""
+    page.wait_for_timeout(150)  # a click or a blur reaches the server before its rerun shows as running
+    deadline = time.monotonic() + timeout
+    idle_since: float | None = None
+    while time.monotonic() < deadline:
+        app = page.locator('[data-testid="stApp"]')
+        idle = (app.count() == 1 and app.get_attribute("data-test-script-state") == "notRunning"
+                and app.get_attribute("data-test-connection-state") == "CONNECTED"
+                and page.locator('[data-testid="stStatusWidget"]').filter(visible=True).count() == 0)
+        now = time.monotonic()
+        if not idle:
+            idle_since = None
+        elif idle_since is None:
+            idle_since = now
+        elif now - idle_since >= quiet:
+            return
+        page.wait_for_timeout(100)
+    app = page.locator('[data-testid="stApp"]')
+    state = {name: app.get_attribute(name) for name in ("data-test-script-state", "data-test-connection-state")}
+    shown = page.locator('[data-testid="stStatusWidget"]').filter(visible=True).all_inner_texts()
+    raise AssertionError(f"the dashboard did not become idle within {timeout:.0f} s on {page.url}: {state}, "
+                         f"status widget: {shown!r}")

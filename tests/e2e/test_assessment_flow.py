@@ -11,7 +11,6 @@ the name typed. Any exception box, console error, failed or outbound request fai
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ import pytest
 from dashboard import store
 from dashboard.catalog import load_catalog
 from dashboard.db import connect
-from tests.e2e.conftest import ProxyTrap, Server
+from tests.e2e.conftest import ProxyTrap, Server, settle
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +34,6 @@ SCOPE_LABEL = "Clauses 4–10 (management system)"
 LEVEL = 2  # shown as "2 · Managed — <the item's rubric line>"
 EVIDENCE = "Context register v2 on the AIMS SharePoint, approved by the CRO in March"
 TIMEOUT_MS = 30_000  # generous: the machine may be busy running other suites
-SETTLE_SECONDS = 30.0
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # Streamlit's frontend, opened on a page's own address (/assess?...), first looks for its server under that
 # path and gets two 404s before it finds it at the root (streamlit/streamlit#7074): not the dashboard's doing.
@@ -90,31 +88,6 @@ def browser_tab(chromium: Any, server: Server) -> Iterator[Tab]:
         yield tab
     finally:
         context.close()
-
-
-def settle(page: Any, *, quiet: float = 0.6) -> None:
-    """Wait until the script has run and Streamlit has stayed idle (no running-man widget) for `quiet` seconds."""
-    page.wait_for_timeout(150)  # a click or a blur reaches the server before its rerun shows as running
-    deadline = time.monotonic() + SETTLE_SECONDS
-    idle_since: float | None = None
-    while time.monotonic() < deadline:
-        app = page.locator('[data-testid="stApp"]')
-        idle = (app.count() == 1 and app.get_attribute("data-test-script-state") == "notRunning"
-                and app.get_attribute("data-test-connection-state") == "CONNECTED"
-                and page.locator('[data-testid="stStatusWidget"]').filter(visible=True).count() == 0)
-        now = time.monotonic()
-        if not idle:
-            idle_since = None
-        elif idle_since is None:
-            idle_since = now
-        elif now - idle_since >= quiet:
-            return
-        page.wait_for_timeout(100)
-    app = page.locator('[data-testid="stApp"]')
-    state = {name: app.get_attribute(name) for name in ("data-test-script-state", "data-test-connection-state")}
-    shown = page.locator('[data-testid="stStatusWidget"]').filter(visible=True).all_inner_texts()
-    raise AssertionError(f"the dashboard did not become idle within {SETTLE_SECONDS:.0f} s on {page.url}: {state}, "
-                         f"status widget: {shown!r}")
 
 
 def assert_clean(tab: Tab, server: Server, step: str) -> None:

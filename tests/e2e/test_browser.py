@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import ProxyTrap, Server, app_pages
+from tests.e2e.conftest import ProxyTrap, Server, app_pages, settle
 
 pytestmark = pytest.mark.e2e
 
@@ -63,30 +63,6 @@ def tab(chromium: Any, server: Server) -> Iterator[Watched]:
         context.close()
 
 
-def _script_state(page: Any) -> str | None:
-    app = page.locator('[data-testid="stApp"]')
-    return app.get_attribute("data-test-script-state") if app.count() else None
-
-
-def _settle(page: Any, *, quiet: float = 0.8) -> None:
-    """Wait until the app's script has run and stayed idle for `quiet` seconds (charts may still be drawing)."""
-    deadline = time.monotonic() + SETTLE_TIMEOUT
-    idle_since: float | None = None
-    while time.monotonic() < deadline:
-        idle = (_script_state(page) == "notRunning"
-                and page.locator('[data-testid="stStatusWidget"]').count() == 0
-                and page.locator('[data-testid="stApp"][data-test-connection-state="CONNECTED"]').count() == 1)
-        now = time.monotonic()
-        if not idle:
-            idle_since = None
-        elif idle_since is None:
-            idle_since = now
-        elif now - idle_since >= quiet:
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError(f"the app did not become idle within {SETTLE_TIMEOUT:.0f} s (state {_script_state(page)!r})")
-
-
 def _exceptions(page: Any) -> list[str]:
     boxes = page.locator('[data-testid="stException"]')
     return [boxes.nth(i).inner_text()[:800] for i in range(boxes.count())]
@@ -95,7 +71,7 @@ def _exceptions(page: Any) -> list[str]:
 def _open_home(watched: Watched, server: Server) -> None:
     watched.page.goto(server.url + "/")
     watched.page.wait_for_selector('[data-testid="stSidebarNav"]', timeout=SETTLE_TIMEOUT * 1000)
-    _settle(watched.page)
+    settle(watched.page)
 
 
 def _click_page(watched: Watched, server: Server, title: str) -> None:
@@ -120,7 +96,7 @@ def _click_page(watched: Watched, server: Server, title: str) -> None:
         page.wait_for_url(re.compile("^" + re.escape(href.split("?")[0])), timeout=SETTLE_TIMEOUT * 1000)
     # the rerun starts after the click reaches the server; give it the chance to, then wait for quiet
     page.wait_for_timeout(200)
-    _settle(page)
+    settle(page)
 
 
 def _charts(page: Any) -> list[dict[str, Any]]:

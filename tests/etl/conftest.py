@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,6 @@ import duckdb
 import openpyxl
 import pytest
 
-from dashboard.catalog import Catalog, load_catalog
 from dashboard.db import connect
 from etl.canonical import COLUMNS
 
@@ -34,20 +33,6 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("AIMS_MAX_UPLOAD_MB", raising=False)
 
 
-@pytest.fixture(scope="session")
-def catalog() -> Catalog:
-    return load_catalog()
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "aims.duckdb"
-
-
-@pytest.fixture
-def con(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    with connect(db_path) as connection:
-        yield connection
 
 
 # --- building files ------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Fixtures shared by the dashboard core tests: the catalog and a fresh DuckDB file per test."""
+"""Fixtures shared by the test folders: the catalog, a new database file, an open connection on it."""
 
 from __future__ import annotations
 
