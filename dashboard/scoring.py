@@ -194,7 +194,6 @@ def organisation_sections(con: duckdb.DuckDBPyConnection, assessment_ids: Iterab
 
 def organisation_summary(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> dict[str, float | int | None]:
     """Headline figures across the chosen assessments (each unit counts once in the maturity means)."""
-    scores = assessment_scores(con, assessment_ids)
     cte, params = items_cte(assessment_ids)
     pooled = frame(
         con,
@@ -206,7 +205,7 @@ def organisation_summary(con: duckdb.DuckDBPyConnection, assessment_ids: Iterabl
                    round(count(*) FILTER (WHERE applicable AND maturity IS NOT NULL)
                          / nullif(count(*) FILTER (WHERE applicable), 0), {DECIMALS}) AS completeness,
                    count(*) FILTER (WHERE gap > 0) AS open_gaps,
-                   count(DISTINCT assessment_id) AS assessments
+                   count(DISTINCT assessment_id) AS assessments, count(DISTINCT unit) AS units
             FROM items""",
         params,
     ).iloc[0]
@@ -220,7 +219,7 @@ def organisation_summary(con: duckdb.DuckDBPyConnection, assessment_ids: Iterabl
         "completeness": _num(pooled["completeness"]),
         "open_gaps": int(pooled["open_gaps"]),
         "assessments": int(pooled["assessments"]),
-        "units": int(scores["unit"].nunique()),
+        "units": int(pooled["units"]),
     }
 
 

@@ -142,7 +142,7 @@ def query(reader: str | Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     path = db_path()
     result = _cached(path, change_token(path), function.__module__, function.__qualname__,
                      tuple(_freeze(a) for a in args), tuple(sorted((k, _freeze(v)) for k, v in kwargs.items())))
-    return result.copy() if isinstance(result, pd.DataFrame) else result
+    return result  # st.cache_data unpickles a fresh copy for every call: callers may change it
 
 
 def write(action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -246,12 +246,11 @@ def empty_state() -> None:
 def identity_box() -> str | None:
     """Sidebar field for the assessor's name, asked once per browser session; returns the name or None."""
     with st.sidebar:
-        typed = st.text_input(
+        st.text_input(
             "Your name", value=st.session_state.get(_USER_KEY) or "", key="assessor_name_input",
             help="Recorded with every answer you give, in the change log. Asked once per browser session.",
         )
-    del typed  # the widget's value is in session state; sync_identity reads it from there
-    return sync_identity()
+    return sync_identity()  # reads the box's value from session state
 
 
 def sync_identity() -> str | None:

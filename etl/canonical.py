@@ -7,7 +7,11 @@ informational and ignored on import. A blank cell leaves the stored value unchan
 
 from __future__ import annotations
 
-__all__ = ["COLUMNS"]
+__all__ = ["COLUMNS", "FORMULA_PREFIXES"]
+
+# text starting with one of these could run as a spreadsheet formula: exports prefix it with an apostrophe
+# (OWASP's advice) and the importer takes that apostrophe off again, so the round trip is exact
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 COLUMNS = (
     "unit", "assessment", "assessed_on", "section", "item_id", "title", "maturity", "target",

@@ -20,6 +20,7 @@ import pandas as pd
 import xlsxwriter
 
 from dashboard.catalog import Catalog
+from etl.canonical import COLUMNS, FORMULA_PREFIXES
 
 __all__ = [
     "RESPONSE_COLUMNS",
@@ -34,10 +35,7 @@ __all__ = [
     "to_xlsx",
 ]
 
-RESPONSE_COLUMNS = (
-    "unit", "assessment", "assessed_on", "section", "item_id", "title", "maturity", "target",
-    "applicable", "justification", "evidence", "owner", "due_date", "notes",
-)
+RESPONSE_COLUMNS = COLUMNS  # responses are exported in the canonical layout, so that they import back
 SCORE_COLUMNS = (
     "unit", "assessment", "assessed_on", "status", "section", "section_title", "maturity", "level", "target",
     "gap", "completeness", "coverage", "partial_share", "applicable", "assessed", "not_applicable", "open_gaps",
@@ -47,12 +45,11 @@ ASSESSMENT_COLUMNS = (
     "annex_level", "annex_coverage", "annex_partial_share", "completeness", "applicable", "assessed",
     "not_applicable", "open_gaps",
 )
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(value: Any) -> Any:
     """Text that a spreadsheet could run as a formula gets a leading apostrophe; other values pass."""
-    if isinstance(value, str) and value.startswith(_DANGEROUS):
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
 

@@ -22,6 +22,7 @@ import unicodedata
 from typing import Any
 
 from dashboard.catalog import Catalog, Scale
+from etl.canonical import FORMULA_PREFIXES
 
 __all__ = [
     "COMPLIANT",
@@ -56,12 +57,11 @@ def fold(text: str) -> str:
     return " ".join(re.sub(r"[^0-9a-z/]+", " ", plain).split())
 
 
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def unescape(text: str) -> str:
     """Undo our own export escaping: a leading apostrophe before a formula character is dropped."""
-    if len(text) > 1 and text[0] == "'" and text[1] in _DANGEROUS:
+    if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_PREFIXES:
         return text[1:]
     return text
 
