@@ -39,6 +39,10 @@ st.progress(float(total["completeness"] or 0), text=f"{int(total['assessed'])} o
 view = st.segmented_control("View", ["Answer", "Result", "Statement of Applicability"], default="Answer",
                             key=f"view_{chosen}", label_visibility="collapsed") or "Answer"
 if view == "Answer":
+    item_link = st.query_params.get("item")  # a citation's link (?assessment=ID&item=A.5.2) opens that item's section
+    if item_link in catalog.by_id and st.session_state.get("_followed_link") != (chosen, item_link):
+        st.session_state["_followed_link"] = (chosen, item_link)
+        st.session_state[f"section_{chosen}"] = catalog.by_id[item_link].section
     progress = {r.section: f"{r.section} {r.section_title} — {r.assessed}/{r.applicable}" for r in sections.itertuples()}
     section = st.selectbox("Section", list(progress), format_func=progress.get, key=f"section_{chosen}")
     row = sections[sections["section"] == section].iloc[0]

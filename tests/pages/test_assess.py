@@ -228,3 +228,19 @@ def test_emptying_the_name_box_stops_recording_under_the_old_name(empty_db: Path
     app.sidebar.text_input(key="assessor_name_input").input("").run()
     assert "Type your name" in app.warning[0].value
     assert app.radio(key=f"a{assessment_id}:4.1:maturity").disabled
+
+
+def test_a_citation_link_opens_the_cited_items_section(empty_db: Path) -> None:
+    """Summaries cite (unit, item) with a link ?assessment=ID&item=ITEM: it lands on that response."""
+    assessment_id = _start(empty_db, scope="both")
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params["assessment"] = str(assessment_id)
+    app.query_params["item"] = "A.5.2"
+    app.run()
+    app.switch_page("pages/assess.py").run()
+    app.sidebar.text_input(key="assessor_name_input").input("Ada").run()
+    assert not app.exception, app.exception
+    assert app.selectbox(key=f"section_{assessment_id}").value == "A.5"
+    assert app.radio(key=f"a{assessment_id}:A.5.2:maturity") is not None
+    app.selectbox(key=f"section_{assessment_id}").set_value("6").run()  # the link does not pin the section
+    assert app.selectbox(key=f"section_{assessment_id}").value == "6"
