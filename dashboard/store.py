@@ -288,6 +288,16 @@ def update_response(
 _STAGE_COLUMNS = ("assessment_id", "item_id", *RESPONSE_FIELDS)
 
 
+# what a `created` change-log row says: the levels and dates as values, the texts by name only
+_CREATED = """concat_ws('; ',
+    'maturity ' || maturity, 'target ' || target, CASE WHEN NOT applicable THEN 'not applicable' END,
+    'due ' || due_date,
+    nullif(concat_ws(', ', CASE WHEN justification IS NOT NULL THEN 'justification' END,
+                           CASE WHEN evidence IS NOT NULL THEN 'evidence' END,
+                           CASE WHEN owner IS NOT NULL THEN 'owner' END,
+                           CASE WHEN notes IS NOT NULL THEN 'notes' END), '') || ' given')"""
+
+
 def _changed(alias: str = "") -> str:
     """SQL that is true when a merged row differs from what was stored."""
     return " OR ".join(f"{alias}{f} IS DISTINCT FROM {alias}old_{f}" for f in RESPONSE_FIELDS)
@@ -360,10 +370,13 @@ def upsert_responses(
                 FROM _merged""",
         )
         now = _now()
+        # An existing response: one row per changed field, old and new value. A new response: one
+        # `created` row naming what it was given (its first values are the response's own, or the old
+        # value of each field's first later change), not a copy of every field of every row.
         log_parts = " UNION ALL ".join(
             f"""SELECT assessment_id, item_id, '{f}' AS field, CAST(old_{f} AS VARCHAR) AS old_value,
                        CAST({f} AS VARCHAR) AS new_value FROM _merged
-                WHERE {f} IS DISTINCT FROM old_{f}"""
+                WHERE NOT is_new AND {f} IS DISTINCT FROM old_{f}"""
             for f in RESPONSE_FIELDS
         )
         yes_no = "CASE {0} WHEN 'true' THEN 'yes' WHEN 'false' THEN 'no' END"
@@ -372,16 +385,22 @@ def upsert_responses(
                 SELECT assessment_id, item_id, field,
                        CASE WHEN field = 'applicable' THEN {yes_no.format('old_value')} ELSE old_value END,
                        CASE WHEN field = 'applicable' THEN {yes_no.format('new_value')} ELSE new_value END,
-                       ?, ?, ? FROM ({log_parts})""",
-            [by, now, source],
+                       ?, ?, ? FROM ({log_parts})
+                UNION ALL
+                SELECT assessment_id, item_id, 'created', NULL, {_CREATED}, ?, ?, ? FROM _merged
+                WHERE is_new AND ({changed_any})""",
+            [by, now, source, by, now, source],
+        )
+        fields = ", ".join(RESPONSE_FIELDS)
+        con.execute(
+            f"""INSERT INTO response (assessment_id, item_id, {fields}, changed_by, changed_at)
+                SELECT assessment_id, item_id, {fields}, ?, ? FROM _merged WHERE is_new AND ({changed_any})""",
+            [by, now],
         )
         con.execute(
-            f"""INSERT INTO response (assessment_id, item_id, {', '.join(RESPONSE_FIELDS)}, changed_by, changed_at)
-                SELECT assessment_id, item_id, {', '.join(RESPONSE_FIELDS)}, ?, ? FROM _merged
-                WHERE {changed_any}
-                ON CONFLICT (assessment_id, item_id) DO UPDATE SET
-                {', '.join(f'{f} = excluded.{f}' for f in RESPONSE_FIELDS)},
-                changed_by = excluded.changed_by, changed_at = excluded.changed_at""",
+            f"""UPDATE response r SET {', '.join(f'{f} = m.{f}' for f in RESPONSE_FIELDS)}, changed_by = ?, changed_at = ?
+                FROM _merged m WHERE r.assessment_id = m.assessment_id AND r.item_id = m.item_id
+                AND NOT m.is_new AND ({_changed("m.")})""",
             [by, now],
         )
     finally:

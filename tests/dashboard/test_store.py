@@ -354,19 +354,22 @@ def test_upsert_counts_na_and_change_log(con: duckdb.DuckDBPyConnection) -> None
     assert _response(con, a.id, "5.2")["target"] == 4  # type: ignore[index]
 
     logged = set(_log(con, a.id)[before:])
+    # an existing response: field by field; a new one: one `created` row naming what it was given
     assert logged == {
         ("4.1", "evidence", None, "new evidence", "importer", "import"),
-        ("4.3", "maturity", None, "1", "importer", "import"),
-        ("4.3", "owner", None, "Bo", "importer", "import"),
-        ("4.4", "maturity", None, "0", "importer", "import"),
-        ("4.4", "applicable", "yes", "no", "importer", "import"),
-        ("5.2", "target", None, "4", "importer", "import"),
+        ("4.3", "created", None, "maturity 1; owner given", "importer", "import"),
+        ("4.4", "created", None, "maturity 0; not applicable", "importer", "import"),
+        ("5.2", "created", None, "target 4", "importer", "import"),
     }
-    assert len(_log(con, a.id)) == before + 6
+    assert len(_log(con, a.id)) == before + 4
 
     # the same file again changes nothing
     assert store.upsert_responses(con, staged, by="importer") == UpsertCounts(new=0, updated=0, unchanged=6)
-    assert len(_log(con, a.id)) == before + 6
+    assert len(_log(con, a.id)) == before + 4
+
+    # a later change of a created response is logged field by field, its first value as the old one
+    store.upsert_responses(con, stage(a.id, {"4.3": {"owner": "Cy"}}), by="importer")
+    assert _log(con, a.id)[-1] == ("4.3", "owner", "Bo", "Cy", "importer", "import")
 
 
 @pytest.mark.parametrize(
