@@ -318,7 +318,8 @@ def _prepare_stage(con: duckdb.DuckDBPyConnection, staged: pd.DataFrame) -> None
             raise StoreError(f"{level.capitalize()} must be a whole number from 0 to 5, not {stage.loc[bad, level].iloc[0]!r}.")
         stage[level] = values.astype("Int16")
     stage["applicable"] = stage["applicable"].astype("boolean")
-    stage["due_date"] = pd.to_datetime(stage["due_date"], errors="raise").dt.date
+    stage["due_date"] = pd.to_datetime(stage["due_date"], errors="raise")  # a DATE once in SQL
+    stage["item_id"] = stage["item_id"].astype("string")  # Arrow-backed text: the database reads it without Python
     for f in _TEXT_FIELDS:
         stage[f] = stage[f].astype("string").str.strip().replace("", pd.NA)
     con.register("_stage", stage)
@@ -334,7 +335,8 @@ def _prepare_stage(con: duckdb.DuckDBPyConnection, staged: pd.DataFrame) -> None
                        coalesce(s.applicable, r.applicable, true) AS applicable,
                        {', '.join(f'r.{f} AS old_{f}' for f in RESPONSE_FIELDS if f != 'applicable')},
                        coalesce(r.applicable, true) AS old_applicable
-                FROM _stage s JOIN assessment a ON a.id = s.assessment_id
+                FROM (SELECT * REPLACE (CAST(due_date AS DATE) AS due_date) FROM _stage) s
+                JOIN assessment a ON a.id = s.assessment_id
                 LEFT JOIN response r USING (assessment_id, item_id)"""
         )
     finally:

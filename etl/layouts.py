@@ -196,7 +196,7 @@ class Layout:
 
     sheet: Sheet
     header_row: int  # Excel row number
-    header_offset: int  # index into sheet.grid
+    header_offset: int  # rows below the sheet's first
     columns: list[Column]
     metadata: dict[str, MetaValue] = field(default_factory=dict)
     annex: bool = False
@@ -241,9 +241,10 @@ def _columns(sheet: Sheet, cells: list[Cell]) -> list[Column]:
 
 def _id_share(layout_sheet: Sheet, offset: int, column: Column, catalog: Catalog, annex: bool) -> float:
     """How many of the first values under a column parse as item ids (to choose among id columns)."""
-    values = [row[column.index - layout_sheet.first_col] for row in layout_sheet.grid[offset + 1:offset + 60]
-              if column.index - layout_sheet.first_col < len(row)]
-    values = [v for v in values if parse_text(v)]
+    position = column.index - layout_sheet.first_col
+    if not 0 <= position < layout_sheet.width:
+        return 0.0
+    values = [v for v in layout_sheet.column(position, offset + 1)[:59].to_pylist() if parse_text(v)]
     good = 0
     for value in values:
         try:
@@ -337,9 +338,9 @@ def detect_layouts(sheets: list[Sheet], catalog: Catalog) -> tuple[list[Layout],
 def layout_at(sheet: Sheet, catalog: Catalog, excel_row: int) -> Layout | None:
     """The layout of a sheet whose header row a person has chosen (None if that row is empty)."""
     offset = excel_row - sheet.first_row
-    if not 0 <= offset < len(sheet.grid):
+    if not 0 <= offset < sheet.height:
         return None
-    cells = [clean_cell(v) for v in sheet.grid[offset]]
+    cells = [clean_cell(v) for v in sheet.row(offset)]
     if all(c is None for c in cells):
         return None
     above = [(number, row) for number, row in sheet.head(HEADER_SCAN_ROWS * 4) if number < excel_row]

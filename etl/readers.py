@@ -1,8 +1,11 @@
-"""Read spreadsheets and CSV files into plain grids of cells, refusing hostile or mislabelled files first.
+"""Read spreadsheets and CSV files into columns of cell text, refusing hostile or mislabelled files first.
 
-Every grid keeps Excel's own row and column numbers, so that each problem can point at the cell a person
-sees. Workbooks are read with python-calamine (values only: formulas are never evaluated, their cached
-values are read; macros are never run or kept). Before a workbook is parsed its archive is checked:
+Every sheet keeps Excel's own row and column numbers, so that each problem can point at the cell a person
+sees. Workbooks are read with fastexcel (calamine, the Rust reader, straight into Arrow columns: values
+only, formulas are never evaluated, their cached values are read; macros are never run or kept). Every
+cell arrives as text, as the reader writes it: `3` for the number 3, `2026-03-31 00:00:00` for a date
+(`clean_cell` makes a midnight date `2026-03-31`), `true`/`false` for Excel's TRUE/FALSE. Before a
+workbook is parsed its archive is checked:
 
 - the file size against `AIMS_MAX_UPLOAD_MB` (every file, CSV too);
 - the parts the archive declares: at most 2,000, together at most 200 MiB uncompressed, and no part
@@ -10,9 +13,11 @@ values are read; macros are never run or kept). Before a workbook is parsed its 
 - the parts as they really decompress (a zip directory can lie about sizes): every part is inflated in
   a streaming pass that stops at the first byte beyond its declared size or the 200 MiB limit, and every
   XML byte is searched for document type and entity declarations, which workbooks never need;
-- `[Content_Types].xml`, parsed with defusedxml, must declare a spreadsheet.
+- `[Content_Types].xml`, parsed with defusedxml, must declare a spreadsheet; the workbook part and its
+  relationships (defusedxml too) say which parts are worksheets, and while a worksheet streams past, the
+  row of its first cell with a value is noted (the reader starts each sheet there, without saying so).
 
-The grids are not cleaned cell by cell here: `etl.validate` cleans each column's distinct values once.
+The columns are not cleaned cell by cell here: `etl.validate` cleans each column's distinct values once.
 """
 
 from __future__ import annotations
@@ -20,15 +25,19 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import struct
+import xml.etree.ElementTree as ElementTree
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import PurePath
 from typing import Any
 
-import python_calamine
+import fastexcel
+import pyarrow as pa
 from defusedxml import ElementTree as SafeElementTree
 from defusedxml.common import DefusedXmlException
 
@@ -36,7 +45,7 @@ from dashboard import settings
 
 __all__ = ["MIB", "Limits", "Sheet", "UnreadableFile", "clean_cell", "current_limits", "read_sheets"]
 
-Cell = Any
+Cell = Any  # str or None as read; parsed values downstream
 MIB = 1024 * 1024
 
 
@@ -60,10 +69,16 @@ class UnreadableFile(ValueError):
     """The file is refused before or while parsing; the message says why, naming the file."""
 
 
+_MIDNIGHT = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00$")
+
+
 def clean_cell(value: Cell) -> Cell:
-    """A cell as the importer sees it: text trimmed (blank text is None), midnight datetimes as dates."""
+    """A cell as the importer sees it: text trimmed (blank text is None), a midnight date-time as a date."""
     if isinstance(value, str):
         value = value.strip()
+        if len(value) == 19 and value.endswith("00:00:00"):
+            midnight = _MIDNIGHT.match(value)
+            return midnight.group(1) if midnight else value
         return value or None
     if isinstance(value, dt.datetime) and value.time() == dt.time(0):
         return value.date()
@@ -72,42 +87,68 @@ def clean_cell(value: Cell) -> Cell:
 
 @dataclass
 class Sheet:
-    """One worksheet (or a CSV file) as a grid of raw cells.
+    """One worksheet (or a CSV file) as columns of raw cell text.
 
-    `grid[i][j]` is the cell in Excel row `first_row + i` and zero-based column `first_col + j`; empty
-    cells are `""` or None. Every row of the grid has the same length. `rows` gives the cleaned, non-empty rows for small sheets and tests.
+    `columns[j][i]` is the cell in Excel row `first_row + i` and zero-based column `first_col + j`; an
+    empty cell is null. Every column has the same length. `rows` gives the cleaned, non-empty rows for
+    small sheets and tests.
     """
 
     file: str
     name: str | None
-    grid: list[list[Cell]] = field(default_factory=list)
+    columns: list[pa.Array] = field(default_factory=list)
     first_row: int = 1
     first_col: int = 0
     hidden: bool = False
 
+    @classmethod
+    def from_grid(cls, file: str, name: str | None, grid: list[list[Cell]], **where: Any) -> Sheet:
+        """A sheet from rows of text (CSV); every row as wide as the widest."""
+        width = max(map(len, grid), default=0)
+        columns = [pa.array([(row[j] if j < len(row) else None) or None for row in grid], pa.string())
+                   for j in range(width)]
+        return cls(file, name, columns, **where)
+
     @property
     def width(self) -> int:
-        return len(self.grid[0]) if self.grid else 0
+        return len(self.columns)
+
+    @property
+    def height(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def row(self, offset: int) -> list[Cell]:
+        """The raw cells of one row (`offset` rows below the first)."""
+        return [column[offset].as_py() for column in self.columns]
+
+    def column(self, position: int, start: int = 0) -> pa.Array:
+        """A column's cells from `start` rows below the first (`position` counts from `first_col`)."""
+        return self.columns[position].slice(start)
 
     def head(self, count: int) -> list[tuple[int, list[Cell]]]:
         """The first `count` non-empty rows, cleaned, each with its Excel row number."""
-        out = []
-        for offset, raw in enumerate(self.grid):
-            cells = [clean_cell(v) for v in raw]
-            if any(c is not None for c in cells):
-                out.append((self.first_row + offset, cells))
-                if len(out) >= count:
-                    break
-        return out
+        taken = min(self.height, max(2 * count, 64))
+        while True:
+            out = []
+            block = zip(*(column.slice(0, taken).to_pylist() for column in self.columns), strict=True)
+            for offset, raw in enumerate(block):
+                cells = [clean_cell(v) for v in raw]
+                if any(c is not None for c in cells):
+                    out.append((self.first_row + offset, cells))
+                    if len(out) >= count:
+                        return out
+            if taken >= self.height:
+                return out
+            taken = min(self.height, taken * 4)
 
     @cached_property
     def rows(self) -> list[tuple[int, list[Cell]]]:
         """Every non-empty row, cleaned, with its Excel row number."""
-        return self.head(len(self.grid))
+        return self.head(self.height)
 
     def release(self) -> None:
-        """Drop the cells (once validated they are not needed, and a large sheet holds hundreds of MB)."""
-        self.grid = []
+        """Drop the cells (once validated they are not needed)."""
+        self.columns = []
         self.__dict__.pop("rows", None)
 
 
@@ -167,9 +208,11 @@ _FORBIDDEN = (b"<!DOCTYPE", b"<!ENTITY")
 _CHUNK = 1 << 20
 
 
-def _inflate_checked(name: str, data: bytes, member: zipfile.ZipInfo, budget: int) -> int:
+def _inflate_checked(name: str, data: bytes, member: zipfile.ZipInfo, budget: int,
+                     watch: Callable[[bytes], None] | None = None) -> int:
     """Inflate one part in a streaming pass; return its real size. Stops at the first byte beyond its
-    declared size or the remaining budget, and at any document type or entity declaration in XML."""
+    declared size or the remaining budget, and at any document type or entity declaration in XML.
+    `watch` sees every checked chunk."""
     offset = member.header_offset
     header = data[offset:offset + _LOCAL_HEADER.size]
     if len(header) < _LOCAL_HEADER.size or _LOCAL_HEADER.unpack(header)[0] != 0x04034B50:
@@ -200,12 +243,14 @@ def _inflate_checked(name: str, data: bytes, member: zipfile.ZipInfo, budget: in
             raise _zip_bomb(name, f"part {member.filename} expands beyond the size its archive declares")
         if is_xml:
             seam = tail + chunk[:16]  # a declaration split across two chunks
-            if any(marker in chunk or marker in seam for marker in _FORBIDDEN):
+            if (b"!" in chunk or b"!" in seam) and any(marker in chunk or marker in seam for marker in _FORBIDDEN):
                 raise UnreadableFile(
                     f"{name}: part {member.filename} declares a document type or entities, which workbooks never "
                     "need; refused as a possible XML entity attack."
                 )
             tail = chunk[-16:]
+        if watch is not None:
+            watch(chunk)
     return size
 
 
@@ -233,41 +278,160 @@ def _check_content_types(name: str, archive: zipfile.ZipFile) -> None:
         raise UnreadableFile(f"{name}: this is {other or 'an archive but not an Excel workbook'}, not a spreadsheet.")
 
 
-def _check_archive(name: str, data: bytes, limits: Limits) -> None:
+_RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_OFFICE_DOCUMENT = "/officeDocument"
+_WORKSHEET = "/worksheet"
+_RELATION_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+class _FirstValueRow:
+    """Watches a worksheet's XML stream past and notes the Excel row of its first cell with a value.
+
+    The reader (calamine) starts a sheet at that row and does not say so; this keeps row numbers true.
+    A cell has a value when it holds an inline string, or a `<v>` that is not empty (an empty `<v>`
+    counts for a text-typed cell), as calamine counts them. Stops parsing once found.
+    """
+
+    def __init__(self) -> None:
+        self.row: int | None = None
+        self._parser = ElementTree.XMLPullParser(events=("start", "end"))
+        self._row = 0
+        self._cell_row = 0
+        self._cell_type = ""
+
+    def __call__(self, chunk: bytes) -> None:
+        for start in range(0, len(chunk), 1 << 16):
+            if self.row is not None:
+                return
+            self._parser.feed(chunk[start:start + (1 << 16)])
+            self._read()
+
+    def _read(self) -> None:
+        for event, element in self._parser.read_events():
+            tag = element.tag.rsplit("}", 1)[-1]
+            if event == "start" and tag == "row":
+                self._row = _row_number(element.get("r")) or self._row + 1
+            elif event == "start" and tag == "c":
+                self._cell_row = _row_number(element.get("r")) or self._row
+                self._cell_type = element.get("t", "")
+            elif event == "end" and (tag == "is" or (tag == "v" and (element.text or self._cell_type == "str"))):
+                self.row = self._cell_row
+                return
+            elif event == "end" and tag in ("row", "c"):
+                element.clear()
+
+
+def _row_number(reference: str | None) -> int | None:
+    digits = (reference or "").lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz$")
+    return int(digits) if digits.isdigit() else None
+
+
+def _relations(name: str, archive: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+    """A part's relationships: id -> (type, target part path)."""
+    folder, _, base = part.rpartition("/")
+    rels = f"{folder}/_rels/{base}.rels" if folder else f"_rels/{base}.rels"
+    try:
+        root = SafeElementTree.fromstring(archive.read(rels), forbid_dtd=True)
+    except KeyError:
+        return {}
+    except (DefusedXmlException, SafeElementTree.ParseError, zipfile.BadZipFile, zlib.error) as exc:
+        raise UnreadableFile(f"{name}: the workbook's structure cannot be read safely ({exc}).") from exc
+    out = {}
+    for node in root.iter(_RELATIONSHIPS):
+        target = str(node.get("Target", ""))
+        path = target.lstrip("/") if target.startswith("/") else str(PurePath(folder, target)) if folder else target
+        out[str(node.get("Id", ""))] = (str(node.get("Type", "")), _normalise(path))
+    return out
+
+
+def _normalise(path: str) -> str:
+    parts: list[str] = []
+    for piece in path.split("/"):
+        if piece == "..":
+            if parts:
+                parts.pop()
+        elif piece not in ("", "."):
+            parts.append(piece)
+    return "/".join(parts)
+
+
+def _worksheet_parts(name: str, archive: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet name -> its part in the archive, from the workbook part and its relationships."""
+    book = next((target for kind, target in _relations(name, archive, "").values() if kind.endswith(_OFFICE_DOCUMENT)), None)
+    if book is None:
+        raise UnreadableFile(f"{name}: not a readable .xlsx workbook (it names no workbook part).")
+    try:
+        root = SafeElementTree.fromstring(archive.read(book), forbid_dtd=True)
+    except KeyError as exc:
+        raise UnreadableFile(f"{name}: the workbook is damaged (its workbook part {book} is missing).") from exc
+    except (DefusedXmlException, SafeElementTree.ParseError, zipfile.BadZipFile, zlib.error) as exc:
+        raise UnreadableFile(f"{name}: the workbook's structure cannot be read safely ({exc}).") from exc
+    relations = _relations(name, archive, book)
+    parts = {}
+    for node in root.iter(f"{_MAIN}sheet"):
+        kind, target = relations.get(str(node.get(_RELATION_ID, "")), ("", ""))
+        if kind.endswith(_WORKSHEET):
+            parts[str(node.get("name", ""))] = target
+    return parts
+
+
+def _check_archive(name: str, data: bytes, limits: Limits) -> dict[str, int | None]:
+    """Check the archive; return, per worksheet, the Excel row of its first cell with a value."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
     except (zipfile.BadZipFile, EOFError, ValueError) as exc:
         raise UnreadableFile(f"{name}: the workbook is damaged or truncated ({exc}).") from exc
     _check_declared(name, members, limits)
+    by_part = {m.filename: m for m in members}
     budget = limits.max_uncompressed_bytes
-    for member in members:
+    checked: set[str] = set()
+
+    def check(member: zipfile.ZipInfo, watch: Callable[[bytes], None] | None = None) -> None:
+        nonlocal budget
         if member.flag_bits & 0x1:
             raise UnreadableFile(f"{name}: part {member.filename} is encrypted; remove the password and save it again.")
-        budget -= _inflate_checked(name, data, member, budget)
+        budget -= _inflate_checked(name, data, member, budget, watch)
+        checked.add(member.filename)
+
+    # the small parts that describe the workbook first (sizes and entities checked before parsing them)
+    structure = [m for m in members if m.filename == "[Content_Types].xml" or m.filename.endswith(".rels")
+                 or m.filename.endswith("workbook.xml")]
+    for member in structure:
+        check(member)
     _check_content_types(name, archive)
+    sheets = _worksheet_parts(name, archive)
+    first_rows: dict[str, int | None] = {}
+    for sheet, part in sheets.items():
+        member = by_part.get(part)
+        if member is None:
+            raise UnreadableFile(f"{name}: the workbook is damaged (sheet {sheet!r} has no part {part}).")
+        watch = _FirstValueRow()
+        if part not in checked:
+            check(member, watch)
+        first_rows[sheet] = watch.row
+    for member in members:
+        if member.filename not in checked:
+            check(member)
+    return first_rows
 
 
-def _read_xlsx(name: str, data: bytes) -> list[Sheet]:
+def _read_xlsx(name: str, data: bytes, first_rows: dict[str, int | None]) -> list[Sheet]:
     try:
-        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except python_calamine.PasswordError as exc:
-        raise UnreadableFile(f"{name}: the workbook is password-protected; remove the password and try again.") from exc
-    except (python_calamine.CalamineError, python_calamine.ZipError, python_calamine.XmlError, ValueError) as exc:
-        raise UnreadableFile(f"{name}: the workbook could not be read ({exc}).") from exc
-    sheets = []
-    try:
-        for meta in workbook.sheets_metadata:
-            if str(meta.typ) not in ("SheetTypeEnum.WorkSheet", "WorkSheet"):
+        workbook = fastexcel.read_excel(data)
+        sheets = []
+        for sheet_name in workbook.sheet_names:
+            if sheet_name not in first_rows:  # chart and dialog sheets hold no cells
                 continue
-            sheet = workbook.get_sheet_by_name(meta.name)
-            start_row, start_col = sheet.start or (0, 0)
-            hidden = meta.visible != python_calamine.SheetVisibleEnum.Visible
-            sheets.append(Sheet(name, meta.name, sheet.to_python(), start_row + 1, start_col, hidden))
-    except (python_calamine.CalamineError, python_calamine.XmlError, ValueError) as exc:
+            loaded = workbook.load_sheet(sheet_name, header_row=None, dtypes="string")
+            cells = loaded.to_arrow()
+            columns = [cells.column(i) for i in range(cells.num_columns)]
+            first_col = loaded.available_columns()[0].absolute_index if columns else 0
+            first_row = first_rows[sheet_name] or 1
+            sheets.append(Sheet(name, sheet_name, columns, first_row, first_col, loaded.visible != "visible"))
+    except fastexcel.FastExcelError as exc:
         raise UnreadableFile(f"{name}: the workbook could not be read ({exc}).") from exc
-    finally:
-        workbook.close()
     return sheets
 
 
@@ -293,9 +457,7 @@ def _read_csv(name: str, data: bytes) -> list[Sheet]:
         grid: list[list[Cell]] = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
         raise UnreadableFile(f"{name}: the CSV could not be parsed ({exc}).") from exc
-    width = max(map(len, grid), default=0)
-    grid = [row if len(row) == width else row + [""] * (width - len(row)) for row in grid]
-    return [Sheet(name, None, grid)]
+    return [Sheet.from_grid(name, None, grid)]
 
 
 def read_sheets(name: str, data: bytes, limits: Limits | None = None) -> list[Sheet]:
@@ -310,6 +472,5 @@ def read_sheets(name: str, data: bytes, limits: Limits | None = None) -> list[Sh
         raise UnreadableFile(f"{name}: the file is empty.")
     kind = _kind_of(name, data)
     if kind == "xlsx":
-        _check_archive(name, data, limits)
-        return _read_xlsx(name, data)
+        return _read_xlsx(name, data, _check_archive(name, data, limits))
     return _read_csv(name, data)

@@ -18,13 +18,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from dashboard.catalog import Catalog
 from etl.layouts import ANSWER_FIELDS, FIELDS, Layout
 from etl.problems import Report
 from etl.values import COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE, PARTIAL, parse_text
 
-__all__ = ["Columns", "Problems", "apply_rules", "shown"]
+__all__ = ["TEXT_FIELDS", "Columns", "Problems", "apply_rules", "shown"]
+
+TEXT_FIELDS = ("justification", "evidence", "owner", "notes")  # held as Arrow arrays, not Python strings
 
 _COMPARED = ("maturity", "target", "applicable", "justification", "evidence", "owner", "due_date", "notes", "status")
 
@@ -51,7 +54,10 @@ class Problems:
 
 @dataclass
 class Columns:
-    """Parsed columns of one or more sheets, row-aligned: value, filled, status word, per field."""
+    """Parsed columns of one or more sheets, row-aligned: value, filled, status word, per field.
+
+    Values are numpy object arrays, except the free-text fields: Arrow string arrays, which go to the
+    database as they are."""
 
     rows: np.ndarray
     sheet: np.ndarray
@@ -68,7 +74,9 @@ class Columns:
             return self
         out = Columns(self.rows[index], self.sheet[index], self.failed[index])
         for name in FIELDS:
-            out.set(name, self.values[name][index], self.present[name][index], self.words[name][index])
+            values = self.values[name]
+            out.set(name, values.take(pa.array(index)) if isinstance(values, pa.Array) else values[index],
+                    self.present[name][index], self.words[name][index])
         return out
 
     @staticmethod
@@ -77,7 +85,9 @@ class Columns:
             return parts[0]
         out = Columns(*(np.concatenate([getattr(p, a) for p in parts]) for a in ("rows", "sheet", "failed")))
         for name in FIELDS:
-            out.set(name, *(np.concatenate([getattr(p, a)[name] for p in parts]) for a in ("values", "present", "words")))
+            values = [p.values[name] for p in parts]
+            out.set(name, pa.concat_arrays(values) if name in TEXT_FIELDS else np.concatenate(values),
+                    *(np.concatenate([getattr(p, a)[name] for p in parts]) for a in ("present", "words")))
         return out
 
 
@@ -124,7 +134,8 @@ def _keys(unit: np.ndarray, label: np.ndarray, item_codes: np.ndarray) -> tuple[
 
 
 def _same(a: Any, b: Any) -> bool:
-    return (a is None or pd.isna(a)) and (b is None or pd.isna(b)) if a is None or b is None else bool(a == b)
+    a_blank, b_blank = a is None or bool(pd.isna(a)), b is None or bool(pd.isna(b))  # None, NaN or NA (Arrow text)
+    return a_blank and b_blank if a_blank or b_blank else bool(a == b)
 
 
 def apply_rules(
@@ -173,7 +184,8 @@ def apply_rules(
         "akey": akey, "item_id": pd.Series(item_ids[keep], dtype=object), "kind": pd.Series(kinds[keep], dtype=object),
         "maturity": pd.Series(maturity[keep], dtype=object), "target": pd.Series(data.values["target"][keep], dtype=object),
         "applicable": pd.Series(applicable[keep], dtype=object),
-        **{n: pd.Series(data.values[n][keep], dtype=object) for n in ("justification", "evidence", "owner", "due_date", "notes")},
+        **{n: pd.Series(data.values[n].take(pa.array(keep)), dtype=pd.ArrowDtype(pa.string())) for n in TEXT_FIELDS},
+        "due_date": pd.Series(data.values["due_date"][keep], dtype=object),
         "status": pd.Series(status[keep], dtype=object), "unit": pd.Series(data.values["unit"][keep], dtype=object),
         "label": pd.Series(data.values["assessment"][keep], dtype=object),
         "assessed_on": pd.Series(data.values["assessed_on"][keep], dtype=object),

@@ -1,7 +1,8 @@
 """Validate the data sheets of a file into one batch of responses, naming every bad cell.
 
-Work is done column by column: each column's distinct values are cleaned and parsed once, and the
-results are spread back over the rows, so that 100,000 rows cost little more than reading them. Every
+Work is done column by column: free-text columns are trimmed and unescaped in Arrow; every other
+column's distinct values are cleaned and parsed once, and the results are spread back over the rows,
+so that 100,000 rows cost little more than reading them. Every
 cell that fails is reported with its sheet, Excel row, column header and letter, the value found and
 what was expected. The rules between cells live in `etl.rules`.
 
@@ -19,12 +20,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from dashboard.catalog import Catalog
+from etl.canonical import FORMULA_PREFIXES
 from etl.layouts import FIELDS, Layout, MetaValue
 from etl.problems import Report, column_letter
 from etl.readers import clean_cell
-from etl.rules import Columns, Problems, apply_rules, shown
+from etl.rules import TEXT_FIELDS, Columns, Problems, apply_rules, shown
 from etl.values import (
     STATUS_EXPECTED,
     BadValue,
@@ -103,7 +107,7 @@ def _parsers(catalog: Catalog, annex: bool) -> dict[str, Callable[[Any], Any]]:
         "target": lambda v: parse_level(v, scale),
         "applicable": parse_applicable,
         "due_date": parse_date,
-        **{name: _text for name in ("justification", "evidence", "owner", "notes")},
+        **{name: _text for name in TEXT_FIELDS},
     }
 
 
@@ -111,38 +115,34 @@ def _parsers(catalog: Catalog, annex: bool) -> dict[str, Callable[[Any], Any]]:
 class _Spread:
     """One column parsed: the value, whether the cell was filled, and whether it is a status word, per row."""
 
-    values: np.ndarray
+    values: np.ndarray | pa.Array  # free text stays an Arrow array
     present: np.ndarray
     words: np.ndarray
     codes: np.ndarray
     bad: dict[int, tuple[Any, str]]
 
 
-_FLAG_FIELDS = ("maturity", "status", "target", "applicable")
+# our exports put an apostrophe before a leading formula character; `unescape`, for a whole column
+_ESCAPED = "^'([" + "".join(f"\\x{{{ord(c):02x}}}" for c in FORMULA_PREFIXES) + "])"
 
 
-def _spread(raw: np.ndarray, parser: Callable[[Any], Any], flags: bool = False) -> _Spread:
-    """Parse each distinct value of a column once and spread the results back over its rows.
-
-    `flags`: the column may hold Excel's TRUE/FALSE, which hash like 1 and 0; keep them apart.
-    """
-    codes, uniques = pd.factorize(raw)
-    if flags and any(isinstance(u, bool | int | float) and u in (0, 1) for u in uniques):
-        booleans = np.frompyfunc(lambda v: isinstance(v, bool), 1, 1)(raw).astype(bool)
-        if booleans.any():
-            raw = raw.copy()
-            raw[booleans] = np.where(raw[booleans].astype(bool), "TRUE", "FALSE")
-            codes, uniques = pd.factorize(raw)
-    parsed = np.empty(len(uniques) + 1, dtype=object)
+def _spread(column: pa.Array, parser: Callable[[Any], Any]) -> _Spread:
+    """Parse each distinct value of a column once and spread the results back over its rows."""
+    count = len(column)
+    if parser is _text:  # free text, mostly distinct: trimmed and unescaped in Arrow, not cell by cell
+        trimmed = pc.utf8_trim_whitespace(column)
+        filled = pc.fill_null(pc.greater(pc.utf8_length(trimmed), 0), False)
+        text = pc.if_else(filled, pc.replace_substring_regex(trimmed, pattern=_ESCAPED, replacement="\\1"), None)
+        return _Spread(text, filled.to_numpy(zero_copy_only=False),  # stays in Arrow, on to the database
+                       np.zeros(count, dtype=bool), np.zeros(count, dtype=np.int64), {})
+    encoded = pc.dictionary_encode(column)
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    uniques = encoded.dictionary.to_pylist()
+    parsed = np.empty(len(uniques) + 1, dtype=object)  # the last slot, code -1, is the empty cell
     present = np.zeros(len(uniques) + 1, dtype=bool)
     words = np.zeros(len(uniques) + 1, dtype=bool)
     bad: dict[int, tuple[Any, str]] = {}
     for code, value in enumerate(uniques):
-        if type(value) is str and parser is _text:  # free text, the bulk of the distinct values: one step
-            text = value.strip()
-            if text:
-                present[code], parsed[code] = True, unescape(text)
-            continue
         cell = clean_cell(value)
         if cell is None:
             continue
@@ -155,29 +155,21 @@ def _spread(raw: np.ndarray, parser: Callable[[Any], Any], flags: bool = False) 
     return _Spread(parsed[codes], present[codes], words[codes], codes, bad)
 
 
-def _body(layout: Layout) -> np.ndarray:
-    """The rows under the header as a 2-D array of cells (the reader makes every grid rectangular)."""
-    raw_rows = layout.sheet.grid[layout.header_offset + 1:]
-    if not raw_rows:
-        return np.empty((0, 0), dtype=object)
-    body = np.empty((len(raw_rows), layout.sheet.width), dtype=object)
-    body[:] = raw_rows
-    return body
-
-
 def _parse_sheet(index: int, layout: Layout, catalog: Catalog, problems: Problems) -> Columns:
-    body = _body(layout)
-    count, width = body.shape
+    sheet = layout.sheet
+    start = layout.header_offset + 1
+    count, width = max(sheet.height - start, 0), sheet.width
     rows = layout.header_row + 1 + np.arange(count)
     parsers = _parsers(catalog, layout.annex)
     out = Columns(rows, np.full(count, index), np.zeros(count, dtype=bool))
     for name in FIELDS:
         column = layout.fields.get(name)
-        position = column.index - layout.sheet.first_col if column else width
+        position = column.index - sheet.first_col if column else width
         if column is None or position >= width or count == 0:
-            out.set(name, np.full(count, None, dtype=object), np.zeros(count, dtype=bool), np.zeros(count, dtype=bool))
+            blank = pa.nulls(count, pa.string()) if name in TEXT_FIELDS else np.full(count, None, dtype=object)
+            out.set(name, blank, np.zeros(count, dtype=bool), np.zeros(count, dtype=bool))
             continue
-        spread = _spread(body[:, position], parsers[name], flags=name in _FLAG_FIELDS)
+        spread = _spread(sheet.column(position, start), parsers[name])
         out.set(name, spread.values, spread.present, spread.words)
         if spread.bad:
             hit = np.isin(spread.codes, list(spread.bad))
@@ -186,15 +178,17 @@ def _parse_sheet(index: int, layout: Layout, catalog: Catalog, problems: Problem
             for i in np.flatnonzero(hit):
                 value, expected = spread.bad[int(spread.codes[i])]
                 problems.add("error", (index, int(rows[i]), column.index), f"invalid {name.replace('_', ' ')}",
-                             sheet=layout.sheet.name, row=int(rows[i]), column=label, value=shown(value), expected=expected)
+                             sheet=sheet.name, row=int(rows[i]), column=label, value=shown(value), expected=expected)
     # a row blank in every mapped column may still hold other text (a title): it counts as read
     read = np.zeros(count, dtype=bool)
     for name in FIELDS:
         read |= out.present[name]
     rest = np.flatnonzero(~read)
     if len(rest) and width:
-        sub = body[rest]
-        read[rest] = ((sub != "") & (sub != None)).any(axis=1)  # noqa: E711 - elementwise on an object array
+        filled = np.zeros(count, dtype=bool)
+        for position in range(width):
+            filled |= pc.fill_null(pc.not_equal(sheet.column(position, start), ""), False).to_numpy(zero_copy_only=False)
+        read[rest] = filled[rest]
     return out.take(np.flatnonzero(read))
 
 

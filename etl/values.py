@@ -181,13 +181,16 @@ def parse_status(value: Any) -> str | None:
     return status
 
 
+_PLAIN_NUMBER = re.compile(r"^\s*-?[0-9]+(?:[.,][0-9]+)?\s*$")
+
+
 def parse_maturity(value: Any, scale: Scale) -> int | str | None:
     """A maturity cell: a level (number, name, alias, `3 - Defined`), else a status word (a status constant)."""
     try:
         return parse_level(value, scale)
     except BadValue as level_error:
-        if isinstance(value, int | float):
-            raise
+        if isinstance(value, int | float) or _PLAIN_NUMBER.match(str(value)):
+            raise  # a number out of range is not a misspelt status word
         try:
             return parse_status(value)
         except BadValue:
