@@ -263,9 +263,11 @@ def generate(path: str | Path, units: int, rounds: int, seed: int = 42, *, paren
             responses.insert(0, "assessment_id", ids[responses.pop("assessment_index").to_numpy()])
             con.register("_responses", responses)
             con.execute("""INSERT INTO response (assessment_id, item_id, maturity, target, applicable, justification,
-                                                 evidence, owner, due_date, notes, changed_by, changed_at)
+                                                 evidence, owner, due_date, notes, changed_by, changed_at,
+                                                 created_by, created_at, created_source)
                            SELECT assessment_id, item_id, maturity, target, applicable, justification, evidence,
-                                  owner, due_date, notes, changed_by, changed_at FROM _responses""")
+                                  owner, due_date, notes, changed_by, changed_at, changed_by, changed_at, 'form'
+                           FROM _responses""")
             for name in ("_parents", "_units", "_assessments", "_responses"):
                 con.unregister(name)
         con.execute("CHECKPOINT")

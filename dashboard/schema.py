@@ -113,6 +113,22 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (assessment_id, item_id)
     );
     """,
+    # 3: a response records its own creation (who, when, how, from which imported file) instead of a
+    # change-log row per field, or per response, for every row of every import. Existing responses take
+    # it from their earliest change-log entry; the per-response `created` rows become redundant.
+    """
+    ALTER TABLE response ADD COLUMN created_by VARCHAR;
+    ALTER TABLE response ADD COLUMN created_at TIMESTAMP;
+    ALTER TABLE response ADD COLUMN created_source VARCHAR;
+    ALTER TABLE response ADD COLUMN created_import INTEGER;
+    UPDATE response SET created_by = f.changed_by, created_at = f.changed_at, created_source = f.source
+    FROM (SELECT assessment_id, item_id, arg_min(changed_by, id) AS changed_by, min(changed_at) AS changed_at,
+                 arg_min(source, id) AS source
+          FROM change_log WHERE item_id IS NOT NULL GROUP BY assessment_id, item_id) f
+    WHERE response.assessment_id = f.assessment_id AND response.item_id = f.item_id;
+    UPDATE response SET created_by = changed_by, created_at = changed_at WHERE created_at IS NULL;
+    DELETE FROM change_log WHERE field = 'created' AND item_id IS NOT NULL;
+    """,
 )
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "StoreError",
     "UpsertCounts",
     "archive_unit",
+    "complete_import",
     "create_assessment",
     "ensure_unit",
     "find_import",
@@ -270,12 +271,13 @@ def update_response(
         new = old | checked
         now = _now()
         con.execute(
-            f"""INSERT INTO response (assessment_id, item_id, {', '.join(RESPONSE_FIELDS)}, changed_by, changed_at)
-                VALUES (?, ?, {', '.join('?' for _ in RESPONSE_FIELDS)}, ?, ?)
+            f"""INSERT INTO response (assessment_id, item_id, {', '.join(RESPONSE_FIELDS)}, changed_by, changed_at,
+                                      created_by, created_at, created_source)
+                VALUES (?, ?, {', '.join('?' for _ in RESPONSE_FIELDS)}, ?, ?, ?, ?, ?)
                 ON CONFLICT (assessment_id, item_id) DO UPDATE SET
                 {', '.join(f'{f} = excluded.{f}' for f in RESPONSE_FIELDS)},
                 changed_by = excluded.changed_by, changed_at = excluded.changed_at""",
-            [assessment_id, item_id, *(new[f] for f in RESPONSE_FIELDS), by, now],
+            [assessment_id, item_id, *(new[f] for f in RESPONSE_FIELDS), by, now, by, now, source],
         )
         con.executemany(
             """INSERT INTO change_log (assessment_id, item_id, field, old_value, new_value, changed_by, changed_at, source)
@@ -286,16 +288,6 @@ def update_response(
 
 
 _STAGE_COLUMNS = ("assessment_id", "item_id", *RESPONSE_FIELDS)
-
-
-# what a `created` change-log row says: the levels and dates as values, the texts by name only
-_CREATED = """concat_ws('; ',
-    'maturity ' || maturity, 'target ' || target, CASE WHEN NOT applicable THEN 'not applicable' END,
-    'due ' || due_date,
-    nullif(concat_ws(', ', CASE WHEN justification IS NOT NULL THEN 'justification' END,
-                           CASE WHEN evidence IS NOT NULL THEN 'evidence' END,
-                           CASE WHEN owner IS NOT NULL THEN 'owner' END,
-                           CASE WHEN notes IS NOT NULL THEN 'notes' END), '') || ' given')"""
 
 
 def _changed(alias: str = "") -> str:
@@ -344,12 +336,14 @@ def _prepare_stage(con: duckdb.DuckDBPyConnection, staged: pd.DataFrame) -> None
 
 
 def upsert_responses(
-    con: duckdb.DuckDBPyConnection, staged: pd.DataFrame, *, by: str, source: str = "import"
+    con: duckdb.DuckDBPyConnection, staged: pd.DataFrame, *, by: str, source: str = "import",
+    import_id: int | None = None,
 ) -> UpsertCounts:
     """Write many responses at once; a missing value (NA) leaves the stored value as it is.
 
     `staged` has the columns assessment_id, item_id and the response fields, one row per key.
-    The caller owns the transaction. Changes are logged field by field, in SQL, not row by row.
+    The caller owns the transaction. Changes to stored responses are logged field by field, in SQL;
+    new responses record their creation (`import_id`: the imported file they came from).
     A finalised assessment may appear only if nothing in it would change.
     """
     _prepare_stage(con, staged)
@@ -372,9 +366,9 @@ def upsert_responses(
                 FROM _merged""",
         )
         now = _now()
-        # An existing response: one row per changed field, old and new value. A new response: one
-        # `created` row naming what it was given (its first values are the response's own, or the old
-        # value of each field's first later change), not a copy of every field of every row.
+        # An existing response: one change-log row per changed field, old and new value. A new one
+        # records who created it, when, how and from which imported file on the response itself: its
+        # first values are its own, or the old value of each field's first later change.
         log_parts = " UNION ALL ".join(
             f"""SELECT assessment_id, item_id, '{f}' AS field, CAST(old_{f} AS VARCHAR) AS old_value,
                        CAST({f} AS VARCHAR) AS new_value FROM _merged
@@ -387,17 +381,15 @@ def upsert_responses(
                 SELECT assessment_id, item_id, field,
                        CASE WHEN field = 'applicable' THEN {yes_no.format('old_value')} ELSE old_value END,
                        CASE WHEN field = 'applicable' THEN {yes_no.format('new_value')} ELSE new_value END,
-                       ?, ?, ? FROM ({log_parts})
-                UNION ALL
-                SELECT assessment_id, item_id, 'created', NULL, {_CREATED}, ?, ?, ? FROM _merged
-                WHERE is_new AND ({changed_any})""",
-            [by, now, source, by, now, source],
+                       ?, ?, ? FROM ({log_parts})""",
+            [by, now, source],
         )
         fields = ", ".join(RESPONSE_FIELDS)
         con.execute(
-            f"""INSERT INTO response (assessment_id, item_id, {fields}, changed_by, changed_at)
-                SELECT assessment_id, item_id, {fields}, ?, ? FROM _merged WHERE is_new AND ({changed_any})""",
-            [by, now],
+            f"""INSERT INTO response (assessment_id, item_id, {fields}, changed_by, changed_at,
+                                      created_by, created_at, created_source, created_import)
+                SELECT assessment_id, item_id, {fields}, ?, ?, ?, ?, ?, ? FROM _merged WHERE is_new AND ({changed_any})""",
+            [by, now, by, now, source, import_id],
         )
         con.execute(
             f"""UPDATE response r SET {', '.join(f'{f} = m.{f}' for f in RESPONSE_FIELDS)}, changed_by = ?, changed_at = ?
@@ -440,14 +432,23 @@ def responses(
 
 
 def item_history(con: duckdb.DuckDBPyConnection, assessment_id: int, item_id: str | None = None) -> pd.DataFrame:
-    """The change log of one response (or of a whole assessment), newest first."""
-    sql = """SELECT changed_at, changed_by, item_id, field, old_value, new_value, source FROM change_log
-             WHERE assessment_id = ?"""
-    params: list[Any] = [assessment_id]
-    if item_id is not None:
-        sql += " AND item_id = ?"
-        params.append(item_id)
-    return frame(con, sql + " ORDER BY changed_at DESC, id DESC", params)
+    """The history of one response (or of a whole assessment), newest first: its creation (who, how,
+    from which imported file) and every logged change."""
+    item = "" if item_id is None else " AND item_id = ?"
+    params: list[Any] = [assessment_id, *([item_id] if item_id is not None else [])] * 2
+    return frame(
+        con,
+        f"""SELECT changed_at, changed_by, item_id, field, old_value, new_value, source FROM (
+                SELECT changed_at, changed_by, item_id, field, old_value, new_value, source, 1 AS step, id
+                FROM change_log WHERE assessment_id = ?{item}
+                UNION ALL
+                SELECT r.created_at, r.created_by, r.item_id, 'created', NULL,
+                       CASE WHEN b.filename IS NOT NULL THEN 'from ' || b.filename END, r.created_source, 0, 0
+                FROM response r LEFT JOIN import_batch b ON b.id = r.created_import
+                WHERE r.assessment_id = ? AND r.created_at IS NOT NULL{item.replace('item_id', 'r.item_id')})
+            ORDER BY changed_at DESC, step DESC, id DESC""",
+        params,
+    )
 
 
 # --- imported files ----------------------------------------------------------------------------
@@ -459,10 +460,17 @@ def find_import(con: duckdb.DuckDBPyConnection, content_hash: str) -> tuple[str,
 
 
 def record_import(
-    con: duckdb.DuckDBPyConnection, *, content_hash: str, filename: str, by: str, row_count: int, summary: str
-) -> None:
-    con.execute(
+    con: duckdb.DuckDBPyConnection, *, content_hash: str, filename: str, by: str, row_count: int, summary: str = ""
+) -> int:
+    """Record an imported file; return its id (the responses it creates point at it)."""
+    return int(rows(
+        con,
         """INSERT INTO import_batch (content_hash, filename, imported_by, imported_at, row_count, summary)
-           VALUES (?, ?, ?, ?, ?, ?)""",
+           VALUES (?, ?, ?, ?, ?, ?) RETURNING id""",
         [content_hash, filename, by, _now(), row_count, summary],
-    )
+    )[0][0])
+
+
+def complete_import(con: duckdb.DuckDBPyConnection, import_id: int, summary: str) -> None:
+    """Store what an import changed, once it is known."""
+    con.execute("UPDATE import_batch SET summary = ? WHERE id = ?", [summary, import_id])

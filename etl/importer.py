@@ -23,7 +23,15 @@ import pandas as pd
 
 from dashboard.catalog import Catalog, load_catalog
 from dashboard.db import frame, rows
-from dashboard.store import RESPONSE_FIELDS, StoreError, UpsertCounts, find_import, record_import, upsert_responses
+from dashboard.store import (
+    RESPONSE_FIELDS,
+    StoreError,
+    UpsertCounts,
+    complete_import,
+    find_import,
+    record_import,
+    upsert_responses,
+)
 from etl.layouts import Layout
 from etl.mapping import Mapping, MappingError, recognise
 from etl.problems import ImportRejected, Problem, Report
@@ -229,11 +237,12 @@ def _stage(con: duckdb.DuckDBPyConnection, batch: Batch, known: pd.DataFrame) ->
 
 
 def _load(
-    con: duckdb.DuckDBPyConnection, batch: Batch, report: Report, catalog: Catalog, *, by: str, source: str
+    con: duckdb.DuckDBPyConnection, batch: Batch, report: Report, catalog: Catalog, *, by: str, source: str,
+    import_id: int | None,
 ) -> tuple[list[str], UpsertCounts]:
     known, new_assessments, finals = _ensure_assessments(con, batch, report, catalog, source)
     try:
-        counts = upsert_responses(con, _stage(con, batch, known), by=by, source=source)
+        counts = upsert_responses(con, _stage(con, batch, known), by=by, source=source, import_id=import_id)
     except StoreError as exc:
         row, sheet = min(finals, key=lambda f: f[0]) if finals else (None, None)
         report.error(str(exc), sheet=sheet, row=row, column="assessment" if row else None)
@@ -275,13 +284,14 @@ def import_bytes(
     try:
         con.execute("BEGIN TRANSACTION")
         try:
-            new_assessments, counts = _load(con, batch, report, catalog, by=by, source=source)
-            if not dry_run:
+            import_id = None if dry_run else record_import(con, content_hash=key, filename=Path(name).name, by=by,
+                                                           row_count=batch.rows_read)
+            new_assessments, counts = _load(con, batch, report, catalog, by=by, source=source, import_id=import_id)
+            if import_id is not None:
                 summary = {"new_assessments": len(new_assessments), "new": counts.new, "updated": counts.updated,
                            "unchanged": counts.unchanged, "metadata": batch.metadata,
                            "sheets": [la.sheet.name for la in batch.layouts]}
-                record_import(con, content_hash=key, filename=Path(name).name, by=by, row_count=batch.rows_read,
-                              summary=json.dumps(summary, ensure_ascii=False, default=str))
+                complete_import(con, import_id, json.dumps(summary, ensure_ascii=False, default=str))
         except BaseException:
             con.execute("ROLLBACK")
             raise

@@ -96,6 +96,40 @@ def test_an_old_database_is_migrated_forward_keeping_its_data(tmp_path: Path) ->
         assert _count(con, "catalog_item") == 70
 
 
+def test_migration_3_moves_creation_from_the_change_log_onto_the_response(tmp_path: Path) -> None:
+    """A version-2 file: each response takes its creation from its earliest log entry; the per-response
+    `created` rows (written by builds between migrations 2 and 3) are dropped, every other entry kept."""
+    import duckdb as raw
+
+    path = tmp_path / "v2.duckdb"
+    old = raw.connect(str(path))
+    schema.current_version(old)
+    for number, script in enumerate(schema.MIGRATIONS[:2], start=1):
+        old.execute(script)
+        old.execute("INSERT INTO schema_version (version) VALUES (?)", [number])
+    old.execute("INSERT INTO unit (name) VALUES ('Legacy')")
+    old.execute("INSERT INTO assessment (unit_id, label, scope, source, catalog_version) VALUES (1, 'R1', 'both', 'form', 'x')")
+    old.execute("""INSERT INTO response (assessment_id, item_id, maturity, owner, changed_by, changed_at) VALUES
+                   (1, '4.1', 3, 'Bo', 'Cy', TIMESTAMP '2026-02-01 09:00'),
+                   (1, '4.2', 2, NULL, 'Di', TIMESTAMP '2026-03-01 09:00'),
+                   (1, '4.3', 1, NULL, 'Ed', TIMESTAMP '2026-04-01 09:00')""")
+    old.execute("""INSERT INTO change_log (assessment_id, item_id, field, old_value, new_value, changed_by, changed_at, source) VALUES
+                   (1, '4.1', 'maturity', NULL, '2', 'Ana', TIMESTAMP '2026-01-01 09:00', 'form'),
+                   (1, '4.1', 'maturity', '2', '3', 'Cy', TIMESTAMP '2026-02-01 09:00', 'form'),
+                   (1, '4.2', 'created', NULL, 'maturity 2', 'Di', TIMESTAMP '2026-03-01 09:00', 'import'),
+                   (1, NULL, 'status', 'draft', 'final', 'Ana', TIMESTAMP '2026-05-01 09:00', 'form')""")
+    old.close()
+    with connect(path, wait=5) as con:
+        assert schema.current_version(con) == len(schema.MIGRATIONS)
+        assert rows(con, """SELECT item_id, created_by, created_at, created_source FROM response ORDER BY item_id""") == [
+            ("4.1", "Ana", dt.datetime(2026, 1, 1, 9), "form"),
+            ("4.2", "Di", dt.datetime(2026, 3, 1, 9), "import"),
+            ("4.3", "Ed", dt.datetime(2026, 4, 1, 9), None),  # never logged: its last change is all we know
+        ]
+        assert rows(con, "SELECT item_id, field FROM change_log ORDER BY id") == [
+            ("4.1", "maturity"), ("4.1", "maturity"), (None, "status")]
+
+
 def test_changed_catalog_is_synced_on_connect(db_path: Path, tmp_path: Path) -> None:
     copy = tmp_path / "questionnaires"
     shutil.copytree(default_catalog_dir(), copy)
@@ -354,22 +388,25 @@ def test_upsert_counts_na_and_change_log(con: duckdb.DuckDBPyConnection) -> None
     assert _response(con, a.id, "5.2")["target"] == 4  # type: ignore[index]
 
     logged = set(_log(con, a.id)[before:])
-    # an existing response: field by field; a new one: one `created` row naming what it was given
-    assert logged == {
-        ("4.1", "evidence", None, "new evidence", "importer", "import"),
-        ("4.3", "created", None, "maturity 1; owner given", "importer", "import"),
-        ("4.4", "created", None, "maturity 0; not applicable", "importer", "import"),
-        ("5.2", "created", None, "target 4", "importer", "import"),
-    }
-    assert len(_log(con, a.id)) == before + 4
+    # a stored response's changes are logged field by field; a new one records its creation itself
+    assert logged == {("4.1", "evidence", None, "new evidence", "importer", "import")}
+    created = rows(con, """SELECT item_id, created_by, created_source, created_at IS NOT NULL FROM response
+                           WHERE assessment_id = ? ORDER BY item_id""", [a.id])
+    assert created == [("4.1", BY, "form", True), ("4.2", BY, "form", True), ("4.3", "importer", "import", True),
+                       ("4.4", "importer", "import", True), ("5.2", "importer", "import", True)]
 
     # the same file again changes nothing
     assert store.upsert_responses(con, staged, by="importer") == UpsertCounts(new=0, updated=0, unchanged=6)
-    assert len(_log(con, a.id)) == before + 4
+    assert len(_log(con, a.id)) == before + 1
 
-    # a later change of a created response is logged field by field, its first value as the old one
+    # a later change of a created response is logged field by field, its first value as the old one,
+    # and its history shows the change after its creation
     store.upsert_responses(con, stage(a.id, {"4.3": {"owner": "Cy"}}), by="importer")
     assert _log(con, a.id)[-1] == ("4.3", "owner", "Bo", "Cy", "importer", "import")
+    history = store.item_history(con, a.id, "4.3")
+    shown = history[["field", "old_value", "new_value", "changed_by", "source"]].astype(object)
+    assert shown.where(shown.notna(), None).values.tolist() == [
+        ["owner", "Bo", "Cy", "importer", "import"], ["created", None, None, "importer", "import"]]
 
 
 @pytest.mark.parametrize(

@@ -203,9 +203,12 @@ def test_a_new_assessor_answers_closes_the_tab_and_finds_the_answer_again(
         history = store.item_history(con, assessment_id)
     assert saved["maturity"] == LEVEL and saved["evidence"] == EVIDENCE and saved["changed_by"] == NAME, saved.to_dict()
     mine = history[history["item_id"] == item.id]
-    assert sorted(mine["field"]) == ["evidence", "maturity"], mine.to_dict("records")
+    assert sorted(mine["field"]) == ["created", "evidence", "maturity"], mine.to_dict("records")
     assert set(mine["changed_by"]) == {NAME} and set(mine["source"]) == {"form"}, mine.to_dict("records")
-    assert dict(zip(mine["field"], mine["new_value"], strict=True)) == {"maturity": str(LEVEL), "evidence": EVIDENCE}
-    assert history[history["field"] == "created"]["changed_by"].tolist() == [NAME]
-    assert len(history) == 3, history.to_dict("records")  # nothing else was written to this round
+    assert mine["field"].iloc[-1] == "created", mine.to_dict("records")  # newest first: the creation comes last
+    changes = mine[mine["field"] != "created"]
+    assert dict(zip(changes["field"], changes["new_value"], strict=True)) == {"maturity": str(LEVEL), "evidence": EVIDENCE}
+    round_created = history[(history["field"] == "created") & history["item_id"].isna()]  # the round itself
+    assert round_created["changed_by"].tolist() == [NAME]
+    assert len(history) == 4, history.to_dict("records")  # nothing else was written to this round
     assert not proxy_trap.requests, f"the dashboard's server tried to reach the network: {proxy_trap.requests}"
