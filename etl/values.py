@@ -244,6 +244,9 @@ def parse_date(value: Any) -> dt.date | None:
     try:
         if not match:
             raise ValueError(text)
-        return dt.date.fromisoformat(match.group(1))
+        day = dt.date.fromisoformat(match.group(1))
+        if day.year < 1900:  # before Excel's first day: a time of day alone reads as 1899-12-31
+            raise ValueError(text)
+        return day
     except ValueError as exc:
         raise BadValue("a date as an Excel date or YYYY-MM-DD (day/month orders are ambiguous)") from exc

@@ -101,12 +101,14 @@ def test_applicable_words(raw: object, expected: bool | None) -> None:
 @pytest.mark.parametrize(("raw", "expected"), [
     (dt.datetime(2026, 3, 1, 0, 0), dt.date(2026, 3, 1)), (dt.date(2026, 3, 1), dt.date(2026, 3, 1)),
     ("2026-03-01", dt.date(2026, 3, 1)), ("2026-03-01T09:30", dt.date(2026, 3, 1)), (None, None),
+    ("2026-03-01 00:00:00", dt.date(2026, 3, 1)), ("2026-03-01 13:05:00", dt.date(2026, 3, 1)),  # as the reader gives dates
 ])
 def test_dates(raw: object, expected: dt.date | None) -> None:
     assert parse_date(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["01/03/2026", "2026-3-1", "2026-03-01xyz", "March 1", "2026-02-30"])
+@pytest.mark.parametrize("raw", ["01/03/2026", "2026-3-1", "2026-03-01xyz", "March 1", "2026-02-30",
+                                 "1899-12-31 10:30:00"])  # a time of day alone, as the reader gives it
 def test_ambiguous_or_bad_dates(raw: str) -> None:
     with pytest.raises(BadValue):
         parse_date(raw)
