@@ -278,11 +278,13 @@ def _check_content_types(name: str, archive: zipfile.ZipFile) -> None:
         raise UnreadableFile(f"{name}: this is {other or 'an archive but not an Excel workbook'}, not a spreadsheet.")
 
 
-_RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
-_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+# tags and types are matched by their last part, so that Strict Open XML's namespaces are read too
 _OFFICE_DOCUMENT = "/officeDocument"
 _WORKSHEET = "/worksheet"
-_RELATION_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
 
 
 class _FirstValueRow:
@@ -304,12 +306,15 @@ class _FirstValueRow:
         for start in range(0, len(chunk), 1 << 16):
             if self.row is not None:
                 return
-            self._parser.feed(chunk[start:start + (1 << 16)])
-            self._read()
+            try:
+                self._parser.feed(chunk[start:start + (1 << 16)])
+                self._read()
+            except ElementTree.ParseError as exc:
+                raise ValueError(f"its XML is damaged ({exc})") from exc
 
     def _read(self) -> None:
         for event, element in self._parser.read_events():
-            tag = element.tag.rsplit("}", 1)[-1]
+            tag = _local(element.tag)
             if event == "start" and tag == "row":
                 self._row = _row_number(element.get("r")) or self._row + 1
             elif event == "start" and tag == "c":
@@ -338,7 +343,7 @@ def _relations(name: str, archive: zipfile.ZipFile, part: str) -> dict[str, tupl
     except (DefusedXmlException, SafeElementTree.ParseError, zipfile.BadZipFile, zlib.error) as exc:
         raise UnreadableFile(f"{name}: the workbook's structure cannot be read safely ({exc}).") from exc
     out = {}
-    for node in root.iter(_RELATIONSHIPS):
+    for node in (n for n in root.iter() if _local(n.tag) == "Relationship"):
         target = str(node.get("Target", ""))
         path = target.lstrip("/") if target.startswith("/") else str(PurePath(folder, target)) if folder else target
         out[str(node.get("Id", ""))] = (str(node.get("Type", "")), _normalise(path))
@@ -356,12 +361,14 @@ def _normalise(path: str) -> str:
     return "/".join(parts)
 
 
-def _worksheet_parts(name: str, archive: zipfile.ZipFile) -> dict[str, str]:
-    """Worksheet name -> its part in the archive, from the workbook part and its relationships."""
+def _worksheet_parts(name: str, archive: zipfile.ZipFile, check: Callable[[str], None]) -> dict[str, str]:
+    """Worksheet name -> its part in the archive, from the workbook part and its relationships.
+    `check` streams a part through the safety checks before it is parsed."""
     book = next((target for kind, target in _relations(name, archive, "").values() if kind.endswith(_OFFICE_DOCUMENT)), None)
     if book is None:
         raise UnreadableFile(f"{name}: not a readable .xlsx workbook (it names no workbook part).")
     try:
+        check(book)
         root = SafeElementTree.fromstring(archive.read(book), forbid_dtd=True)
     except KeyError as exc:
         raise UnreadableFile(f"{name}: the workbook is damaged (its workbook part {book} is missing).") from exc
@@ -369,8 +376,9 @@ def _worksheet_parts(name: str, archive: zipfile.ZipFile) -> dict[str, str]:
         raise UnreadableFile(f"{name}: the workbook's structure cannot be read safely ({exc}).") from exc
     relations = _relations(name, archive, book)
     parts = {}
-    for node in root.iter(f"{_MAIN}sheet"):
-        kind, target = relations.get(str(node.get(_RELATION_ID, "")), ("", ""))
+    for node in (n for n in root.iter() if _local(n.tag) == "sheet"):
+        relation = next((value for key, value in node.attrib.items() if _local(key) == "id"), "")
+        kind, target = relations.get(relation, ("", ""))
         if kind.endswith(_WORKSHEET):
             parts[str(node.get("name", ""))] = target
     return parts
@@ -388,32 +396,35 @@ def _check_archive(name: str, data: bytes, limits: Limits) -> dict[str, int | No
     budget = limits.max_uncompressed_bytes
     checked: set[str] = set()
 
-    def check(member: zipfile.ZipInfo, watch: Callable[[bytes], None] | None = None) -> None:
+    def check(part: str, watch: Callable[[bytes], None] | None = None) -> None:
         nonlocal budget
+        member = by_part[part]
+        if part in checked:
+            return
         if member.flag_bits & 0x1:
-            raise UnreadableFile(f"{name}: part {member.filename} is encrypted; remove the password and save it again.")
-        budget -= _inflate_checked(name, data, member, budget, watch)
-        checked.add(member.filename)
+            raise UnreadableFile(f"{name}: part {part} is encrypted; remove the password and save it again.")
+        try:
+            budget -= _inflate_checked(name, data, member, budget, watch)
+        except ValueError as exc:
+            if isinstance(exc, UnreadableFile):
+                raise
+            raise UnreadableFile(f"{name}: part {part} cannot be read: {exc}.") from exc
+        checked.add(part)
 
-    # the small parts that describe the workbook first (sizes and entities checked before parsing them)
-    structure = [m for m in members if m.filename == "[Content_Types].xml" or m.filename.endswith(".rels")
-                 or m.filename.endswith("workbook.xml")]
-    for member in structure:
-        check(member)
+    # the parts that describe the workbook first: sizes and entities are checked before they are parsed
+    for part in by_part:
+        if part == "[Content_Types].xml" or part.endswith(".rels"):
+            check(part)
     _check_content_types(name, archive)
-    sheets = _worksheet_parts(name, archive)
     first_rows: dict[str, int | None] = {}
-    for sheet, part in sheets.items():
-        member = by_part.get(part)
-        if member is None:
+    for sheet, part in _worksheet_parts(name, archive, check).items():
+        if part not in by_part:
             raise UnreadableFile(f"{name}: the workbook is damaged (sheet {sheet!r} has no part {part}).")
         watch = _FirstValueRow()
-        if part not in checked:
-            check(member, watch)
+        check(part, watch)
         first_rows[sheet] = watch.row
-    for member in members:
-        if member.filename not in checked:
-            check(member)
+    for part in by_part:
+        check(part)
     return first_rows
 
 

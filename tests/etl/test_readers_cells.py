@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+from collections.abc import Callable
 
 import openpyxl
 import pytest
@@ -15,7 +16,7 @@ from openpyxl.styles import Font
 
 from dashboard.catalog import Catalog
 from etl.importer import validate_bytes
-from etl.readers import read_sheets
+from etl.readers import UnreadableFile, read_sheets
 
 _CONTENT_TYPES = (
     '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
@@ -132,3 +133,29 @@ def test_every_cell_arrives_as_text_and_hidden_or_chart_sheets_are_marked_or_ski
     assert sheets[0].row(1) == ["  padded  ", "3", "3.5", "true", "2026-03-31 00:00:00", "2026-03-31 13:05:00"]
     # cleaned: trimmed, and a midnight date-time is a date
     assert dict(sheets[0].rows)[2] == ["padded", "3", "3.5", "true", "2026-03-31", "2026-03-31 13:05:00"]
+
+
+def _rewritten(data: bytes, change: Callable[[str, str], str]) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for part in source.namelist():
+            archive.writestr(part, change(part, source.read(part).decode("utf-8")))
+    return out.getvalue()
+
+
+def test_strict_open_xml_namespaces_are_read() -> None:
+    def strict(_: str, text: str) -> str:
+        return (text.replace("http://schemas.openxmlformats.org/spreadsheetml/2006/main", "http://purl.oclc.org/ooxml/spreadsheetml/main")
+                .replace(_REL, "http://purl.oclc.org/ooxml/officeDocument/relationships"))
+
+    [sheet] = read_sheets("strict.xlsx", _rewritten(handmade(""), strict))
+    assert sheet.rows == [(5, ["item_id", "maturity"]), (6, ["4.1", "9"])]
+
+
+def test_a_worksheet_with_damaged_xml_is_refused_naming_the_part() -> None:
+    def damage(part: str, text: str) -> str:
+        return text.replace('<v>1</v></c><c r="D5"', '<v>1</c><c r="D5"') if part == "xl/data/first.xml" else text
+
+    with pytest.raises(UnreadableFile, match=r"broken\.xlsx: part xl/data/first\.xml cannot be read: its XML is damaged"):
+        read_sheets("broken.xlsx", _rewritten(handmade(""), damage))
