@@ -11,19 +11,15 @@ the name typed. Any exception box, console error, failed or outbound request fai
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from dashboard import store
 from dashboard.catalog import load_catalog
 from dashboard.db import connect
-from tests.e2e.conftest import ProxyTrap, Server, settle
+from tests.e2e.conftest import ProxyTrap, Server, assert_clean, browser_tab, click_sidebar_page, keyed, settle, type_name
 
 pytestmark = pytest.mark.e2e
 
@@ -33,92 +29,6 @@ ROUND = "2026-Q4"
 SCOPE_LABEL = "Clauses 4–10 (management system)"
 LEVEL = 2  # shown as "2 · Managed — <the item's rubric line>"
 EVIDENCE = "Context register v2 on the AIMS SharePoint, approved by the CRO in March"
-TIMEOUT_MS = 30_000  # generous: the machine may be busy running other suites
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-# Streamlit's frontend, opened on a page's own address (/assess?...), first looks for its server under that
-# path and gets two 404s before it finds it at the root (streamlit/streamlit#7074): not the dashboard's doing.
-KNOWN_STREAMLIT_404 = re.compile(r"^/[^/]+/_stcore/(health|host-config)$")
-
-
-@dataclass
-class Tab:
-    """A browser tab on the dashboard and everything that went wrong in it."""
-
-    page: Any
-    base: str
-    problems: list[str] = field(default_factory=list)
-
-    def known_404(self, url: str) -> bool:
-        return url.startswith(self.base) and bool(KNOWN_STREAMLIT_404.match(urlsplit(url).path))
-
-    def on_console(self, message: Any) -> None:
-        if message.type != "error":
-            return
-        url = (message.location or {}).get("url", "")
-        if "status of 404" in message.text and self.known_404(url):
-            return
-        self.problems.append(f"console error: {message.text} (at {url or 'unknown location'})")
-
-    def on_response(self, response: Any) -> None:
-        if response.status >= 400 and not (response.status == 404 and self.known_404(response.url)):
-            self.problems.append(f"HTTP {response.status}: {response.request.method} {response.url}")
-
-    def on_route(self, route: Any) -> None:
-        url = route.request.url
-        if url.startswith(("http://", "https://", "ws://", "wss://")) and (urlsplit(url).hostname or "") not in LOOPBACK:
-            self.problems.append(f"request to another host: {url}")
-            route.abort()
-        else:
-            route.continue_()
-
-
-@contextmanager
-def browser_tab(chromium: Any, server: Server) -> Iterator[Tab]:
-    """A tab in a browser context of its own (its own cookies, so its own Streamlit session); closed after."""
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
-    try:
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        tab = Tab(page, server.url)
-        page.on("console", tab.on_console)
-        page.on("pageerror", lambda error: tab.problems.append(f"uncaught error in the page: {error}"))
-        page.on("requestfailed", lambda r: tab.problems.append(f"request failed: {r.method} {r.url} ({r.failure})"))
-        page.on("response", tab.on_response)
-        page.route("**/*", tab.on_route)
-        yield tab
-    finally:
-        context.close()
-
-
-def assert_clean(tab: Tab, server: Server, step: str) -> None:
-    """No exception box on the page and nothing wrong in the browser so far."""
-    boxes = tab.page.locator('[data-testid="stException"]')
-    failures = [f"exception box: {boxes.nth(i).inner_text()[:800]}" for i in range(boxes.count())] + tab.problems
-    assert not failures, f"{step}:\n" + "\n".join(failures) + "\n--- server output ---\n" + server.output()[-3000:]
-
-
-def type_name(page: Any, name: str) -> None:
-    box = page.locator('[data-testid="stSidebar"]').get_by_role("textbox", name="Your name")
-    box.fill(name)
-    box.press("Tab")  # the text input sends its value when it loses focus
-    settle(page)
-
-
-def click_sidebar_page(page: Any, title: str) -> None:
-    nav = page.locator('[data-testid="stSidebarNav"]')
-    link = nav.locator('a[data-testid="stSidebarNavLink"]').filter(has=page.locator(f'span[label="{title}"]'))
-    assert link.count() == 1, f"no sidebar link for {title!r}"
-    href = link.get_attribute("href") or ""
-    link.click()
-    page.wait_for_url(re.compile("^" + re.escape(href.split("?")[0])))
-    settle(page)
-
-
-def keyed(page: Any, key: str) -> Any:
-    """The element of the widget with this key (Streamlit gives it the CSS class st-key-<key, sanitised>)."""
-    return page.locator(".st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key.strip()))
-
-
 def checked_option(radio: Any) -> str | None:
     chosen = radio.locator('label[data-testid="stRadioOption"]').filter(has=radio.page.locator("input:checked"))
     return chosen.inner_text() if chosen.count() == 1 else None
