@@ -69,16 +69,17 @@ def _check_declared(name: str, members: list[zipfile.ZipInfo], limits: Limits) -
         raise UnreadableFile(f"{name}: not a readable .xlsx workbook (encrypted, or missing its content types).")
     total = sum(m.file_size for m in members)
     packed = sum(m.compress_size for m in members) or 1
-    if total > limits.max_uncompressed_bytes:
-        raise _zip_bomb(name, f"the workbook would expand to {total / MIB:.0f} MB "
-                              f"(limit {limits.max_uncompressed_bytes / MIB:.0f} MB)")
-    ratio_limit = limits.max_compression_ratio
+    ratio_limit = limits.max_compression_ratio  # the ratio first: a bomb is named as one
     if total > limits.ratio_applies_above and total / packed > ratio_limit:
         raise _zip_bomb(name, f"the workbook is compressed {total / packed:.0f}:1 (limit {ratio_limit:.0f}:1)")
     for member in members:
         if member.file_size > limits.ratio_applies_above and member.file_size / max(member.compress_size, 1) > ratio_limit:
             raise _zip_bomb(name, f"part {member.filename} is compressed "
                                   f"{member.file_size / max(member.compress_size, 1):.0f}:1 (limit {ratio_limit:.0f}:1)")
+    if total > limits.max_uncompressed_bytes:  # an ordinary workbook, just too big to read at once
+        raise UnreadableFile(f"{name}: the workbook holds {total / MIB:.0f} MB once unpacked, more than the "
+                             f"{limits.max_uncompressed_bytes / MIB:.0f} MB read at once (about 340,000 rows of the template); "
+                             "split it into smaller files, for example one per unit or round.")
 
 
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")

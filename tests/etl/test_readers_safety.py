@@ -169,6 +169,15 @@ def test_highly_compressed_member_under_the_size_limit_is_refused() -> None:
     assert "compressed" in message and "zip bomb" in message
 
 
+def test_an_ordinary_workbook_too_big_to_unpack_is_told_to_split_not_called_a_bomb() -> None:
+    data = simple_xlsx([["unit", "assessment", "item_id", "maturity", "evidence"],
+                        *[["Ops", "2026-Q3", "4.1", 2, f"evidence line {n} " * 20] for n in range(2_000)]])
+    unpacked = sum(m.file_size for m in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    message = refused("large.xlsx", data, Limits(max_file_bytes=len(data), max_uncompressed_bytes=unpacked - 1))
+    assert "once unpacked" in message and "split it into smaller files" in message
+    assert "bomb" not in message
+
+
 def test_over_the_size_limit_with_limits_object() -> None:
     data = simple_xlsx()
     message = refused("big.xlsx", data, Limits(max_file_bytes=len(data) - 1))
