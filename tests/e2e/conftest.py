@@ -284,6 +284,16 @@ def click_sidebar_page(page: Any, title: str) -> None:
     settle(page)
 
 
+def open_from_sidebar(page: Any, server: Server, title: str, heading: str, *, as_name: str) -> None:
+    """Open the app, go to a page by its sidebar link, wait for its heading, and type who I am."""
+    page.goto(server.url + "/")
+    page.locator('[data-testid="stSidebarNav"]').wait_for()
+    settle(page)
+    click_sidebar_page(page, title)
+    page.get_by_role("heading", name=heading, level=1).wait_for()
+    type_name(page, as_name)
+
+
 def keyed(page: Any, key: str) -> Any:
     """The element of the widget with this key (Streamlit gives it the CSS class st-key-<key, sanitised>)."""
     return page.locator(".st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key.strip()))

@@ -19,7 +19,7 @@ import pytest
 from dashboard import store
 from dashboard.catalog import load_catalog
 from dashboard.db import connect
-from tests.e2e.conftest import ProxyTrap, Server, assert_clean, browser_tab, click_sidebar_page, keyed, settle, type_name
+from tests.e2e.conftest import ProxyTrap, Server, assert_clean, browser_tab, keyed, open_from_sidebar, settle, type_name
 
 pytestmark = pytest.mark.e2e
 
@@ -43,12 +43,7 @@ def test_a_new_assessor_answers_closes_the_tab_and_finds_the_answer_again(
     with browser_tab(chromium, server) as tab:
         page = tab.page
         # 1. Units and rounds: say who I am, start a round for a new unit
-        page.goto(server.url + "/")
-        page.locator('[data-testid="stSidebarNav"]').wait_for()
-        settle(page)
-        click_sidebar_page(page, "Units and rounds")
-        page.get_by_role("heading", name="Units and rounds", level=1).wait_for()
-        type_name(page, NAME)
+        open_from_sidebar(page, server, "Units and rounds", "Units and rounds", as_name=NAME)
         form = page.locator('[data-testid="stForm"]').filter(has_text="Start an assessment")
         form.get_by_role("textbox", name="…or a new business unit").fill(UNIT)
         form.locator('label[data-testid="stRadioOption"]').filter(has_text=SCOPE_LABEL).click()

@@ -20,7 +20,7 @@ import openpyxl
 import pytest
 
 from dashboard.db import connect, rows
-from tests.e2e.conftest import ProxyTrap, Server, assert_clean, browser_tab, click_sidebar_page, settle, type_name
+from tests.e2e.conftest import ProxyTrap, Server, assert_clean, browser_tab, open_from_sidebar, settle
 
 pytestmark = pytest.mark.e2e
 
@@ -61,12 +61,7 @@ def test_two_files_uploaded_one_held_back_with_its_report_the_other_imported(
 ) -> None:
     with browser_tab(chromium, server) as tab:
         page = tab.page
-        page.goto(server.url + "/")
-        page.locator('[data-testid="stSidebarNav"]').wait_for()
-        settle(page)
-        click_sidebar_page(page, "Import")
-        page.get_by_role("heading", name="Import spreadsheets", level=1).wait_for()
-        type_name(page, NAME)
+        open_from_sidebar(page, server, "Import", "Import spreadsheets", as_name=NAME)
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(files=[
             {"name": "acme-finance.xlsx", "mimeType": XLSX_MIME, "buffer": french_workbook()},
             {"name": "compras.csv", "mimeType": "text/csv", "buffer": BAD_CSV},
