@@ -10,6 +10,7 @@ from etl.problems import problems_csv, problems_frame
 from etl.template import build_template
 
 NONE = "(not imported)"
+ui.page_setup()
 st.title("Import spreadsheets")
 user = ui.identity_box()
 st.caption("Our template or other layouts (columns recognised by their header names, in English, French, Spanish or "

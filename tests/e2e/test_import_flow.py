@@ -1,12 +1,13 @@
 """A governance lead imports the spreadsheets units sent, in a real browser (see conftest.py).
 
-On the running dashboard two files are uploaded on the Import page at once: a French workbook of one
-department (a cover sheet, a title, a metadata block naming the department and the date, Annex A ids
-written three ways, status words, an Excel date) and a semicolon CSV with an out-of-range maturity. The
-page shows each file as it understood it; the CSV's report names its row and column and holds it back;
-one click imports the workbook alone. The database then holds that department's round, every answer
-pointing at the file, and nothing of the CSV. Any exception box, console error, failed request or request
-to another host (an icon font, say) fails the test.
+The Import page is opened from a bookmark, as the fresh server's first page request (the sidebar must
+show the app's navigation). Two files are uploaded at once: a French workbook of one department (a cover
+sheet, a title, a metadata block naming the department and the date, Annex A ids written three ways,
+status words, an Excel date) and a semicolon CSV with an out-of-range maturity. The page shows each file
+as it understood it; the CSV's report names its row and column and holds it back; one click imports the
+workbook alone. The database then holds that department's round, every answer pointing at the file, and
+nothing of the CSV. Any exception box, console error, failed request or request to another host (an icon
+font, say) fails the test.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import openpyxl
 import pytest
 
 from dashboard.db import connect, rows
-from tests.e2e.conftest import ProxyTrap, Server, assert_clean, browser_tab, open_from_sidebar, settle
+from tests.e2e.conftest import ProxyTrap, Server, assert_clean, browser_tab, settle, type_name
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +62,14 @@ def test_two_files_uploaded_one_held_back_with_its_report_the_other_imported(
 ) -> None:
     with browser_tab(chromium, server) as tab:
         page = tab.page
-        open_from_sidebar(page, server, "Import", "Import spreadsheets", as_name=NAME)
+        # a bookmark, as the fresh server's first page request: the app's navigation, not pages/ file names
+        page.goto(server.url + "/import_data")
+        page.get_by_role("heading", name="Import spreadsheets", level=1).wait_for()
+        settle(page)
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        assert nav.get_by_text("Benchmarking", exact=True).count() == 1, nav.inner_text()
+        assert nav.get_by_text("import data", exact=True).count() == 0, nav.inner_text()
+        type_name(page, NAME)
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(files=[
             {"name": "acme-finance.xlsx", "mimeType": XLSX_MIME, "buffer": french_workbook()},
             {"name": "compras.csv", "mimeType": "text/csv", "buffer": BAD_CSV},
