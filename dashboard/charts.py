@@ -28,7 +28,8 @@ STATE_COLOURS = {
     "not assessed": "#d9d9d9",
     "not applicable": "#f7f7f7",
 }
-_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "font": {"size": 13}, "plot_bgcolor": "white"}
+# the top margin holds a title and its second line (see `_title`)
+_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 80, "b": 10}, "font": {"size": 13}, "plot_bgcolor": "white"}
 
 
 def safe(values: Iterable[object]) -> list[str]:
@@ -37,8 +38,14 @@ def safe(values: Iterable[object]) -> list[str]:
     return [html.escape(str(v)) for v in values]
 
 
-def _title(text: str) -> str:
-    return html.escape(text)
+def _title(text: str) -> dict[str, object]:
+    """A chart title, escaped. What follows its first " · " (which units, which round) becomes a smaller
+    second line, so that long titles fit half-width charts instead of running off their right edge."""
+    main, _, context = text.partition(" · ")
+    title: dict[str, object] = {"text": html.escape(main)}
+    if context:
+        title["subtitle"] = {"text": html.escape(context), "font": {"size": 12, "color": "#666666"}}
+    return title
 
 
 def level_colour(score: float | None, scale: Scale) -> str:
@@ -49,8 +56,9 @@ def level_colour(score: float | None, scale: Scale) -> str:
 def clause_maturity_chart(sections: pd.DataFrame, scale: Scale, *, title: str = "Maturity per clause") -> go.Figure:
     """Bars of section maturity (coloured by level) with the target as a marker, for clauses 4-10."""
     data = sections[sections["kind"] == "clause"]
-    # short ticks ("4<br>Context"): seven wrapped full titles overlap in a half-width chart; hover has the title
-    labels = [f"{s}<br>{t.split()[0]}" for s, t in zip(data["section"], data["section_title"], strict=True)]
+    # short ticks ("4 Context"), slanted: seven full titles, even seven words side by side, overlap in a
+    # half-width chart; the hover has the full title
+    labels = [f"{s} {t.split()[0]}" for s, t in zip(data["section"], data["section_title"], strict=True)]
     maturity = data["maturity"].astype("float")
     figure = go.Figure()
     figure.add_bar(
@@ -78,7 +86,7 @@ def clause_maturity_chart(sections: pd.DataFrame, scale: Scale, *, title: str = 
         title=_title(title),
         yaxis={"range": [0, 5.6], "tickvals": list(range(6)),
                "ticktext": [f"{lv.value} {lv.name}" for lv in scale.levels], "gridcolor": "#eeeeee"},
-        xaxis={"tickangle": 0, "tickfont": {"size": 10}},
+        xaxis={"tickangle": -35, "tickfont": {"size": 11}},
         legend={"orientation": "h", "y": -0.3},
         **_LAYOUT,
     )
@@ -107,8 +115,8 @@ def annex_coverage_chart(sections: pd.DataFrame, *, title: str = "Annex A covera
         )
     figure.update_layout(
         title=_title(title), barmode="stack", xaxis={"tickformat": ".0%", "range": [0, 1]},
-        legend={"orientation": "h", "y": -0.15}, **_LAYOUT,
-    )
+        legend={"orientation": "h", "y": -0.15}, **{**_LAYOUT, "margin": {**_LAYOUT["margin"], "r": 30}},
+    )  # the right margin keeps the 100% tick inside the figure
     return figure
 
 
@@ -140,7 +148,7 @@ def heatmap(sections: pd.DataFrame, *, order: list[str] | None = None, title: st
     figure.update_layout(
         title=_title(title), plot_bgcolor="#e9e9e9", height=max(320, 28 * len(table.index) + 140),
         yaxis={"autorange": "reversed", "automargin": True}, xaxis={"side": "top", "type": "category"},
-        margin={"l": 10, "r": 10, "t": 90, "b": 10}, font={"size": 12},
+        margin={"l": 10, "r": 10, "t": 120, "b": 10}, font={"size": 12},
     )
     return figure
 
@@ -179,7 +187,7 @@ def radar(sections: pd.DataFrame, units: list[str], *, title: str = "Units again
                                 opacity=0.55)
     figure.update_layout(title=_title(title), polar={"radialaxis": {"range": [0, 5]}, "angularaxis": {"type": "category"}},
                          legend={"orientation": "h"},
-                         margin={"l": 30, "r": 30, "t": 60, "b": 30})
+                         margin={"l": 30, "r": 30, "t": 90, "b": 30})
     return figure
 
 

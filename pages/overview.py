@@ -19,14 +19,14 @@ if not sel.ids:
 summary, before = ui.query(analytics.summary_change, sel.ids)
 sections = sel.keep(ui.query("organisation_sections", sel.ids))
 st.caption(f"Covers {sel.covers} · {summary['assessments']} assessment(s) · catalog {catalog.version}"
-           + ("" if before else " · no earlier round to compare with"))
+           + (" · changes are against the same units' previous round" if before else " · no earlier round to compare with"))
 
 
 def delta(name: str, percent: bool = False) -> str | None:
     if not before or summary[name] is None or before[name] is None:
         return None
-    change = summary[name] - before[name]
-    return f"{change:+.0%} since previous round" if percent else f"{change:+.2f} since previous round"
+    change = summary[name] - before[name]  # a share changes by percentage points, not by per cent
+    return f"{change * 100:+.0f} pts vs previous" if percent else f"{change:+.2f} vs previous"
 
 
 def show(value: float | None, percent: bool = False) -> str:
@@ -42,7 +42,7 @@ cols[2].metric("Annex A coverage", show(summary["annex_coverage"], True), delta(
 cols[3].metric("Completeness", show(summary["completeness"], True), delta("completeness", True),
                help="Assessed applicable items / applicable items.")
 cols[4].metric("Open gaps", summary["open_gaps"],
-               None if not before else f"{summary['open_gaps'] - before['open_gaps']:+d} since previous round",
+               None if not before else f"{summary['open_gaps'] - before['open_gaps']:+d} vs previous",
                delta_color="inverse", help="Applicable, assessed items below their target.")
 
 left, right = st.columns(2)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import scoring, store
+from dashboard import analytics, scoring, store
 from dashboard.db import connect
 from etl.cli import main as cli
 from tests.pages.conftest import APP
@@ -105,3 +105,19 @@ def test_a_new_import_shows_up_without_restarting(demo_db: Path, tmp_path: Path)
     assert cli(["--db", str(demo_db), "import", str(tmp_path / "new.csv")]) == 0
     app.run()
     assert int(_metrics(app)["Open gaps"]) == int(before) + 1
+
+
+def test_changes_are_in_points_and_each_chart_says_what_it_covers(demo_db: Path) -> None:
+    app = _app()
+    with connect(demo_db) as con:
+        now, before = analytics.summary_change(con, scoring.select_assessments(con, round_label=scoring.LATEST))
+    assert before is not None
+    deltas = {m.label: m.delta for m in app.metric}
+    # a share moves by percentage points: 40% -> 56% is "+16 pts", not "+16%"
+    assert deltas["Annex A coverage"] == f"{(now['annex_coverage'] - before['annex_coverage']) * 100:+.0f} pts vs previous"
+    assert deltas["Clause maturity"] == f"{now['clause_maturity'] - before['clause_maturity']:+.2f} vs previous"
+    assert "previous round" in app.caption[0].value
+    title = _chart(app, "Annex A coverage")["layout"]["title"]
+    # the context is a second line, so that the title fits a half-width chart
+    assert title["text"] == "Annex A coverage per objective"
+    assert title["subtitle"]["text"] == "10 unit(s) · round: Latest per unit"
