@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from dashboard.catalog import Scale
 
-__all__ = ["LEVEL_COLOURS", "STATE_COLOURS", "annex_coverage_chart", "clause_maturity_chart", "level_colour"]
+__all__ = ["LEVEL_COLOURS", "STATE_COLOURS", "annex_coverage_chart", "chart_title", "clause_maturity_chart", "level_colour"]
 
 # one colour per maturity level, used by every chart (red -> green, colour-blind safe-ish ordering)
 LEVEL_COLOURS = {
@@ -38,7 +38,7 @@ def safe(values: Iterable[object]) -> list[str]:
     return [html.escape(str(v)) for v in values]
 
 
-def _title(text: str) -> dict[str, object]:
+def chart_title(text: str) -> dict[str, object]:
     """A chart title, escaped. What follows its first " · " (which units, which round) becomes a smaller
     second line, so that long titles fit half-width charts instead of running off their right edge."""
     main, _, context = text.partition(" · ")
@@ -83,7 +83,7 @@ def clause_maturity_chart(sections: pd.DataFrame, scale: Scale, *, title: str = 
         hovertemplate="%{x}<br>target %{y:.2f}<extra></extra>",
     )
     figure.update_layout(
-        title=_title(title),
+        title=chart_title(title),
         yaxis={"range": [0, 5.6], "tickvals": list(range(6)),
                "ticktext": [f"{lv.value} {lv.name}" for lv in scale.levels], "gridcolor": "#eeeeee"},
         xaxis={"tickangle": -35, "tickfont": {"size": 11}},
@@ -114,7 +114,7 @@ def annex_coverage_chart(sections: pd.DataFrame, *, title: str = "Annex A covera
             customdata=data[column], hovertemplate="%{y}<br>" + state + ": %{customdata} controls (%{x:.0%})<extra></extra>",
         )
     figure.update_layout(
-        title=_title(title), barmode="stack", xaxis={"tickformat": ".0%", "range": [0, 1]},
+        title=chart_title(title), barmode="stack", xaxis={"tickformat": ".0%", "range": [0, 1]},
         legend={"orientation": "h", "y": -0.15}, **{**_LAYOUT, "margin": {**_LAYOUT["margin"], "r": 30}},
     )  # the right margin keeps the 100% tick inside the figure
     return figure
@@ -146,7 +146,7 @@ def heatmap(sections: pd.DataFrame, *, order: list[str] | None = None, title: st
         hovertemplate="%{y} · section %{x}<br>%{text}<extra></extra>",
     ))
     figure.update_layout(
-        title=_title(title), plot_bgcolor="#e9e9e9", height=max(320, 28 * len(table.index) + 140),
+        title=chart_title(title), plot_bgcolor="#e9e9e9", height=max(320, 28 * len(table.index) + 140),
         yaxis={"autorange": "reversed", "automargin": True}, xaxis={"side": "top", "type": "category"},
         margin={"l": 10, "r": 10, "t": 120, "b": 10}, font={"size": 12},
     )
@@ -169,7 +169,7 @@ def ranking_chart(ranked: pd.DataFrame, scale: Scale, *, title: str = "Units by 
                          annotation_text="middle half of units", annotation_position="bottom left")
         figure.add_vline(x=median, line_dash="dash", line_color="#222222",
                          annotation_text=f"median {median:.2f}", annotation_position="top")
-    figure.update_layout(title=_title(title), xaxis={"range": [0, 5.5], "title": "overall maturity"},
+    figure.update_layout(title=chart_title(title), xaxis={"range": [0, 5.5], "title": "overall maturity"},
                          height=max(320, 26 * len(data) + 140), **_LAYOUT)
     return figure
 
@@ -185,7 +185,7 @@ def radar(sections: pd.DataFrame, units: list[str], *, title: str = "Units again
         rows = sections[sections["unit"] == unit].set_index("section")["maturity"].reindex(order)
         figure.add_scatterpolar(r=[*rows, rows.iloc[0]], theta=[*order, order[0]], name=html.escape(unit), fill="toself",
                                 opacity=0.55)
-    figure.update_layout(title=_title(title), polar={"radialaxis": {"range": [0, 5]}, "angularaxis": {"type": "category"}},
+    figure.update_layout(title=chart_title(title), polar={"radialaxis": {"range": [0, 5]}, "angularaxis": {"type": "category"}},
                          legend={"orientation": "h"},
                          margin={"l": 30, "r": 30, "t": 90, "b": 30})
     return figure
@@ -199,7 +199,7 @@ def distribution(sections: pd.DataFrame, *, title: str = "Spread of unit scores 
         text=safe(sections["unit"]), marker={"color": "#1a6a3a", "size": 6}, line={"color": "#555555"},
         hovertemplate="%{text}<br>section %{x}: %{y:.2f}<extra></extra>", name="units",
     ))
-    figure.update_layout(title=_title(title), xaxis={"categoryorder": "array", "categoryarray": order, "type": "category"},
+    figure.update_layout(title=chart_title(title), xaxis={"categoryorder": "array", "categoryarray": order, "type": "category"},
                          yaxis={"range": [-0.2, 5.2], "title": "maturity"}, showlegend=False, **_LAYOUT)
     return figure
 
@@ -210,6 +210,6 @@ def trend_chart(trend: pd.DataFrame, *, value: str = "maturity", by: str = "sect
     figure = go.Figure()
     for name, rows in trend.groupby(by, sort=False):
         figure.add_scatter(x=safe(rows["round"]), y=rows[value], mode="lines+markers", name=html.escape(str(name)))
-    figure.update_layout(title=_title(title), yaxis={"range": [0, 5.2], "title": "maturity"},
+    figure.update_layout(title=chart_title(title), yaxis={"range": [0, 5.2], "title": "maturity"},
                          xaxis={"type": "category", "title": "round"}, **_LAYOUT)
     return figure

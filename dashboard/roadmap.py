@@ -22,6 +22,7 @@ import plotly.graph_objects as go
 
 from dashboard import scoring, tracking
 from dashboard.catalog import Catalog, Item, Scale, load_catalog
+from dashboard.charts import chart_title
 
 __all__ = [
     "NEXT_SCORE",
@@ -396,9 +397,9 @@ def timeline_chart(actions: pd.DataFrame, *, title: str = "Roadmap", today: dt.d
         )
     figure.add_vline(x=today.isoformat(), line_dash="dot", line_color="#333333")
     figure.update_layout(
-        title=title, xaxis={"type": "date", "gridcolor": "#eeeeee"}, barmode="overlay", plot_bgcolor="white",
+        title=chart_title(title), xaxis={"type": "date", "gridcolor": "#eeeeee"}, barmode="overlay", plot_bgcolor="white",
         yaxis={"tickvals": list(row.values()), "ticktext": [p.label for p in PHASES], "range": [-len(PHASES) + 0.4, 0.4],
                "showgrid": False, "zeroline": False},
-        margin={"l": 10, "r": 10, "t": 50, "b": 10}, legend={"orientation": "h", "y": -0.2}, height=340,
+        margin={"l": 10, "r": 10, "t": 80, "b": 10}, legend={"orientation": "h", "y": -0.2}, height=370,
     )
     return figure

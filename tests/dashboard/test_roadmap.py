@@ -284,6 +284,14 @@ def test_organisation_edit_applies_to_every_unit(demo: duckdb.DuckDBPyConnection
     assert roadmap.organisation_plan(demo, ids, today=TODAY).set_index("item_id").loc["A.5.2", "status"] == "in progress"
 
 
+def test_timeline_title_shows_a_group_or_round_name_as_typed_not_as_html(demo: duckdb.DuckDBPyConnection) -> None:
+    ids = scoring.select_assessments(demo, units=["HR & People"], round_label=scoring.LATEST)
+    actions = roadmap.plan(demo, ids, today=TODAY)
+    figure = roadmap.timeline_chart(actions, title="Phases · 1 unit(s) in <a href='https://x.invalid'>Ops</a>", today=TODAY)
+    assert figure.layout.title.text == "Phases"
+    assert figure.layout.title.subtitle.text == "1 unit(s) in &lt;a href=&#x27;https://x.invalid&#x27;&gt;Ops&lt;/a&gt;"
+
+
 def test_timeline_chart_shows_each_phase_with_its_counts(demo: duckdb.DuckDBPyConnection) -> None:
     ids = scoring.select_assessments(demo, units=["HR & People"], round_label=scoring.LATEST)
     actions = roadmap.plan(demo, ids, today=TODAY)
