@@ -73,6 +73,18 @@ def test_foundations_rank_before_the_controls_that_rely_on_them(catalog: Catalog
     assert sorted(r["rank"] for r in result.values()) == list(range(1, len(clauses) + 1))
 
 
+def test_in_a_round_of_both_scopes_controls_wait_for_the_clauses_they_rely_on(catalog: Catalog) -> None:
+    """Every clause and control one level below target: each control ranks after the clause it relies on."""
+    result = _by_item(roadmap.prioritise(_actions(*[(1, item.id, 1) for item in catalog.items]), catalog))
+    order = {phase.name: number for number, phase in enumerate(roadmap.PHASES)}
+    for control, clause in (("A.2.2", "5.2"), ("A.3.2", "5.3"), ("A.5.2", "6.1.4"), ("A.6.1.2", "6.2"), ("A.9.3", "6.2")):
+        assert clause in catalog.by_id[control].depends_on
+        assert result[clause]["rank"] < result[control]["rank"], (control, clause)
+        assert order[result[clause]["phase"]] <= order[result[control]["phase"]], (control, clause)
+    # 6.2 (gap 1 × weight 1) would be Later on its own: controls planned Now rely on it
+    assert result["6.2"]["phase"] == "Now"
+
+
 def test_rank_never_puts_an_action_before_what_it_waits_for(catalog: Catalog) -> None:
     # 5.3 has the larger score (gap 3 × 1.5) but waits for 5.2 (gap 1): 5.2 still ranks first
     result = _by_item(roadmap.prioritise(_actions((1, "5.2", 1), (1, "5.3", 3)), catalog))
