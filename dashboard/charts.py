@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from dashboard.catalog import Scale
 
-__all__ = ["LEVEL_COLOURS", "STATE_COLOURS", "annex_coverage_chart", "chart_title", "clause_maturity_chart", "level_colour"]
+__all__ = ["LEVEL_COLOURS", "STATE_COLOURS", "UNIT_COLOURS", "annex_coverage_chart", "chart_title", "clause_maturity_chart", "level_colour"]
 
 # one colour per maturity level, used by every chart (red -> green, colour-blind safe-ish ordering)
 LEVEL_COLOURS = {
@@ -28,6 +28,8 @@ STATE_COLOURS = {
     "not assessed": "#d9d9d9",
     "not applicable": "#f7f7f7",
 }
+# up to six units side by side: the Okabe-Ito colours, told apart also by people with colour-vision deficiency
+UNIT_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
 # the top margin holds a title and its second line (see `_title`)
 _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 80, "b": 10}, "font": {"size": 13}, "plot_bgcolor": "white"}
 
@@ -165,11 +167,13 @@ def ranking_chart(ranked: pd.DataFrame, scale: Scale, *, title: str = "Units by 
     ))
     if values.notna().any():
         q1, median, q3 = values.quantile([0.25, 0.5, 0.75])
-        figure.add_vrect(x0=q1, x1=q3, fillcolor="#888888", opacity=0.12, line_width=0,
-                         annotation_text="middle half of units", annotation_position="bottom left")
+        figure.add_vrect(x0=q1, x1=q3, fillcolor="#888888", opacity=0.12, line_width=0)
         figure.add_vline(x=median, line_dash="dash", line_color="#222222",
                          annotation_text=f"median {median:.2f}", annotation_position="top")
-    figure.update_layout(title=chart_title(title), xaxis={"range": [0, 5.5], "title": "overall maturity"},
+    # the key goes under the axis: an annotation inside the plot sat on the bars' value labels
+    figure.update_layout(title=chart_title(title), xaxis={"range": [0, 5.5], "title": {
+                             "text": "dashed: the median unit · shaded: the middle half",
+                             "font": {"size": 12}}},
                          height=max(320, 26 * len(data) + 140), **_LAYOUT)
     return figure
 
@@ -181,10 +185,10 @@ def radar(sections: pd.DataFrame, units: list[str], *, title: str = "Units again
     target = sections.groupby("section")["target"].mean().reindex(order)
     figure.add_scatterpolar(r=[*target, target.iloc[0]], theta=[*order, order[0]], name="Target",
                             line={"color": "#222222", "dash": "dash"})
-    for unit in units[:6]:
+    for unit, colour in zip(units[:6], UNIT_COLOURS, strict=False):
         rows = sections[sections["unit"] == unit].set_index("section")["maturity"].reindex(order)
         figure.add_scatterpolar(r=[*rows, rows.iloc[0]], theta=[*order, order[0]], name=html.escape(unit), fill="toself",
-                                opacity=0.55)
+                                opacity=0.55, line={"color": colour}, fillcolor=colour)
     figure.update_layout(title=chart_title(title), polar={"radialaxis": {"range": [0, 5]}, "angularaxis": {"type": "category"}},
                          legend={"orientation": "h"},
                          margin={"l": 30, "r": 30, "t": 90, "b": 30})
