@@ -131,16 +131,24 @@ def _level_colourscale() -> list[list[float | str]]:
     return steps
 
 
-def heatmap(sections: pd.DataFrame, *, order: list[str] | None = None, title: str = "Maturity by unit and section"
-            ) -> go.Figure:
-    """Units × sections, each cell the section score coloured by level; no data is grey and says so."""
+def heatmap(sections: pd.DataFrame, *, order: list[str] | None = None, title: str = "Maturity by unit and section",
+            items: bool = False) -> go.Figure:
+    """Units × sections, each cell the section score coloured by level; no data is grey and says so.
+
+    `items`: the columns are single items, whose levels are whole numbers and whose empty cells say why
+    (their `state`: not assessed, not applicable)."""
     table = sections.pivot_table(index="unit", columns="section", values="maturity", aggfunc="first", dropna=False)
     columns = [s for s in sections.drop_duplicates("section")["section"] if s in table.columns]
     table = table.reindex(columns=columns)
     if order is not None:
         table = table.reindex(order)
     z = table.to_numpy(dtype=float)
-    text = [["no data" if pd.isna(v) else f"{v:.2f}" for v in row] for row in z]
+    why = None
+    if items:
+        why = sections.pivot_table(index="unit", columns="section", values="state", aggfunc="first")
+        why = why.reindex(index=table.index, columns=columns)
+    text = [[(("no data" if why is None or pd.isna(why.iat[i, j]) else str(why.iat[i, j])) if pd.isna(v)
+              else (f"{v:.0f}" if items else f"{v:.2f}")) for j, v in enumerate(row)] for i, row in enumerate(z)]
     figure = go.Figure(go.Heatmap(
         z=z, x=columns, y=safe(table.index), text=text, texttemplate="%{text}", textfont={"size": 11},
         colorscale=_level_colourscale(), zmin=0, zmax=6, xgap=2, ygap=2, hoverongaps=True,

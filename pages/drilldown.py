@@ -32,7 +32,8 @@ cols[1].metric("Units below the section target", int((scores["maturity"] < score
 cols[2].metric("Items not assessed", int((items["state"] == "not assessed").sum()))
 
 per_item = items.sort_values("ord").assign(section=lambda f: f["item_id"])  # one heatmap column per item
-st.plotly_chart(charts.heatmap(per_item, title=f"Maturity per item and unit · {sel.covers}"), key="drill_heatmap")
+st.plotly_chart(charts.heatmap(per_item, title=f"Maturity per item and unit · {sel.covers}", items=True),
+                key="drill_heatmap")
 
 for item in catalog.section_by_id[section].items:
     rows = items[items["item_id"] == item.id]

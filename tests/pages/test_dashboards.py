@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -120,6 +121,24 @@ def test_drilldown_shows_each_units_evidence(demo_db: Path) -> None:
     for row in shown.itertuples():
         assert (row.evidence if isinstance(row.evidence, str) else None) == (
             expected.loc[row.unit, "evidence"] if isinstance(expected.loc[row.unit, "evidence"], str) else None)
+
+
+def test_the_item_heatmap_shows_whole_levels_and_says_why_a_cell_is_empty(demo_db: Path) -> None:
+    app = _page("pages/drilldown.py")
+    app.selectbox(key="drill_section").select("A.10")
+    app.run()
+    assert not app.exception
+    with connect(demo_db) as con:
+        items = scoring.item_scores(con, scoring.select_assessments(con))
+    items = items[items["section"] == "A.10"]
+    cells = _figure(app, "Maturity per item and unit")["data"][0]
+    units, columns = [html.unescape(u) for u in cells["y"]], list(cells["x"])
+    shown = {(unit, column): text for unit, row in zip(units, cells["text"], strict=True)
+             for column, text in zip(columns, row, strict=True)}
+    for r in items.itertuples():
+        expected = r.state if pd.isna(r.maturity) else str(int(r.maturity))
+        assert shown[(r.unit, r.item_id)] == expected, (r.unit, r.item_id)
+    assert "not applicable" in shown.values()  # the demo excludes some third-party controls, with reasons
 
 
 def test_trend_lists_improved_and_regressed_items(demo_db: Path) -> None:
