@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 import duckdb
 import pandas as pd
 
-from dashboard import llm, scoring
+from dashboard import llm, roadmap, scoring
 from dashboard.catalog import Catalog, load_catalog
 from dashboard.db import connect, one
 from dashboard.extract import extract, first_sentence
@@ -52,7 +52,7 @@ __all__ = [
     "to_text",
 ]
 
-PROMPT_VERSION = "summaries-1"
+PROMPT_VERSION = "summaries-2"  # bump when a prompt or the facts change: cached summaries are redone
 OFFLINE_ENGINE = "offline extractive summariser"
 KINDS = ("item", "section", "unit", "executive")
 _FIELDS = ("evidence", "notes")
@@ -205,7 +205,14 @@ def _facts(con: duckdb.DuckDBPyConnection, scope: Scope, ids: list[int], items: 
     sections = scoring.organisation_sections(con, ids).dropna(subset=["maturity"]).sort_values("maturity")
     facts += [f"section {r.section} {r.section_title}: mean maturity {_fmt(r.maturity)}, gap {_fmt(r.gap)}, "
               f"{r.open_gaps} open gap(s) across {r.units_scored} unit(s)" for r in sections.itertuples()]
+    # the priorities are the roadmap's, so that the summary and the Roadmap page never disagree
+    plan = roadmap.organisation_plan(con, ids, catalog)
+    label = {phase.name: phase.label for phase in roadmap.PHASES}
+    facts += [f"{_PRIORITY} {n}: {label[r.phase]} · {r.summary}" for n, r in enumerate(plan.head(3).itertuples(), start=1)]
     return facts
+
+
+_PRIORITY = "roadmap priority"
 
 
 def prepare(con: duckdb.DuckDBPyConnection, scope: Scope, catalog: Catalog | None = None) -> Request:
@@ -291,9 +298,11 @@ def offline(request: Request, catalog: Catalog | None = None, *, notice: str = "
     paragraphs = [lead] if request.sources else ["No free text to summarise for this choice."]
     points: list[Point] = []
     if kind == "executive":
+        weakest = [f for f in request.facts if f.startswith("section ")][:3]
         paragraphs = [" ".join(_capital(f) + "." for f in request.facts[:3]),
-                      "Weakest sections first: " + "; ".join(request.facts[3:6]) + "."]
-        points = [Point(_capital(f), (), "Priorities") for f in request.facts[3:6]]
+                      "Weakest sections first: " + "; ".join(weakest) + "."]
+        points = [Point(f.split(": ", 1)[1], (), "Priorities (from the roadmap)")
+                  for f in request.facts if f.startswith(_PRIORITY)]
     else:
         prefix = f"{request.sources[0].unit} · " if kind == "unit" and request.sources else ""
         points = [Point(f.removeprefix(prefix), (), "Figures (from the scoring engine)") for f in request.facts]
@@ -326,7 +335,8 @@ _TASKS = {
     "unit": "Summarise the position of {what}: one short paragraph, then points in three groups: 'Strengths', "
             "'Weaknesses' and 'What the evidence lacks'.",
     "executive": "Write an executive summary for top management: exactly two short paragraphs built from the FACTS "
-                 "and the quotations, then 3 to 6 points giving the priorities.",
+                 "and the quotations, then 3 to 6 points giving the priorities, starting from the roadmap "
+                 "priorities in the FACTS.",
 }
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dashboard import llm, store, summarize
+from dashboard import llm, roadmap, scoring, store, summarize
 from dashboard.db import connect
 from dashboard.extract import extract, first_sentence, sentences
 from etl.demo import load_demo
@@ -158,6 +158,19 @@ def test_the_offline_unit_summary_names_strengths_weaknesses_and_thin_evidence(d
     assert strength.text.startswith("4.1 Understanding the organization") and strength.citations[0].item_id == "4.1"
     assert [p.text[:4] for p in groups["Weaknesses"]] == ["5.2 "]
     assert [p.text for p in groups["What the evidence lacks"]] == ["6.1.2 is rated 3 but its evidence only says: “see Jira”."]
+
+
+def test_the_executive_priorities_are_the_roadmaps_first_actions(demo: duckdb.DuckDBPyConnection) -> None:
+    """Not the weakest sections again (the second paragraph names those): the roadmap's first three actions,
+    the ones the Roadmap page lists first, so that the summary and the roadmap never disagree."""
+    request = summarize.prepare(demo, summarize.Scope("executive"))
+    summary = summarize.offline(request)
+    plan = roadmap.organisation_plan(demo, scoring.select_assessments(demo, round_label=scoring.LATEST)).head(3)
+    priorities = [p.text for p in summary.points if p.group == "Priorities (from the roadmap)"]
+    labels = {phase.name: phase.label for phase in roadmap.PHASES}
+    assert priorities == [f"{labels[r.phase]} · {r.summary}" for r in plan.itertuples()]
+    assert len(priorities) == 3
+    assert all(p.split(" — ")[-1] not in summary.paragraphs[1] for p in priorities)  # no repeat of the paragraph
 
 
 def test_offline_summaries_open_no_socket(demo: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch) -> None:
