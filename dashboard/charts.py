@@ -58,8 +58,8 @@ def level_colour(score: float | None, scale: Scale) -> str:
 def clause_maturity_chart(sections: pd.DataFrame, scale: Scale, *, title: str = "Maturity per clause") -> go.Figure:
     """Bars of section maturity (coloured by level) with the target as a marker, for clauses 4-10."""
     data = sections[sections["kind"] == "clause"]
-    # short ticks ("4 Context"), slanted: seven full titles, even seven words side by side, overlap in a
-    # half-width chart; the hover has the full title
+    # short ticks ("4 Context"), slanted by Plotly only when they would overlap (a half-width chart; a wide
+    # one keeps them level): seven full titles never fit; the hover has the full title
     labels = [f"{s} {t.split()[0]}" for s, t in zip(data["section"], data["section_title"], strict=True)]
     maturity = data["maturity"].astype("float")
     figure = go.Figure()
@@ -88,7 +88,7 @@ def clause_maturity_chart(sections: pd.DataFrame, scale: Scale, *, title: str = 
         title=chart_title(title),
         yaxis={"range": [0, 5.6], "tickvals": list(range(6)),
                "ticktext": [f"{lv.value} {lv.name}" for lv in scale.levels], "gridcolor": "#eeeeee"},
-        xaxis={"tickangle": -35, "tickfont": {"size": 11}},
+        xaxis={"tickfont": {"size": 11}},  # no tickangle: Plotly slants the ticks only when they collide
         legend={"orientation": "h", "y": -0.3},
         **_LAYOUT,
     )
