@@ -108,13 +108,19 @@ def test_radar_and_distribution_are_drawn(demo_db: Path) -> None:
     assert spread["data"][0]["type"] == "box"
 
 
-def test_drilldown_shows_each_units_evidence(demo_db: Path) -> None:
+def _drilldown(db: Path, section: str) -> tuple[AppTest, pd.DataFrame]:
+    """The Sections and controls page on one section, and the scoring engine's items of that section."""
     app = _page("pages/drilldown.py")
-    app.selectbox(key="drill_section").select("A.5")
+    app.selectbox(key="drill_section").select(section)
     app.run()
     assert not app.exception
-    with connect(demo_db) as con:
+    with connect(db) as con:
         items = scoring.item_scores(con, scoring.select_assessments(con))
+    return app, items[items["section"] == section]
+
+
+def test_drilldown_shows_each_units_evidence(demo_db: Path) -> None:
+    app, items = _drilldown(demo_db, "A.5")
     expected = items[items["item_id"] == "A.5.2"].set_index("unit")
     shown = next(df.value for df in app.dataframe if "evidence" in df.value.columns
                  and set(df.value["unit"]) == set(expected.index))
@@ -124,13 +130,7 @@ def test_drilldown_shows_each_units_evidence(demo_db: Path) -> None:
 
 
 def test_the_item_heatmap_shows_whole_levels_and_says_why_a_cell_is_empty(demo_db: Path) -> None:
-    app = _page("pages/drilldown.py")
-    app.selectbox(key="drill_section").select("A.10")
-    app.run()
-    assert not app.exception
-    with connect(demo_db) as con:
-        items = scoring.item_scores(con, scoring.select_assessments(con))
-    items = items[items["section"] == "A.10"]
+    app, items = _drilldown(demo_db, "A.10")
     cells = _figure(app, "Maturity per item and unit")["data"][0]
     units, columns = [html.unescape(u) for u in cells["y"]], list(cells["x"])
     shown = {(unit, column): text for unit, row in zip(units, cells["text"], strict=True)
