@@ -7,6 +7,7 @@ a whole import is one transaction, a single answer in the questionnaire is anoth
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ __all__ = [
     "get_assessment",
     "item_history",
     "list_assessments",
+    "list_imports",
     "list_units",
     "record_import",
     "rename_unit",
@@ -474,3 +476,27 @@ def record_import(
 def complete_import(con: duckdb.DuckDBPyConnection, import_id: int, summary: str) -> None:
     """Store what an import changed, once it is known."""
     con.execute("UPDATE import_batch SET summary = ? WHERE id = ?", [summary, import_id])
+
+
+IMPORT_COLUMNS = ("file", "imported_at", "imported_by", "rows", "new_assessments", "new_responses",
+                  "updated_responses", "unchanged", "units", "rounds")
+
+
+def list_imports(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every imported file, newest first: when, by whom, what it changed, and the units and rounds whose
+    responses it created."""
+    files = frame(
+        con,
+        """SELECT b.id, b.filename AS file, b.imported_at, b.imported_by, b.row_count AS rows, b.summary,
+                  string_agg(DISTINCT u.name, ', ' ORDER BY u.name) AS units,
+                  string_agg(DISTINCT a.label, ', ' ORDER BY a.label) AS rounds
+           FROM import_batch b
+           LEFT JOIN (SELECT DISTINCT created_import, assessment_id FROM response) r ON r.created_import = b.id
+           LEFT JOIN assessment a ON a.id = r.assessment_id LEFT JOIN unit u ON u.id = a.unit_id
+           GROUP BY ALL ORDER BY b.imported_at DESC, b.id DESC""",
+    )
+    changed = [json.loads(text) if text else {} for text in files.pop("summary")]
+    for column, key in (("new_assessments", "new_assessments"), ("new_responses", "new"),
+                        ("updated_responses", "updated"), ("unchanged", "unchanged")):
+        files[column] = pd.array([c.get(key) for c in changed], dtype="Int64")
+    return files[list(IMPORT_COLUMNS)]

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import ui
+from dashboard import store, ui
 from etl.importer import import_bytes, results_table
 from etl.layouts import FIELDS
 from etl.preview import listing, preview_bytes
@@ -85,3 +85,10 @@ if results := st.session_state.get("import_results"):
     st.dataframe(results_table(results), hide_index=True, key="import_summary")
     if problems := [p for r in results for p in r.problems]:
         st.dataframe(problems_frame(problems), hide_index=True, key="import_result_problems")
+
+imported = ui.query(store.list_imports)
+if not imported.empty:
+    st.subheader("Files imported so far")
+    st.caption(f"{len(imported):,} file(s), newest first. Units and rounds: where the file created answers; an "
+               "answer's history names the file it came from. The same file is never loaded twice.")
+    ui.table_download(imported, "imported-files", key="import_history", limit=200)

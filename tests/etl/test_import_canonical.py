@@ -505,3 +505,17 @@ def test_unit_name_with_doubled_space_matches_the_existing_unit(con, make_csv) -
     assert result.status == "imported", [str(p) for p in result.problems]
     assert result.counts.updated == 1
     assert stored(con, "maturity") == {"4.1": (3,)}
+
+
+def test_the_imported_files_are_listed_newest_first_with_what_each_changed(con, make_xlsx) -> None:
+    first = imp(con, make_xlsx([row("4.1", maturity=1), row("4.2", maturity=2)], COLUMNS), "q3-ops.xlsx")
+    second = imp(con, make_xlsx([row("4.1", maturity=3), row("4.2", maturity=2)], COLUMNS), "q3-ops-v2.xlsx")
+    assert (first.status, second.status) == ("imported", "imported")
+    files = store.list_imports(con)
+    assert list(files.columns) == list(store.IMPORT_COLUMNS)
+    listed = files[["file", "imported_by", "rows", "new_assessments", "new_responses", "updated_responses",
+                    "unchanged", "units", "rounds"]].astype(object).where(files.notna(), None).values.tolist()
+    assert listed == [
+        ["q3-ops-v2.xlsx", BY, 2, 0, 0, 1, 1, None, None],  # it created no answer: no unit or round of its own
+        ["q3-ops.xlsx", BY, 2, 1, 2, 0, 0, "Ops", "2026-Q3"],
+    ]

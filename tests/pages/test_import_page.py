@@ -62,6 +62,7 @@ def test_the_page_offers_the_template_and_waits_for_files(empty_db: Path) -> Non
     app = page()
     assert app.get("download_button")[0].label == "Download the import template"
     assert not app.metric and not app.button  # nothing to import yet
+    assert not app.dataframe  # and no file imported so far
 
 
 def test_preview_then_import_then_already_imported(empty_db: Path) -> None:
@@ -89,6 +90,10 @@ def test_preview_then_import_then_already_imported(empty_db: Path) -> None:
     app.run()  # the database changed: the same file is now recognised
     assert any("already imported" in i.value for i in app.info)
     assert app.button(key="import_run").disabled
+    # and it is listed among the files imported so far, with who imported it and what it created
+    history = table(app, "imported_by")
+    assert history[["file", "imported_by", "rows", "new_assessments", "new_responses", "units", "rounds"]].values.tolist() == [
+        ["payments.xlsx", "Ana Import", 2, 1, 2, "Payments", "2026-03-15"]]
 
 
 def test_without_a_name_nothing_can_be_imported(empty_db: Path) -> None:
