@@ -6,7 +6,7 @@ grouped or compared differently; nothing here defines a new way to score.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import duckdb
 import pandas as pd
@@ -22,7 +22,6 @@ __all__ = [
     "ranking",
     "round_trend",
     "summary_change",
-    "unit_trend",
     "units_below_target",
 ]
 
@@ -106,20 +105,6 @@ def units_below_target(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[
             ORDER BY target - maturity DESC, lower(unit)""",
         [*params, section],
     )
-
-
-def _ids_sql(ids: Sequence[int]) -> str:
-    return ", ".join("?" for _ in ids) or "NULL"
-
-
-def unit_trend(con: duckdb.DuckDBPyConnection, units: Sequence[str] | None = None) -> pd.DataFrame:
-    """Section scores and overall maturity of every round of the chosen units (all units when None)."""
-    where, params = "NOT u.archived", []
-    if units:
-        where += f" AND u.name IN ({_ids_sql(list(units))})"
-        params = list(units)
-    ids = frame(con, f"SELECT a.id FROM assessment a JOIN unit u ON u.id = a.unit_id WHERE {where}", params)["id"].tolist()
-    return round_trend(con, ids)
 
 
 def round_trend(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> pd.DataFrame:

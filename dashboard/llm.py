@@ -221,10 +221,16 @@ def _check_allowed(config: LLMConfig, messages: list[Message]) -> None:
         raise NeedsConfirmation(config, messages)
 
 
+def _redacted(config: LLMConfig, messages: Sequence[Message]) -> tuple[Redactor | None, list[Message]]:
+    """The messages as they are sent (redacted when redaction is on), and the redactor that can restore them."""
+    redactor = Redactor() if config.redact else None
+    return redactor, [{"role": m["role"], "content": redactor.redact(m["content"]) if redactor else m["content"]}
+                      for m in messages]
+
+
 def preview(config: LLMConfig, messages: Sequence[Message]) -> list[Message]:
     """The messages exactly as they would be sent (redacted when redaction is on)."""
-    redactor = Redactor() if config.redact else None
-    return [{"role": m["role"], "content": redactor.redact(m["content"]) if redactor else m["content"]} for m in messages]
+    return _redacted(config, messages)[1]
 
 
 def _send(config: LLMConfig, sent: list[Message], json_mode: bool, on_retry: Callable[[str], None] | None) -> Reply:
@@ -270,8 +276,7 @@ def complete(
     on_retry: Callable[[str], None] | None = None,
 ) -> Reply:
     """The model's answer to `messages`, with redacted data restored in it."""
-    redactor = Redactor() if config.redact else None
-    sent = [{"role": m["role"], "content": redactor.redact(m["content"]) if redactor else m["content"]} for m in messages]
+    redactor, sent = _redacted(config, messages)
     _check_allowed(config, sent)
     reply = _send(config, sent, json_mode, on_retry)
     return replace(reply, text=redactor.restore(reply.text)) if redactor else reply
@@ -297,8 +302,7 @@ def complete_json(
     on_retry: Callable[[str], None] | None = None,
 ) -> tuple[T, Reply]:
     """Ask for JSON and validate it with `parse` (which raises ValueError); one corrective retry, then give up."""
-    redactor = Redactor() if config.redact else None
-    sent = [{"role": m["role"], "content": redactor.redact(m["content"]) if redactor else m["content"]} for m in messages]
+    redactor, sent = _redacted(config, messages)
     _check_allowed(config, sent)
     problem = ""
     for _ in range(2):

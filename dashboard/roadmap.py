@@ -59,6 +59,7 @@ PHASES: tuple[Phase, ...] = (
     Phase("Later", 6, 12, "#4393c3"),
 )
 _PHASE = {p.name: p for p in PHASES}
+_PHASE_ORDER = {p.name: n for n, p in enumerate(PHASES)}
 NOW_SCORE = 3.0  # a score at or above this starts now
 NEXT_SCORE = 2.0  # at or above this, next; below it, later
 UNLOCK_BONUS = 0.5  # added for each open action that waits for this one
@@ -246,7 +247,7 @@ def _plan(con: duckdb.DuckDBPyConnection, items: pd.DataFrame, catalog: Catalog,
     out = pd.DataFrame(records, columns=ACTION_COLUMNS)
     if out.empty:
         return out
-    out["_phase"] = [[p.name for p in PHASES].index(p) for p in out["phase"]]
+    out["_phase"] = out["phase"].map(_PHASE_ORDER)
     out["_unit"] = out["unit"].str.lower()
     return out.sort_values(["_phase", "_unit", "assessment", "rank"]).drop(columns=["_phase", "_unit"]).reset_index(drop=True)
 
@@ -291,7 +292,8 @@ def organisation_plan(
         if zero:
             summary += f"; {zero} with nothing in place (level 0)"
         lowest, target = int(part["maturity"].min()), int(part["target"].max())
-        in_phase = part[part["phase"] == min(part["phase"], key=[p.name for p in PHASES].index)]
+        earliest = min(part["phase"], key=_PHASE_ORDER.__getitem__)
+        in_phase = part[part["phase"] == earliest]
         statuses = set(part["status"])
         owners = list(dict.fromkeys(o for o in part["owner"] if o))
         records.append({
@@ -299,7 +301,7 @@ def organisation_plan(
             "units_below": n, "units_assessed": m, "units": ", ".join(units), "units_at_zero": zero, "lowest": lowest,
             "lowest_level": catalog.scale.name(lowest), "target": target, "max_gap": int(part["gap"].max()),
             "foundation": bool(top["foundation"]), "score": round(float(part["score"].sum()), 2),
-            "phase": min(part["phase"], key=[p.name for p in PHASES].index), "why": _merged_why(part, top),
+            "phase": earliest, "why": _merged_why(part, top),
             "suggested_action": suggested_action(catalog.by_id[item_id], lowest, target, catalog.scale),
             "owner": "; ".join(owners), "due_date": part["due_date"].min(), "due_set": bool(part["due_set"].any()),
             "phase_start": in_phase["phase_start"].min(), "phase_end": in_phase["phase_end"].max(),
@@ -307,7 +309,7 @@ def organisation_plan(
             "keys": [(int(a), str(item_id)) for a in part["assessment_id"]],
         })
     out = pd.DataFrame(records)
-    phase_of = {r["item_id"]: [p.name for p in PHASES].index(r["phase"]) for r in records}
+    phase_of = {r["item_id"]: _PHASE_ORDER[r["phase"]] for r in records}
     score_of = {r["item_id"]: r["score"] for r in records}
     # a prerequisite ranks first unless it is planned in a later phase (then no unit waits for it there)
     waits = {i: [d for d in catalog.by_id[i].depends_on if d in phase_of and phase_of[d] <= phase_of[i]] for i in phase_of}

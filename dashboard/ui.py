@@ -385,8 +385,8 @@ def assessment_result(assessment: store.Assessment, sections: pd.DataFrame) -> N
     if (sections["kind"] == "annex_a").any():
         st.plotly_chart(charts.annex_coverage_chart(sections, title=f"Annex A coverage · {assessment.unit}"),
                         key=f"result_annex_{assessment.id}")
-    levels = sections[["section", "section_title", "maturity", "target", "gap", "completeness"]].copy()
-    levels.insert(3, "level", [scale.level_name(None if pd.isna(v) else v) for v in levels["maturity"]])
+    levels = scoring.with_levels(sections, scale)[["section", "section_title", "maturity", "level", "target", "gap",
+                                                   "completeness"]]
     st.dataframe(levels, hide_index=True, key=f"result_levels_{assessment.id}")
     gaps = query(scoring.item_scores, [assessment.id])
     gaps = gaps[gaps["gap"] > 0].sort_values(["gap", "weight", "ord"], ascending=[False, False, True])

@@ -24,7 +24,7 @@ if order_by == "overall maturity":
     order = ranked["unit"].tolist()
 else:
     order = sections[sections["section"] == order_by].sort_values("maturity", ascending=False, na_position="last")["unit"]
-    order = [*order, *[u for u in ranked["unit"] if u not in set(order)]]
+    order = [*order, *ranked.loc[~ranked["unit"].isin(order), "unit"]]
 st.plotly_chart(charts.heatmap(sections, order=order, title=f"Maturity by unit and section · {sel.covers}"),
                 key="bench_heatmap")
 

@@ -15,9 +15,9 @@ unit = st.selectbox("Business unit", units, index=None, placeholder="All units",
 scope = st.radio("Scope", ["clause", "annex_a"], horizontal=True, key="trend_scope",
                  format_func={"clause": "Clauses 4-10", "annex_a": "Annex A"}.get)
 who = unit or "all units"
-trend = ui.query(analytics.unit_trend, [unit] if unit else None)
-trend = trend[trend["kind"] == scope]
 ids = ui.query(scoring.select_assessments, units=[unit] if unit else None, round_label=scoring.ALL_ROUNDS)
+trend = ui.query(analytics.round_trend, ids)
+trend = trend[trend["kind"] == scope]
 overall = ui.query(analytics.overall_trend, ids)
 if trend.empty or overall.empty:
     st.info(f"No {'clause' if scope == 'clause' else 'Annex A'} assessment for {who} yet.")
