@@ -29,7 +29,6 @@ __all__ = [
     "catalog",
     "change_token",
     "db_path",
-    "empty_state",
     "filters",
     "flash",
     "identity_box",
@@ -38,6 +37,7 @@ __all__ = [
     "page_setup",
     "presentation_style",
     "query",
+    "require_data",
     "sync_identity",
     "table_download",
     "write",
@@ -210,8 +210,15 @@ def table_download(frame: pd.DataFrame, name: str, *, key: str, limit: int = 500
     st.download_button("Download as CSV", lambda: to_csv(frame), f"{name}.csv", mime="text/csv", key=f"{key}_csv")
 
 
-def empty_state() -> None:
-    """What a new user sees on an empty database: load the demo in one click, or where to start."""
+def require_data() -> None:
+    """Stop the page when no assessment exists yet, showing what a new user needs: load the demo in one
+    click, or where to start."""
+    if query("assessments").empty:
+        _empty_state()
+        st.stop()
+
+
+def _empty_state() -> None:
     st.info("The database is empty: no business unit has been assessed yet.")
     left, right = st.columns(2)
     with left:

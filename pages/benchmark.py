@@ -7,9 +7,7 @@ from dashboard import analytics, charts, ui
 ui.page_setup()
 st.title("Benchmarking across units")
 scale = ui.catalog().scale
-if ui.query("assessments").empty:
-    ui.empty_state()
-    st.stop()
+ui.require_data()
 
 sel = ui.filters(key="bench")
 if not sel.ids:

@@ -7,9 +7,7 @@ from dashboard import charts, scoring, ui
 ui.page_setup()
 st.title("Sections and controls")
 catalog = ui.catalog()
-if ui.query("assessments").empty:
-    ui.empty_state()
-    st.stop()
+ui.require_data()
 
 sel = ui.filters(key="drill", scope=False)
 if not sel.ids:

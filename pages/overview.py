@@ -9,9 +9,7 @@ st.title("Overview")
 catalog = ui.catalog()
 scale = catalog.scale
 
-if ui.query("assessments").empty:
-    ui.empty_state()
-    st.stop()
+ui.require_data()
 
 sel = ui.filters(key="overview")
 if not sel.ids:

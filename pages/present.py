@@ -8,9 +8,7 @@ ui.page_setup()
 ui.presentation_style()
 catalog = ui.catalog()
 scale = catalog.scale
-if ui.query("assessments").empty:
-    ui.empty_state()
-    st.stop()
+ui.require_data()
 
 rounds = [scoring.LATEST, *reversed(ui.query("rounds"))]
 round_label = st.selectbox("Round", rounds, key="present_round", label_visibility="collapsed")

@@ -10,9 +10,7 @@ EDITOR_ROWS = 1000
 ui.page_setup()
 st.title("Roadmap")
 user = ui.identity_box()
-if ui.query("assessments").empty:
-    ui.empty_state()
-    st.stop()
+ui.require_data()
 selection = ui.filters(key="roadmap")
 ids, round_label = selection.ids, selection.round_label
 org_name = st.sidebar.text_input("Organisation name (exports and report)", key="roadmap_org_name")

@@ -10,9 +10,7 @@ from dashboard.summarize import escape_markdown
 
 ui.page_setup()
 st.title("Summaries")
-if ui.query("assessments").empty:
-    ui.empty_state()
-    st.stop()
+ui.require_data()
 catalog = ui.catalog()
 st.secrets.load_if_toml_exists()  # top-level secrets (such as a provider's key) become environment variables
 config = llm.session_config(st.session_state)

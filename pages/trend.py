@@ -6,9 +6,7 @@ from dashboard import analytics, charts, scoring, ui
 
 ui.page_setup()
 st.title("Trends across rounds")
-if ui.query("assessments").empty:
-    ui.empty_state()
-    st.stop()
+ui.require_data()
 
 units = ui.query("units")["name"].tolist()
 unit = st.selectbox("Business unit", units, index=None, placeholder="All units", key="trend_unit")
