@@ -39,7 +39,8 @@ from etl.readers import Sheet, UnreadableFile, read_sheets
 from etl.validate import Batch, validate_layouts
 from etl.values import COMPLIANT, partial_level
 
-__all__ = ["FileResult", "import_bytes", "import_key", "import_path", "results_table", "understand", "validate_bytes"]
+__all__ = ["FileResult", "import_bytes", "import_key", "import_path", "parse_mapping", "results_table", "understand",
+           "validate_bytes"]
 
 Progress = Callable[[float, str], None]
 
@@ -75,6 +76,16 @@ def _mapping(mapping: Mapping | str | None) -> Mapping:
     return mapping if isinstance(mapping, Mapping) else Mapping.from_json(mapping)
 
 
+def parse_mapping(name: str, mapping: Mapping | str | None) -> tuple[Mapping | None, Report]:
+    """The column mapping, parsed once at the door; None (and the report saying why) when it is unusable."""
+    report = Report(name)
+    try:
+        return _mapping(mapping), report
+    except MappingError as exc:
+        report.error(f"the column mapping is not usable: {exc}")
+        return None, report
+
+
 def import_key(data: bytes, *, unit: str | None = None, label: str | None = None, mapping: Mapping | str | None = None) -> str:
     """The hash that recognises an import: the file's bytes plus the options that change its meaning."""
     digest = hashlib.sha256(data)
@@ -90,17 +101,15 @@ class Understood:
     layouts: list[Layout]
     batch: Batch | None
     report: Report
+    mapping: Mapping | None = None  # the mapping as parsed (None: unusable, said in the report)
 
 
 def understand(name: str, data: bytes, catalog: Catalog, unit: str | None, label: str | None,
                 mapping: Mapping | str | None, progress: Progress | None = None) -> Understood:
     """Read, recognise, map and validate: the one pipeline behind the command line and the page."""
-    report = Report(name)
-    understood = Understood([], [], None, report)
-    try:
-        chosen = _mapping(mapping)
-    except MappingError as exc:
-        report.error(f"the column mapping is not usable: {exc}")
+    chosen, report = parse_mapping(name, mapping)
+    understood = Understood([], [], None, report, chosen)
+    if chosen is None:
         return understood
     if progress:
         progress(0.0, f"Reading {Path(name).name}")
@@ -223,17 +232,13 @@ def _resolve_status(con: duckdb.DuckDBPyConnection, staged: pd.DataFrame, defaul
 
 
 def _stage(con: duckdb.DuckDBPyConnection, batch: Batch, known: pd.DataFrame) -> pd.DataFrame:
-    """The batch's responses with their assessment ids and store types, status words resolved to levels."""
+    """The batch's responses with their assessment ids, status words resolved to levels."""
     ids = np.zeros(int(known["akey"].max()) + 1, dtype=np.int64)
     ids[known["akey"].to_numpy()] = known["assessment_id"].to_numpy()
     staged = batch.responses.drop(columns=["unit", "label", "assessed_on"])
     staged["assessment_id"] = ids[staged["akey"].to_numpy()]
     _resolve_status(con, staged, known.set_index("assessment_id")["default_target"])
-    for level in ("maturity", "target"):
-        staged[level] = pd.to_numeric(staged[level]).astype("Int16")
-    staged["applicable"] = staged["applicable"].astype("boolean")
-    staged["due_date"] = pd.to_datetime(staged["due_date"])
-    return staged[["assessment_id", "item_id", *RESPONSE_FIELDS]]
+    return staged[["assessment_id", "item_id", *RESPONSE_FIELDS]]  # the store checks and types the values
 
 
 def _load(
@@ -266,17 +271,15 @@ def import_bytes(
 ) -> FileResult:
     """Validate and load one file in one transaction; on any error the database is left as it was."""
     catalog = catalog or load_catalog()
-    try:
-        key = import_key(data, unit=unit, label=label, mapping=mapping)
-    except MappingError as exc:
-        report = Report(name)
-        report.error(f"the column mapping is not usable: {exc}")
+    chosen, report = parse_mapping(name, mapping)
+    if chosen is None:
         return FileResult(name, "rejected", report.problems)
+    key = import_key(data, unit=unit, label=label, mapping=chosen)
     seen = find_import(con, key)
     if seen and not dry_run:
         return FileResult(name, "already imported", message=f"already imported on {seen[1]:%Y-%m-%d %H:%M} "
                           f"(as {seen[0]}); nothing changed")
-    batch, report = validate_bytes(name, data, catalog, unit=unit, label=label, mapping=mapping, progress=progress)
+    batch, report = validate_bytes(name, data, catalog, unit=unit, label=label, mapping=chosen, progress=progress)
     if batch is None or not report.ok:
         return FileResult(name, "rejected", report.problems, rows_read=batch.rows_read if batch else 0)
     if progress:

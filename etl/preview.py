@@ -90,7 +90,8 @@ def preview_bytes(
     batch, report = understood.batch, understood.report
     preview = Preview(name, "ready" if batch is not None and report.ok else "rejected", problems=report.problems,
                       applied=mapping or "", sheet_names=[s.name for s in understood.sheets if s.name is not None])
-    seen = find_import(con, import_key(data, unit=unit, label=label, mapping=mapping))
+    chosen = understood.mapping
+    seen = None if chosen is None else find_import(con, import_key(data, unit=unit, label=label, mapping=chosen))
     if seen:
         preview.status, preview.message = "already imported", f"already imported on {seen[1]:%Y-%m-%d %H:%M} as {seen[0]}"
     if understood.layouts:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -25,6 +26,7 @@ from typing import Any
 
 import fastexcel
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from etl.archive import MIB, Limits, UnreadableFile, check_archive, current_limits
 
@@ -68,10 +70,10 @@ class Sheet:
     @classmethod
     def from_grid(cls, file: str, name: str | None, grid: list[list[Cell]], **where: Any) -> Sheet:
         """A sheet from rows of text (CSV); every row as wide as the widest."""
-        width = max(map(len, grid), default=0)
-        columns = [pa.array([(row[j] if j < len(row) else None) or None for row in grid], pa.string())
-                   for j in range(width)]
-        return cls(file, name, columns, **where)
+        # whole columns at once (a per-cell loop was half the time of a 100,000-row CSV); "" is an empty cell
+        columns = [pa.array(column, pa.string()) for column in itertools.zip_longest(*grid)]
+        blank = pa.scalar(None, pa.string())
+        return cls(file, name, [pc.if_else(pc.equal(c, ""), blank, c) for c in columns], **where)
 
     @property
     def width(self) -> int:

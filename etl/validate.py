@@ -39,7 +39,6 @@ from etl.values import (
     parse_maturity,
     parse_status,
     parse_text,
-    unescape,
 )
 
 __all__ = ["Batch", "validate_layouts"]
@@ -85,11 +84,6 @@ def _status_cell(value: Any, catalog: Catalog) -> int | str | None:
             raise BadValue(f"{STATUS_EXPECTED}, or a maturity level 0-5") from None
 
 
-def _text(value: Any) -> str | None:
-    """Free text; cells arrive trimmed, so plain strings only need our export's escaping undone."""
-    return unescape(value) if type(value) is str else parse_text(value)
-
-
 def _unit_name(value: Any) -> str | None:
     text = parse_text(value)
     return " ".join(text.split()) if text else None
@@ -107,7 +101,6 @@ def _parsers(catalog: Catalog, annex: bool) -> dict[str, Callable[[Any], Any]]:
         "target": lambda v: parse_level(v, scale),
         "applicable": parse_applicable,
         "due_date": parse_date,
-        **{name: _text for name in TEXT_FIELDS},
     }
 
 
@@ -126,15 +119,18 @@ class _Spread:
 _ESCAPED = "^'([" + "".join(f"\\x{{{ord(c):02x}}}" for c in FORMULA_PREFIXES) + "])"
 
 
+def _spread_text(column: pa.Array) -> _Spread:
+    """Free text, mostly distinct: trimmed, blank as empty and our export's escaping undone, all in Arrow."""
+    count = len(column)
+    trimmed = pc.utf8_trim_whitespace(column)
+    filled = pc.fill_null(pc.greater(pc.utf8_length(trimmed), 0), False)
+    text = pc.if_else(filled, pc.replace_substring_regex(trimmed, pattern=_ESCAPED, replacement="\\1"), None)
+    return _Spread(text, filled.to_numpy(zero_copy_only=False),  # stays in Arrow, on to the database
+                   np.zeros(count, dtype=bool), np.zeros(count, dtype=np.int64), {})
+
+
 def _spread(column: pa.Array, parser: Callable[[Any], Any]) -> _Spread:
     """Parse each distinct value of a column once and spread the results back over its rows."""
-    count = len(column)
-    if parser is _text:  # free text, mostly distinct: trimmed and unescaped in Arrow, not cell by cell
-        trimmed = pc.utf8_trim_whitespace(column)
-        filled = pc.fill_null(pc.greater(pc.utf8_length(trimmed), 0), False)
-        text = pc.if_else(filled, pc.replace_substring_regex(trimmed, pattern=_ESCAPED, replacement="\\1"), None)
-        return _Spread(text, filled.to_numpy(zero_copy_only=False),  # stays in Arrow, on to the database
-                       np.zeros(count, dtype=bool), np.zeros(count, dtype=np.int64), {})
     encoded = pc.dictionary_encode(column)
     codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
     uniques = encoded.dictionary.to_pylist()
@@ -169,7 +165,8 @@ def _parse_sheet(index: int, layout: Layout, catalog: Catalog, problems: Problem
             blank = pa.nulls(count, pa.string()) if name in TEXT_FIELDS else np.full(count, None, dtype=object)
             out.set(name, blank, np.zeros(count, dtype=bool), np.zeros(count, dtype=bool))
             continue
-        spread = _spread(sheet.column(position, start), parsers[name])
+        cells = sheet.column(position, start)
+        spread = _spread_text(cells) if name in TEXT_FIELDS else _spread(cells, parsers[name])
         out.set(name, spread.values, spread.present, spread.words)
         if spread.bad:
             hit = np.isin(spread.codes, list(spread.bad))

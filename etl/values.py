@@ -53,7 +53,7 @@ class BadValue(ValueError):
 def fold(text: str) -> str:
     """Lower case without accents, punctuation as spaces: `Fällig (Datum)` -> `fallig datum`."""
     decomposed = unicodedata.normalize("NFKD", str(text).casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).replace("ß", "ss")
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))  # casefold made ß "ss"
     return " ".join(re.sub(r"[^0-9a-z/]+", " ", plain).split())
 
 
@@ -175,7 +175,7 @@ def parse_status(value: Any) -> str | None:
     text = parse_text(value)
     if text is None:
         return None
-    status = _STATUS.get(fold(text)) or _STATUS.get(text.strip().lower())
+    status = _STATUS.get(fold(text))
     if status is None:
         raise BadValue(STATUS_EXPECTED)
     return status
@@ -204,9 +204,8 @@ def partial_level(target: int) -> int:
 
 _YES = {"yes", "y", "true", "1", "applicable", "in scope", "included", "include", "x", "oui", "si", "sí",
         "ja", "aplica", "anwendbar", "relevant", "wahr", "vrai", "verdadero"}
-_NO = {"no", "n", "false", "0", "not applicable", "n/a", "n a", "na", "excluded", "exclude", "out of scope",
-       "non", "nein", "non applicable", "sans objet", "no aplica", "no aplicable", "nicht anwendbar", "entfallt",
-       "not relevant", "faux", "falso", "falsch"}
+_NO = {"no", "n", "false", "0", "exclude", "non", "nein", "not relevant", "faux", "falso", "falsch",
+       *_STATUS_WORDS[NOT_APPLICABLE]}  # every word for "not applicable" also says "no"
 
 
 def parse_applicable(value: Any) -> bool | None:
@@ -219,9 +218,9 @@ def parse_applicable(value: Any) -> bool | None:
     text = str(value).strip().lower()
     if not text:
         return None
-    if text in _YES or fold(text) in _YES:
+    if fold(text) in _YES:
         return True
-    if text in _NO or fold(text) in _NO:
+    if fold(text) in _NO:
         return False
     raise BadValue("yes or no (also Y/N, true/false, applicable/excluded, N/A)")
 

@@ -344,6 +344,13 @@ def test_a_mapping_that_cannot_apply_is_reported(con, mapping: str, says: str, d
     assert db_snapshot(con) == before
 
 
+def test_the_preview_reports_an_unusable_mapping_instead_of_failing(con) -> None:
+    data = workbook(("S", [["Unit", "Round", "Item", "Maturity"], ["Ops", "R1", "4.1", 1]]))
+    preview = preview_bytes(con, "ops.xlsx", data, mapping="{not json")
+    assert preview.status == "rejected"
+    assert "the column mapping is not usable" in preview.problems[0].message
+
+
 # --- CSV dialects and encodings, .xlsm, dates ----------------------------------------------------
 
 
