@@ -10,7 +10,16 @@ import plotly.graph_objects as go
 
 from dashboard.catalog import Scale
 
-__all__ = ["LEVEL_COLOURS", "STATE_COLOURS", "UNIT_COLOURS", "annex_coverage_chart", "chart_title", "clause_maturity_chart", "level_colour"]
+__all__ = [
+    "DARK_LEVELS",
+    "LEVEL_COLOURS",
+    "STATE_COLOURS",
+    "UNIT_COLOURS",
+    "annex_coverage_chart",
+    "chart_title",
+    "clause_maturity_chart",
+    "level_colour",
+]
 
 # one colour per maturity level, used by every chart (red -> green, colour-blind safe-ish ordering)
 LEVEL_COLOURS = {
@@ -21,6 +30,7 @@ LEVEL_COLOURS = {
     4: "#1a9641",
     5: "#00441b",
 }
+DARK_LEVELS = (0, 4, 5)  # level colours that take white text (tables, the report)
 STATE_COLOURS = {
     "implemented": "#1a9641",
     "partial": "#fdb863",

@@ -7,20 +7,15 @@ function: `etl.roadmap_exports.roadmap_file` / `soa_file`, or `etl.report.build_
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from dashboard import scoring, store
-from etl.cli import EXIT_ERROR, EXIT_OK
+from etl.cli import EXIT_ERROR, EXIT_OK, _err
 
 __all__ = ["register"]
-
-
-def _err(message: str) -> None:
-    print(message, file=sys.stderr)
 
 
 def register(commands: Any) -> None:

@@ -175,14 +175,13 @@ class SheetSpec:
     fills: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
-_DARK_LEVELS = (0, 4, 5)  # white text reads better on these level colours
 
 
 def to_formatted_xlsx(sheets: Sequence[SheetSpec], *, cover: Cover | None = None, created: dt.datetime | None = None) -> bytes:
     """A workbook for people: a cover sheet, then per sheet a frozen bold header, filters, widths, wrapped
     long text, level and value colours, and real dates. Text is neutralised and written as text, never as
     a formula; numbers as numbers."""
-    from dashboard.charts import LEVEL_COLOURS
+    from dashboard.charts import DARK_LEVELS, LEVEL_COLOURS
 
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
@@ -217,7 +216,7 @@ def to_formatted_xlsx(sheets: Sequence[SheetSpec], *, cover: Cover | None = None
                     props["text_wrap"] = True
                 if name in spec.level_columns and isinstance(_plain(value), int | float) and 0 <= _plain(value) <= 5:
                     level = int(_plain(value))
-                    props |= {"bg_color": LEVEL_COLOURS[level], "font_color": "#FFFFFF" if level in _DARK_LEVELS else "#000000"}
+                    props |= {"bg_color": LEVEL_COLOURS[level], "font_color": "#FFFFFF" if level in DARK_LEVELS else "#000000"}
                 elif name in spec.fills and isinstance(value, str) and value in spec.fills[name]:
                     props["bg_color"] = spec.fills[name][value]
                 _write_cell(sheet, row_number, col, value, fmt, props)

@@ -77,7 +77,7 @@ def _table(frame: pd.DataFrame, columns: dict[str, str], *, levels: Iterable[str
             value = record[column]
             if column in levels and scale is not None and isinstance(value, int | float) and not pd.isna(value):
                 level = int(value)
-                style = f"background:{charts.LEVEL_COLOURS[level]};color:{'#fff' if level in (0, 4, 5) else '#000'}"
+                style = f"background:{charts.LEVEL_COLOURS[level]};color:{'#fff' if level in charts.DARK_LEVELS else '#000'}"
                 cells.append(f'<td><span class="level" style="{style}">{level} {_e(scale.name(level))}</span></td>')
             else:
                 cells.append(f"<td>{_e(value)}</td>")
