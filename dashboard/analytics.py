@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 
 from dashboard.db import frame
-from dashboard.scoring import DECIMALS, SECTIONS_CTE, items_cte, organisation_summary, overall_sql
+from dashboard.scoring import ASSESSMENTS_CTE, DECIMALS, SECTIONS_CTE, items_cte, organisation_summary
 
 __all__ = [
     "item_changes",
@@ -76,19 +76,12 @@ def ranking(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> pd
     cte, params = items_cte(assessment_ids)
     return frame(
         con,
-        f"""WITH {cte}, {SECTIONS_CTE},
-            per AS (
-                SELECT any_value(unit) AS unit, any_value(assessment) AS assessment,
-                       avg(maturity) FILTER (WHERE kind = 'clause') AS clause_maturity,
-                       avg(maturity) FILTER (WHERE kind = 'annex_a') AS annex_maturity
-                FROM sections GROUP BY assessment_id),
-            scored AS (
-                SELECT *, {overall_sql("clause_maturity", "annex_maturity")} AS overall FROM per)
+        f"""WITH {cte}, {SECTIONS_CTE}, {ASSESSMENTS_CTE}
             SELECT unit, assessment, round(clause_maturity, {DECIMALS}) AS clause_maturity,
                    round(annex_maturity, {DECIMALS}) AS annex_maturity, round(overall, {DECIMALS}) AS overall_maturity,
                    round(overall - median(overall) OVER (), {DECIMALS}) AS vs_median,
                    rank() OVER (ORDER BY overall DESC NULLS LAST) AS rank
-            FROM scored ORDER BY overall DESC NULLS LAST, lower(unit)""",
+            FROM assessments ORDER BY overall DESC NULLS LAST, lower(unit)""",
         params,
     )
 
@@ -130,16 +123,12 @@ def overall_trend(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int])
     cte, params = items_cte(assessment_ids)
     return frame(
         con,
-        f"""WITH {cte}, {SECTIONS_CTE},
-            per AS (SELECT assessment_id, any_value(assessment) AS round, any_value(assessed_on) AS assessed_on,
-                           avg(maturity) FILTER (WHERE kind = 'clause') AS c,
-                           avg(maturity) FILTER (WHERE kind = 'annex_a') AS a
-                    FROM sections GROUP BY assessment_id)
-            SELECT round, min(assessed_on) AS first_date, round(avg(c), {DECIMALS}) AS clause_maturity,
-                   round(avg(a), {DECIMALS}) AS annex_maturity,
-                   round(avg({overall_sql("c", "a")}), {DECIMALS}) AS overall_maturity,
-                   count(*) AS assessments
-            FROM per GROUP BY round ORDER BY min(assessed_on), round""",
+        f"""WITH {cte}, {SECTIONS_CTE}, {ASSESSMENTS_CTE}
+            SELECT assessment AS round, min(assessed_on) AS first_date,
+                   round(avg(clause_maturity), {DECIMALS}) AS clause_maturity,
+                   round(avg(annex_maturity), {DECIMALS}) AS annex_maturity,
+                   round(avg(overall), {DECIMALS}) AS overall_maturity, count(*) AS assessments
+            FROM assessments GROUP BY assessment ORDER BY min(assessed_on), assessment""",
         params,
     )
 

@@ -33,6 +33,7 @@ from dashboard.db import frame
 
 __all__ = [
     "ALL_ROUNDS",
+    "ASSESSMENTS_CTE",
     "LATEST",
     "SECTIONS_CTE",
     "assessment_scores",
@@ -115,6 +116,19 @@ SECTIONS_CTE = """
                count(*) FILTER (WHERE gap > 0) AS open_gaps
         FROM items GROUP BY assessment_id, section
     )"""
+
+
+# one row per assessment (after SECTIONS_CTE): the mean of its clause sections, of its Annex A objectives,
+# and its overall maturity, unrounded; rankings, trends and the organisation's means all start here
+ASSESSMENTS_CTE = f"""
+    per_assessment AS (
+        SELECT assessment_id, any_value(unit) AS unit, any_value(assessment) AS assessment,
+               any_value(assessed_on) AS assessed_on,
+               avg(maturity) FILTER (WHERE kind = 'clause') AS clause_maturity,
+               avg(maturity) FILTER (WHERE kind = 'annex_a') AS annex_maturity
+        FROM sections GROUP BY assessment_id),
+    assessments AS (
+        SELECT *, {overall_sql("clause_maturity", "annex_maturity")} AS overall FROM per_assessment)"""
 
 
 def item_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int] | None = None) -> pd.DataFrame:
@@ -228,12 +242,10 @@ def _raw_means(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) ->
     cte, params = items_cte(assessment_ids)
     row = frame(
         con,
-        f"""WITH {cte}, {SECTIONS_CTE},
-            per AS (SELECT assessment_id, avg(maturity) FILTER (WHERE kind = 'clause') AS c,
-                           avg(maturity) FILTER (WHERE kind = 'annex_a') AS a FROM sections GROUP BY assessment_id)
-            SELECT round(avg(c), {DECIMALS}) AS clause_maturity, round(avg(a), {DECIMALS}) AS annex_maturity,
-                   round(avg({overall_sql("c", "a")}), {DECIMALS}) AS overall
-            FROM per""",
+        f"""WITH {cte}, {SECTIONS_CTE}, {ASSESSMENTS_CTE}
+            SELECT round(avg(clause_maturity), {DECIMALS}) AS clause_maturity,
+                   round(avg(annex_maturity), {DECIMALS}) AS annex_maturity, round(avg(overall), {DECIMALS}) AS overall
+            FROM assessments""",
         params,
     ).iloc[0]
     return {"clause_maturity": _num(row["clause_maturity"]), "annex_maturity": _num(row["annex_maturity"]),
