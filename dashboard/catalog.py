@@ -116,6 +116,10 @@ class Item(_Strict):
             raise ValueError(f"rubric needs a line for each level 0-5 (missing {missing}, unexpected {extra})")
         return rubric
 
+    def level_label(self, scale: Scale, level: int) -> str:
+        """How a level is offered for this item: `2 · Managed — <this item's rubric line for level 2>`."""
+        return f"{level} · {scale.name(level)} — {self.rubric[level]}"
+
 
 class Section(_Strict):
     id: str

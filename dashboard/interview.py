@@ -34,8 +34,6 @@ __all__ = [
     "Turn",
     "begin",
     "decide",
-    "default_label",
-    "level_label",
     "messages",
     "respond",
     "skip",
@@ -83,16 +81,6 @@ class Interview:
     def progress(self) -> tuple[int, int]:
         """(items answered, applicable items in scope)."""
         return self.answered, self.total
-
-
-def default_label(today: dt.date | None = None) -> str:
-    """A round label for today, such as 2026-Q4."""
-    today = today or dt.date.today()
-    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
-
-
-def level_label(item: Item, catalog: Catalog, level: int) -> str:
-    return f"{level} · {catalog.scale.name(level)} — {item.rubric[level]}"
 
 
 def _question(item: Item, position: int, total: int) -> str:
@@ -209,7 +197,7 @@ def respond(state: Interview, text: str, config: llm.LLMConfig, catalog: Catalog
         return replace(heard, phase="confirm", notice="The model could not judge from these answers: pick the level.")
     proposal = Proposal(level, said, config.model)
     return replace(heard, phase="confirm", proposal=proposal, transcript=(*heard.transcript, Turn(
-        "assistant", f"I would say level {level_label(item, catalog, level)}\nWhy: {said}\nAccept it or choose another.")))
+        "assistant", f"I would say level {item.level_label(catalog.scale, level)}\nWhy: {said}\nAccept it or choose another.")))
 
 
 def _follow_up(state: Interview, question: str) -> Interview:

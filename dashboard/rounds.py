@@ -22,7 +22,13 @@ from dashboard.store import (
     upsert_responses,
 )
 
-__all__ = ["copy_responses", "finalise", "finalise_blockers", "previous_assessment", "start_assessment"]
+__all__ = ["copy_responses", "default_label", "finalise", "finalise_blockers", "previous_assessment", "start_assessment"]
+
+
+def default_label(today: dt.date | None = None) -> str:
+    """A round label for today, such as 2026-Q4."""
+    today = today or dt.date.today()
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
 
 
 def previous_assessment(con: duckdb.DuckDBPyConnection, assessment_id: int) -> Assessment | None:

@@ -301,21 +301,12 @@ def _save(assessment_id: int, item_id: str, field: str, key: str) -> None:
         flash(str(exc))
 
 
-def _level_label(item: Item, scale_names: dict[int, str]) -> Callable[[int | None], str]:
-    def label(level: int | None) -> str:
-        if level is None:
-            return "Not assessed yet"
-        return f"{level} · {scale_names[level]} — {item.rubric[level]}"
-
-    return label
-
-
 def item_editor(assessment: store.Assessment, row: Mapping[str, Any], item: Item, *, readonly: bool) -> None:
     """One questionnaire item: questions, guidance, rubric-labelled maturity, target, applicability, notes.
 
     Every widget saves its field on change (no save button); values stored by others appear on rerun.
     """
-    scale_names = {lv.value: lv.name for lv in catalog().scale.levels}
+    scale = catalog().scale
     prefix = f"a{assessment.id}:{item.id}"
     stored = {
         "maturity": None if pd.isna(row["maturity"]) else int(row["maturity"]),
@@ -351,10 +342,10 @@ def item_editor(assessment: store.Assessment, row: Mapping[str, Any], item: Item
     if applicable:
         left, right = st.columns([3, 1])
         with left:
-            st.radio("Current maturity", [None, 0, 1, 2, 3, 4, 5], format_func=_level_label(item, scale_names),
-                     **on("maturity"))
+            st.radio("Current maturity", [None, 0, 1, 2, 3, 4, 5],
+                     format_func=lambda v: "Not assessed yet" if v is None else item.level_label(scale, v), **on("maturity"))
         with right:
-            st.selectbox("Target", [0, 1, 2, 3, 4, 5], format_func=lambda v: f"{v} · {scale_names[v]}", **on("target"))
+            st.selectbox("Target", [0, 1, 2, 3, 4, 5], format_func=lambda v: f"{v} · {scale.name(v)}", **on("target"))
             st.text_input("Owner", **on("owner"))
             st.date_input("Due date", format="YYYY-MM-DD", **on("due_date"))
         st.text_area("Evidence (what exists, where, since when)", **on("evidence"))

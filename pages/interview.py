@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import interview, llm, scoring, store, ui
+from dashboard import interview, llm, rounds, scoring, store, ui
 from dashboard.summarize import escape_markdown
 
 ui.page_setup()
@@ -22,7 +22,7 @@ if state is None:
         st.stop()
     with st.form("interview_start"):
         unit = st.text_input("Business unit", key="interview_unit")
-        label = st.text_input("Round label", value=interview.default_label(), key="interview_label")
+        label = st.text_input("Round label", value=rounds.default_label(), key="interview_label")
         scope = st.radio("Scope", ["clauses", "annex_a", "both"], horizontal=True, key="interview_scope",
                          format_func={"clauses": "Clauses 4-10", "annex_a": "Annex A", "both": "Both"}.get)
         started = st.form_submit_button("Start or resume", type="primary")
@@ -70,7 +70,7 @@ elif pending := st.session_state.get("interview_pending"):
 elif state.phase == "confirm":
     item = catalog.by_id[state.current]
     level = st.radio("Maturity level", list(range(6)), index=state.proposal.level if state.proposal else None,
-                     format_func=lambda v: interview.level_label(item, catalog, v), key=f"level_{state.assessment_id}_{item.id}")
+                     format_func=lambda v: item.level_label(catalog.scale, v), key=f"level_{state.assessment_id}_{item.id}")
     save, skip = st.columns(2)
     if save.button("Save this level", type="primary", disabled=level is None, key="interview_save"):
         st.session_state["interview"] = ui.write(interview.decide, state, level, by=user or "unknown", catalog=catalog)

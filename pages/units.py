@@ -50,7 +50,7 @@ with st.form("start_assessment", border=True):
              format_func={"clauses": "Clauses 4–10 (management system)", "annex_a": "Annex A controls",
                           "both": "Both"}.get)
     today = dt.date.today()
-    st.text_input("Round label", value=f"{today.year}-Q{(today.month - 1) // 3 + 1}", key="start_label")
+    st.text_input("Round label", value=rounds.default_label(today), key="start_label")
     st.date_input("Date assessed", value=today, format="YYYY-MM-DD", key="start_date")
     st.checkbox("Start from the unit's previous round (copy its answers)", value=True, key="start_copy")
     st.form_submit_button("Start", type="primary", on_click=start)
