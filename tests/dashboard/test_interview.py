@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -21,10 +20,8 @@ RICH = ("Our AI policy was approved by the board in March, it is published on th
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ChatServer]:
-    with ChatServer() as running:
-        use_server(monkeypatch, running)
-        yield running
+def server(chat_server: ChatServer) -> ChatServer:
+    return chat_server
 
 
 @pytest.fixture

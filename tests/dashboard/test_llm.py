@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,10 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ChatServer]:
-    with ChatServer() as running:
-        use_server(monkeypatch, running)
-        yield running
+def server(chat_server: ChatServer) -> ChatServer:
+    return chat_server
 
 
 def _config(server: ChatServer, **changes: object) -> llm.LLMConfig:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,6 @@ import pytest
 from dashboard import roadmap, scoring, store, tracking
 from dashboard.catalog import Catalog
 from dashboard.db import connect, rows
-from etl.demo import load_demo
 from tests.dashboard.helpers import BY, new_assessment, stage
 
 TODAY = dt.date(2026, 11, 30)
@@ -228,19 +226,9 @@ def test_save_edits_maps_editor_rows_to_actions(con: duckdb.DuckDBPyConnection) 
 # --- the demo data: ordering invariants and the organisation view ------------------------------------
 
 
-@pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("roadmap-demo") / "demo.duckdb"
-    with connect(path, wait=5) as con:
-        assert all(r.ok for r in load_demo(con, by="test"))
-    return path
-
-
 @pytest.fixture
-def demo(demo_file: Path, tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    path = tmp_path / "demo.duckdb"
-    shutil.copy(demo_file, path)
-    with connect(path, wait=5) as con:
+def demo(demo_db_copy: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    with connect(demo_db_copy, wait=5) as con:
         yield con
 
 

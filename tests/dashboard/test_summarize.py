@@ -6,7 +6,6 @@ Offline means offline: one test refuses every socket and still gets every kind o
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,26 +16,15 @@ import pytest
 from dashboard import llm, roadmap, scoring, store, summarize
 from dashboard.db import connect
 from dashboard.extract import extract, first_sentence, sentences
-from etl.demo import load_demo
 from tests.llm_server import use_server
 
 UNIT = "Retail Banking"
 
 
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("summaries") / "demo.duckdb"
-    with connect(path) as con:
-        assert all(r.ok for r in load_demo(con, by="test"))
-    return path
-
-
 @pytest.fixture
-def demo(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[duckdb.DuckDBPyConnection]:
+def demo(demo_db_copy: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[duckdb.DuckDBPyConnection]:
     use_server(monkeypatch, None)
-    path = tmp_path / "demo.duckdb"
-    shutil.copy(demo_template, path)
-    with connect(path) as con:
+    with connect(demo_db_copy) as con:
         yield con
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,25 +11,14 @@ import pytest
 
 from dashboard import store
 from dashboard.db import connect
-from etl.demo import load_demo
 from tests.llm_server import LLM_VARIABLES, ChatServer, Reply
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("summaries-cli") / "demo.duckdb"
-    with connect(path) as con:
-        assert all(r.ok for r in load_demo(con, by="test"))
-    return path
-
-
 @pytest.fixture
-def db(demo_template: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "demo.duckdb"
-    shutil.copy(demo_template, path)
-    return path
+def db(demo_db_copy: Path) -> Path:
+    return demo_db_copy
 
 
 def run(db: Path, *args: str, stdin: int | None = subprocess.DEVNULL, **env: str) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import os
 import re
-import socket
 import socketserver
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import pytest
 
 from dashboard.db import connect
 from etl.demo import load_demo
+from tests.processes import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -116,12 +116,6 @@ def proxy_trap() -> Iterator[ProxyTrap]:
         trap.server_close()
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _healthy(url: str) -> bool:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never through a proxy
     try:
@@ -145,7 +139,7 @@ class Server:
 def server(chromium: Any, demo_database: Path, proxy_trap: ProxyTrap,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The dashboard started as the README says (headless, on a free port) with the demo data."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("e2e-server") / "streamlit.log"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("STREAMLIT_", "AIMS_")) and not k.lower().endswith("_proxy")}
@@ -168,12 +162,7 @@ def server(chromium: Any, demo_database: Path, proxy_trap: ProxyTrap,
             time.sleep(0.2)
         yield Server(base, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
 
 
 def settle(page: Any, *, quiet: float = 0.6, timeout: float = 30.0) -> None:

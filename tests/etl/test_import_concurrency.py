@@ -7,7 +7,6 @@ one operation. These tests run the real programs as subprocesses and always stop
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -21,6 +20,7 @@ import pytest
 
 from dashboard import store
 from dashboard.db import connect
+from tests.processes import free_port, stop_process
 
 from .conftest import CLI_USER, REPO_ROOT, run_cli
 
@@ -36,26 +36,6 @@ def _env(db: Path) -> dict[str, str]:
     return env
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """End a process this test started (by its handle) and close its pipes."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-    for stream in (process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _get(url: str) -> tuple[int, bytes]:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(url, timeout=5) as response:
@@ -66,7 +46,7 @@ def _get(url: str) -> tuple[int, bytes]:
 def dashboard(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """`python -m streamlit run app.py` on a new database file; (base URL, database path)."""
     db = tmp_path / "shared.duckdb"
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "streamlit.log"
     # bound to loopback: a headless server without an address looks up its external IP on the internet
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
@@ -87,7 +67,7 @@ def dashboard(tmp_path: Path) -> Iterator[tuple[str, Path]]:
             time.sleep(0.2)
         yield base, db
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 READER = textwrap.dedent("""
@@ -117,7 +97,7 @@ def test_cli_imports_while_the_dashboard_is_open_and_reading(dashboard: tuple[st
         result = run_cli(db, "import", str(source))
         out, err = reader.communicate(timeout=60)
     finally:
-        _stop(reader)
+        stop_process(reader)
     assert result.returncode == 0, result.stderr
     assert "4 new responses" in result.stdout
     assert reader.returncode == 0, err
@@ -179,7 +159,7 @@ def test_cli_says_it_waits_for_a_process_holding_the_file_then_imports(tmp_path:
         result = run_cli(db, "import", str(source))
         waited = time.monotonic() - started
     finally:
-        _stop(holder)
+        stop_process(holder)
     assert result.returncode == 0, result.stderr
     assert "is in use by" in result.stderr and "waiting up to 5 s" in result.stderr
     assert waited > 1.0
@@ -195,7 +175,7 @@ def test_cli_gives_up_with_a_clear_message_when_the_file_stays_busy(tmp_path: Pa
     try:
         result = run_cli(db, "import", str(source))
     finally:
-        _stop(holder)
+        stop_process(holder)
     assert result.returncode == 1
     assert "was not released within 5 s" in result.stderr and "AIMS_LOCK_WAIT_SECONDS" in result.stderr
     with connect(db) as con:

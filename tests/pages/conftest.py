@@ -1,4 +1,4 @@
-"""Fixtures for page tests: a database file with the demo data, built once and copied per test."""
+"""Fixtures for page tests: a database file with the demo data (the template is in tests/conftest.py), copied per test."""
 
 from __future__ import annotations
 
@@ -7,20 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.db import connect
-from etl.demo import load_demo
-
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
-
-
-@pytest.fixture(scope="session")
-def demo_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    with connect(path) as con:
-        results = load_demo(con, by="tests")
-    assert all(r.ok for r in results)
-    return path
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,10 +30,9 @@ def nearly_done(empty_db: Path) -> Path:
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ChatServer]:
-    with ChatServer() as running:
-        use_server(monkeypatch, running, AIMS_LLM_RETRIES="0")
-        yield running
+def server(chat_server: ChatServer, monkeypatch: pytest.MonkeyPatch) -> ChatServer:
+    monkeypatch.setenv("AIMS_LLM_RETRIES", "0")
+    return chat_server
 
 
 def _start(monkeypatch: pytest.MonkeyPatch | None = None) -> AppTest:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +29,9 @@ def hostile_db(demo_db: Path) -> Path:
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ChatServer]:
-    with ChatServer() as running:
-        running.respond = echo_citations
-        use_server(monkeypatch, running)
-        yield running
+def server(chat_server: ChatServer) -> ChatServer:
+    chat_server.respond = echo_citations
+    return chat_server
 
 
 def echo_citations(body: dict[str, Any]) -> Reply:
