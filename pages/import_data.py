@@ -110,12 +110,12 @@ if not imported.empty:
     # --- undo one import: refused, with the list, when its answers were changed since or a round is final ---
     if done := st.session_state.pop("undo_done", None):
         st.success(done)
-    undoable = {int(r.id): f"{r.id} · {r.file} · {r.imported_at:%Y-%m-%d %H:%M} by {r.imported_by}"
+    undoable = {f"{r.id} · {r.file} · {r.imported_at:%Y-%m-%d %H:%M} by {r.imported_by}": int(r.id)
                 for r in imported[imported["undone"].isna()].itertuples()}
-    choice = st.selectbox("Undo an import", list(undoable), index=None, key="undo_choice", format_func=undoable.get)
+    choice = st.selectbox("Undo an import", list(undoable), index=None, key="undo_choice")
     if st.button("Undo this import", key="undo_run", disabled=choice is None or not user):
         try:
-            st.session_state["undo_done"] = ui.write(undo_import, int(choice), by=user).describe()
+            st.session_state["undo_done"] = ui.write(undo_import, undoable[choice], by=user).describe()
             st.rerun()
         except UndoRefused as exc:
             st.error(str(exc))
