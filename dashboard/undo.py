@@ -60,12 +60,16 @@ class UndoResult:
     removed_units: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        parts = [f"{self.restored} value(s) restored", f"{self.removed_responses} answer(s) removed",
-                 f"{len(self.removed_assessments)} round(s) removed"
-                 + (f" ({', '.join(self.removed_assessments)})" if self.removed_assessments else "")]
+        parts = [f"{self.restored:,} value(s) restored", f"{self.removed_responses:,} answer(s) removed",
+                 f"{len(self.removed_assessments):,} round(s) removed"
+                 + (f" ({_listing(self.removed_assessments)})" if self.removed_assessments else "")]
         if self.removed_units:
-            parts.append(f"unit(s) removed: {', '.join(self.removed_units)}")
+            parts.append(f"unit(s) removed: {_listing(self.removed_units)}")
         return f"Undid import {self.import_id} ({self.file}): {'; '.join(parts)}."
+
+
+def _listing(names: list[str], limit: int = 8) -> str:
+    return ", ".join(names) if len(names) <= limit else f"{', '.join(names[:limit])} and {len(names) - limit:,} more"
 
 
 def _now() -> dt.datetime:

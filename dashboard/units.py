@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -128,32 +128,36 @@ _ORDER = ("same name apart from case, spacing or punctuation", "same words in an
 
 
 class _Index:
-    """Stored names indexed so that a name meets only its candidates (a shared word, the same word count
-    with one word left out, the same compact form): a thousand new units against a thousand stored ones
-    stays quick."""
+    """Stored names indexed so that a name meets only its candidates: the same compact form; among names with
+    the same numbers, those whose words hold all of its words or lie all within them (counted over the
+    posting lists of its words), and those of the same word count equal but for one word. A thousand new
+    units against a thousand stored ones stays well under a second."""
 
     def __init__(self, names: Iterable[str]) -> None:
         self.stored = [_Name.of(n) for n in dict.fromkeys(names)]
-        self.by_word: dict[str, list[int]] = defaultdict(list)
-        self.by_shape: dict[tuple[int, int, tuple[str, ...]], list[int]] = defaultdict(list)
+        self.by_word: dict[tuple[tuple[str, ...], str], list[int]] = defaultdict(list)
+        self.by_shape: dict[tuple[tuple[str, ...], int, int, tuple[str, ...]], list[int]] = defaultdict(list)
         self.by_compact: dict[str, list[int]] = defaultdict(list)
         for index, entry in enumerate(self.stored):
             self.by_compact[entry.compact].append(index)
             for word in entry.content:
-                self.by_word[word].append(index)
+                self.by_word[(entry.numbers, word)].append(index)
             for key in self._shapes(entry):
                 self.by_shape[key].append(index)
 
     @staticmethod
-    def _shapes(entry: _Name) -> list[tuple[int, int, tuple[str, ...]]]:
-        return [(len(entry.words), p, entry.words[:p] + entry.words[p + 1:]) for p in range(len(entry.words))]
+    def _shapes(entry: _Name) -> list[tuple[tuple[str, ...], int, int, tuple[str, ...]]]:
+        return [(entry.numbers, len(entry.words), p, entry.words[:p] + entry.words[p + 1:])
+                for p in range(len(entry.words))]
 
     def matches(self, name: str) -> list[tuple[str, str]]:
         """(reason, stored name) of every stored name close to `name` but not the same unit, closest first."""
         entry = _Name.of(name)
         candidates = set(self.by_compact.get(entry.compact, ()))
+        shared: Counter[int] = Counter()
         for word in entry.content:
-            candidates.update(self.by_word.get(word, ()))
+            shared.update(self.by_word.get((entry.numbers, word), ()))
+        candidates.update(i for i, n in shared.items() if n == len(entry.content) or n == len(self.stored[i].content))
         for key in self._shapes(entry):
             candidates.update(self.by_shape.get(key, ()))
         found = [(reason, self.stored[i].name) for i in candidates
