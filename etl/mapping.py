@@ -6,7 +6,8 @@ The same JSON serves the command line (`--mapping`) and the Import page, e.g.
 
 A column is named by its header text (case and accents ignored) or by its letter; `null` means "do not
 import this field". Fields may also be given at the top level: `{"maturity": "Score"}`. Whatever the
-mapping does not mention is recognised from the header names as usual.
+mapping does not mention is recognised from the header names as usual. `{"units": {"Group I.T.": "Group IT"}}`
+sends a unit name of the file to an existing unit (see etl.unit_aliases).
 """
 
 from __future__ import annotations
