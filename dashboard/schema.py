@@ -129,6 +129,17 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE response SET created_by = changed_by, created_at = changed_at WHERE created_at IS NULL;
     DELETE FROM change_log WHERE field = 'created' AND item_id IS NOT NULL;
     """,
+    # an import can be undone (dashboard/undo.py): each change-log row, assessment and unit an import wrote
+    # names it; the import keeps the last change-log id before it ran (what came after is later work) and
+    # who undid it, when.
+    """
+    ALTER TABLE change_log ADD COLUMN import_id INTEGER;
+    ALTER TABLE assessment ADD COLUMN created_import INTEGER;
+    ALTER TABLE unit ADD COLUMN created_import INTEGER;
+    ALTER TABLE import_batch ADD COLUMN log_mark BIGINT;
+    ALTER TABLE import_batch ADD COLUMN undone_by VARCHAR;
+    ALTER TABLE import_batch ADD COLUMN undone_at TIMESTAMP;
+    """,
 )
 
 

@@ -379,12 +379,13 @@ def upsert_responses(
         )
         yes_no = "CASE {0} WHEN 'true' THEN 'yes' WHEN 'false' THEN 'no' END"
         con.execute(
-            f"""INSERT INTO change_log (assessment_id, item_id, field, old_value, new_value, changed_by, changed_at, source)
+            f"""INSERT INTO change_log (assessment_id, item_id, field, old_value, new_value, changed_by, changed_at, source,
+                                        import_id)
                 SELECT assessment_id, item_id, field,
                        CASE WHEN field = 'applicable' THEN {yes_no.format('old_value')} ELSE old_value END,
                        CASE WHEN field = 'applicable' THEN {yes_no.format('new_value')} ELSE new_value END,
-                       ?, ?, ? FROM ({log_parts})""",
-            [by, now, source],
+                       ?, ?, ?, ? FROM ({log_parts})""",
+            [by, now, source, import_id],
         )
         fields = ", ".join(RESPONSE_FIELDS)
         con.execute(
@@ -478,18 +479,20 @@ def complete_import(con: duckdb.DuckDBPyConnection, import_id: int, summary: str
     con.execute("UPDATE import_batch SET summary = ? WHERE id = ?", [summary, import_id])
 
 
-IMPORT_COLUMNS = ("file", "imported_at", "imported_by", "rows", "new_assessments", "new_responses",
-                  "updated_responses", "unchanged", "units", "rounds")
+IMPORT_COLUMNS = ("id", "file", "imported_at", "imported_by", "rows", "new_assessments", "new_responses",
+                  "updated_responses", "unchanged", "units", "rounds", "undone")
 
 
 def list_imports(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every imported file, newest first: when, by whom, what it changed, and the units and rounds whose
-    responses it created."""
+    """Every imported file, newest first: its id, when, by whom, what it changed, the units and rounds whose
+    responses it created, and when and by whom it was undone (see dashboard.undo)."""
     files = frame(
         con,
         """SELECT b.id, b.filename AS file, b.imported_at, b.imported_by, b.row_count AS rows, b.summary,
                   string_agg(DISTINCT u.name, ', ' ORDER BY u.name) AS units,
-                  string_agg(DISTINCT a.label, ', ' ORDER BY a.label) AS rounds
+                  string_agg(DISTINCT a.label, ', ' ORDER BY a.label) AS rounds,
+                  CASE WHEN b.undone_at IS NOT NULL
+                       THEN strftime(b.undone_at, '%Y-%m-%d %H:%M') || ' by ' || b.undone_by END AS undone
            FROM import_batch b
            LEFT JOIN (SELECT DISTINCT created_import, assessment_id FROM response) r ON r.created_import = b.id
            LEFT JOIN assessment a ON a.id = r.assessment_id LEFT JOIN unit u ON u.id = a.unit_id

@@ -20,7 +20,7 @@ EXIT_OK, EXIT_ERROR, EXIT_REJECTED = 0, 1, 2
 
 # Modules that add commands: each has `register(commands)` taking argparse's subparsers object and
 # setting `run=` on its parsers (a function of the parsed arguments returning the exit code).
-PLUGINS: tuple[str, ...] = ("etl.commands_summarize", "etl.commands_roadmap")
+PLUGINS: tuple[str, ...] = ("etl.commands_summarize", "etl.commands_roadmap", "etl.commands_units")
 
 
 def _user() -> str:
@@ -50,9 +50,10 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from dashboard.db import connect
     from etl.importer import import_path
     from etl.mapping import MappingError, load_mapping
+    from etl.unit_aliases import alias_hints, parse_unit_aliases, with_unit_aliases
 
     try:
-        mapping = load_mapping(args.mapping)
+        mapping = with_unit_aliases(load_mapping(args.mapping), parse_unit_aliases(args.unit_alias))
     except MappingError as exc:
         _err(f"error: {exc}")
         return EXIT_ERROR
@@ -68,6 +69,10 @@ def _cmd_import(args: argparse.Namespace) -> int:
                                  mapping=mapping)
             for problem in result.problems:
                 _err(str(problem))
+            if hints := alias_hints(result.problems):
+                _err("To use the existing unit instead: undo this import (python -m etl undo-import "
+                     f"{result.import_id}) and import again with {' '.join(hints)}" if result.status == "imported" else
+                     f"To use the existing unit instead, add {' '.join(hints)}")
             if result.ok:
                 print(result.describe())
             else:
@@ -135,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="validate and report what would change, write nothing")
     imp.add_argument("--mapping", metavar="JSON", help='correct the recognised columns: JSON text or a .json file, '
                      'e.g. \'{"maturity": "Score", "unit": "C", "notes": null}\' (see the README)')
+    imp.add_argument("--unit-alias", action="append", metavar="NAME=EXISTING",
+                     help='use an existing unit for a unit name in the file, e.g. "Group I.T.=Group IT" (repeatable; '
+                          'the same as {"units": {...}} in --mapping)')
     imp.set_defaults(run=_cmd_import)
 
     exp = commands.add_parser("export", help="export responses, section scores or assessment scores")

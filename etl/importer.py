@@ -21,6 +21,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from dashboard import undo
 from dashboard.catalog import Catalog, load_catalog
 from dashboard.db import frame, rows
 from dashboard.store import (
@@ -36,6 +37,7 @@ from etl.layouts import Layout
 from etl.mapping import Mapping, MappingError, recognise
 from etl.problems import ImportRejected, Problem, Report
 from etl.readers import Sheet, UnreadableFile, read_sheets
+from etl.unit_aliases import apply_unit_aliases, unit_warnings
 from etl.validate import Batch, validate_layouts
 from etl.values import COMPLIANT, partial_level
 
@@ -55,6 +57,7 @@ class FileResult:
     rows_read: int = 0
     message: str = ""
     assessments: int = 0
+    import_id: int | None = None  # the import record (for undo); None when nothing was recorded
 
     @property
     def ok(self) -> bool:
@@ -135,6 +138,8 @@ def understand(name: str, data: bytes, catalog: Catalog, unit: str | None, label
                      column="item_id", expected="a column of item ids (6.1.2, A.6.2.4, ...), or a column mapping")
     if report.ok:
         understood.batch = validate_layouts(name, layouts, cover, catalog, report, unit=unit, label=label)
+        if understood.batch is not None:  # the person's choice of existing units for near-duplicate names
+            apply_unit_aliases(understood.batch, chosen.units, report)
         for sheet in understood.sheets:
             sheet.release()
     return understood
@@ -282,6 +287,7 @@ def import_bytes(
     batch, report = validate_bytes(name, data, catalog, unit=unit, label=label, mapping=chosen, progress=progress)
     if batch is None or not report.ok:
         return FileResult(name, "rejected", report.problems, rows_read=batch.rows_read if batch else 0)
+    unit_warnings(con, batch, report)
     if progress:
         progress(0.7, f"Writing {Path(name).name}")
     try:
@@ -289,8 +295,11 @@ def import_bytes(
         try:
             import_id = None if dry_run else record_import(con, content_hash=key, filename=Path(name).name, by=by,
                                                            row_count=batch.rows_read)
+            if import_id is not None:  # what exists before, so that the import can be undone
+                undo.mark_import(con, import_id)
             new_assessments, counts = _load(con, batch, report, catalog, by=by, source=source, import_id=import_id)
             if import_id is not None:
+                undo.stamp_import(con, import_id, by=by, source=source)
                 summary = {"new_assessments": len(new_assessments), "new": counts.new, "updated": counts.updated,
                            "unchanged": counts.unchanged, "metadata": batch.metadata,
                            "sheets": [la.sheet.name for la in batch.layouts]}
@@ -308,7 +317,7 @@ def import_bytes(
         progress(1.0, f"Done: {Path(name).name}")
     status = "dry run" if dry_run else ("imported" if counts.new or counts.updated or new_assessments else "unchanged")
     return FileResult(name, status, report.problems, new_assessments, counts, batch.rows_read,
-                      assessments=len(batch.assessments))
+                      assessments=len(batch.assessments), import_id=import_id)
 
 
 def import_path(con: duckdb.DuckDBPyConnection, path: str | Path, **options: Any) -> FileResult:

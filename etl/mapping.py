@@ -6,7 +6,8 @@ The same JSON serves the command line (`--mapping`) and the Import page, e.g.
 
 A column is named by its header text (case and accents ignored) or by its letter; `null` means "do not
 import this field". Fields may also be given at the top level: `{"maturity": "Score"}`. Whatever the
-mapping does not mention is recognised from the header names as usual.
+mapping does not mention is recognised from the header names as usual. `{"units": {"Group I.T.": "Group IT"}}`
+sends a unit name of the file to an existing unit (see etl.unit_aliases).
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ class Mapping:
     sheet: str | None = None
     header_row: int | None = None
     columns: dict[str, str | None] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)  # a unit name in the file -> the existing unit to use
 
     def __bool__(self) -> bool:
-        return bool(self.sheet or self.header_row or self.columns)
+        return bool(self.sheet or self.header_row or self.columns or self.units)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Mapping:
@@ -49,6 +51,7 @@ class Mapping:
         sheet = data.pop("sheet", None)
         header_row = data.pop("header_row", None)
         columns = data.pop("columns", {}) or {}
+        units = _units(data.pop("units", {}) or {})
         if not isinstance(columns, dict):
             raise MappingError("'columns' must be an object of field -> header or column letter")
         columns = {**columns, **data}
@@ -62,7 +65,8 @@ class Mapping:
             raise MappingError("'sheet' must be the name of a sheet")
         if header_row is not None and (isinstance(header_row, bool) or not isinstance(header_row, int) or header_row < 1):
             raise MappingError("'header_row' must be a row number (1 or more) as Excel shows it")
-        return cls(sheet, header_row, {k: (v.strip() if isinstance(v, str) else None) for k, v in columns.items()})
+        return cls(sheet, header_row, {k: (v.strip() if isinstance(v, str) else None) for k, v in columns.items()},
+                   units)
 
     @classmethod
     def from_json(cls, text: str | None) -> Mapping:
@@ -82,7 +86,17 @@ class Mapping:
             data["header_row"] = self.header_row
         if self.columns:
             data["columns"] = {k: self.columns[k] for k in FIELDS if k in self.columns}
+        if self.units:
+            data["units"] = dict(sorted(self.units.items()))
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")) if data else ""
+
+
+def _units(units: Any) -> dict[str, str]:
+    """`{"Group I.T.": "Group IT"}`: use the existing unit for a name in the file (see etl.unit_aliases)."""
+    if not isinstance(units, dict) or not all(isinstance(k, str) and isinstance(v, str) and k.strip() and v.strip()
+                                              for k, v in units.items()):
+        raise MappingError("'units' must be an object of unit name in the file -> existing unit name")
+    return {" ".join(k.split()): " ".join(v.split()) for k, v in units.items()}
 
 
 def load_mapping(argument: str | None) -> Mapping:

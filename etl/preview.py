@@ -17,6 +17,7 @@ from etl.importer import import_key, understand
 from etl.layouts import likely_header
 from etl.mapping import Mapping
 from etl.problems import Problem
+from etl.unit_aliases import unit_warnings
 
 __all__ = ["Preview", "listing", "preview_bytes"]
 
@@ -77,6 +78,7 @@ class Preview:
             (sheet or self.sheet) if place else base.sheet,
             (header_row or self.header_row) if place else base.header_row,
             {**base.columns, **changed},
+            base.units,
         ).to_json()
 
 
@@ -88,6 +90,8 @@ def preview_bytes(
     catalog = catalog or load_catalog()
     understood = understand(name, data, catalog, unit, label, mapping)
     batch, report = understood.batch, understood.report
+    if batch is not None:  # units that look like existing ones: a warning, and a choice on the page
+        unit_warnings(con, batch, report)
     preview = Preview(name, "ready" if batch is not None and report.ok else "rejected", problems=report.problems,
                       applied=mapping or "", sheet_names=[s.name for s in understood.sheets if s.name is not None])
     chosen = understood.mapping

@@ -3,11 +3,14 @@
 import streamlit as st
 
 from dashboard import store, ui
+from dashboard.undo import UndoRefused, undo_import
+from dashboard.units import near_duplicates_in_store
 from etl.importer import import_bytes, results_table
 from etl.layouts import FIELDS
 from etl.preview import listing, preview_bytes
 from etl.problems import problems_csv, problems_frame
 from etl.template import build_template
+from etl.unit_aliases import with_unit_aliases
 
 NONE = "(not imported)"
 ui.page_setup()
@@ -42,6 +45,18 @@ for number, upload in enumerate(files or []):
                                          index=options.index(base.mapping.get(name) or NONE)) for name in FIELDS}
             mapping = base.corrections(columns={n: (None if c == NONE else c) for n, c in chosen.items()})
         preview = ui.query(preview_bytes, upload.name, data, unit, label, mapping) if mapping != placed else base
+        # --- units that look like existing ones: the person may use the existing unit (part of the mapping) ---
+        near: dict[str, list[str]] = {}
+        for name, other, _why in ui.query(near_duplicates_in_store, tuple(preview.units)):
+            near.setdefault(name, []).append(other)
+        aliases = {name: choice for name, others in near.items()
+                   if (choice := st.radio(f"Unit {name!r} looks like an existing unit", [None, *others], horizontal=True,
+                                          key=f"{key}_unit_{name}", format_func=lambda o, n=name: (
+                                              f"create {n!r}" if o is None else f"use {o!r}"))) is not None}
+        if aliases:
+            mapping = with_unit_aliases(mapping, aliases).to_json()
+            preview = ui.query(preview_bytes, upload.name, data, unit, label, mapping)
+        # --- end of the unit choice ---
         with summary:
             cols = st.columns(5)
             for col, (name, value) in zip(cols, [("Rows", preview.rows_read), ("Items", preview.items),
@@ -92,3 +107,16 @@ if not imported.empty:
     st.caption(f"{len(imported):,} file(s), newest first. Units and rounds: where the file created answers; an "
                "answer's history names the file it came from. The same file is never loaded twice.")
     ui.table_download(imported, "imported-files", key="import_history", limit=200)
+    # --- undo one import: refused, with the list, when its answers were changed since or a round is final ---
+    if done := st.session_state.pop("undo_done", None):
+        st.success(done)
+    undoable = {f"{r.id} · {r.file} · {r.imported_at:%Y-%m-%d %H:%M} by {r.imported_by}": int(r.id)
+                for r in imported[imported["undone"].isna()].itertuples()}
+    choice = st.selectbox("Undo an import", list(undoable), index=None, key="undo_choice")
+    if st.button("Undo this import", key="undo_run", disabled=choice is None or not user):
+        try:
+            st.session_state["undo_done"] = ui.write(undo_import, undoable[choice], by=user).describe()
+            st.rerun()
+        except UndoRefused as exc:
+            st.error(str(exc))
+            st.dataframe(exc.conflicts, hide_index=True, key="undo_conflicts")

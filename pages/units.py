@@ -1,10 +1,11 @@
-"""Units and rounds: create, rename and archive business units; start or resume an assessment."""
+"""Units and rounds: create, rename, archive and merge business units; start or resume an assessment."""
 
 import datetime as dt
 
 import streamlit as st
 
 from dashboard import rounds, store, ui
+from dashboard import units as units_core
 
 ui.page_setup()
 st.title("Units and rounds")
@@ -93,3 +94,21 @@ with st.expander("Rename or archive a business unit"):
             ui.write(store.archive_unit, int(row["id"]), not archived)
             st.rerun()
         st.caption("Archived units keep their history but leave the dashboards' filters and figures.")
+
+alike = ui.query(units_core.similar_unit_pairs)
+with st.expander("Merge two business units", expanded=bool(alike) or "merge_done" in st.session_state):
+    if done := st.session_state.pop("merge_done", None):
+        st.success(done)
+    if alike:
+        st.caption("These look alike: " + "; ".join(f"{a} / {b} ({why})" for a, b, why in alike[:10]))
+    left, right = st.columns(2)
+    source = left.selectbox("Merge this unit…", units["name"].tolist(), index=None, key="merge_from")
+    target = right.selectbox("…into this one (it keeps the name)", units["name"].tolist(), index=None, key="merge_into")
+    st.caption("Every round moves to the second unit (logged on each round); the first unit is then removed. "
+               "Two rounds with the same label cannot be merged: rename or undo one first.")
+    if st.button("Merge", key="merge_units", disabled=not (source and target and user)):
+        try:
+            st.session_state["merge_done"] = ui.write(units_core.merge_units, source, target, by=user).describe()
+            st.rerun()
+        except units_core.UnitClash as exc:
+            st.error(str(exc))
