@@ -129,6 +129,35 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE response SET created_by = changed_by, created_at = changed_at WHERE created_at IS NULL;
     DELETE FROM change_log WHERE field = 'created' AND item_id IS NOT NULL;
     """,
+    # crosswalks: mapping sets a user imported (ours ship as files in questionnaires/frameworks/mappings),
+    # with their provenance and licence; a set's rows in order, 'no counterpart' rows naming one side only
+    """
+    CREATE TABLE mapping_set (
+        id               VARCHAR PRIMARY KEY,
+        name             VARCHAR NOT NULL,
+        source_framework VARCHAR NOT NULL,
+        target_framework VARCHAR NOT NULL,
+        version          VARCHAR,
+        made_by          VARCHAR NOT NULL,
+        made_on          VARCHAR,
+        made_from        VARCHAR,
+        licence          VARCHAR NOT NULL,
+        reviewed_by      VARCHAR,
+        filename         VARCHAR,
+        content_hash     VARCHAR NOT NULL,
+        imported_by      VARCHAR,
+        imported_at      TIMESTAMP NOT NULL DEFAULT current_localtimestamp()
+    );
+    CREATE TABLE mapping_row (
+        set_id       VARCHAR NOT NULL,
+        ord          INTEGER NOT NULL,
+        source_item  VARCHAR,
+        target_item  VARCHAR,
+        relationship VARCHAR NOT NULL,
+        rationale    VARCHAR,
+        PRIMARY KEY (set_id, ord)
+    );
+    """,
 )
 
 
