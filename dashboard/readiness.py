@@ -173,14 +173,14 @@ def organisation_readiness(con: duckdb.DuckDBPyConnection, assessment_ids: Itera
 
 
 def basis(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int] | None, framework_id: str,
-          requirement: str, set_id: str | None = None) -> pd.DataFrame:
-    """The answers one requirement's figure rests on: per chosen assessment and mapped 42001 item, the
-    relationship and rationale, the answer (maturity, target, state, evidence) and a link to it in the
-    questionnaire (`assess?assessment=ID&item=ITEM`)."""
+          requirement: str | None = None, set_id: str | None = None) -> pd.DataFrame:
+    """The answers a requirement's figure rests on (every requirement's when `requirement` is None): per chosen
+    assessment and mapped 42001 item, the relationship and rationale, the answer (maturity, target, state,
+    evidence) and a link to it in the questionnaire (`assess?assessment=ID&item=ITEM`)."""
     framework, mapping = _resolve(con, framework_id, set_id)
-    if requirement not in framework.by_id:
+    if requirement is not None and requirement not in framework.by_id:
         raise KeyError(f"{requirement!r} is not a requirement of {framework.name}")
-    rows = [r for r in mapping.mapped if r.target == requirement]
+    rows = [r for r in mapping.mapped if requirement is None or r.target == requirement]
     items = scoring.item_scores(con, assessment_ids)
     chosen = items.drop_duplicates("assessment_id")[["assessment_id", "unit", "assessment"]]
     if assessment_ids is not None:  # an assessment whose scope holds none of the catalog still counts as chosen
@@ -192,7 +192,8 @@ def basis(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int] | None, 
             key = (assessment_id, row.source)
             answer = by_key.loc[key] if key in by_key.index else None
             records.append({
-                "unit": unit, "assessment": label, "assessment_id": int(assessment_id), "item_id": row.source,
+                "unit": unit, "assessment": label, "assessment_id": int(assessment_id), "requirement": row.target,
+                "item_id": row.source,
                 "relationship": row.relationship, "strength": row.strength, "rationale": row.rationale,
                 "title": None if answer is None else answer["title"],
                 "maturity": None if answer is None else answer["maturity"],
@@ -202,7 +203,8 @@ def basis(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int] | None, 
                 "justification": None if answer is None else answer["justification"],
                 "link": "assess?" + urlencode({"assessment": int(assessment_id), "item": row.source}),
             })
-    columns = ["unit", "assessment", "assessment_id", "item_id", "title", "relationship", "strength", "rationale", "maturity",
+    columns = ["unit", "assessment", "assessment_id", "requirement", "item_id", "title", "relationship", "strength", "rationale",
+               "maturity",
                "target", "state", "evidence", "justification", "link"]
     return pd.DataFrame(records, columns=columns)
 
