@@ -19,6 +19,7 @@ PAGES = {
         st.Page("pages/drilldown.py", title="Sections and controls"),
         st.Page("pages/trend.py", title="Trends"),
         st.Page("pages/present.py", title="Presentation"),
+        st.Page("pages/frameworks.py", title="Other frameworks"),
     ],
     "Assess": [
         st.Page("pages/units.py", title="Units and rounds"),

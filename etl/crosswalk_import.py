@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from dashboard.catalog import Catalog, load_catalog
 from dashboard.frameworks import NO_COUNTERPART, RELATIONSHIPS, SOURCE_FRAMEWORK, Framework, MappingRow, MappingSet, load_frameworks
 
-__all__ = ["CSV_COLUMNS", "CrosswalkError", "Provenance", "parse_mapping_file"]
+__all__ = ["CSV_COLUMNS", "CrosswalkError", "Provenance", "import_mapping", "parse_mapping_file"]
 
 CSV_COLUMNS = ("source_item", "target_item", "relationship", "rationale")
 _CSV_ALIASES = {"source": "source_item", "source item": "source_item", "target": "target_item", "target item": "target_item",
@@ -273,3 +273,13 @@ def _from_ciso(name: str, data: bytes, provenance: Provenance, catalog: Catalog,
             problems.append(f"{name}: the library names no {'provider' if required == 'made_by' else 'copyright'}; "
                             f"give the set's {required.replace('_', ' ')} beside the file")
     return _finish(name, rows, problems, meta)
+
+
+def import_mapping(con: Any, name: str, data: bytes, provenance: Provenance, *, by: str,
+                   replace: bool = False) -> tuple[str, MappingSet]:
+    """Read, check and store a mapping file in one step (the page's and the command line's door); returns
+    ('imported' | 'replaced' | 'unchanged', the set). Raises CrosswalkError or mapping_store.MappingSetError."""
+    from dashboard.mapping_store import save_imported
+
+    mapping, digest = parse_mapping_file(name, data, provenance)
+    return save_imported(con, mapping, content_hash=digest, by=by, replace=replace), mapping
