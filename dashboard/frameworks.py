@@ -222,14 +222,14 @@ def coverage_gaps(mapping: MappingSet, framework: Framework, catalog: Catalog) -
 
 
 @functools.lru_cache(maxsize=4)
-def load_mapping_sets(directory: str | Path | None = None, catalog: Catalog | None = None) -> dict[str, MappingSet]:
+def load_mapping_sets(directory: str | Path | None = None) -> dict[str, MappingSet]:
     """Our own mapping sets (`questionnaires/frameworks/mappings/*.yaml`), checked against the catalog and the
     frameworks: every id known, and every requirement and every 42001 item either mapped or explicitly without
     a counterpart."""
     from dashboard.catalog import load_catalog
 
     root = Path(directory) if directory else framework_dir()
-    catalog = catalog or load_catalog()
+    catalog = load_catalog()
     frameworks = load_frameworks(root)
     found: dict[str, MappingSet] = {}
     for path in sorted((root / "mappings").glob("*.yaml")):
