@@ -246,3 +246,10 @@ def test_the_report_has_a_section_per_framework(demo_db: Path) -> None:
         assert f"<h3>{name}</h3>" in section
     assert "Not covered by 42001 (2): Art. 43, Art. 49." in section
     assert f"<td>72</td><td>{summary['maturity'].mean():.2f}</td>" in section
+
+
+def test_readme_documents_every_frameworks_command() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for command in ("list", "readiness", "import-mapping", "remove-mapping"):
+        assert f"python -m etl frameworks {command}" in readme, command
+    assert "## Other frameworks: EU AI Act, NIST AI RMF, ISO/IEC 27001" in readme
