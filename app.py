@@ -26,6 +26,7 @@ PAGES = {
         st.Page("pages/assess.py", title="Questionnaire"),
         st.Page("pages/interview.py", title="AI-guided interview"),
         st.Page("pages/import_data.py", title="Import"),
+        st.Page("pages/proposals.py", title="Proposed answers"),
     ],
     "Act": [
         st.Page("pages/roadmap.py", title="Roadmap"),

@@ -158,6 +158,26 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (set_id, ord)
     );
     """,
+    # proposed answers: a level for a 42001 item proposed from another framework's assessment (an ISO 27001
+    # item whose relationship to it is 'equal'); never an answer until an assessor accepts or changes it
+    """
+    CREATE TABLE proposal (
+        assessment_id    INTEGER NOT NULL,
+        item_id          VARCHAR NOT NULL,
+        level            SMALLINT NOT NULL CHECK (level BETWEEN 0 AND 5),
+        source_framework VARCHAR NOT NULL,
+        source_items     VARCHAR NOT NULL,
+        evidence         VARCHAR,
+        filename         VARCHAR,
+        mapping_set      VARCHAR NOT NULL,
+        proposed_by      VARCHAR,
+        proposed_at      TIMESTAMP NOT NULL,
+        status           VARCHAR NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'accepted', 'changed', 'dismissed')),
+        decided_by       VARCHAR,
+        decided_at       TIMESTAMP,
+        PRIMARY KEY (assessment_id, item_id)
+    );
+    """,
 )
 
 

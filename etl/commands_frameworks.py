@@ -5,6 +5,9 @@
     python -m etl frameworks import-mapping mine.csv --framework nist-ai-rmf --made-by "Me" --licence CC-BY-4.0 [--set-id ID]
     python -m etl frameworks import-mapping ciso-library.yaml [--replace]
     python -m etl frameworks remove-mapping ID
+    python -m etl frameworks propose isms-assessment.xlsx [--unit NAME] [--assessment LABEL]
+    python -m etl frameworks proposals [--unit NAME]
+    python -m etl frameworks accept --unit NAME --assessment LABEL --item 9.2.1 [--level N]
 """
 
 from __future__ import annotations
@@ -49,6 +52,24 @@ def register(commands: Any) -> None:
     imp.add_argument("--reviewed-by", default="", help="who reviewed it")
     imp.add_argument("--replace", action="store_true", help="replace an imported set with the same id (never one of ours)")
     imp.set_defaults(run=_cmd_import)
+
+    pre = sub.add_parser("propose", help="import an ISO/IEC 27001 assessment: its levels become proposals for the equal "
+                                         "42001 items, to accept or change")
+    pre.add_argument("file", help="the .xlsx/.csv file, in our import layouts with ISO/IEC 27001 ids")
+    pre.add_argument("--unit", help="business unit for rows that name none")
+    pre.add_argument("--assessment", help="round label for rows that name none")
+    pre.set_defaults(run=_cmd_propose)
+
+    pending = sub.add_parser("proposals", help="list the open proposals (and their source)")
+    pending.add_argument("--unit", help="only this business unit")
+    pending.set_defaults(run=_cmd_proposals)
+
+    decide = sub.add_parser("accept", help="accept a proposal (or save another level with --level) as the answer")
+    decide.add_argument("--unit", required=True)
+    decide.add_argument("--assessment", required=True, help="the round label")
+    decide.add_argument("--item", required=True, help="the 42001 item, e.g. 9.2.1")
+    decide.add_argument("--level", type=int, choices=range(6), help="save this level instead of the proposed one")
+    decide.set_defaults(run=_cmd_accept)
 
     rm = sub.add_parser("remove-mapping", help="remove an imported mapping set (ours cannot be removed)")
     rm.add_argument("set_id", help="the set's id")
@@ -138,4 +159,60 @@ def _cmd_remove(args: argparse.Namespace) -> int:
         _err(f"error: no imported mapping set {args.set_id!r}")
         return EXIT_ERROR
     print(f"Removed mapping set {args.set_id}")
+    return EXIT_OK
+
+
+def _cmd_propose(args: argparse.Namespace) -> int:
+    from dashboard.db import connect
+    from dashboard.store import StoreError
+    from etl.prefill_27001 import propose_from_file
+
+    path = Path(args.file)
+    if not path.is_file():
+        _err(f"error: {args.file}: no such file")
+        return EXIT_ERROR
+    with connect(args.db, on_wait=_err) as con:
+        try:
+            reading, counts = propose_from_file(con, path.name, path.read_bytes(), by=_user(), unit=args.unit, label=args.assessment)
+        except StoreError as exc:
+            _err(f"error: {path.name}: {exc}")
+            return EXIT_REJECTED
+    if counts is None:
+        for problem in reading.problems:
+            _err(problem)
+        _err(f"{path.name}: refused, nothing proposed")
+        return EXIT_REJECTED
+    print(f"{path.name}: {len(reading.rows)} ISO/IEC 27001 answers read; {counts.describe()}")
+    return EXIT_OK
+
+
+def _cmd_proposals(args: argparse.Namespace) -> int:
+    from dashboard import proposals
+    from dashboard.db import connect
+
+    with connect(args.db, on_wait=_err) as con:
+        found = proposals.proposals(con)
+    if args.unit:
+        found = found[found["unit"].str.lower() == args.unit.strip().lower()]
+    for row in found.itertuples(index=False):
+        print(f"{row.unit} · {row.assessment} · {row.item_id} {row.title}: level {row.level} ({row.source}, {row.filename})")
+    print(f"{len(found)} open proposal(s)")
+    return EXIT_OK
+
+
+def _cmd_accept(args: argparse.Namespace) -> int:
+    from dashboard import proposals, store
+    from dashboard.db import connect
+
+    with connect(args.db, on_wait=_err) as con:
+        assessment = store.get_assessment(con, unit=args.unit, label=args.assessment)
+        if assessment is None:
+            _err(f"error: no assessment of {args.unit!r} labelled {args.assessment!r}")
+            return EXIT_ERROR
+        try:
+            outcome = proposals.decide(con, assessment.id, args.item, by=_user(), level=args.level)
+        except proposals.ProposalError as exc:
+            _err(f"error: {exc}")
+            return EXIT_ERROR
+    print(f"{args.unit} · {args.assessment} · {args.item}: proposal {outcome}")
     return EXIT_OK
