@@ -250,6 +250,6 @@ def test_the_report_has_a_section_per_framework(demo_db: Path) -> None:
 
 def test_readme_documents_every_frameworks_command() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    for command in ("list", "readiness", "import-mapping", "remove-mapping"):
+    for command in ("list", "readiness", "import-mapping", "remove-mapping", "propose", "proposals", "accept"):
         assert f"python -m etl frameworks {command}" in readme, command
     assert "## Other frameworks: EU AI Act, NIST AI RMF, ISO/IEC 27001" in readme

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from dashboard import readiness, scoring, store
@@ -91,3 +92,35 @@ def test_unit_names_are_escaped_in_the_heatmap(demo_db: Path) -> None:
         store.update_response(con, draft.id, "7.2", {"maturity": 3}, by="t")
     app = _open()
     assert "&lt;b&gt;Evil&lt;/b&gt;" in _heatmap(app)["data"][0]["y"]
+
+
+def test_proposed_answers_page_accepts_a_proposal_only_when_saved(demo_db: Path) -> None:
+    from dashboard import proposals
+    from etl.prefill_27001 import propose_from_file
+    from tests.etl.test_prefill_27001 import ROWS, isms_workbook
+
+    with connect(demo_db) as con:
+        counts = propose_from_file(con, "isms.xlsx", isms_workbook(ROWS, block=("Business unit: Group IT", "Round: 2027-Q1")),
+                                   by="importer")[1]
+        assert counts is not None and counts.proposed == 4
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    app.switch_page("pages/proposals.py").run()
+    assert not app.exception, app.exception
+    table = app.dataframe[0].value
+    assert set(table["item_id"]) == {"9.2.1", "9.2.2", "7.5.3", "10.2"}
+    assert app.button(key="prop_save").disabled  # no name typed yet: nothing can be saved
+    app.text_input(key="assessor_name_input").set_value("Ines").run()
+    aid = int(app.session_state["prop_pick"].split("|")[0])  # every proposal here is of the one new round
+    app.selectbox(key="prop_pick").set_value(f"{aid}|9.2.1").run()
+    app.button(key="prop_save").click().run()
+    assert not app.exception, app.exception
+    assert "proposal accepted" in app.success[0].value
+    with connect(demo_db) as con:
+        assessment = store.get_assessment(con, unit="Group IT", label="2027-Q1")
+        assert assessment is not None
+        items = scoring.item_scores(con, [assessment.id]).set_index("item_id")
+        assert items.loc["9.2.1", "maturity"] == 4 and pd.isna(items.loc["9.2.2", "maturity"])
+        history = store.item_history(con, assessment.id, "9.2.1")
+        assert history[history["field"] == "maturity"].iloc[-1]["source"] == "proposed from ISO/IEC 27001:2022 9.2.1"
+        assert set(proposals.proposals(con)["item_id"]) == {"9.2.2", "7.5.3", "10.2"}
