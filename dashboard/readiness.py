@@ -37,6 +37,7 @@ import duckdb
 import pandas as pd
 
 from dashboard import scoring
+from dashboard.catalog import load_catalog
 from dashboard.db import frame
 from dashboard.frameworks import NO_COUNTERPART, Framework, MappingSet, load_frameworks
 from dashboard.mapping_store import get_set, sets_for
@@ -180,33 +181,20 @@ def basis(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int] | None, 
     framework, mapping = _resolve(con, framework_id, set_id)
     if requirement is not None and requirement not in framework.by_id:
         raise KeyError(f"{requirement!r} is not a requirement of {framework.name}")
-    rows = [r for r in mapping.mapped if requirement is None or r.target == requirement]
+    mapped = _tables(framework, mapping)[0].rename(columns={"target_item": "requirement", "source_item": "item_id"})
+    if requirement is not None:
+        mapped = mapped[mapped["requirement"] == requirement]
     items = scoring.item_scores(con, assessment_ids)
     chosen = items.drop_duplicates("assessment_id")[["assessment_id", "unit", "assessment"]]
-    if assessment_ids is not None:  # an assessment whose scope holds none of the catalog still counts as chosen
-        chosen = chosen[chosen["assessment_id"].isin(list(assessment_ids))]
-    by_key = items.set_index(["assessment_id", "item_id"])
-    records = []
-    for assessment_id, unit, label in chosen.itertuples(index=False):
-        for row in rows:
-            key = (assessment_id, row.source)
-            answer = by_key.loc[key] if key in by_key.index else None
-            records.append({
-                "unit": unit, "assessment": label, "assessment_id": int(assessment_id), "requirement": row.target,
-                "item_id": row.source,
-                "relationship": row.relationship, "strength": row.strength, "rationale": row.rationale,
-                "title": None if answer is None else answer["title"],
-                "maturity": None if answer is None else answer["maturity"],
-                "target": None if answer is None else answer["target"],
-                "state": "not in this round's scope" if answer is None else answer["state"],
-                "evidence": None if answer is None else answer["evidence"],
-                "justification": None if answer is None else answer["justification"],
-                "link": "assess?" + urlencode({"assessment": int(assessment_id), "item": row.source}),
-            })
+    answers = items[["assessment_id", "item_id", "title", "maturity", "target", "state", "evidence", "justification"]]
+    out = chosen.merge(mapped, how="cross").merge(answers, on=["assessment_id", "item_id"], how="left")
+    out["state"] = out["state"].fillna("not in this round's scope")
+    out["title"] = out["title"].fillna(out["item_id"].map({i.id: i.title for i in load_catalog().items}))
+    out["link"] = ["assess?" + urlencode({"assessment": int(a), "item": i}) for a, i in zip(out["assessment_id"], out["item_id"],
+                                                                                            strict=True)]
     columns = ["unit", "assessment", "assessment_id", "requirement", "item_id", "title", "relationship", "strength", "rationale",
-               "maturity",
-               "target", "state", "evidence", "justification", "link"]
-    return pd.DataFrame(records, columns=columns)
+               "maturity", "target", "state", "evidence", "justification", "link"]
+    return out.loc[:, columns].astype({"assessment_id": int}).reset_index(drop=True)
 
 
 def uncovered(con: duckdb.DuckDBPyConnection, framework_id: str, set_id: str | None = None) -> pd.DataFrame:
