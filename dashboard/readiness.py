@@ -11,7 +11,7 @@ The rule, per target requirement and assessment (one unit's round):
 * Items marked **not applicable** in the unit are left out, as everywhere. An item outside the round's
   scope, or without a maturity, is **not assessed**: it never counts as zero.
 * **Derived maturity** = the strength-weighted mean maturity of the applicable, assessed basis items;
-  derived target = the strength-weighted mean of their targets (applicable items).
+  derived target = the strength-weighted mean of the targets of the applicable items in the round's scope.
 * **State**:
   - *not covered by 42001*: the set has no mapping to it (it says "no counterpart", or nothing);
   - *not applicable*: every basis item is not applicable in this unit;
@@ -120,7 +120,8 @@ def _readiness_cte(assessment_ids: Iterable[int] | None, rows_view: str, reqs_vi
                max(maturity) FILTER (WHERE applicable) AS best,
                sum(strength * maturity) FILTER (WHERE applicable AND maturity IS NOT NULL)
                  / sum(strength) FILTER (WHERE applicable AND maturity IS NOT NULL) AS maturity,
-               sum(strength * target) FILTER (WHERE applicable) / sum(strength) FILTER (WHERE applicable) AS target
+               sum(strength * target) FILTER (WHERE applicable AND target IS NOT NULL)
+                 / sum(strength) FILTER (WHERE applicable AND target IS NOT NULL) AS target
         FROM basis GROUP BY assessment_id, target_item),
     readiness AS (
         SELECT c.assessment_id, c.unit, c.assessment, c.assessed_on, r.requirement, r.title, r.grp, r.ord,

@@ -26,7 +26,7 @@ ROWS = [
     ("6.1.1", "Art. 10", "equal"), ("6.1.2", "Art. 10", "subset of"),
     ("A.2.2", "Art. 11", "equal"),
     ("A.2.3", "Art. 12", "equal"), ("A.2.4", "Art. 12", "intersects with"),
-    ("7.1", "Art. 13", "equal"),
+    ("7.1", "Art. 13", "equal"), ("A.3.2", "Art. 13", "subset of"),
     ("7.2", "Art. 14", "equal"), ("7.3", "Art. 14", "equal"),
     ("7.4", "Art. 15", "equal"),
     ("8.1", "Art. 17", "subset of"), ("8.2", "Art. 17", "intersects with"),
@@ -106,6 +106,13 @@ def test_an_item_outside_the_rounds_scope_is_not_assessed(db: duckdb.DuckDBPyCon
     assert table.loc["Art. 4", "state"] == "covered"
     behind = readiness.basis(db, [assessment], "eu-ai-act", "Art. 12", SET)
     assert set(behind["state"]) == {"not in this round's scope"}
+
+
+def test_an_item_outside_the_scope_does_not_lower_the_derived_target(db: duckdb.DuckDBPyConnection) -> None:
+    assessment = _answer(db, "Unit A", {"7.1": 3}, scope="clauses")  # A.3.2 is Annex A: outside this round
+    row = readiness.requirement_readiness(db, [assessment], "eu-ai-act", SET).set_index("requirement").loc["Art. 13"]
+    assert (row["maturity"], row["target"], row["state"]) == (3.0, 3.0, "partial")
+    assert (row["mapped_items"], row["applicable_items"], row["assessed_items"]) == (2, 2, 1)
 
 
 def test_a_single_equal_item_gives_exactly_the_scoring_engines_maturity(db: duckdb.DuckDBPyConnection) -> None:
