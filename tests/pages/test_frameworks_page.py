@@ -54,7 +54,9 @@ def test_the_page_shows_the_engines_figures_and_names_the_mapping_set(demo_db: P
     row = heat["y"].index("Retail Banking")
     figures = per_unit[per_unit["unit"] == "Retail Banking"]["maturity"].to_numpy(dtype=float)
     assert np.allclose(z[row], figures, equal_nan=True)
-    gaps = app.dataframe[1].value
+    table = app.dataframe[1].value  # per unit and requirement
+    assert table["state"].tolist() == per_unit["state"].tolist() and len(table) == len(ids) * 20
+    gaps = app.dataframe[2].value
     assert gaps["requirement"].tolist() == ["Art. 43", "Art. 49"]
 
 
@@ -83,7 +85,7 @@ def test_an_imported_set_is_chosen_explicitly_and_the_page_says_so(demo_db: Path
     app.selectbox(key="fw_set").set_value("acme").run()
     assert "imported from acme.csv by tester" in _info(app)
     assert "\\<b\\>set\\</b\\>" in app.info[0].value  # shown as typed, never as HTML
-    assert app.dataframe[1].value["requirement"].tolist()[:2] == ["Art. 5", "Art. 6"]  # their set covers only Art. 4
+    assert app.dataframe[2].value["requirement"].tolist()[:2] == ["Art. 5", "Art. 6"]  # their set covers only Art. 4
 
 
 def test_unit_names_are_escaped_in_the_heatmap(demo_db: Path) -> None:
