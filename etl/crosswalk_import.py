@@ -13,7 +13,10 @@ superset, intersect, not_related). Provenance comes from the library (name, prov
 publication date, urn). A set from the other framework to 42001 is read the other way round (subset and
 superset swap); `not_related` rows state that two items are unrelated and are skipped. Requirement URNs end in
 the requirement's reference (`...:iso27001-2022:a.5.1`), matched to our ids without regard to case or
-punctuation (`a.5.1` = `A.5.1`, `govern-1.1` = `GOVERN 1.1`, `article-9` = `Art. 9`).
+punctuation (`a.5.1` = `A.5.1`, `govern-1.1` = `GOVERN 1.1`, `article-9` = `Art. 9`). A reference to a part of a
+requirement (`art-9-1`, paragraph 1 of Art. 9) counts for the requirement, with the relationship to the whole
+(equal or subset of the part = subset of the whole; superset of or intersecting the part = intersects with
+the whole), and the rationale says so.
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ _WORDS = {**{r: r for r in RELATIONSHIPS}, NO_COUNTERPART: NO_COUNTERPART, "subs
           "no_counterpart": NO_COUNTERPART}
 _CISO = {"equal": "equal", "subset": "subset of", "superset": "superset of", "intersect": "intersects with"}
 _REVERSED = {"subset of": "superset of", "superset of": "subset of"}
+# a row that names a part of a requirement (a paragraph of an article: art-9-1) speaks for that requirement
+# with the relationship to the whole: what equals or lies inside a part lies inside the whole; what contains a
+# part may or may not contain the rest
+_TO_WHOLE = {"equal": "subset of", "subset of": "subset of", "superset of": "intersects with", "intersects with": "intersects with"}
 # framework URNs (their last part) of CISO Assistant libraries, per framework of ours
 _URN_NAMES = {SOURCE_FRAMEWORK: ("iso42001", "iso-42001", "iso42001-2023", "iso-iec-42001"),
               "eu-ai-act": ("ai-act", "eu-ai-act"), "nist-ai-rmf": ("nist-ai-rmf", "nist-ai-rmf-1.0", "ai-rmf"),
@@ -132,6 +139,16 @@ def _check_ids(name: str, where: tuple[str, str], source: str | None, target: st
         if found_target is None:
             problems.append(f"{name}: {where[1]}: {target!r} is not a requirement of {framework.name}")
     return found_source, found_target
+
+
+def _whole(node: str, framework: Framework) -> str | None:
+    """The requirement a part belongs to (`art-9-1` -> `Art. 9`) when `node` is not a requirement itself."""
+    key = _key(node)
+    ids = {_key(r.id): r.id for r in framework.requirements}
+    if key in ids:
+        return None
+    parents = [k for k in ids if key.startswith(k + ".")]
+    return ids[max(parents, key=len)] if parents else None
 
 
 def _from_csv(name: str, data: bytes, provenance: Provenance, catalog: Catalog, frameworks: dict[str, Framework]) -> MappingSet:
@@ -250,12 +267,16 @@ def _from_ciso(name: str, data: bytes, provenance: Provenance, catalog: Catalog,
             source_urn, target_urn = target_urn, source_urn
             relationship = _REVERSED.get(relationship, relationship)
         labels = (f"{where}, source_requirement_urn", f"{where}, target_requirement_urn")
-        source, target = _check_ids(name, labels[::-1] if reverse else labels,
-                                    str(source_urn).rsplit(":", 1)[-1], str(target_urn).rsplit(":", 1)[-1],
-                                    framework, catalog, problems)
+        node = str(target_urn).rsplit(":", 1)[-1]
+        whole = _whole(node, framework)
+        source, target = _check_ids(name, labels[::-1] if reverse else labels, str(source_urn).rsplit(":", 1)[-1],
+                                    whole or node, framework, catalog, problems)
         if source and target:
-            rationale = " · ".join(str(entry[k]) for k in ("rationale", "annotation") if entry.get(k))
-            rows.append({"source": source, "target": target, "relationship": relationship, "rationale": rationale})
+            notes = [str(entry[k]) for k in ("rationale", "annotation") if entry.get(k)]
+            if whole:
+                notes.append(f"names {node}, a part of {target}: {relationship} the part, {_TO_WHOLE[relationship]} the whole")
+                relationship = _TO_WHOLE[relationship]
+            rows.append({"source": source, "target": target, "relationship": relationship, "rationale": " · ".join(notes)})
     defaults = {
         "name": str(mapping_set.get("name") or library.get("name") or name),
         "target_framework": target_id,

@@ -253,3 +253,13 @@ def test_readme_documents_every_frameworks_command() -> None:
     for command in ("list", "readiness", "import-mapping", "remove-mapping", "propose", "proposals", "accept"):
         assert f"python -m etl frameworks {command}" in readme, command
     assert "## Other frameworks: EU AI Act, NIST AI RMF, ISO/IEC 27001" in readme
+
+
+def test_a_ciso_row_naming_a_paragraph_counts_for_its_article_with_the_relationship_to_the_whole() -> None:
+    library = CISO.replace("ai-act:article-12", "ai-act:article-12-1").replace("ai-act:art-5\n", "ai-act:art-5-1-a\n")
+    mapping, _ = parse_mapping_file("acme.yaml", library.encode(), Provenance())
+    rows = {r.target: r for r in mapping.rows}
+    assert rows["Art. 12"].relationship == "subset of"  # equal to paragraph 1: part of the article
+    assert "names article-12-1, a part of Art. 12: equal the part, subset of the whole" in rows["Art. 12"].rationale
+    assert rows["Art. 5"].relationship == "intersects with"
+    assert rows["Art. 9"].relationship == "subset of" and rows["Art. 9"].rationale == ""
