@@ -44,6 +44,7 @@ from dashboard.mapping_store import get_set, sets_for
 
 __all__ = [
     "NOT_COVERED",
+    "RULE",
     "STATES",
     "basis",
     "default_set",
@@ -55,6 +56,13 @@ __all__ = [
 NOT_COVERED = "not covered by 42001"
 STATES = ("covered", "partial", "missing", "not assessed", "not applicable", NOT_COVERED)
 DECIMALS = 2
+# the rule in one paragraph, for exports and the report (the module's docstring has it in full)
+RULE = ("Each 42001 item mapped to a requirement weighs by its relationship (equal and superset of 1, subset of 0.5, "
+        "intersects with 0.25); not-applicable items are left out and unassessed ones never count as zero. Derived "
+        "maturity = the weighted mean maturity of the applicable, assessed mapped items. Covered = every applicable "
+        "mapped item assessed and at or above its target, one of them equal or superset of; missing = every assessed "
+        "one at level 0; partial otherwise; not assessed = none assessed; not applicable = all not applicable; not "
+        "covered by 42001 = nothing mapped. Across units: the mean of the units' derived maturities.")
 
 
 def default_set(con: duckdb.DuckDBPyConnection, framework_id: str) -> str:

@@ -53,7 +53,7 @@ def readiness_file(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]
     framework = load_frameworks()[framework_id]
     about = pd.DataFrame([("Framework", f"{framework.title} ({framework.version})"), ("Framework source", framework.source),
                           ("Mapping set", mapping.id), ("Provenance", mapping.describe()), ("Made from", mapping.made_from),
-                          ("Rule", readiness.__doc__.split("The rule", 1)[1].split("Figures are", 1)[0].strip())],
+                          ("Rule", readiness.RULE)],
                          columns=["", "value"])
     return exports.to_xlsx([("Readiness", table), ("About", about)],
                            widths={"Title": 40, "Unit": 24, HEADERS["answers"]: 70, HEADERS["no_counterpart"]: 50, "value": 120})

@@ -232,6 +232,7 @@ def test_cli_readiness_export_has_human_headers_figures_from_the_engine_and_is_f
     assert list(sheet[0]) == list(HEADERS.values()) and sheet[1][0] == "'=HYPERLINK(1)"
     about = dict(row for row in book["About"].iter_rows(min_row=2, values_only=True))
     assert about["Mapping set"] == "aims-42001-eu-ai-act" and "licence" in about["Provenance"]
+    assert about["Rule"].startswith("Each 42001 item mapped to a requirement weighs by its relationship")
     assert main(["--db", str(db_path), "frameworks", "readiness", "--framework", "nope", "--format", "csv",
                  "--out", str(out)]) == 1
 
