@@ -19,12 +19,14 @@ PAGES = {
         st.Page("pages/drilldown.py", title="Sections and controls"),
         st.Page("pages/trend.py", title="Trends"),
         st.Page("pages/present.py", title="Presentation"),
+        st.Page("pages/frameworks.py", title="Other frameworks"),
     ],
     "Assess": [
         st.Page("pages/units.py", title="Units and rounds"),
         st.Page("pages/assess.py", title="Questionnaire"),
         st.Page("pages/interview.py", title="AI-guided interview"),
         st.Page("pages/import_data.py", title="Import"),
+        st.Page("pages/proposals.py", title="Proposed answers"),
     ],
     "Act": [
         st.Page("pages/roadmap.py", title="Roadmap"),

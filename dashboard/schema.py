@@ -140,6 +140,55 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE import_batch ADD COLUMN undone_by VARCHAR;
     ALTER TABLE import_batch ADD COLUMN undone_at TIMESTAMP;
     """,
+    # crosswalks: mapping sets a user imported (ours ship as files in questionnaires/frameworks/mappings),
+    # with their provenance and licence; a set's rows in order, 'no counterpart' rows naming one side only
+    """
+    CREATE TABLE mapping_set (
+        id               VARCHAR PRIMARY KEY,
+        name             VARCHAR NOT NULL,
+        source_framework VARCHAR NOT NULL,
+        target_framework VARCHAR NOT NULL,
+        version          VARCHAR,
+        made_by          VARCHAR NOT NULL,
+        made_on          VARCHAR,
+        made_from        VARCHAR,
+        licence          VARCHAR NOT NULL,
+        reviewed_by      VARCHAR,
+        filename         VARCHAR,
+        content_hash     VARCHAR NOT NULL,
+        imported_by      VARCHAR,
+        imported_at      TIMESTAMP NOT NULL DEFAULT current_localtimestamp()
+    );
+    CREATE TABLE mapping_row (
+        set_id       VARCHAR NOT NULL,
+        ord          INTEGER NOT NULL,
+        source_item  VARCHAR,
+        target_item  VARCHAR,
+        relationship VARCHAR NOT NULL,
+        rationale    VARCHAR,
+        PRIMARY KEY (set_id, ord)
+    );
+    """,
+    # proposed answers: a level for a 42001 item proposed from another framework's assessment (an ISO 27001
+    # item whose relationship to it is 'equal'); never an answer until an assessor accepts or changes it
+    """
+    CREATE TABLE proposal (
+        assessment_id    INTEGER NOT NULL,
+        item_id          VARCHAR NOT NULL,
+        level            SMALLINT NOT NULL CHECK (level BETWEEN 0 AND 5),
+        source_framework VARCHAR NOT NULL,
+        source_items     VARCHAR NOT NULL,
+        evidence         VARCHAR,
+        filename         VARCHAR,
+        mapping_set      VARCHAR NOT NULL,
+        proposed_by      VARCHAR,
+        proposed_at      TIMESTAMP NOT NULL,
+        status           VARCHAR NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'accepted', 'changed', 'dismissed')),
+        decided_by       VARCHAR,
+        decided_at       TIMESTAMP,
+        PRIMARY KEY (assessment_id, item_id)
+    );
+    """,
 )
 
 

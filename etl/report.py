@@ -157,6 +157,7 @@ def build_report(
                 parts.append(_table(part, {"rank": "#", "item_id": "Item", "title": "Title", "units": "Units",
                                            "suggested_action": "Next step", "owner": "Owner", "due_date": "Due",
                                            "status": "Status"}))
+    parts.append(_frameworks_block(con, ids))
     notes = [*scoring_brief(catalog), *priority_brief()]
     parts += ["<h2>How the figures are computed</h2>", "<ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>",
               '<p class="muted">Clause and control numbers and titles are those of ISO/IEC 42001; every other sentence '
@@ -165,6 +166,14 @@ def build_report(
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{_e(title)}</title>"
             f"<style>{_CSS}</style><script>{get_plotlyjs()}</script></head><body>\n"
             + "\n".join(parts) + "\n</body></html>\n")
+
+
+def _frameworks_block(con: duckdb.DuckDBPyConnection, ids: list[int]) -> str:
+    """Other frameworks (EU AI Act, NIST AI RMF, ISO/IEC 27001) derived from the 42001 answers: one separate block,
+    built by `etl.framework_exports.report_section` from `dashboard.readiness`."""
+    from etl.framework_exports import report_section
+
+    return report_section(con, ids)
 
 
 def find_chromium() -> str | None:
