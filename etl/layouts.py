@@ -415,7 +415,7 @@ def _build(sheet: Sheet, catalog: Catalog, above: list[tuple[int, list[Cell]]], 
         shares = {id(c): _id_share(sheet, offset, c, catalog, annex) for c in ids}
         choose = {"item_id": max(ids, key=lambda c: (shares[id(c)], c.how == "recognised", -c.index))}
         for column in ids:
-            if column is not choose["item_id"] and shares[id(column)] < 0.5:
+            if column is not choose["item_id"] and column.how == "recognised" and shares[id(column)] < 0.5:
                 column.field, column.how = "title", "informational"
     _settle(columns, choose)
     canonical = all(c.header in COLUMNS for c in columns)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dashboard.catalog import Catalog
 from etl.layouts import ANSWER_FIELDS, FIELDS, Layout
@@ -148,6 +149,16 @@ def _levels_and_words(data: Columns) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return maturity, status, given_na | word_na, source
 
 
+def _notes_justify(data: Columns, layouts: list[Layout], excluded: np.ndarray) -> None:
+    """On a sheet without a justification column (CISO Assistant's keeps it in `observations`), the notes of an
+    excluded control are its justification too."""
+    no_column = np.array([("justification" not in la.fields) for la in layouts])[data.sheet] if len(data.sheet) else excluded
+    take = excluded & no_column & ~data.present["justification"] & data.present["notes"]
+    if take.any():
+        data.values["justification"] = pc.if_else(pa.array(take), data.values["notes"], data.values["justification"])
+        data.present["justification"] = data.present["justification"] | take
+
+
 def _spread_parents(data: Columns, layouts: list[Layout], catalog: Catalog, problems: Problems) -> tuple[Columns, np.ndarray]:
     """A heading of the catalog (6.1, 7.5, 9.2, 9.3) answers for each of its sub-items: its row is repeated
     once per sub-item, with a warning. (Columns, whether each row came from a heading)."""
@@ -188,7 +199,7 @@ def apply_rules(
 ) -> tuple[pd.DataFrame, pd.DataFrame, int, int]:
     """(responses, assessments, rows read, rows skipped) after every rule; problems go into `problems`.
     `untold`: unit / assessment, already reported missing for the whole sheet (not again for every row)."""
-    rows_read, excluded = len(data.rows), data.excluded
+    rows_read, not_assessable = len(data.rows), data.excluded
     data, derived = _spread_parents(data, layouts, catalog, problems)
     report = _Reporter(data, layouts, problems)
     failed = data.failed.copy()
@@ -223,7 +234,9 @@ def apply_rules(
     report.rows(clause_na, lambda i: na_source[i] or "applicable", lambda i: f"clause {item_ids[i]} is a requirement "
                 "of the management system and cannot be marked not applicable; only Annex A controls can be excluded",
                 value=None, expected="a level or status other than N/A, applicable yes or blank: clauses always apply")
-    annex_na = usable & (kinds == "annex_a") & (applicable == False) & ~data.present["justification"]  # noqa: E712
+    controls_out = usable & (kinds == "annex_a") & (applicable == False)  # noqa: E712
+    _notes_justify(data, layouts, controls_out)
+    annex_na = controls_out & ~data.present["justification"]
     report.rows(annex_na, "justification", lambda i: f"control {item_ids[i]} is marked not applicable without a "
                 "justification", expected="a justification in the same row (it goes into the Statement of Applicability)")
     keep = np.flatnonzero(usable & ~(clause_na | annex_na))
@@ -247,7 +260,7 @@ def apply_rules(
     drop = _repeats(frame, rkey, report) + _dates(frame, report)
     if drop:
         frame = frame.drop(index=drop)
-    return frame.reset_index(drop=True), _assessments(frame, layouts), rows_read, skipped + excluded
+    return frame.reset_index(drop=True), _assessments(frame, layouts), rows_read, skipped + not_assessable
 
 
 def _explicit_wins(frame: pd.DataFrame, rkey: np.ndarray, derived: np.ndarray, report: _Reporter) -> list[int]:
