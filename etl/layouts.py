@@ -14,6 +14,7 @@ form the metadata block: organisation, business unit, round, assessment date, as
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -202,6 +203,7 @@ _INSTRUCTIONS = re.compile(r"instruction|readme|read me|help|guide|how to|notice
 _BRACKETS = re.compile(r"[(\[{].*?[)\]}]")
 
 
+@functools.lru_cache(maxsize=8192)  # the same texts recur in every row scanned for the header
 def match_header(text: Any) -> tuple[str | None, bool]:
     """The field a header names and whether that is recognised (True) or only guessed (False).
 
