@@ -54,7 +54,7 @@ def main() -> None:
                               "1" if header else "0"], capture_output=True, text=True, check=True)
         got = json.loads(out.stdout)
         label = f"{kind} {columns:,} columns x {rows} rows{'' if header else ' (no header)'}"
-        print(f"{label:<44} {got['bytes'] / 1024:>7.0f}KB {str(got['refused']):>8} {got['seconds']:>8.2f} "
+        print(f"{label:<44} {got['bytes'] / 1024:>7.0f}KB {got['refused']!s:>8} {got['seconds']:>8.2f} "
               f"{got['peak_mb']:>8.0f}")
 
 
