@@ -304,8 +304,10 @@ class Layout:
             return name
         return f"{column.header} ({column.letter})" if column.header else column.letter
 
+    @functools.cached_property
     def filled(self) -> dict[int, int]:
-        """Per column of the sheet (zero-based Excel index), how many cells below the header hold a value."""
+        """Per column of the sheet (zero-based Excel index), how many cells below the header hold a value
+        (kept once counted: the cells themselves are released after validation)."""
         start, sheet = self.header_offset + 1, self.sheet
         return {sheet.first_col + p: len(c) - start - c.slice(start).null_count
                 for p, c in enumerate(sheet.columns) if len(c) > start}
@@ -315,7 +317,7 @@ class Layout:
         count of non-empty cells: every one is reported, none is dropped without a word."""
         fed = {c.index for c in self.columns if c.field in FIELDS or c.how in (KEPT, "informational")}
         known = {c.index: c for c in self.columns}
-        return [(known.get(index) or Column(index, ""), count) for index, count in sorted(self.filled().items())
+        return [(known.get(index) or Column(index, ""), count) for index, count in sorted(self.filled.items())
                 if count and index not in fed]
 
 

@@ -5,7 +5,7 @@ import streamlit as st
 from dashboard import store, ui
 from etl.importer import import_bytes, results_table
 from etl.layouts import FIELDS
-from etl.preview import listing, preview_bytes
+from etl.preview import command_line, listing, preview_bytes
 from etl.problems import problems_csv, problems_frame
 from etl.template import build_template
 
@@ -27,7 +27,10 @@ ready = []
 for number, upload in enumerate(files or []):
     data, key = upload.getvalue(), f"import_{number}_{upload.name}"
     auto = ui.query(preview_bytes, upload.name, data, unit, label, "")
-    with st.expander(f"{upload.name} — {auto.status if auto.status != 'ready' else 'ready to import'}", expanded=True):
+    with st.expander(upload.name, expanded=True):
+        if auto.refused:  # hostile or unreadable: the refusal only, nothing to map or run
+            st.error(f"Refused before reading: {auto.message}")
+            continue
         summary = st.container()
         with st.popover("Correct the column mapping", icon=":material/tune:"):
             sheet = auto.sheet
@@ -42,14 +45,18 @@ for number, upload in enumerate(files or []):
                                          index=options.index(base.mapping.get(name) or NONE)) for name in FIELDS}
             mapping = base.corrections(columns={n: (None if c == NONE else c) for n, c in chosen.items()})
         preview = ui.query(preview_bytes, upload.name, data, unit, label, mapping) if mapping != placed else base
-        with summary:
+        with summary:  # drawn above the corrections, from the preview that follows them
+            if preview.status == "ready":
+                st.success(f"Ready to import{' (with the corrections made)' if mapping else ''}.")
+            elif preview.status == "rejected":
+                st.error(f"Not importable as it is: {preview.errors} error(s), listed below; nothing of it is written.")
+            else:
+                st.info(f"This file was {preview.message}; it will not be loaded again.")
             cols = st.columns(5)
             for col, (name, value) in zip(cols, [("Rows", preview.rows_read), ("Items", preview.items),
                                                  ("Assessments", preview.assessments), ("Warnings", preview.warnings),
                                                  ("Errors", preview.errors)], strict=True):
                 col.metric(name, value)
-            if preview.message:
-                st.info(f"This file was {preview.message}; it will not be loaded again.")
             if not preview.sheets.empty:
                 st.dataframe(preview.sheets, hide_index=True, key=f"{key}_sheets")
             if preview.units:
@@ -58,9 +65,9 @@ for number, upload in enumerate(files or []):
             if preview.metadata:
                 st.caption("Header block: " + " · ".join(f"{k}: {v}" for k, v in preview.metadata.items()))
             st.dataframe(preview.columns, hide_index=True, key=f"{key}_columns")
-            if mapping:
+            if preview.status == "ready":
                 st.caption("The same import from the command line:")
-                st.code(f"python -m etl import '{upload.name}' --mapping '{mapping}'", language="bash")
+                st.code(command_line(upload.name, unit, label, mapping), language="bash")
             if preview.problems:
                 st.dataframe(problems_frame(preview.problems), hide_index=True, key=f"{key}_problems")
                 st.download_button("Download the report (CSV)", problems_csv(preview.problems).encode("utf-8-sig"),
@@ -78,7 +85,7 @@ if files:
                 bar.progress(min((index + fraction) / len(ready), 1.0), text=text)
 
             results.append(ui.write(import_bytes, name, data, by=user, unit=unit, label=label, mapping=mapping,
-                                    progress=show))
+                                    progress=show, audience="page"))
         st.session_state["import_results"] = results
 if results := st.session_state.get("import_results"):
     st.subheader("What changed")
