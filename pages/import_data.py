@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard import store, ui
-from etl.importer import import_bytes, results_table
+from etl.importer import import_bytes, results_table, validate_bytes
 from etl.layouts import FIELDS
 from etl.preview import command_line, listing, preview_bytes
 from etl.problems import problems_csv, problems_frame
@@ -84,8 +84,10 @@ if files:
             def show(fraction: float, text: str, index: int = index) -> None:
                 bar.progress(min((index + fraction) / len(ready), 1.0), text=text)
 
+            checked = validate_bytes(name, data, ui.catalog(), unit=unit, label=label, mapping=mapping,
+                                     progress=show, audience="page")  # parsed before the database is taken
             results.append(ui.write(import_bytes, name, data, by=user, unit=unit, label=label, mapping=mapping,
-                                    progress=show, audience="page"))
+                                    progress=show, audience="page", validated=checked))
         st.session_state["import_results"] = results
 if results := st.session_state.get("import_results"):
     st.subheader("What changed")
