@@ -216,12 +216,12 @@ def match_header(text: Any) -> tuple[str | None, bool]:
     """
     if text is None or not isinstance(text, str):
         return None, False
-    folded = fold(text)
-    bare = fold(_BRACKETS.sub(" ", text)) if "(" in text or "[" in text or "{" in text else folded
+    folded = " ".join(fold(text).replace("/", " / ").split())
+    bare = " ".join(fold(_BRACKETS.sub(" ", text)).replace("/", " / ").split()) if "(" in text or "[" in text or "{" in text else folded
     for candidate in (folded, bare, folded.rstrip(" 0123456789")):
         if candidate in _ALIAS_TO_FIELD:
             return _ALIAS_TO_FIELD[candidate], True
-    words = tuple(bare.replace("/", " / ").split())
+    words = tuple(bare.split())
     if not words or len(words) > _MAX_HEADER_WORDS:
         return None, False
     runs = []  # (length, -start, start, field)

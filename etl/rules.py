@@ -167,6 +167,12 @@ def _spread_parents(data: Columns, layouts: list[Layout], catalog: Catalog, prob
     heading = pd.Series(ids, dtype=object).isin(list(parents)).to_numpy() if len(ids) else np.zeros(0, dtype=bool)
     if not heading.any():
         return data, np.zeros(len(ids), dtype=bool)
+    answered = data.failed.copy()
+    for name in ANSWER_FIELDS:
+        answered |= data.present[name]
+    heading = heading & answered  # a heading row with no answer (a template's outline) is skipped like any other
+    if not heading.any():
+        return data, np.zeros(len(ids), dtype=bool)
     report = _Reporter(data, layouts, problems)
     report.rows(heading & ~data.failed, "item_id", lambda i: f"{ids[i]} is a heading of the catalog, not an item: its "
                 f"answer is taken for each of {', '.join(parents[ids[i]])} (a row answering one of them explicitly wins)",
@@ -229,7 +235,8 @@ def apply_rules(
 
     item_ids = data.values["item_id"]
     item_codes, items = pd.factorize(item_ids)
-    kinds = np.append(np.array([catalog.by_id[i].kind for i in items], dtype=object), None)[item_codes]
+    kinds = np.append(np.array([catalog.by_id[i].kind if i in catalog.by_id else "clause" for i in items],  # headings
+                               dtype=object), None)[item_codes]
     clause_na = usable & (kinds == "clause") & (applicable == False)  # noqa: E712
     report.rows(clause_na, lambda i: na_source[i] or "applicable", lambda i: f"clause {item_ids[i]} is a requirement "
                 "of the management system and cannot be marked not applicable; only Annex A controls can be excluded",

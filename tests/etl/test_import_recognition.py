@@ -263,3 +263,12 @@ def test_csv_errors_carry_the_column_letter(con) -> None:
     rows = [["Unit", "Round", "Clause", "Maturity"], ["Ops", "R1", "4.1", 7]]
     [problem] = errors(imp(con, csv_file(rows), "x.csv"))
     assert (problem.sheet, problem.row, problem.column, problem.value) == (None, 2, "Maturity (D)", "7")
+
+
+def test_heading_rows_without_answers_are_an_outline_and_say_nothing(con) -> None:
+    rows = [["Clause/Control", "Title", "Maturity"], ["6.1", "Actions to address risks", None],
+            ["6.1.1", "General", 2], ["6.1.2", "Risk assessment", 3]]
+    result = imp(con, workbook(("Clauses", rows)), unit="Ops", label="R1")
+    ok(result)
+    assert not warnings(result)
+    assert stored(con, "maturity") == {("Ops", "R1", "6.1.1"): (2,), ("Ops", "R1", "6.1.2"): (3,)}
