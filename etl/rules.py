@@ -134,8 +134,10 @@ def _levels_and_words(data: Columns) -> tuple[np.ndarray, np.ndarray, np.ndarray
     count = len(given)
     if not (given_word.any() or word_word.any() or data.present["status"].any() or data.present["gap"].any()):
         return given, np.full(count, None, dtype=object), np.zeros(count, dtype=bool), np.full(count, None, dtype=object)
-    gap = data.values["gap"]
-    from_gap = (given == None) & (word == None) & (gap != None) & ~data.failed  # noqa: E711 - elementwise
+    from_gap = np.zeros(count, dtype=bool)
+    if data.present["gap"].any():
+        gap = data.values["gap"]
+        from_gap = (given == None) & (word == None) & (gap != None) & ~data.failed  # noqa: E711 - elementwise
     if from_gap.any():
         word, word_word = np.where(from_gap, gap, word), word_word | from_gap
     given_level = (given != None) & ~given_word  # noqa: E711 - elementwise on an object array
