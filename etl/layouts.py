@@ -1,15 +1,23 @@
 """Recognise where the answers are in a workbook: data sheets, header rows, columns, the metadata block.
 
-Columns are recognised by their header names, never by position: each field has aliases in English,
-French, Spanish and German, compared after folding case, accents and punctuation. A header equal to an
-alias (brackets and their content aside, so `Maturity (0-5)` is `maturity`) is *recognised*; a short
-header that merely contains an alias is *guessed* and shown as unsure, for the person to confirm.
+Columns are recognised by their header names and their content, never by position: each field has
+aliases in English, French, Spanish and German, compared after folding case, accents and punctuation. A
+header equal to an alias (brackets and their content aside, so `Maturity (0-5)` is `maturity`), or one
+that only qualifies an alias (`Control ref`, `Req #`, `Current maturity rating`, `Evidence / comments`),
+is *recognised*; a short header that merely contains an alias among other words is *guessed* and shown
+as unsure, for the person to confirm. Headers are read as runs of at most six words, so matching is
+linear in the number of columns. When two columns could be the item id, the one whose values are ids
+wins (a column of titles beside it is informational).
 
 A sheet holds data when one of its first 30 non-empty rows names an item-id column and at least one
 answer column, both recognised; only when no sheet of the file qualifies may the answer column be a
 guessed one. Hidden sheets, instruction and cover sheets hold no data.
 Above the header row (and on cover sheets), `Key: value` cells or a key cell followed by its value
-form the metadata block: organisation, business unit, round, assessment date, assessor.
+form the metadata block: organisation, business unit, round, assessment date, assessor; a longer key is
+read on the words it contains (`Assessed Division/Department` is the unit).
+
+Nothing is dropped without a word: a second column for a free-text field is kept in the notes, and
+`Layout.unused` lists every other column holding values that feeds nothing, with its count of values.
 """
 
 from __future__ import annotations
@@ -256,7 +264,7 @@ class Column:
     index: int  # zero-based Excel column
     header: str
     field: str | None = None
-    how: str = "not imported"  # recognised | guessed | set by you | informational | not imported
+    how: str = "not imported"  # recognised | guessed | set by you | informational | kept in notes | not imported
 
     @property
     def letter(self) -> str:

@@ -6,6 +6,11 @@
 - Clauses 4-10 cannot be not applicable; an Annex A control marked not applicable needs a justification.
 - The same unit, round and item twice: identical repeats are ignored with a warning, others are errors.
 - One assessment, one date: a row giving another date than the assessment's first is an error.
+- A heading of the catalog (6.1, 7.5, 9.2, 9.3) answers for each of its sub-items (a warning says so); a
+  sub-item answered in its own row wins.
+- A gap severity stands in for the status only in a row with neither a maturity nor a status.
+- An excluded control on a sheet without a justification column takes its notes as justification.
+- Every problem names the cell holding the value at fault (N/A in the maturity column is reported there).
 
 Units are matched without regard to case (`OPS` is `Ops`); rows are keyed by integers computed once,
 so that finding repeats and grouping by assessment never re-hashes text.

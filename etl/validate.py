@@ -9,6 +9,11 @@ what was expected. The rules between cells live in `etl.rules`.
 Where values come from, most specific first: the row's own column, then the sheet's metadata block
 (then a cover sheet's), then what the person gave for the whole import (`--unit`, `--assessment`).
 Without a round label, an assessment is labelled by its date (YYYY-MM-DD).
+
+Rows marked not assessable (CISO Assistant's outline rows) are skipped before their cells are parsed.
+A second column for a free-text field is appended to the notes under its header; every other column
+holding values that feeds nothing is a warning with its count of values. A sheet that names no unit or
+round is an error reported once, together with every row's other errors.
 """
 
 from __future__ import annotations

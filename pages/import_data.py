@@ -10,6 +10,7 @@ from etl.problems import problems_csv, problems_frame
 from etl.template import build_template
 
 NONE = "(not imported)"
+STATUS = {"ready": "ready to import", "rejected": "not importable", "already imported": "already imported"}
 ui.page_setup()
 st.title("Import spreadsheets")
 user = ui.identity_box()
@@ -27,51 +28,50 @@ ready = []
 for number, upload in enumerate(files or []):
     data, key = upload.getvalue(), f"import_{number}_{upload.name}"
     auto = ui.query(preview_bytes, upload.name, data, unit, label, "")
-    with st.expander(upload.name, expanded=True):
-        if auto.refused:  # hostile or unreadable: the refusal only, nothing to map or run
-            st.error(f"Refused before reading: {auto.message}")
-            continue
-        summary = st.container()
-        with st.popover("Correct the column mapping", icon=":material/tune:"):
-            sheet = auto.sheet
-            if len(auto.sheet_names) > 1:
-                sheet = st.selectbox("Sheet", auto.sheet_names, key=f"{key}_sheet",
-                                     index=auto.sheet_names.index(sheet) if sheet in auto.sheet_names else 0)
-            row = int(st.number_input("Header row", min_value=1, value=auto.header_row or 1, key=f"{key}_row"))
-            placed = auto.corrections(sheet=sheet, header_row=row)
-            base = ui.query(preview_bytes, upload.name, data, unit, label, placed) if placed else auto
-            options = [NONE, *base.headers]
-            chosen = {name: st.selectbox(name, options, key=f"{key}_{placed}_{name}",
-                                         index=options.index(base.mapping.get(name) or NONE)) for name in FIELDS}
-            mapping = base.corrections(columns={n: (None if c == NONE else c) for n, c in chosen.items()})
-        preview = ui.query(preview_bytes, upload.name, data, unit, label, mapping) if mapping != placed else base
-        with summary:  # drawn above the corrections, from the preview that follows them
-            if preview.status == "ready":
-                st.success(f"Ready to import{' (with the corrections made)' if mapping else ''}.")
-            elif preview.status == "rejected":
-                st.error(f"Not importable as it is: {preview.errors} error(s), listed below; nothing of it is written.")
-            else:
-                st.info(f"This file was {preview.message}; it will not be loaded again.")
-            cols = st.columns(5)
-            for col, (name, value) in zip(cols, [("Rows", preview.rows_read), ("Items", preview.items),
-                                                 ("Assessments", preview.assessments), ("Warnings", preview.warnings),
-                                                 ("Errors", preview.errors)], strict=True):
-                col.metric(name, value)
-            if not preview.sheets.empty:
-                st.dataframe(preview.sheets, hide_index=True, key=f"{key}_sheets")
-            if preview.units:
-                st.caption(f"Units ({len(preview.units):,}): {listing(preview.units)} · "
-                           f"Rounds ({len(preview.rounds):,}): {listing(preview.rounds)}")
-            if preview.metadata:
-                st.caption("Header block: " + " · ".join(f"{k}: {v}" for k, v in preview.metadata.items()))
-            st.dataframe(preview.columns, hide_index=True, key=f"{key}_columns")
-            if preview.status == "ready":
-                st.caption("The same import from the command line:")
-                st.code(command_line(upload.name, unit, label, mapping), language="bash")
-            if preview.problems:
-                st.dataframe(problems_frame(preview.problems), hide_index=True, key=f"{key}_problems")
-                st.download_button("Download the report (CSV)", problems_csv(preview.problems).encode("utf-8-sig"),
-                                   f"{upload.name}-report.csv", mime="text/csv", key=f"{key}_report")
+    if auto.refused:  # hostile or unreadable: the refusal only, nothing to map or run
+        st.expander(f"{upload.name} — refused", expanded=True).error(f"Refused before reading: {auto.message}")
+        continue
+    # the corrections first, so that the file's status below follows them
+    with st.popover(f"Correct the columns of {upload.name}", icon=":material/tune:"):
+        sheet = auto.sheet
+        if len(auto.sheet_names) > 1:
+            sheet = st.selectbox("Sheet", auto.sheet_names, key=f"{key}_sheet",
+                                 index=auto.sheet_names.index(sheet) if sheet in auto.sheet_names else 0)
+        row = int(st.number_input("Header row", min_value=1, value=auto.header_row or 1, key=f"{key}_row"))
+        placed = auto.corrections(sheet=sheet, header_row=row)
+        base = ui.query(preview_bytes, upload.name, data, unit, label, placed) if placed else auto
+        options = [NONE, *base.headers]
+        chosen = {name: st.selectbox(name, options, key=f"{key}_{placed}_{name}",
+                                     index=options.index(base.mapping.get(name) or NONE)) for name in FIELDS}
+        mapping = base.corrections(columns={n: (None if c == NONE else c) for n, c in chosen.items()})
+    preview = ui.query(preview_bytes, upload.name, data, unit, label, mapping) if mapping != placed else base
+    with st.expander(f"{upload.name} — {STATUS.get(preview.status, preview.status)}", expanded=True):
+        if preview.status == "ready":
+            st.success(f"Ready to import{' (with the corrections made)' if mapping else ''}.")
+        elif preview.status == "rejected":
+            st.error(f"Not importable as it is: {preview.errors} error(s), listed below; nothing of it is written.")
+        else:
+            st.info(f"This file was {preview.message}; it will not be loaded again.")
+        cols = st.columns(5)
+        for col, (name, value) in zip(cols, [("Rows", preview.rows_read), ("Items", preview.items),
+                                             ("Assessments", preview.assessments), ("Warnings", preview.warnings),
+                                             ("Errors", preview.errors)], strict=True):
+            col.metric(name, value)
+        if not preview.sheets.empty:
+            st.dataframe(preview.sheets, hide_index=True, key=f"{key}_sheets")
+        if preview.units:
+            st.caption(f"Units ({len(preview.units):,}): {listing(preview.units)} · "
+                       f"Rounds ({len(preview.rounds):,}): {listing(preview.rounds)}")
+        if preview.metadata:
+            st.caption("Header block: " + " · ".join(f"{k}: {v}" for k, v in preview.metadata.items()))
+        st.dataframe(preview.columns, hide_index=True, key=f"{key}_columns")
+        if preview.status == "ready":
+            st.caption("The same import from the command line:")
+            st.code(command_line(upload.name, unit, label, mapping), language="bash")
+        if preview.problems:
+            st.dataframe(problems_frame(preview.problems), hide_index=True, key=f"{key}_problems")
+            st.download_button("Download the report (CSV)", problems_csv(preview.problems).encode("utf-8-sig"),
+                               f"{upload.name}-report.csv", mime="text/csv", key=f"{key}_report")
     if preview.status == "ready":
         ready.append((upload.name, data, mapping))
 

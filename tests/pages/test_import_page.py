@@ -146,12 +146,14 @@ def test_the_unit_and_round_fields_apply_to_rows_that_name_none(empty_db: Path) 
 def test_the_status_and_the_command_follow_a_correction(empty_db: Path) -> None:
     app = upload(page(), ("odd.xlsx", ODD))
     assert [e.value for e in app.error] == ["Not importable as it is: 1 error(s), listed below; nothing of it is written."]
+    assert [e.label for e in app.expander] == ["odd.xlsx — not importable"]
     assert not app.code  # no command for a file that cannot be imported
     prefix = "import_0_odd.xlsx_"
     for field, header in (("unit", "Org"), ("assessment", "Cycle"), ("item_id", "Item"), ("maturity", "Grade")):
         app.selectbox(key=f"{prefix}_{field}").select(header)
     app.run()
     assert not app.error and app.success[0].value == "Ready to import (with the corrections made)."
+    assert [e.label for e in app.expander] == ["odd.xlsx — ready to import"]  # the title follows the correction
     command = app.code[0].value
     assert command.startswith("python -m etl import odd.xlsx --mapping ") and '"maturity":"Grade"' in command
 
@@ -180,6 +182,7 @@ def test_a_refused_file_shows_the_refusal_only(empty_db: Path) -> None:
     hostile = ",".join(f"c{i}" for i in range(100_000)).encode()
     app = upload(page(), ("wide.csv", hostile), ("payments.xlsx", PAYMENTS))
     [refusal] = app.error
+    assert [e.label for e in app.expander] == ["wide.csv — refused", "payments.xlsx — ready to import"]
     assert refusal.value.startswith("Refused before reading: the first line has 100,000 columns")
     # the other file is previewed as usual; the refused one has no mapping controls, table or command
     assert not [s for s in app.selectbox if s.key and s.key.startswith("import_0_")]
