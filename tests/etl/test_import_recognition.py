@@ -272,3 +272,14 @@ def test_heading_rows_without_answers_are_an_outline_and_say_nothing(con) -> Non
     ok(result)
     assert not warnings(result)
     assert stored(con, "maturity") == {("Ops", "R1", "6.1.1"): (2,), ("Ops", "R1", "6.1.2"): (3,)}
+
+
+def test_ciso_scores_on_a_hundred_point_scale_are_refused_unless_mapped_away(con) -> None:
+    rows = [CISO_HEADER[:6] + ["score"], ["urn:x:4.1", True, "4.1", None, None, "compliant", 80]]
+    data = workbook(("Audit", rows))
+    [problem] = errors(imp(con, data, "ciso100.xlsx", unit="Ops", label="R1"))
+    assert (problem.column, problem.value) == ("score (G)", "80")
+    result = imp(con, data, "ciso100.xlsx", unit="Ops", label="R1", mapping='{"maturity": null}')
+    ok(result)
+    assert stored(con, "maturity") == {("Ops", "R1", "4.1"): (3,)}  # compliant: the default target
+    assert [p.column for p in warnings(result)] == ["score (G)"]  # and the score column is said not imported
