@@ -275,7 +275,7 @@ def test_heading_rows_without_answers_are_an_outline_and_say_nothing(con) -> Non
 
 
 def test_ciso_scores_on_a_hundred_point_scale_are_refused_unless_mapped_away(con) -> None:
-    rows = [CISO_HEADER[:6] + ["score"], ["urn:x:4.1", True, "4.1", None, None, "compliant", 80]]
+    rows = [[*CISO_HEADER[:6], "score"], ["urn:x:4.1", True, "4.1", None, None, "compliant", 80]]
     data = workbook(("Audit", rows))
     [problem] = errors(imp(con, data, "ciso100.xlsx", unit="Ops", label="R1"))
     assert (problem.column, problem.value) == ("score (G)", "80")
