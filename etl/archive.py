@@ -8,7 +8,8 @@
 - `[Content_Types].xml`, parsed with defusedxml, must declare a spreadsheet; the workbook part and its
   relationships (checked, then parsed with defusedxml) say which parts are worksheets, and while a
   worksheet streams past, the row of its first cell with a value is noted: the reader starts each sheet
-  there without saying so, and reports must name the rows Excel shows.
+  there without saying so, and reports must name the rows Excel shows; and the widest column that a
+  cell with a value names in its first MiB: a sheet wider than `max_columns` is refused before parsing.
 """
 
 from __future__ import annotations
@@ -216,28 +217,30 @@ class _FirstValueRow:
                 element.clear()
 
 
-_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"[A-Za-z$]*\d*:?\$?([A-Za-z]{1,3})\$?\d")
-_CELL_COLUMN = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br=\"\$?([A-Za-z]{1,3})\d")
+# a cell with a value (`<c r="XFD1" t="n"><v>1</v></c>`); an empty formatted cell (`<c r="AMJ1" s="3"/>`) is not
+# one: formatting a whole row writes such cells up to the last column, and so does the sheet's declared
+# dimension (`A1:AMJ2`), which is therefore not used to refuse a sheet
+_CELL_COLUMN = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br=\"\$?([A-Za-z]{1,3})\d+\"[^>]*?(?<!/)>\s*<(?:\w+:)?(?:v|f|is)\b")
 _WIDTH_SCAN = 1 << 20
 
 
 class _Width:
-    """Watches the start of a worksheet's XML: the widest column its dimension declares, or that a cell of its
-    first MiB names (`r="XFD1"`). Cheap, and enough to refuse a hostile width before the sheet is parsed;
-    the reader's own width is checked again once read."""
+    """Watches the start of a worksheet's XML: the widest column that a cell with a value names in its first
+    MiB (`r="XFD1"`). Cheap, and enough to refuse a hostile width before the sheet is parsed; the reader's
+    own width (cells with values) is checked again once read."""
 
     def __init__(self) -> None:
         self.columns = 0
         self._seen = 0
+        self._tail = b""
 
     def __call__(self, chunk: bytes) -> None:
         if self._seen >= _WIDTH_SCAN:
             return
         part = chunk[:_WIDTH_SCAN - self._seen]
-        if self._seen == 0 and (found := _DIMENSION.search(part)):
-            self.columns = max(self.columns, _column_number(found.group(1)))
-        for letters in set(_CELL_COLUMN.findall(part)):
+        for letters in set(_CELL_COLUMN.findall(self._tail + part)):
             self.columns = max(self.columns, _column_number(letters))
+        self._tail = part[-256:]  # a cell split across two chunks
         self._seen += len(part)
 
 

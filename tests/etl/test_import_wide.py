@@ -80,7 +80,7 @@ def test_the_widest_accepted_sheet_is_read() -> None:
     assert sheet.width == LIMIT
 
 
-def test_a_wide_workbook_is_refused_from_its_dimension_before_it_is_parsed() -> None:
+def test_a_wide_workbook_is_refused_from_its_first_cells_before_it_is_parsed() -> None:
     message = refusal("wide.xlsx", wide_xlsx(2_000))
     assert "sheet 'Data' has 2,000 columns" in message
 
@@ -126,3 +126,21 @@ def test_the_command_line_refuses_wide_files_without_taking_the_database(tmp_pat
     print(f"three wide files refused by the command line in {elapsed:.1f} s")
     with connect(db) as con:  # and the database is as it was
         assert store.list_assessments(con).empty
+
+
+def test_formatted_empty_cells_do_not_make_a_sheet_wide() -> None:
+    """Formatting a whole header row writes empty styled cells up to column AMJ (1,024) and a dimension to
+    match; only cells with values count, as the reader counts them."""
+    from openpyxl.styles import PatternFill
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Unit", "Round", "Item", "Maturity"])
+    sheet.append(["Ops", "R1", "4.1", 2])
+    for column in range(5, 1025):
+        sheet.cell(row=1, column=column).fill = PatternFill("solid", fgColor="FFFF00")
+    out = io.BytesIO()
+    book.save(out)
+    batch, report = validate_bytes("formatted.xlsx", out.getvalue(), load_catalog())
+    assert report.ok, [str(p) for p in report.problems]
+    assert batch is not None and batch.response_count == 1
