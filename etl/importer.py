@@ -32,7 +32,7 @@ from dashboard.store import (
     record_import,
     upsert_responses,
 )
-from etl.layouts import Layout
+from etl.layouts import Layout, unread_sheets
 from etl.mapping import Mapping, MappingError, recognise
 from etl.problems import ImportRejected, Problem, Report
 from etl.readers import Sheet, UnreadableFile, read_sheets
@@ -134,6 +134,11 @@ def understand(name: str, data: bytes, catalog: Catalog, unit: str | None, label
                      expected="a header row such as: unit, assessment, item_id, maturity, evidence (in English, "
                               f"French, Spanish or German), or {report.option('mapping')}")
         return understood
+    if not chosen.sheet:
+        for sheet, count in unread_sheets(understood.sheets, layouts):
+            report.warning(f"sheet {sheet.name!r} holds {count:,} rows of values that are not imported: no header row "
+                           "naming an item-id column and an answer column was found in its first 30 rows",
+                           sheet=sheet.name, expected=f"choose it with {report.option('mapping')} if it holds answers")
     for layout in (la for la in layouts if "item_id" not in la.fields):
         report.error("the header row has no item-id column", sheet=layout.sheet.name, row=layout.header_row,
                      column="item_id", expected=f"a column of item ids (6.1.2, A.6.2.4, ...), or {report.option('mapping')}")

@@ -28,6 +28,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from dashboard.catalog import Catalog
 from etl.canonical import COLUMNS
 from etl.problems import column_letter
@@ -46,6 +48,7 @@ __all__ = [
     "layout_at",
     "likely_header",
     "match_header",
+    "unread_sheets",
 ]
 
 # every field a column can feed, in the order the preview lists them
@@ -448,6 +451,22 @@ def detect_layouts(sheets: list[Sheet], catalog: Catalog) -> tuple[list[Layout],
             for key, value in find_metadata(sheet, sheet.head(HEADER_SCAN_ROWS)).items():
                 cover.setdefault(key, value)
     return layouts, cover
+
+
+def unread_sheets(sheets: list[Sheet], layouts: list[Layout]) -> list[tuple[Sheet, int]]:
+    """Visible sheets that hold a table but were not read (no header row recognised), with their count of rows
+    of three or more values: a sheet of answers is never passed over without a word. Instruction sheets and
+    cover sheets (a key and its value per row) are not counted."""
+    used = {id(la.sheet) for la in layouts}
+    out = []
+    for sheet in sheets:
+        if sheet.hidden or id(sheet) in used or _INSTRUCTIONS.search(fold(sheet.name or "")) or sheet.width < 3:
+            continue
+        filled = sum(c.is_valid().to_numpy(zero_copy_only=False).astype(np.int64) for c in sheet.columns)
+        rows = int((filled >= 3).sum())
+        if rows >= 3:
+            out.append((sheet, rows))
+    return out
 
 
 def layout_at(sheet: Sheet, catalog: Catalog, excel_row: int) -> Layout | None:

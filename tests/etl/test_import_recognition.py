@@ -283,3 +283,16 @@ def test_ciso_scores_on_a_hundred_point_scale_are_refused_unless_mapped_away(con
     ok(result)
     assert stored(con, "maturity") == {("Ops", "R1", "4.1"): (3,)}  # compliant: the default target
     assert [p.column for p in warnings(result)] == ["score (G)"]  # and the score column is said not imported
+
+
+def test_a_sheet_of_values_that_is_not_read_is_named(con) -> None:
+    """A second sheet whose header is not recognised is not passed over silently; a cover sheet is not named."""
+    cover = ("Cover", [["Organisation", "Aldermoor"], ["Division", "Ops"], ["Round", "R1"], ["Assessor", "R. H."]])
+    clauses = ("Clauses", [["Clause", "Maturity"], ["4.1", 2]])
+    controls = ("Controls", [["Code", "Heading", "Grade"], ["A.2.2", "AI policy", 2], ["A.2.3", "Alignment", 1],
+                             ["A.2.4", "Review", 3]])
+    result = imp(con, workbook(cover, clauses, controls), "two-sheets.xlsx")
+    ok(result)
+    [warning] = warnings(result)
+    assert warning.sheet == "Controls" and warning.message.startswith("sheet 'Controls' holds 4 rows of values that are "
+                                                                      "not imported")
