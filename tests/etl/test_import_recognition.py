@@ -296,3 +296,15 @@ def test_a_sheet_of_values_that_is_not_read_is_named(con) -> None:
     [warning] = warnings(result)
     assert warning.sheet == "Controls" and warning.message.startswith("sheet 'Controls' holds 4 rows of values that are "
                                                                       "not imported")
+
+
+@pytest.mark.parametrize(("audience", "unit_words", "round_words"), [
+    ("cli", "--unit NAME", "--assessment LABEL"),
+    ("page", "the page's 'Business unit' field", "the page's 'Round label' field"),
+])
+def test_messages_name_the_options_in_the_reader_s_terms(audience: str, unit_words: str, round_words: str) -> None:
+    data = workbook(("S", [["Clause", "Maturity"], ["4.1", 7]]))
+    _, report = validate_bytes("x.xlsx", data, load(), audience=audience)
+    assert [(p.column, p.expected.endswith(w)) for p, w in zip(report.errors, (unit_words, round_words), strict=False)] == [
+        ("unit", True), ("assessment", True)]
+    assert report.errors[2].column == "Maturity (B)"  # and the row's own error, in the same report
