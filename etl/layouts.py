@@ -34,7 +34,7 @@ from dashboard.catalog import Catalog
 from etl.canonical import COLUMNS
 from etl.problems import column_letter
 from etl.readers import Cell, Sheet, clean_cell
-from etl.values import BadValue, fold, parse_item_id, parse_text
+from etl.values import BadValue, fold, parse_gap, parse_item_id, parse_text
 
 __all__ = [
     "ANSWER_FIELDS",
@@ -368,6 +368,22 @@ def _id_share(layout_sheet: Sheet, offset: int, column: Column, catalog: Catalog
     return good / len(values) if values else 0.0
 
 
+def _values_share(sheet: Sheet, offset: int, column: Column, parser: Any) -> float:
+    """How many of the first values under a column the parser accepts (to read a column by its content)."""
+    position = column.index - sheet.first_col
+    if not 0 <= position < sheet.width:
+        return 0.0
+    values = [v for v in sheet.column(position, offset + 1)[:59].to_pylist() if parse_text(v)]
+    good = 0
+    for value in values:
+        try:
+            parser(value)
+            good += 1
+        except BadValue:
+            pass
+    return good / len(values) if values else 1.0
+
+
 def _settle(columns: list[Column], choose: dict[str, Column] | None = None) -> None:
     """Keep one column per field: recognised before guessed, then the first (or the chosen one). A second
     column for a free-text field (`Comments` beside `Notes`) is kept: appended to the notes under its header."""
@@ -433,6 +449,9 @@ def _build(sheet: Sheet, catalog: Catalog, above: list[tuple[int, list[Cell]]], 
             if column is not choose["item_id"] and column.how == "recognised" and shares[id(column)] < 0.5:
                 column.field, column.how = "title", "informational"
     _settle(columns, choose)
+    for column in (c for c in columns if c.field == "gap"):  # a `Gap` column of free text is text, kept in notes
+        if _values_share(sheet, offset, column, parse_gap) < 0.5:
+            column.field, column.how = None, KEPT
     canonical = all(c.header in COLUMNS for c in columns)
     return Layout(sheet, excel_row, offset, columns, find_metadata(sheet, above), annex, canonical)
 

@@ -162,14 +162,16 @@ def _spread(column: pa.Array, parser: Callable[[Any], Any]) -> _Spread:
 def _kept_notes(layout: Layout, notes: pa.Array, present: np.ndarray, start: int,
                 keep: pa.Array | None) -> tuple[pa.Array, np.ndarray]:
     """The notes with every second free-text column appended, each on its own line under its header."""
-    sheet, parts = layout.sheet, [notes]
+    sheet, joined = layout.sheet, notes
     for column in layout.kept:
         cells = sheet.column(column.index - sheet.first_col, start)
         text = _spread_text(cells.filter(keep) if keep is not None else cells)
-        parts.append(pc.binary_join_element_wise(f"{column.header or column.letter}: ", text.values, ""))
+        labelled = pc.binary_join_element_wise(f"{column.header or column.letter}: ", text.values, "")
+        # (join's null_handling="skip" loses rows of an all-null array in pyarrow 26: null-aware by hand)
+        both = pc.binary_join_element_wise(joined, labelled, "\n")
+        joined = pc.if_else(pc.is_null(joined), labelled, pc.if_else(pc.is_null(labelled), joined, both))
         present = present | text.present
-    joined = pc.binary_join_element_wise(*parts, "\n", null_handling="skip")
-    return pc.if_else(pa.array(present), joined, pa.nulls(len(joined), pa.string())), present
+    return joined, present
 
 
 def _assessable(layout: Layout, start: int, count: int, problems: Problems, index: int) -> pa.Array | None:

@@ -160,9 +160,10 @@ def test_a_gap_column_beside_a_maturity_sets_nothing(con) -> None:
 
 
 def test_an_unknown_gap_word_is_an_error_at_its_cell(con) -> None:
-    rows = [["Clause", "Status", "Gap"], ["4.1", "Compliant", "Huge"]]
+    rows = [["Clause", "Status", "Gap"], ["4.1", "Compliant", "None"], ["4.2", "Partial", "Minor"],
+            ["4.3", "Compliant", "Huge"]]
     [problem] = errors(imp(con, workbook(("S", rows)), unit="Ops", label="R1"))
-    assert (problem.row, problem.column, problem.value) == (2, "Gap (C)", "Huge")
+    assert (problem.row, problem.column, problem.value) == (4, "Gap (C)", "Huge")
 
 
 # --- headings of the catalog ---------------------------------------------------------------------
@@ -308,3 +309,11 @@ def test_messages_name_the_options_in_the_reader_s_terms(audience: str, unit_wor
     assert [(p.column, p.expected.endswith(w)) for p, w in zip(report.errors, (unit_words, round_words), strict=False)] == [
         ("unit", True), ("assessment", True)]
     assert report.errors[2].column == "Maturity (B)"  # and the row's own error, in the same report
+
+
+def test_a_gap_column_of_free_text_is_kept_in_the_notes(con) -> None:
+    rows = [["Clause", "Maturity", "Gap"], ["4.1", 1, "No register of interested parties"], ["4.2", 3, None]]
+    result = imp(con, workbook(("S", rows)), unit="Ops", label="R1")
+    ok(result)
+    assert stored(con, "maturity", "notes") == {("Ops", "R1", "4.1"): (1, "Gap: No register of interested parties"),
+                                                ("Ops", "R1", "4.2"): (3, None)}
