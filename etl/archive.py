@@ -8,12 +8,14 @@
 - `[Content_Types].xml`, parsed with defusedxml, must declare a spreadsheet; the workbook part and its
   relationships (checked, then parsed with defusedxml) say which parts are worksheets, and while a
   worksheet streams past, the row of its first cell with a value is noted: the reader starts each sheet
-  there without saying so, and reports must name the rows Excel shows.
+  there without saying so, and reports must name the rows Excel shows; and the widest column that a
+  cell with a value names in its first MiB: a sheet wider than `max_columns` is refused before parsing.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import struct
 import xml.etree.ElementTree as ElementTree
 import zipfile
@@ -28,7 +30,7 @@ from defusedxml.common import DefusedXmlException
 
 from dashboard import settings
 
-__all__ = ["MIB", "Limits", "UnreadableFile", "check_archive", "current_limits"]
+__all__ = ["MIB", "Limits", "UnreadableFile", "check_archive", "current_limits", "too_wide"]
 
 MIB = 1024 * 1024
 
@@ -42,6 +44,9 @@ class Limits:
     max_compression_ratio: float = 100.0
     ratio_applies_above: int = 10 * MIB
     max_archive_members: int = 2_000
+    # the widest sheet read: wider ones are refused before they are parsed (the template has 14 columns,
+    # CISO Assistant's audit export 9, the widest template seen about 40)
+    max_columns: int = 500
 
 
 def current_limits() -> Limits:
@@ -51,6 +56,12 @@ def current_limits() -> Limits:
 
 class UnreadableFile(ValueError):
     """The file is refused before or while parsing; the message says why, naming the file."""
+
+
+def too_wide(name: str, where: str, columns: int, limits: Limits) -> UnreadableFile:
+    return UnreadableFile(f"{name}: {where} has {columns:,} columns, more than the {limits.max_columns:,} an assessment "
+                          "sheet may have; refused before reading it (keep one row per item, or save only the "
+                          "assessment's columns).")
 
 
 _SPREADSHEET_TYPES = ("spreadsheetml.sheet.main+xml", "ms-excel.sheet.macroEnabled.main+xml")
@@ -206,6 +217,40 @@ class _FirstValueRow:
                 element.clear()
 
 
+# a cell with a value (`<c r="XFD1" t="n"><v>1</v></c>`); an empty formatted cell (`<c r="AMJ1" s="3"/>`) is not
+# one: formatting a whole row writes such cells up to the last column, and so does the sheet's declared
+# dimension (`A1:AMJ2`), which is therefore not used to refuse a sheet
+_CELL_COLUMN = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br=\"\$?([A-Za-z]{1,3})\d+\"[^>]*?(?<!/)>\s*<(?:\w+:)?(?:v|f|is)\b")
+_WIDTH_SCAN = 1 << 20
+
+
+class _Width:
+    """Watches the start of a worksheet's XML: the widest column that a cell with a value names in its first
+    MiB (`r="XFD1"`). Cheap, and enough to refuse a hostile width before the sheet is parsed; the reader's
+    own width (cells with values) is checked again once read."""
+
+    def __init__(self) -> None:
+        self.columns = 0
+        self._seen = 0
+        self._tail = b""
+
+    def __call__(self, chunk: bytes) -> None:
+        if self._seen >= _WIDTH_SCAN:
+            return
+        part = chunk[:_WIDTH_SCAN - self._seen]
+        for letters in set(_CELL_COLUMN.findall(self._tail + part)):
+            self.columns = max(self.columns, _column_number(letters))
+        self._tail = part[-256:]  # a cell split across two chunks
+        self._seen += len(part)
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for char in letters.upper():
+        number = number * 26 + char - 64
+    return number
+
+
 def _row_number(reference: str | None) -> int | None:
     digits = (reference or "").lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz$")
     return int(digits) if digits.isdigit() else None
@@ -299,8 +344,10 @@ def check_archive(name: str, data: bytes, limits: Limits) -> dict[str, int | Non
     for sheet, part in _worksheet_parts(name, archive, check).items():
         if part not in by_part:
             raise UnreadableFile(f"{name}: the workbook is damaged (sheet {sheet!r} has no part {part}).")
-        watch = _FirstValueRow()
-        check(part, watch)
+        watch, width = _FirstValueRow(), _Width()
+        check(part, lambda chunk, watch=watch, width=width: (width(chunk), watch(chunk)))
+        if width.columns > limits.max_columns:
+            raise too_wide(name, f"sheet {sheet!r}", width.columns, limits)
         first_rows[sheet] = watch.row
     for part in by_part:
         check(part)

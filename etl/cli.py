@@ -47,8 +47,11 @@ def _cmd_template(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
+    """Each file is read and validated before the database is opened, so that a bad or hostile file never
+    keeps the dashboard and other commands waiting on the lock; only a valid file is then loaded."""
+    from dashboard.catalog import load_catalog
     from dashboard.db import connect
-    from etl.importer import import_path
+    from etl.importer import FileResult, import_bytes, validate_bytes
     from etl.mapping import MappingError, load_mapping
     from etl.unit_aliases import alias_hints, parse_unit_aliases, with_unit_aliases
 
@@ -57,27 +60,34 @@ def _cmd_import(args: argparse.Namespace) -> int:
     except MappingError as exc:
         _err(f"error: {exc}")
         return EXIT_ERROR
+    catalog = load_catalog()
     status = EXIT_OK
-    with connect(args.db, on_wait=_err) as con:
-        for name in args.files:
-            path = Path(name)
-            if not path.is_file():
-                _err(f"error: {name}: no such file")
-                status = EXIT_REJECTED
-                continue
-            result = import_path(con, path, by=_user(), unit=args.unit, label=args.assessment, dry_run=args.dry_run,
-                                 mapping=mapping)
-            for problem in result.problems:
-                _err(str(problem))
-            if hints := alias_hints(result.problems):
-                _err("To use the existing unit instead: undo this import (python -m etl undo-import "
-                     f"{result.import_id}) and import again with {' '.join(hints)}" if result.status == "imported" else
-                     f"To use the existing unit instead, add {' '.join(hints)}")
-            if result.ok:
-                print(result.describe())
-            else:
-                _err(result.describe())
-                status = EXIT_REJECTED
+    for name in args.files:
+        path = Path(name)
+        if not path.is_file():
+            _err(f"error: {name}: no such file")
+            status = EXIT_REJECTED
+            continue
+        data = path.read_bytes()
+        options = {"unit": args.unit, "label": args.assessment, "mapping": mapping}
+        batch, report = validate_bytes(str(path), data, catalog, **options)
+        if batch is None or not report.ok:
+            result = FileResult(str(path), "rejected", report.problems, rows_read=batch.rows_read if batch else 0)
+        else:
+            with connect(args.db, on_wait=_err) as con:
+                result = import_bytes(con, str(path), data, by=_user(), catalog=catalog, dry_run=args.dry_run,
+                                      validated=(batch, report), **options)
+        for problem in result.problems:
+            _err(str(problem))
+        if hints := alias_hints(result.problems):
+            _err("To use the existing unit instead: undo this import (python -m etl undo-import "
+                 f"{result.import_id}) and import again with {' '.join(hints)}" if result.status == "imported" else
+                 f"To use the existing unit instead, add {' '.join(hints)}")
+        if result.ok:
+            print(result.describe())
+        else:
+            _err(result.describe())
+            status = EXIT_REJECTED
     return status
 
 

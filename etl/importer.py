@@ -33,7 +33,7 @@ from dashboard.store import (
     record_import,
     upsert_responses,
 )
-from etl.layouts import Layout
+from etl.layouts import Layout, unread_sheets
 from etl.mapping import Mapping, MappingError, recognise
 from etl.problems import ImportRejected, Problem, Report
 from etl.readers import Sheet, UnreadableFile, read_sheets
@@ -105,12 +105,15 @@ class Understood:
     batch: Batch | None
     report: Report
     mapping: Mapping | None = None  # the mapping as parsed (None: unusable, said in the report)
+    refused: bool = False  # refused before parsing (hostile, mislabelled, too large or too wide): nothing to map
 
 
 def understand(name: str, data: bytes, catalog: Catalog, unit: str | None, label: str | None,
-                mapping: Mapping | str | None, progress: Progress | None = None) -> Understood:
-    """Read, recognise, map and validate: the one pipeline behind the command line and the page."""
+                mapping: Mapping | str | None, progress: Progress | None = None, audience: str = "cli") -> Understood:
+    """Read, recognise, map and validate: the one pipeline behind the command line and the page.
+    `audience` (`cli` or `page`) says whose words the messages use for the import's options."""
     chosen, report = parse_mapping(name, mapping)
+    report.audience = audience
     understood = Understood([], [], None, report, chosen)
     if chosen is None:
         return understood
@@ -120,6 +123,7 @@ def understand(name: str, data: bytes, catalog: Catalog, unit: str | None, label
         understood.sheets = read_sheets(name, data)
     except UnreadableFile as exc:
         report.error(str(exc).removeprefix(f"{name}: "))
+        understood.refused = True
         return understood
     if progress:
         progress(0.4, f"Checking {Path(name).name}")
@@ -131,11 +135,16 @@ def understand(name: str, data: bytes, catalog: Catalog, unit: str | None, label
         names = ", ".join(repr(s.name) for s in understood.sheets if s.name) or "the file"
         report.error(f"no sheet has a header row naming an item-id column and an answer column (looked at {names})",
                      expected="a header row such as: unit, assessment, item_id, maturity, evidence (in English, "
-                              "French, Spanish or German), or a column mapping")
+                              f"French, Spanish or German), or {report.option('mapping')}")
         return understood
+    if not chosen.sheet:
+        for sheet, count in unread_sheets(understood.sheets, layouts):
+            report.warning(f"sheet {sheet.name!r} holds {count:,} rows of values that are not imported: no header row "
+                           "naming an item-id column and an answer column was found in its first 30 rows",
+                           sheet=sheet.name, expected=f"choose it with {report.option('mapping')} if it holds answers")
     for layout in (la for la in layouts if "item_id" not in la.fields):
         report.error("the header row has no item-id column", sheet=layout.sheet.name, row=layout.header_row,
-                     column="item_id", expected="a column of item ids (6.1.2, A.6.2.4, ...), or a column mapping")
+                     column="item_id", expected=f"a column of item ids (6.1.2, A.6.2.4, ...), or {report.option('mapping')}")
     if report.ok:
         understood.batch = validate_layouts(name, layouts, cover, catalog, report, unit=unit, label=label)
         if understood.batch is not None:  # the person's choice of existing units for near-duplicate names
@@ -147,10 +156,10 @@ def understand(name: str, data: bytes, catalog: Catalog, unit: str | None, label
 
 def validate_bytes(
     name: str, data: bytes, catalog: Catalog, *, unit: str | None = None, label: str | None = None,
-    mapping: Mapping | str | None = None, progress: Progress | None = None,
+    mapping: Mapping | str | None = None, progress: Progress | None = None, audience: str = "cli",
 ) -> tuple[Batch | None, Report]:
     """Read, recognise, map and validate a file without touching the database."""
-    understood = understand(name, data, catalog, unit, label, mapping, progress)
+    understood = understand(name, data, catalog, unit, label, mapping, progress, audience)
     return understood.batch, understood.report
 
 
@@ -273,8 +282,12 @@ def import_bytes(
     dry_run: bool = False,
     source: str = "import",
     progress: Progress | None = None,
+    validated: tuple[Batch | None, Report] | None = None,
+    audience: str = "cli",
 ) -> FileResult:
-    """Validate and load one file in one transaction; on any error the database is left as it was."""
+    """Validate and load one file in one transaction; on any error the database is left as it was.
+    `validated`: what `validate_bytes` said of these bytes with these options, when the caller parsed the
+    file before opening the database (the command line does, so that a bad file never holds the lock)."""
     catalog = catalog or load_catalog()
     chosen, report = parse_mapping(name, mapping)
     if chosen is None:
@@ -284,7 +297,8 @@ def import_bytes(
     if seen and not dry_run:
         return FileResult(name, "already imported", message=f"already imported on {seen[1]:%Y-%m-%d %H:%M} "
                           f"(as {seen[0]}); nothing changed")
-    batch, report = validate_bytes(name, data, catalog, unit=unit, label=label, mapping=chosen, progress=progress)
+    batch, report = validated or validate_bytes(name, data, catalog, unit=unit, label=label, mapping=chosen,
+                                                progress=progress, audience=audience)
     if batch is None or not report.ok:
         return FileResult(name, "rejected", report.problems, rows_read=batch.rows_read if batch else 0)
     unit_warnings(con, batch, report)

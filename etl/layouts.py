@@ -1,29 +1,40 @@
 """Recognise where the answers are in a workbook: data sheets, header rows, columns, the metadata block.
 
-Columns are recognised by their header names, never by position: each field has aliases in English,
-French, Spanish and German, compared after folding case, accents and punctuation. A header equal to an
-alias (brackets and their content aside, so `Maturity (0-5)` is `maturity`) is *recognised*; a short
-header that merely contains an alias is *guessed* and shown as unsure, for the person to confirm.
+Columns are recognised by their header names and their content, never by position: each field has
+aliases in English, French, Spanish and German, compared after folding case, accents and punctuation. A
+header equal to an alias (brackets and their content aside, so `Maturity (0-5)` is `maturity`), or one
+that only qualifies an alias (`Control ref`, `Req #`, `Current maturity rating`, `Evidence / comments`),
+is *recognised*; a short header that merely contains an alias among other words is *guessed* and shown
+as unsure, for the person to confirm. Headers are read as runs of at most six words, so matching is
+linear in the number of columns. When two columns could be the item id, the one whose values are ids
+wins (a column of titles beside it is informational).
 
 A sheet holds data when one of its first 30 non-empty rows names an item-id column and at least one
 answer column, both recognised; only when no sheet of the file qualifies may the answer column be a
 guessed one. Hidden sheets, instruction and cover sheets hold no data.
 Above the header row (and on cover sheets), `Key: value` cells or a key cell followed by its value
-form the metadata block: organisation, business unit, round, assessment date, assessor.
+form the metadata block: organisation, business unit, round, assessment date, assessor; a longer key is
+read on the words it contains (`Assessed Division/Department` is the unit).
+
+Nothing is dropped without a word: a second column for a free-text field is kept in the notes, and
+`Layout.unused` lists every other column holding values that feeds nothing, with its count of values.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from dashboard.catalog import Catalog
 from etl.canonical import COLUMNS
 from etl.problems import column_letter
 from etl.readers import Cell, Sheet, clean_cell
-from etl.values import BadValue, fold, parse_item_id, parse_text
+from etl.values import BadValue, fold, parse_gap, parse_item_id, parse_text
 
 __all__ = [
     "ANSWER_FIELDS",
@@ -37,15 +48,20 @@ __all__ = [
     "layout_at",
     "likely_header",
     "match_header",
+    "unread_sheets",
 ]
 
 # every field a column can feed, in the order the preview lists them
 FIELDS = (
-    "unit", "assessment", "assessed_on", "item_id", "maturity", "status", "target", "applicable",
-    "justification", "evidence", "owner", "due_date", "notes",
+    "unit", "assessment", "assessed_on", "item_id", "maturity", "status", "gap", "target", "applicable",
+    "justification", "evidence", "owner", "due_date", "notes", "assessable",
 )
-ANSWER_FIELDS = ("maturity", "status", "target", "applicable", "justification", "evidence", "owner", "due_date", "notes")
-INFORMATIONAL = ("section", "title")
+ANSWER_FIELDS = ("maturity", "status", "gap", "target", "applicable", "justification", "evidence", "owner", "due_date",
+                 "notes")
+INFORMATIONAL = ("section", "title", "urn")
+# free-text fields: a second column that fits one of them is kept, appended to the notes under its header
+KEPT_IN_NOTES = ("evidence", "notes", "justification")
+KEPT = "kept in notes"
 HEADER_SCAN_ROWS = 30
 
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -69,7 +85,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "item id", "item", "id", "clause", "control", "control id", "control no", "control number", "clause id",
         "clause no", "clause number", "clause/control", "control/clause", "requirement", "requirement id",
         "requirement no", "ref", "reference", "ref no", "iso ref", "iso reference", "iso 42001 ref",
-        "annex a control", "annex a ref", "no", "nr", "number", "exigence", "reference iso", "controle", "mesure",
+        "annex a control", "annex a ref", "no", "nr", "number", "ref id", "req", "req no", "req id", "req ref",
+        "requirement ref", "control ref", "clause ref", "exigence", "reference iso", "controle", "mesure",
         "article", "requisito", "referencia", "control iso", "clausula", "anforderung", "referenz", "kontrolle",
         "massnahme", "klausel", "abschnitt",
     ),
@@ -81,7 +98,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "status": (
         "status", "compliance", "compliance status", "conformity", "conformance", "implementation status",
-        "assessment result", "result", "finding", "rag", "rag status", "statut", "conformite", "etat",
+        "assessment result", "result", "finding", "rag", "rag status", "compliance result", "statut", "conformite", "etat",
         "estado", "cumplimiento", "conformidad", "erfullungsgrad", "konformitat", "umsetzungsstatus",
     ),
     "target": (
@@ -121,6 +138,13 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "remarques", "comentarios", "comentario", "notas", "observaciones", "anmerkungen", "anmerkung",
         "kommentar", "kommentare", "bemerkungen", "notizen",
     ),
+    "gap": (
+        "gap", "gap severity", "gap rating", "gap level", "gap size", "severity", "maturity gap", "gap to target",
+        "ecart", "niveau d ecart", "gravite", "brecha", "nivel de brecha", "severidad", "lucke", "abweichung",
+        "schweregrad",
+    ),
+    "assessable": ("assessable", "is assessable", "evaluable", "bewertbar"),
+    "urn": ("urn", "requirement urn"),
     "section": ("section", "clause section", "objective", "chapitre", "seccion", "kapitel"),
     "title": (
         "title", "name", "description", "control title", "control name", "clause title", "requirement title",
@@ -128,7 +152,22 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "bezeichnung", "beschreibung",
     ),
 }
-_ALIAS_TO_FIELD = {fold(alias): name for name, aliases in _ALIASES.items() for alias in aliases}
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """A header's folded words, a slash being a word of its own (`Evidence/comments` -> evidence, /, comments)."""
+    return tuple(fold(text).replace("/", " / ").split())
+
+
+_ALIAS_TO_FIELD = {" ".join(_words(alias)): name for name, aliases in _ALIASES.items() for alias in aliases}
+_LONGEST_ALIAS = max(len(alias.split()) for alias in _ALIAS_TO_FIELD)
+# words that qualify a field's name without changing the field: `Current maturity rating`, `Control ref`, `Req #`
+_QUALIFIERS = frozenset({
+    "current", "actual", "overall", "ref", "reference", "no", "nr", "number", "num", "id", "rating", "level", "score",
+    "value", "code", "actuel", "actuelle", "aktuell", "aktueller", "nummer", "numero",
+})
+_NOTES_WORDS = frozenset(alias for alias, name in _ALIAS_TO_FIELD.items() if name == "notes")
+_MAX_HEADER_WORDS = 6
 
 _META_ALIASES: dict[str, tuple[str, ...]] = {
     "organisation": ("organisation", "organization", "company", "group", "organisation name", "organization name",
@@ -142,6 +181,31 @@ _META_ALIASES: dict[str, tuple[str, ...]] = {
                  "erstellt von", "ausgefullt von"),
 }
 _META_TO_KEY = {fold(alias): key for key, aliases in _META_ALIASES.items() for alias in aliases}
+# a longer key is read on the words it contains: `Assessed Division/Department` is the unit
+_META_WORDS = {
+    "unit": ("division", "department", "unit", "business unit", "entity", "dept", "departement", "departamento",
+             "unite", "unidad", "entite", "abteilung", "einheit", "geschaftseinheit", "bereich"),
+    "assessed_on": ("date", "assessed on", "as of", "as at", "datum", "fecha", "stichtag"),
+    "assessment": ("round", "period", "campaign", "cycle", "periode", "campagne", "periodo", "ronda", "runde",
+                   "zeitraum"),
+    "organisation": ("organisation", "organization", "company", "societe", "entreprise", "empresa", "unternehmen"),
+    "assessor": ("assessor", "assessed by", "completed by", "prepared by", "auditor", "evaluateur", "prufer"),
+}
+_META_WORD_TO_KEY = {fold(word): key for key, words in _META_WORDS.items() for word in words}
+
+
+def _meta_key(text: str) -> str | None:
+    """The metadata key a cell names: an alias, else the one key whose words it contains (at most 6 words)."""
+    folded = fold(text)
+    key = _META_TO_KEY.get(folded)
+    if key is not None or not folded:
+        return key
+    words = folded.replace("/", " ").split()
+    if len(words) > _MAX_HEADER_WORDS:
+        return None
+    found = {_META_WORD_TO_KEY[gram] for size in (1, 2) for i in range(len(words) - size + 1)
+             if (gram := " ".join(words[i:i + size])) in _META_WORD_TO_KEY}
+    return found.pop() if len(found) == 1 else None
 _ANNEX = re.compile(r"\b(annex|annexe|anhang|anexo)\s*a\b")
 _CLAUSES = re.compile(r"\b(clauses?|klauseln?|clausulas?|management system)\b")
 # sheets that explain the columns ("Unit: your business unit") are never read as a cover block
@@ -150,21 +214,49 @@ _INSTRUCTIONS = re.compile(r"instruction|readme|read me|help|guide|how to|notice
 _BRACKETS = re.compile(r"[(\[{].*?[)\]}]")
 
 
+@functools.lru_cache(maxsize=8192)  # the same texts recur in every row scanned for the header
 def match_header(text: Any) -> tuple[str | None, bool]:
-    """The field a header names and whether that is recognised (True) or only guessed (False)."""
+    """The field a header names and whether that is recognised (True) or only guessed (False).
+
+    Equal to an alias (brackets aside): recognised. Otherwise the header's aliases are looked up as runs
+    of its words (at most six words, so the cost per header is fixed: matching is linear in the columns);
+    the longest run wins, the first on a tie (`Evidence / comments` is evidence, `Target maturity rating`
+    target). The header is recognised when every other word qualifies it (current, ref, no, rating,
+    level, ...) or follows a slash and names notes (`/ comments`); else it is guessed if it names one
+    field only.
+    """
     if text is None or not isinstance(text, str):
         return None, False
-    folded = fold(text)
-    for candidate in (folded, fold(_BRACKETS.sub(" ", text)), folded.rstrip(" 0123456789")):
+    folded = " ".join(fold(text).replace("/", " / ").split())
+    bare = " ".join(fold(_BRACKETS.sub(" ", text)).replace("/", " / ").split()) if "(" in text or "[" in text or "{" in text else folded
+    for candidate in (folded, bare, folded.rstrip(" 0123456789")):
         if candidate in _ALIAS_TO_FIELD:
             return _ALIAS_TO_FIELD[candidate], True
-    words = folded.split()
-    if not words or len(words) > 5:
+    words = tuple(bare.split())
+    if not words or len(words) > _MAX_HEADER_WORDS:
         return None, False
-    found = {name for alias, name in _ALIAS_TO_FIELD.items()
-             if len(alias) > 2 and re.search(rf"(^| ){re.escape(alias)}( |$)", folded)}
-    if len(found) == 1:
-        return found.pop(), False
+    runs = []  # (length, -start, start, field)
+    for size in range(1, min(_LONGEST_ALIAS, len(words)) + 1):
+        for start in range(len(words) - size + 1):
+            alias = " ".join(words[start:start + size])
+            name = _ALIAS_TO_FIELD.get(alias)
+            if name is not None and len(alias) > 2:
+                runs.append((size, -start, start, name))
+    if not runs:
+        return None, False
+    size, _, start, name = max(runs)
+    covered = set()
+    for length, _, first, other in runs:
+        if other == name:
+            covered.update(range(first, first + length))
+    for position, word in enumerate(words):
+        if word == "/" and " ".join(words[position + 1:]) in _NOTES_WORDS:
+            covered.update(range(position, len(words)))
+            break
+    if all(i in covered or w in _QUALIFIERS for i, w in enumerate(words)):
+        return name, True
+    if len({other for *_, other in runs}) == 1:
+        return name, False
     return None, False
 
 
@@ -175,7 +267,7 @@ class Column:
     index: int  # zero-based Excel column
     header: str
     field: str | None = None
-    how: str = "not imported"  # recognised | guessed | set by you | informational | not imported
+    how: str = "not imported"  # recognised | guessed | set by you | informational | kept in notes | not imported
 
     @property
     def letter(self) -> str:
@@ -211,12 +303,33 @@ class Layout:
         kind = "canonical template" if self.canonical else "other layout, recognised by its header names"
         return f"{kind}{' (Annex A sheet)' if self.annex else ''}"
 
+    @property
+    def kept(self) -> list[Column]:
+        """Second columns of a free-text field, appended to the notes under their header."""
+        return [c for c in self.columns if c.how == KEPT]
+
     def column_label(self, name: str) -> str:
-        """How a problem names the column feeding `name`: its header, and its letter in a workbook."""
+        """How a problem names the column feeding `name`: its header and its letter (a CSV file's too)."""
         column = self.fields.get(name)
         if column is None:
             return name
-        return f"{column.header} ({column.letter})" if self.sheet.name is not None else column.header
+        return f"{column.header} ({column.letter})" if column.header else column.letter
+
+    @functools.cached_property
+    def filled(self) -> dict[int, int]:
+        """Per column of the sheet (zero-based Excel index), how many cells below the header hold a value
+        (kept once counted: the cells themselves are released after validation)."""
+        start, sheet = self.header_offset + 1, self.sheet
+        return {sheet.first_col + p: len(c) - start - c.slice(start).null_count
+                for p, c in enumerate(sheet.columns) if len(c) > start}
+
+    def unused(self) -> list[tuple[Column, int]]:
+        """Columns holding values that feed no field (nor the notes, nor the informational ones), with their
+        count of non-empty cells: every one is reported, none is dropped without a word."""
+        fed = {c.index for c in self.columns if c.field in FIELDS or c.how in (KEPT, "informational")}
+        known = {c.index: c for c in self.columns}
+        return [(known.get(index) or Column(index, ""), count) for index, count in sorted(self.filled.items())
+                if count and index not in fed]
 
 
 def _text_cells(cells: Iterable[Cell]) -> str:
@@ -255,8 +368,25 @@ def _id_share(layout_sheet: Sheet, offset: int, column: Column, catalog: Catalog
     return good / len(values) if values else 0.0
 
 
+def _values_share(sheet: Sheet, offset: int, column: Column, parser: Any) -> float:
+    """How many of the first values under a column the parser accepts (to read a column by its content)."""
+    position = column.index - sheet.first_col
+    if not 0 <= position < sheet.width:
+        return 0.0
+    values = [v for v in sheet.column(position, offset + 1)[:59].to_pylist() if parse_text(v)]
+    good = 0
+    for value in values:
+        try:
+            parser(value)
+            good += 1
+        except BadValue:
+            pass
+    return good / len(values) if values else 1.0
+
+
 def _settle(columns: list[Column], choose: dict[str, Column] | None = None) -> None:
-    """Keep one column per field: recognised before guessed, then the first (or the chosen one)."""
+    """Keep one column per field: recognised before guessed, then the first (or the chosen one). A second
+    column for a free-text field (`Comments` beside `Notes`) is kept: appended to the notes under its header."""
     for name in FIELDS:
         claimants = [c for c in columns if c.field == name and c.how in ("recognised", "guessed", "set by you")]
         if len(claimants) < 2:
@@ -264,7 +394,7 @@ def _settle(columns: list[Column], choose: dict[str, Column] | None = None) -> N
         keep = (choose or {}).get(name) or min(claimants, key=lambda c: (c.how != "set by you", c.how != "recognised", c.index))
         for column in claimants:
             if column is not keep:
-                column.how = f"not imported (also looks like {name})"
+                column.how = KEPT if name in KEPT_IN_NOTES else f"not imported (also looks like {name})"
                 column.field = None
 
 
@@ -282,14 +412,14 @@ def find_metadata(sheet: Sheet, rows: list[tuple[int, list[Cell]]]) -> dict[str,
             if not isinstance(cell, str):
                 continue
             key_text, _, rest = cell.partition(":")
-            key = _META_TO_KEY.get(fold(key_text))
+            key = _meta_key(key_text)
             if key is None or key in found:
                 continue
             if rest.strip():
                 found[key] = MetaValue(rest.strip(), sheet.name, excel_row, sheet.first_col + offset)
                 continue
             after = next(((i, v) for i, v in enumerate(cells[offset + 1:], start=offset + 1) if v is not None), None)
-            if after is not None and not (isinstance(after[1], str) and fold(after[1].partition(":")[0]) in _META_TO_KEY):
+            if after is not None and not (isinstance(after[1], str) and _meta_key(after[1].partition(":")[0])):
                 found[key] = MetaValue(after[1], sheet.name, excel_row, sheet.first_col + after[0])
     return found
 
@@ -310,11 +440,18 @@ def _build(sheet: Sheet, catalog: Catalog, above: list[tuple[int, list[Cell]]], 
     id_headers = " ".join(fold(c.header) for c in columns if c.field == "item_id")
     annex = bool(_ANNEX.search(context + " " + id_headers)) and not _CLAUSES.search(context)
     offset = excel_row - sheet.first_row
-    ids = [c for c in columns if c.field == "item_id" and c.how == "recognised"]
+    ids = [c for c in columns if c.field == "item_id" and c.how in ("recognised", "guessed")]
     choose = None
-    if len(ids) > 1:
-        choose = {"item_id": max(ids, key=lambda c: (_id_share(sheet, offset, c, catalog, annex), -c.index))}
+    if len(ids) > 1:  # `Req #` (ids) beside `Requirement` (titles): the column whose values are ids wins
+        shares = {id(c): _id_share(sheet, offset, c, catalog, annex) for c in ids}
+        choose = {"item_id": max(ids, key=lambda c: (shares[id(c)], c.how == "recognised", -c.index))}
+        for column in ids:
+            if column is not choose["item_id"] and column.how == "recognised" and shares[id(column)] < 0.5:
+                column.field, column.how = "title", "informational"
     _settle(columns, choose)
+    for column in (c for c in columns if c.field == "gap"):  # a `Gap` column of free text is text, kept in notes
+        if _values_share(sheet, offset, column, parse_gap) < 0.5:
+            column.field, column.how = None, KEPT
     canonical = all(c.header in COLUMNS for c in columns)
     return Layout(sheet, excel_row, offset, columns, find_metadata(sheet, above), annex, canonical)
 
@@ -333,6 +470,22 @@ def detect_layouts(sheets: list[Sheet], catalog: Catalog) -> tuple[list[Layout],
             for key, value in find_metadata(sheet, sheet.head(HEADER_SCAN_ROWS)).items():
                 cover.setdefault(key, value)
     return layouts, cover
+
+
+def unread_sheets(sheets: list[Sheet], layouts: list[Layout]) -> list[tuple[Sheet, int]]:
+    """Visible sheets that hold a table but were not read (no header row recognised), with their count of rows
+    of three or more values: a sheet of answers is never passed over without a word. Instruction sheets and
+    cover sheets (a key and its value per row) are not counted."""
+    used = {id(la.sheet) for la in layouts}
+    out = []
+    for sheet in sheets:
+        if sheet.hidden or id(sheet) in used or _INSTRUCTIONS.search(fold(sheet.name or "")) or sheet.width < 3:
+            continue
+        filled = sum(c.is_valid().to_numpy(zero_copy_only=False).astype(np.int64) for c in sheet.columns)
+        rows = int((filled >= 3).sum())
+        if rows >= 3:
+            out.append((sheet, rows))
+    return out
 
 
 def layout_at(sheet: Sheet, catalog: Catalog, excel_row: int) -> Layout | None:

@@ -6,6 +6,7 @@ The Import page shows one preview per uploaded file and lets the person correct 
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 
 import duckdb
@@ -19,7 +20,7 @@ from etl.mapping import Mapping
 from etl.problems import Problem
 from etl.unit_aliases import unit_warnings
 
-__all__ = ["Preview", "listing", "preview_bytes"]
+__all__ = ["Preview", "command_line", "listing", "preview_bytes"]
 
 META_LABELS = {"organisation": "Organisation", "unit": "Unit", "assessment": "Round", "assessed_on": "Assessment date",
                "assessor": "Assessor"}
@@ -32,6 +33,15 @@ def listing(values: list[str], limit: int = 8) -> str:
     return f"{', '.join(values[:limit])} and {len(values) - limit:,} more"
 
 
+def command_line(name: str, unit: str | None, label: str | None, mapping: str | None) -> str:
+    """The command that imports this file as the page would, with the page's fields and corrections."""
+    parts = ["python", "-m", "etl", "import", name]
+    for flag, value in (("--unit", unit), ("--assessment", label), ("--mapping", mapping)):
+        if value:
+            parts += [flag, value]
+    return shlex.join(parts)
+
+
 @dataclass
 class Preview:
     """What a file holds and how it was understood, before anything is written."""
@@ -39,6 +49,7 @@ class Preview:
     file: str
     status: str  # ready | rejected | already imported
     message: str = ""
+    refused: bool = False  # refused before parsing (hostile, mislabelled, too large or wide): nothing to map
     applied: str = ""  # the mapping JSON this preview was made with
     detected: bool = False  # a header row was recognised (else `sheet` and `header_row` are a guess)
     sheet_names: list[str] = field(default_factory=list)
@@ -88,12 +99,16 @@ def preview_bytes(
 ) -> Preview:
     """Validate a file and describe it (layout, columns, units, rounds, counts, problems); writes nothing."""
     catalog = catalog or load_catalog()
-    understood = understand(name, data, catalog, unit, label, mapping)
+    understood = understand(name, data, catalog, unit, label, mapping, audience="page")
     batch, report = understood.batch, understood.report
     if batch is not None:  # units that look like existing ones: a warning, and a choice on the page
         unit_warnings(con, batch, report)
     preview = Preview(name, "ready" if batch is not None and report.ok else "rejected", problems=report.problems,
-                      applied=mapping or "", sheet_names=[s.name for s in understood.sheets if s.name is not None])
+                      applied=mapping or "", sheet_names=[s.name for s in understood.sheets if s.name is not None],
+                      refused=understood.refused)
+    if understood.refused:
+        preview.message = "; ".join(p.message for p in report.errors)
+        return preview
     chosen = understood.mapping
     seen = None if chosen is None else find_import(con, import_key(data, unit=unit, label=label, mapping=chosen))
     if seen:
@@ -103,9 +118,13 @@ def preview_bytes(
         preview.detected, preview.sheet, preview.header_row = True, first.sheet.name, first.header_row
         preview.sheets = pd.DataFrame([{"sheet": la.sheet.name or "(CSV)", "header row": la.header_row,
                                         "layout": la.description} for la in understood.layouts])
+        filled = first.filled
+        listed = {c.index: c for c in first.columns}
+        listed.update({c.index: c for c, _ in first.unused() if c.index not in listed})  # values under no header
         preview.columns = pd.DataFrame(
-            [{"column": c.letter if first.sheet.name is not None else "", "header": c.header,
-              "field": c.field or "", "how": c.how} for c in first.columns], columns=["column", "header", "field", "how"])
+            [{"column": c.letter, "header": c.header, "field": c.field or "", "how": c.how,
+              "values": filled.get(c.index, 0)} for _, c in sorted(listed.items())],
+            columns=["column", "header", "field", "how", "values"])
         preview.headers = [c.header for c in first.columns]
         preview.mapping = {f: c.header for f, c in first.fields.items()}
     elif (guess := likely_header(understood.sheets)) is not None:

@@ -56,12 +56,26 @@ class Problem:
         return text
 
 
+# how a message names the options given for a whole import: the command line's flags, or the page's fields
+OPTION_WORDS = {
+    "cli": {"unit": "--unit NAME", "assessment": "--assessment LABEL", "mapping": "a column mapping (--mapping)"},
+    "page": {"unit": "the page's 'Business unit' field", "assessment": "the page's 'Round label' field",
+             "mapping": "a correction under 'Correct the column mapping'"},
+}
+
+
 @dataclass
 class Report:
-    """Every problem found in one file; any error means the file is not imported at all."""
+    """Every problem found in one file; any error means the file is not imported at all. `audience` says
+    who reads it (`cli` or `page`), so that messages name the command's flags or the page's fields."""
 
     file: str
     problems: list[Problem] = field(default_factory=list)
+    audience: str = "cli"
+
+    def option(self, name: str) -> str:
+        """How to give `name` (unit, assessment, mapping) for the whole import, in the reader's terms."""
+        return OPTION_WORDS.get(self.audience, OPTION_WORDS["cli"])[name]
 
     def error(self, message: str, **where: object) -> None:
         self.problems.append(Problem("error", self.file, message, **where))  # type: ignore[arg-type]

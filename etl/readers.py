@@ -28,7 +28,7 @@ import fastexcel
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.archive import MIB, Limits, UnreadableFile, check_archive, current_limits
+from etl.archive import MIB, Limits, UnreadableFile, check_archive, current_limits, too_wide
 
 __all__ = ["MIB", "Limits", "Sheet", "UnreadableFile", "clean_cell", "current_limits", "read_sheets"]
 
@@ -143,7 +143,7 @@ def _kind_of(name: str, data: bytes) -> str:
     raise UnreadableFile(f"{name}: unsupported file type {suffix or '(none)'}; use .xlsx, .xlsm or .csv.")
 
 
-def _read_xlsx(name: str, data: bytes, first_rows: dict[str, int | None]) -> list[Sheet]:
+def _read_xlsx(name: str, data: bytes, first_rows: dict[str, int | None], limits: Limits) -> list[Sheet]:
     try:
         workbook = fastexcel.read_excel(data)
         sheets = []
@@ -151,6 +151,8 @@ def _read_xlsx(name: str, data: bytes, first_rows: dict[str, int | None]) -> lis
             if sheet_name not in first_rows:  # chart and dialog sheets hold no cells
                 continue
             loaded = workbook.load_sheet(sheet_name, header_row=None, dtypes="string")
+            if loaded.width > limits.max_columns:  # wide beyond the first MiB the archive check looked at
+                raise too_wide(name, f"sheet {sheet_name!r}", loaded.width, limits)
             cells = loaded.to_arrow()
             columns = [cells.column(i) for i in range(cells.num_columns)]
             first_col = loaded.available_columns()[0].absolute_index if columns else 0
@@ -173,14 +175,27 @@ def _decode(name: str, data: bytes) -> str:
             raise UnreadableFile(f"{name}: the text is neither UTF-8 nor Windows-1252 ({exc}).") from exc
 
 
-def _read_csv(name: str, data: bytes) -> list[Sheet]:
+def _rows(name: str, reader: Any, limits: Limits) -> Any:
+    """The CSV's records, refusing at the first one wider than the column limit."""
+    for number, record in enumerate(reader, start=1):
+        if len(record) > limits.max_columns:
+            raise too_wide(name, f"line {number}", len(record), limits)
+        yield record
+
+
+def _read_csv(name: str, data: bytes, limits: Limits) -> list[Sheet]:
     text = _decode(name, data)
     if "\x00" in text[:4096]:
         raise UnreadableFile(f"{name}: the file contains binary data, not CSV text.")
-    first = next((line for line in text.splitlines() if line.strip()), "")
+    first = next((line for line in io.StringIO(text) if line.strip()), "")  # lazily: no list of every line
     delimiter = ";" if first.count(";") > first.count(",") else ","
+    # a hostile width is refused on the first line, before any parsing (separators inside quotes are counted
+    # exactly by the parser, record by record, below)
+    if first.count(delimiter) >= limits.max_columns and '"' not in first:
+        raise too_wide(name, "the first line", first.count(delimiter) + 1, limits)
     try:
-        grid: list[list[Cell]] = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        grid: list[list[Cell]] = list(_rows(name, csv.reader(io.StringIO(text, newline=""), delimiter=delimiter),
+                                            limits))
     except csv.Error as exc:
         raise UnreadableFile(f"{name}: the CSV could not be parsed ({exc}).") from exc
     return [Sheet.from_grid(name, None, grid)]
@@ -198,5 +213,5 @@ def read_sheets(name: str, data: bytes, limits: Limits | None = None) -> list[Sh
         raise UnreadableFile(f"{name}: the file is empty.")
     kind = _kind_of(name, data)
     if kind == "xlsx":
-        return _read_xlsx(name, data, check_archive(name, data, limits))
-    return _read_csv(name, data)
+        return _read_xlsx(name, data, check_archive(name, data, limits), limits)
+    return _read_csv(name, data, limits)

@@ -6,6 +6,11 @@
 - Clauses 4-10 cannot be not applicable; an Annex A control marked not applicable needs a justification.
 - The same unit, round and item twice: identical repeats are ignored with a warning, others are errors.
 - One assessment, one date: a row giving another date than the assessment's first is an error.
+- A heading of the catalog (6.1, 7.5, 9.2, 9.3) answers for each of its sub-items (a warning says so); a
+  sub-item answered in its own row wins.
+- A gap severity stands in for the status only in a row with neither a maturity nor a status.
+- An excluded control on a sheet without a justification column takes its notes as justification.
+- Every problem names the cell holding the value at fault (N/A in the maturity column is reported there).
 
 Units are matched without regard to case (`OPS` is `Ops`); rows are keyed by integers computed once,
 so that finding repeats and grouping by assessment never re-hashes text.
@@ -19,11 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dashboard.catalog import Catalog
 from etl.layouts import ANSWER_FIELDS, FIELDS, Layout
 from etl.problems import Report
-from etl.values import COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE, PARTIAL, parse_text
+from etl.values import COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE, PARTIAL, catalog_parents, parse_text
 
 __all__ = ["TEXT_FIELDS", "Columns", "Problems", "apply_rules", "shown"]
 
@@ -65,6 +71,7 @@ class Columns:
     values: dict[str, np.ndarray] = field(default_factory=dict)
     present: dict[str, np.ndarray] = field(default_factory=dict)
     words: dict[str, np.ndarray] = field(default_factory=dict)
+    excluded: int = 0  # rows marked not assessable, skipped before parsing
 
     def set(self, name: str, values: np.ndarray, present: np.ndarray, words: np.ndarray) -> None:
         self.values[name], self.present[name], self.words[name] = values, present, words
@@ -72,7 +79,7 @@ class Columns:
     def take(self, index: np.ndarray) -> Columns:
         if len(index) == len(self.rows):
             return self
-        out = Columns(self.rows[index], self.sheet[index], self.failed[index])
+        out = Columns(self.rows[index], self.sheet[index], self.failed[index], excluded=self.excluded)
         for name in FIELDS:
             values = self.values[name]
             out.set(name, values.take(pa.array(index)) if isinstance(values, pa.Array) else values[index],
@@ -83,7 +90,8 @@ class Columns:
     def concat(parts: list[Columns]) -> Columns:
         if len(parts) == 1:
             return parts[0]
-        out = Columns(*(np.concatenate([getattr(p, a) for p in parts]) for a in ("rows", "sheet", "failed")))
+        out = Columns(*(np.concatenate([getattr(p, a) for p in parts]) for a in ("rows", "sheet", "failed")),
+                      excluded=sum(p.excluded for p in parts))
         for name in FIELDS:
             values = [p.values[name] for p in parts]
             out.set(name, pa.concat_arrays(values) if name in TEXT_FIELDS else np.concatenate(values),
@@ -102,26 +110,87 @@ class _Reporter:
         return (sheet, row, column.index if column else -1), {"sheet": layout.sheet.name, "row": row,
                                                                "column": layout.column_label(name)}
 
-    def rows(self, mask: np.ndarray, name: str, message: Any, severity: str = "error", **extra: Any) -> None:
+    def cell(self, i: int, name: str) -> str:
+        """The text of the cell feeding `name` in row `i`, as the file holds it."""
+        layout = self.layouts[int(self.data.sheet[i])]
+        column, sheet = layout.fields.get(name), layout.sheet
+        offset = int(self.data.rows[i]) - sheet.first_row
+        if column is None or not 0 <= column.index - sheet.first_col < sheet.width or not 0 <= offset < sheet.height:
+            return ""
+        return shown(sheet.columns[column.index - sheet.first_col][offset].as_py())
+
+    def rows(self, mask: np.ndarray, name: Any, message: Any, severity: str = "error", **extra: Any) -> None:
+        """One problem per row of `mask`, at the column feeding `name` (or `name(i)`: the column holding the
+        bad value may differ from row to row); `value=None` in `extra` means the cell's own text."""
         for i in np.flatnonzero(mask):
-            order, where = self.where(int(i), name)
-            self.problems.add(severity, order, message(int(i)) if callable(message) else message, **where, **extra)
+            column = name(int(i)) if callable(name) else name
+            order, where = self.where(int(i), column)
+            found = dict(extra)
+            if "value" in found and found["value"] is None:
+                found["value"] = self.cell(int(i), column)
+            self.problems.add(severity, order, message(int(i)) if callable(message) else message, **where, **found)
 
 
-def _levels_and_words(data: Columns) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(maturity level or None, compliant/partial or None, not applicable) per row."""
+def _levels_and_words(data: Columns) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(maturity level or None, compliant/partial or None, not applicable, the field whose cell says N/A) per
+    row. A gap severity stands in for the status only where the row gives neither a maturity nor a status."""
     given, word = data.values["maturity"], data.values["status"]
     given_word, word_word = data.words["maturity"], data.words["status"]
-    if not (given_word.any() or word_word.any() or data.present["status"].any()):  # levels only: most files
-        return given, np.full(len(given), None, dtype=object), np.zeros(len(given), dtype=bool)
+    count = len(given)
+    if not (given_word.any() or word_word.any() or data.present["status"].any() or data.present["gap"].any()):
+        return given, np.full(count, None, dtype=object), np.zeros(count, dtype=bool), np.full(count, None, dtype=object)
+    from_gap = np.zeros(count, dtype=bool)
+    if data.present["gap"].any():
+        gap = data.values["gap"]
+        from_gap = (given == None) & (word == None) & (gap != None) & ~data.failed  # noqa: E711 - elementwise
+    if from_gap.any():
+        word, word_word = np.where(from_gap, gap, word), word_word | from_gap
     given_level = (given != None) & ~given_word  # noqa: E711 - elementwise on an object array
     word_level = (word != None) & ~word_word  # noqa: E711
     combined = np.where(given_level, given, np.where(word_level, word, np.where(given_word, given, word)))
     is_word = ~given_level & ~word_level & (given_word | word_word)
     maturity = np.where(is_word, np.where(combined == NON_COMPLIANT, 0, None), combined)
     status = np.where(is_word & ((combined == COMPLIANT) | (combined == PARTIAL)), combined, None)
-    not_applicable = (given_word & (given == NOT_APPLICABLE)) | (word_word & (word == NOT_APPLICABLE))
-    return maturity, status, not_applicable
+    given_na, word_na = given_word & (given == NOT_APPLICABLE), word_word & (word == NOT_APPLICABLE)
+    source = np.where(given_na, "maturity", np.where(word_na, np.where(from_gap, "gap", "status"), None))
+    return maturity, status, given_na | word_na, source
+
+
+def _notes_justify(data: Columns, layouts: list[Layout], excluded: np.ndarray) -> None:
+    """On a sheet without a justification column (CISO Assistant's keeps it in `observations`), the notes of an
+    excluded control are its justification too."""
+    no_column = np.array([("justification" not in la.fields) for la in layouts])[data.sheet] if len(data.sheet) else excluded
+    take = excluded & no_column & ~data.present["justification"] & data.present["notes"]
+    if take.any():
+        data.values["justification"] = pc.if_else(pa.array(take), data.values["notes"], data.values["justification"])
+        data.present["justification"] = data.present["justification"] | take
+
+
+def _spread_parents(data: Columns, layouts: list[Layout], catalog: Catalog, problems: Problems) -> tuple[Columns, np.ndarray]:
+    """A heading of the catalog (6.1, 7.5, 9.2, 9.3) answers for each of its sub-items: its row is repeated
+    once per sub-item, with a warning. (Columns, whether each row came from a heading)."""
+    parents = catalog_parents(catalog)
+    ids = data.values["item_id"]
+    heading = pd.Series(ids, dtype=object).isin(list(parents)).to_numpy() if len(ids) else np.zeros(0, dtype=bool)
+    if not heading.any():
+        return data, np.zeros(len(ids), dtype=bool)
+    answered = data.failed.copy()
+    for name in ANSWER_FIELDS:
+        answered |= data.present[name]
+    heading = heading & answered  # a heading row with no answer (a template's outline) is skipped like any other
+    if not heading.any():
+        return data, np.zeros(len(ids), dtype=bool)
+    report = _Reporter(data, layouts, problems)
+    report.rows(heading & ~data.failed, "item_id", lambda i: f"{ids[i]} is a heading of the catalog, not an item: its "
+                f"answer is taken for each of {', '.join(parents[ids[i]])} (a row answering one of them explicitly wins)",
+                severity="warning")
+    copies = np.where(heading, [len(parents.get(i, ())) if h else 1 for i, h in zip(ids, heading, strict=True)], 1)
+    index = np.repeat(np.arange(len(ids)), copies)
+    spread = data.take(index)
+    derived = heading[index]
+    spread.values["item_id"] = spread.values["item_id"].copy()
+    spread.values["item_id"][derived] = [child for i in np.flatnonzero(heading) for child in parents[ids[i]]]
+    return spread, derived
 
 
 def _keys(unit: np.ndarray, label: np.ndarray, item_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -139,12 +208,15 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def apply_rules(
-    data: Columns, layouts: list[Layout], catalog: Catalog, problems: Problems
+    data: Columns, layouts: list[Layout], catalog: Catalog, problems: Problems, *, untold: frozenset[str] = frozenset()
 ) -> tuple[pd.DataFrame, pd.DataFrame, int, int]:
-    """(responses, assessments, rows read, rows skipped) after every rule; problems go into `problems`."""
+    """(responses, assessments, rows read, rows skipped) after every rule; problems go into `problems`.
+    `untold`: unit / assessment, already reported missing for the whole sheet (not again for every row)."""
+    rows_read, not_assessable = len(data.rows), data.excluded
+    data, derived = _spread_parents(data, layouts, catalog, problems)
     report = _Reporter(data, layouts, problems)
     failed = data.failed.copy()
-    maturity, status, not_applicable = _levels_and_words(data)
+    maturity, status, not_applicable, na_source = _levels_and_words(data)
     applicable = data.values["applicable"].copy()
     conflict = not_applicable & (applicable == True) & ~failed  # noqa: E712 - elementwise on an object array
     report.rows(conflict, "applicable", "the row says both applicable and not applicable (N/A)", value="yes",
@@ -163,18 +235,22 @@ def apply_rules(
     usable = has_id & ~failed & answers
     for name, what in (("unit", "unit"), ("assessment", "round label")):
         blank = usable & ~data.present[name]
-        report.rows(blank, name, f"the {what} is blank",
-                    expected=f"a {what}: in a column, on a '{what}:' line above the table, or given for the import")
+        if name not in untold:
+            report.rows(blank, name, f"the {what} is blank",
+                        expected=f"a {what}: in a column, on a '{what}:' line above the table, or given for the import")
         usable &= ~blank
 
     item_ids = data.values["item_id"]
     item_codes, items = pd.factorize(item_ids)
-    kinds = np.append(np.array([catalog.by_id[i].kind for i in items], dtype=object), None)[item_codes]
+    kinds = np.append(np.array([catalog.by_id[i].kind if i in catalog.by_id else "clause" for i in items],  # headings
+                               dtype=object), None)[item_codes]
     clause_na = usable & (kinds == "clause") & (applicable == False)  # noqa: E712
-    report.rows(clause_na, "applicable", lambda i: f"clause {item_ids[i]} is a requirement of the management system "
-                "and cannot be marked not applicable; only Annex A controls can be excluded", value="no",
-                expected="yes or blank")
-    annex_na = usable & (kinds == "annex_a") & (applicable == False) & ~data.present["justification"]  # noqa: E712
+    report.rows(clause_na, lambda i: na_source[i] or "applicable", lambda i: f"clause {item_ids[i]} is a requirement "
+                "of the management system and cannot be marked not applicable; only Annex A controls can be excluded",
+                value=None, expected="a level or status other than N/A, applicable yes or blank: clauses always apply")
+    controls_out = usable & (kinds == "annex_a") & (applicable == False)  # noqa: E712
+    _notes_justify(data, layouts, controls_out)
+    annex_na = controls_out & ~data.present["justification"]
     report.rows(annex_na, "justification", lambda i: f"control {item_ids[i]} is marked not applicable without a "
                 "justification", expected="a justification in the same row (it goes into the Statement of Applicability)")
     keep = np.flatnonzero(usable & ~(clause_na | annex_na))
@@ -191,10 +267,29 @@ def apply_rules(
         "assessed_on": pd.Series(data.values["assessed_on"][keep], dtype=object),
         "sheet_index": data.sheet[keep], "row": data.rows[keep], "index": keep,
     })
+    drop = _explicit_wins(frame, rkey, derived[keep], report)
+    if drop:
+        frame, rkey = frame.drop(index=drop), np.delete(rkey, drop)
+        frame = frame.reset_index(drop=True)
     drop = _repeats(frame, rkey, report) + _dates(frame, report)
     if drop:
         frame = frame.drop(index=drop)
-    return frame.reset_index(drop=True), _assessments(frame, layouts), len(data.rows), skipped
+    return frame.reset_index(drop=True), _assessments(frame, layouts), rows_read, skipped + not_assessable
+
+
+def _explicit_wins(frame: pd.DataFrame, rkey: np.ndarray, derived: np.ndarray, report: _Reporter) -> list[int]:
+    """A sub-item answered in its own row wins over the answer its heading gave it (said in a warning)."""
+    if not derived.any():
+        return []
+    explicit = pd.Series(rkey[~derived])
+    clash = np.flatnonzero(derived & np.isin(rkey, explicit.to_numpy()))
+    for position in clash:
+        row = frame.iloc[position]
+        own = frame.iloc[int(np.flatnonzero(~derived & (rkey == rkey[position]))[0])]
+        order, where = report.where(int(row["index"]), "item_id")
+        report.problems.add("warning", order, f"{_subject(row)} is answered in its own row ({own['row']}), which wins "
+                            f"over the heading's answer in row {row['row']}", **where)
+    return [int(p) for p in clash]
 
 
 def _subject(row: Any) -> str:

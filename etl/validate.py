@@ -9,6 +9,11 @@ what was expected. The rules between cells live in `etl.rules`.
 Where values come from, most specific first: the row's own column, then the sheet's metadata block
 (then a cover sheet's), then what the person gave for the whole import (`--unit`, `--assessment`).
 Without a round label, an assessment is labelled by its date (YYYY-MM-DD).
+
+Rows marked not assessable (CISO Assistant's outline rows) are skipped before their cells are parsed.
+A second column for a free-text field is appended to the notes under its header; every other column
+holding values that feeds nothing is a warning with its count of values. A sheet that names no unit or
+round is an error reported once, together with every row's other errors.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from etl.values import (
     BadValue,
     parse_applicable,
     parse_date,
+    parse_gap,
     parse_item_id,
     parse_level,
     parse_maturity,
@@ -98,6 +104,8 @@ def _parsers(catalog: Catalog, annex: bool) -> dict[str, Callable[[Any], Any]]:
         "item_id": lambda v: parse_item_id(v, catalog, annex=annex),
         "maturity": lambda v: parse_maturity(v, scale),
         "status": lambda v: _status_cell(v, catalog),
+        "gap": parse_gap,
+        "assessable": parse_applicable,
         "target": lambda v: parse_level(v, scale),
         "applicable": parse_applicable,
         "due_date": parse_date,
@@ -151,13 +159,49 @@ def _spread(column: pa.Array, parser: Callable[[Any], Any]) -> _Spread:
     return _Spread(parsed[codes], present[codes], words[codes], codes, bad)
 
 
+def _kept_notes(layout: Layout, notes: pa.Array, present: np.ndarray, start: int,
+                keep: pa.Array | None) -> tuple[pa.Array, np.ndarray]:
+    """The notes with every second free-text column appended, each on its own line under its header."""
+    sheet, joined = layout.sheet, notes
+    for column in layout.kept:
+        cells = sheet.column(column.index - sheet.first_col, start)
+        text = _spread_text(cells.filter(keep) if keep is not None else cells)
+        labelled = pc.binary_join_element_wise(f"{column.header or column.letter}: ", text.values, "")
+        # (join's null_handling="skip" loses rows of an all-null array in pyarrow 26: null-aware by hand)
+        both = pc.binary_join_element_wise(joined, labelled, "\n")
+        joined = pc.if_else(pc.is_null(joined), labelled, pc.if_else(pc.is_null(labelled), joined, both))
+        present = present | text.present
+    return joined, present
+
+
+def _assessable(layout: Layout, start: int, count: int, problems: Problems, index: int) -> pa.Array | None:
+    """Rows to read when the sheet marks rows as (not) assessable (CISO Assistant's outline rows): the
+    rows marked false are skipped, errors in them included; None when every row is read."""
+    column = layout.fields.get("assessable")
+    if column is None or count == 0 or column.index - layout.sheet.first_col >= layout.sheet.width:
+        return None
+    spread = _spread(layout.sheet.column(column.index - layout.sheet.first_col, start), parse_applicable)
+    for i in np.flatnonzero(np.isin(spread.codes, list(spread.bad))) if spread.bad else ():
+        value, expected = spread.bad[int(spread.codes[i])]
+        row = layout.header_row + 1 + int(i)
+        problems.add("error", (index, row, column.index), "invalid assessable", sheet=layout.sheet.name, row=row,
+                     column=layout.column_label("assessable"), value=shown(value), expected=expected)
+    skip = spread.values == False  # noqa: E712 - elementwise on an object array
+    return pa.array(~skip) if skip.any() else None
+
+
 def _parse_sheet(index: int, layout: Layout, catalog: Catalog, problems: Problems) -> Columns:
     sheet = layout.sheet
     start = layout.header_offset + 1
     count, width = max(sheet.height - start, 0), sheet.width
     rows = layout.header_row + 1 + np.arange(count)
+    keep = _assessable(layout, start, count, problems, index)
+    excluded = 0
+    if keep is not None:
+        rows = rows[keep.to_numpy(zero_copy_only=False)]
+        excluded, count = count - len(rows), len(rows)
     parsers = _parsers(catalog, layout.annex)
-    out = Columns(rows, np.full(count, index), np.zeros(count, dtype=bool))
+    out = Columns(rows, np.full(count, index), np.zeros(count, dtype=bool), excluded=excluded)
     for name in FIELDS:
         column = layout.fields.get(name)
         position = column.index - sheet.first_col if column else width
@@ -166,6 +210,8 @@ def _parse_sheet(index: int, layout: Layout, catalog: Catalog, problems: Problem
             out.set(name, blank, np.zeros(count, dtype=bool), np.zeros(count, dtype=bool))
             continue
         cells = sheet.column(position, start)
+        if keep is not None:
+            cells = cells.filter(keep)
         spread = _spread_text(cells) if name in TEXT_FIELDS else _spread(cells, parsers[name])
         out.set(name, spread.values, spread.present, spread.words)
         if spread.bad:
@@ -176,6 +222,9 @@ def _parse_sheet(index: int, layout: Layout, catalog: Catalog, problems: Problem
                 value, expected = spread.bad[int(spread.codes[i])]
                 problems.add("error", (index, int(rows[i]), column.index), f"invalid {name.replace('_', ' ')}",
                              sheet=sheet.name, row=int(rows[i]), column=label, value=shown(value), expected=expected)
+    if layout.kept and count:
+        out.values["notes"], out.present["notes"] = _kept_notes(layout, out.values["notes"], out.present["notes"],
+                                                                start, keep)
     # a row blank in every mapped column may still hold other text (a title): it counts as read
     read = np.zeros(count, dtype=bool)
     for name in FIELDS:
@@ -184,7 +233,9 @@ def _parse_sheet(index: int, layout: Layout, catalog: Catalog, problems: Problem
     if len(rest) and width:
         filled = np.zeros(count, dtype=bool)
         for position in range(width):
-            filled |= pc.fill_null(pc.not_equal(sheet.column(position, start), ""), False).to_numpy(zero_copy_only=False)
+            cells = sheet.column(position, start)
+            cells = cells.filter(keep) if keep is not None else cells
+            filled |= pc.fill_null(pc.not_equal(cells, ""), False).to_numpy(zero_copy_only=False)
         read[rest] = filled[rest]
     return out.take(np.flatnonzero(read))
 
@@ -198,7 +249,7 @@ def _fallback(name: str, layout: Layout, sheet_index: int, cover: dict[str, Meta
             return parser(clean_cell(meta.value)), True
         except BadValue as exc:
             problems.add("error", (sheet_index, meta.row, meta.column), f"invalid {name.replace('_', ' ')} above the table",
-                         sheet=meta.sheet, row=meta.row, column=column_letter(meta.column) if meta.sheet else None,
+                         sheet=meta.sheet, row=meta.row, column=column_letter(meta.column),
                          value=shown(meta.value), expected=exc.expected)
             return None, True
     return (option, True) if option else (None, False)
@@ -227,20 +278,33 @@ def _fill_from_context(columns: Columns, layout: Layout, sheet_index: int, cover
 
 
 def _context_known(layouts: list[Layout], cover: dict[str, MetaValue], report: Report, *, unit: str | None,
-                   label: str | None) -> bool:
-    """Every sheet must say (or be told) which unit and which round its rows belong to."""
+                   label: str | None) -> frozenset[str]:
+    """Every sheet must say (or be told) which unit and which round its rows belong to; what none says."""
+    untold = set()
     for layout in layouts:
         has = set(layout.fields) | set(layout.metadata) | set(cover)
         if "unit" not in has and not unit:
+            untold.add("unit")
             report.error("the header row has no 'unit' column, no 'unit:' line stands above the table, and no unit "
                          "was given for the import", sheet=layout.sheet.name, row=layout.header_row, column="unit",
-                         expected="a unit column (business unit, division, department, ...), or --unit NAME")
+                         expected=f"a unit column (business unit, division, department, ...), or {report.option('unit')}")
         if not ({"assessment", "assessed_on"} & has) and not label:
+            untold.add("assessment")
             report.error("the header row has no 'assessment' (round) or date column, none stands above the table, and "
                          "no round was given for the import", sheet=layout.sheet.name, row=layout.header_row,
                          column="assessment", expected="a round column (assessment, round, period, ...), an assessment "
-                                                       "date, or --assessment LABEL")
-    return report.ok
+                                                       f"date, or {report.option('assessment')}")
+    return frozenset(untold)
+
+
+def _report_unused(layouts: list[Layout], report: Report) -> None:
+    """Every column holding values that feeds nothing is named, with its count of non-empty cells."""
+    for layout in layouts:
+        for column, count in layout.unused():
+            label = f"{column.header} ({column.letter})" if column.header else f"{column.letter} (no header)"
+            report.warning(f"column {label} holds {count:,} value(s) that are not imported", sheet=layout.sheet.name,
+                           row=layout.header_row, column=label, value=None,
+                           expected=f"point a field at it with {report.option('mapping')} if it should be imported")
 
 
 def validate_layouts(
@@ -248,15 +312,17 @@ def validate_layouts(
     *, unit: str | None = None, label: str | None = None,
 ) -> Batch | None:
     """Validate every data sheet of a file into one `Batch`; every problem goes into `report`."""
-    if not layouts or not _context_known(layouts, cover, report, unit=unit, label=label):
+    if not layouts:
         return None
+    _report_unused(layouts, report)
+    untold = _context_known(layouts, cover, report, unit=unit, label=label)
     problems = Problems()
     parts = []
     for index, layout in enumerate(layouts):
         columns = _parse_sheet(index, layout, catalog, problems)
         _fill_from_context(columns, layout, index, cover, unit, label, problems)
         parts.append(columns)
-    responses, assessments, read, skipped = apply_rules(Columns.concat(parts), layouts, catalog, problems)
+    responses, assessments, read, skipped = apply_rules(Columns.concat(parts), layouts, catalog, problems, untold=untold)
     problems.into(report)
     batch = Batch(file, layouts, responses, assessments, read, skipped)
     batch.metadata = {**{k: shown(v.value) for k, v in cover.items()},

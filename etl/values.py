@@ -31,9 +31,11 @@ __all__ = [
     "NOT_ASSESSED",
     "PARTIAL",
     "BadValue",
+    "catalog_parents",
     "fold",
     "parse_applicable",
     "parse_date",
+    "parse_gap",
     "parse_item_id",
     "parse_level",
     "parse_maturity",
@@ -82,10 +84,28 @@ def parse_text(value: Any) -> str | None:
 _ID = re.compile(r"^(A)?\s*\.?\s*(\d{1,2}(?:\s*\.\s*\d{1,2}){0,3})(?=$|\s|[-–:])", re.IGNORECASE)
 
 
+_PARENTS: dict[int, tuple[Catalog, dict[str, tuple[str, ...]]]] = {}
+
+
+def catalog_parents(catalog: Catalog) -> dict[str, tuple[str, ...]]:
+    """Headings of the catalog that are not items but group clause sub-items: `6.1` -> 6.1.1 … 6.1.4
+    (likewise 7.5, 9.2 and 9.3). Coarser templates answer them as one requirement."""
+    held = _PARENTS.get(id(catalog))
+    if held is None or held[0] is not catalog:
+        groups: dict[str, list[str]] = {}
+        for item in catalog.items:
+            parent = item.id.rsplit(".", 1)[0]
+            if item.kind == "clause" and item.id.count(".") >= 2 and parent not in catalog.by_id:
+                groups.setdefault(parent, []).append(item.id)
+        held = _PARENTS[id(catalog)] = (catalog, {k: tuple(v) for k, v in groups.items()})
+    return held[1]
+
+
 def parse_item_id(value: Any, catalog: Catalog, *, annex: bool = False) -> str | None:
     """A catalog item id from `6.1.2`, `A.6.2.4`, `A6.2.4`, `A 6.2.4` or `5.2 AI policy`; exact match only.
 
-    On a sheet that is clearly Annex A (`annex=True`), a bare `6.2.4` means `A.6.2.4`.
+    On a sheet that is clearly Annex A (`annex=True`), a bare `6.2.4` means `A.6.2.4`. A heading that
+    groups clause sub-items (`6.1`, see `catalog_parents`) is returned as it is, for the caller to spread.
     """
     text = parse_text(value)
     if text is None:
@@ -95,10 +115,11 @@ def parse_item_id(value: Any, catalog: Catalog, *, annex: bool = False) -> str |
         raise BadValue("a catalog item id such as 6.1.2 or A.6.2.4")
     number = re.sub(r"\s+", "", match.group(2))
     candidate = f"A.{number}" if match.group(1) or annex else number
-    if candidate in catalog.by_id:
+    if candidate in catalog.by_id or (not match.group(1) and not annex and candidate in catalog_parents(catalog)):
         return candidate
     hint = ""
-    if not match.group(1) and not annex and f"A.{number}" in catalog.by_id:
+    # a number that could be a clause (4 to 10) is never "corrected" to a control outside an Annex A sheet
+    if not match.group(1) and not annex and int(number.split(".")[0]) < 4 and f"A.{number}" in catalog.by_id:
         hint = f"; {number} is not a clause — for the Annex A control write A.{number}"
     raise BadValue(f"an item id of the catalog (clauses 4.1-10.2, Annex A A.2.2-A.10.4){hint}")
 
@@ -178,6 +199,34 @@ def parse_status(value: Any) -> str | None:
     status = _STATUS.get(fold(text))
     if status is None:
         raise BadValue(STATUS_EXPECTED)
+    return status
+
+
+_GAP_WORDS: dict[str, tuple[str, ...]] = {
+    COMPLIANT: ("none", "no gap", "nil", "no", "aucun", "aucune", "pas d ecart", "ninguna", "ninguno", "sin brecha",
+                "keine", "keine lucke"),
+    PARTIAL: ("minor", "low", "small", "moderate", "medium", "mineur", "mineure", "faible", "modere", "moyen",
+              "moyenne", "menor", "baja", "bajo", "moderada", "moderado", "media", "medio", "gering", "niedrig",
+              "mittel", "moderat"),
+    NON_COMPLIANT: ("high", "major", "significant", "critical", "severe", "large", "majeur", "majeure", "eleve",
+                    "elevee", "critique", "importante", "alta", "alto", "mayor", "critica", "critico", "hoch",
+                    "kritisch", "erheblich", "gross"),
+}
+_GAP = {word: status for status, words in _GAP_WORDS.items() for word in words}
+GAP_EXPECTED = "a gap severity such as None, Minor, Moderate or High (or N/A), or the gap as a number"
+
+
+def parse_gap(value: Any) -> str | None:
+    """A gap-severity cell (`None`, `Minor`, `Moderate`, `High`, and translations) as a status constant:
+    no gap is compliant, a minor or moderate gap partial, a high one non-compliant; `None` here is never
+    maturity 0. A number (the gap in levels) is accepted and sets nothing."""
+    text = parse_text(value)
+    if text is None or _PLAIN_NUMBER.match(text):
+        return None
+    folded = fold(text).removesuffix(" gap").strip()
+    status = _GAP.get(folded) or _STATUS.get(fold(text))
+    if status is None:
+        raise BadValue(GAP_EXPECTED)
     return status
 
 

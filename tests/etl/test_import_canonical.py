@@ -188,7 +188,7 @@ def test_unknown_item_id_is_an_error(con, make_csv, db_snapshot) -> None:
     result = imp(con, make_csv([row("4.1", maturity=2), row("A.11.1", maturity=2)]), "ids.csv")
     assert result.status == "rejected"
     [problem] = errors(result)
-    assert (problem.file, problem.row, problem.column, problem.value) == ("ids.csv", 3, "item_id", "A.11.1")
+    assert (problem.file, problem.row, problem.column, problem.value) == ("ids.csv", 3, "item_id (C)", "A.11.1")
     assert db_snapshot(con) == before
 
 
@@ -262,7 +262,7 @@ def test_two_dates_for_one_assessment_is_an_error(con, make_csv) -> None:
     result = imp(con, make_csv(rows))
     assert result.status == "rejected"
     [problem] = errors(result)
-    assert (problem.row, problem.column) == (3, "assessed_on")
+    assert (problem.row, problem.column) == (3, "assessed_on (C)")  # a CSV error names the column's letter too
 
 
 # --- atomicity -----------------------------------------------------------------------------------

@@ -151,19 +151,25 @@ def _hold(db: Path, seconds: float) -> subprocess.Popen:
 
 
 def test_cli_says_it_waits_for_a_process_holding_the_file_then_imports(tmp_path: Path) -> None:
+    """The command line validates the file first (no database needed), then waits for the holder, says so,
+    and imports once the file is released: the holder lets go only after the waiting message appeared."""
     db, source = tmp_path / "held.duckdb", tmp_path / "treasury.csv"
     source.write_text(ROWS, encoding="utf-8")
-    holder = _hold(db, 2.0)
+    holder = _hold(db, 60.0)
+    env = {**os.environ, "AIMS_USER": CLI_USER, "AIMS_LOCK_WAIT_SECONDS": "30", "PYTHONIOENCODING": "utf-8"}
+    cli = subprocess.Popen([sys.executable, "-m", "etl", "--db", str(db), "import", str(source)], cwd=REPO_ROOT,
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
     try:
-        started = time.monotonic()
-        result = run_cli(db, "import", str(source))
-        waited = time.monotonic() - started
+        assert cli.stderr is not None
+        said = cli.stderr.readline()  # blocks until the command line is waiting for the file
+        stop_process(holder)
+        out, err = cli.communicate(timeout=60)
     finally:
         stop_process(holder)
-    assert result.returncode == 0, result.stderr
-    assert "is in use by" in result.stderr and "waiting up to 5 s" in result.stderr
-    assert waited > 1.0
-    assert "4 new responses" in result.stdout
+        stop_process(cli)
+    assert cli.returncode == 0, said + err
+    assert "is in use by" in said and "waiting up to 30 s" in said
+    assert "4 new responses" in out
     with connect(db) as con:
         assert con.execute("SELECT count(*) FROM response").fetchall() == [(4,)]
 
@@ -171,7 +177,7 @@ def test_cli_says_it_waits_for_a_process_holding_the_file_then_imports(tmp_path:
 def test_cli_gives_up_with_a_clear_message_when_the_file_stays_busy(tmp_path: Path) -> None:
     db, source = tmp_path / "held.duckdb", tmp_path / "treasury.csv"
     source.write_text(ROWS, encoding="utf-8")
-    holder = _hold(db, 8.0)
+    holder = _hold(db, 30.0)  # longer than the command line takes to validate the file and then wait 5 s
     try:
         result = run_cli(db, "import", str(source))
     finally:

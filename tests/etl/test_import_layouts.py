@@ -101,9 +101,9 @@ def test_preview_shows_sheet_header_row_metadata_and_columns(con) -> None:
                                 "Assessment date": "2026-03-15", "Assessor": "R. Haddad", "Round": "2026-Q1"}
     assert (preview.units, preview.rounds, preview.assessments, preview.rows_read) == (["Payments & Cards"], ["2026-Q1"], 1, 1)
     fields = dict(zip(preview.columns["header"], preview.columns["field"], strict=True))
-    assert fields == {"Ref": "item_id", "Requirement": "", "Maturity level": "maturity", "Evidence": "evidence"}
+    assert fields == {"Ref": "item_id", "Requirement": "title", "Maturity level": "maturity", "Evidence": "evidence"}
     how = dict(zip(preview.columns["header"], preview.columns["how"], strict=True))
-    assert how["Ref"] == "recognised" and how["Requirement"] == "not imported (also looks like item_id)"
+    assert how["Ref"] == "recognised" and how["Requirement"] == "informational"  # titles, beside the ids
     assert preview.sheets["layout"].tolist() == ["other layout, recognised by its header names"]
     assert "Read me" in preview.sheet_names
     assert store.list_assessments(con).empty  # a preview writes nothing
@@ -193,7 +193,7 @@ def test_a_title_row_saying_annex_a_makes_bare_ids_controls(con) -> None:
     assert stored(con, "applicable", "justification") == {("Ops", "R1", "A.10.4"): (False, "No AI offered to customers")}
 
 
-@pytest.mark.parametrize(("raw", "hint"), [("6.2.4", "write A.6.2.4"), ("A.6.2.9", ""), ("11.1", ""), ("Policy", "")])
+@pytest.mark.parametrize(("raw", "hint"), [("2.2", "write A.2.2"), ("6.2.4", ""), ("A.6.2.9", ""), ("11.1", ""), ("Policy", "")])
 def test_unknown_ids_are_errors_never_guessed(con, raw: str, hint: str, db_snapshot) -> None:
     before = db_snapshot(con)
     data = workbook(("Clauses", [["Unit", "Round", "Item", "Maturity"], ["Ops", "R1", "4.1", 2], ["Ops", "R1", raw, 2]]))
@@ -255,7 +255,8 @@ def test_status_na_on_a_clause_and_na_beside_applicable_yes_are_errors(con) -> N
     rows = [["Unit", "Round", "Item", "Status", "Applicable", "Justification"],
             ["Ops", "R1", "5.2", "N/A", None, "not for us"], ["Ops", "R1", "A.10.4", "N/A", "yes", "x"]]
     result = imp(con, workbook(("S", rows)))
-    assert [(p.row, p.column) for p in errors(result)] == [(2, "Applicable (E)"), (3, "Applicable (E)")]
+    # each error names the cell holding the value at fault: the N/A in the status column, the yes beside one
+    assert [(p.row, p.column, p.value) for p in errors(result)] == [(2, "Status (D)", "N/A"), (3, "Applicable (E)", "yes")]
     assert "cannot be marked not applicable" in errors(result)[0].message
     assert "both applicable and not applicable" in errors(result)[1].message
 
@@ -289,10 +290,10 @@ UNKNOWN_HEADERS = [["Org", "Cycle", "Item", "Grade", "Remark"], ["Ops", "R1", "4
 
 
 def test_a_guessed_header_is_used_and_shown_as_guessed(con) -> None:
-    rows = [["Unit", "Round", "Item", "Current maturity rating"], ["Ops", "R1", "4.1", 2]]
+    rows = [["Unit", "Round", "Item", "Maturity as judged"], ["Ops", "R1", "4.1", 2]]
     data = workbook(("S", rows))
     preview = preview_bytes(con, "g.xlsx", data)
-    assert dict(zip(preview.columns["header"], preview.columns["how"], strict=True))["Current maturity rating"] == "guessed"
+    assert dict(zip(preview.columns["header"], preview.columns["how"], strict=True))["Maturity as judged"] == "guessed"
     ok(imp(con, data))
     assert stored(con, "maturity") == {("Ops", "R1", "4.1"): (2,)}
 

@@ -117,7 +117,7 @@ def test_report_csv_has_every_column_and_neutralises_formulas(con) -> None:
     table = list(csv.DictReader(io.StringIO(text)))
     assert list(table[0]) == REPORT_COLUMNS
     assert [r["value"] for r in table] == ["'" + hostile, "'-2+3"]
-    assert [(r["file"], r["row"], r["column"]) for r in table] == [("'=evil.csv", "2", "Maturity"), ("'=evil.csv", "3", "Control")]
+    assert [(r["file"], r["row"], r["column"]) for r in table] == [("'=evil.csv", "2", "Maturity (D)"), ("'=evil.csv", "3", "Control (C)")]
     assert not any(cell.startswith(("=", "+", "-", "@")) for r in table for cell in r.values())
     frame = problems_frame(result.problems)
     assert frame["row"].tolist() == [2, 3] and frame["value"].tolist() == [hostile, "-2+3"]

@@ -32,7 +32,7 @@ from etl.values import (
     ("Control", "item_id", True), ("Exigence", "item_id", True), ("Anforderung", "item_id", True),
     ("Business Unit", "unit", True), ("Unité", "unit", True), ("Geschäftseinheit", "unit", True),
     ("Maturity (0-5)", "maturity", True), ("Reifegrad", "maturity", True), ("Nivel de madurez", "maturity", True),
-    ("Current maturity rating", "maturity", False), ("Compliance status", "status", True),
+    ("Current maturity rating", "maturity", True), ("Maturity as judged", "maturity", False), ("Compliance status", "status", True),
     ("Fälligkeit", "due_date", True), ("Échéance", "due_date", True), ("Due date", "due_date", True),
     ("Date", "assessed_on", True), ("Preuves", "evidence", True), ("Commentaires", "notes", True),
     ("Justification for exclusion", "justification", True), ("Applicable?", "applicable", True),
@@ -54,7 +54,8 @@ def test_item_ids(catalog, raw: object, annex: bool, expected: str | None) -> No
 
 
 @pytest.mark.parametrize(("raw", "annex", "hint"), [
-    ("6.2.4", False, "write A.6.2.4"), ("4.1", True, ""), ("A.11.1", False, ""), ("Policy", False, "such as"),
+    ("2.2", False, "write A.2.2"), ("6.2.4", False, ""), ("4.1", True, ""),
+    ("A.11.1", False, ""), ("Policy", False, "such as"),
 ])
 def test_unknown_item_ids(catalog, raw: str, annex: bool, hint: str) -> None:
     with pytest.raises(BadValue) as caught:

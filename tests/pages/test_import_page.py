@@ -138,3 +138,53 @@ def test_the_unit_and_round_fields_apply_to_rows_that_name_none(empty_db: Path) 
     app.button(key="import_run").click().run()
     with connect(empty_db) as con:
         assert store.get_assessment(con, unit="Claims", label="2026-Q4") is not None
+
+
+# --- the page follows corrections, speaks of its own fields, shows a refusal alone (issue 11, part 6) ---
+
+
+def test_the_status_and_the_command_follow_a_correction(empty_db: Path) -> None:
+    app = upload(page(), ("odd.xlsx", ODD))
+    assert [e.value for e in app.error] == ["Not importable as it is: 1 error(s), listed below; nothing of it is written."]
+    assert [e.label for e in app.expander] == ["odd.xlsx — not importable"]
+    assert not app.code  # no command for a file that cannot be imported
+    prefix = "import_0_odd.xlsx_"
+    for field, header in (("unit", "Org"), ("assessment", "Cycle"), ("item_id", "Item"), ("maturity", "Grade")):
+        app.selectbox(key=f"{prefix}_{field}").select(header)
+    app.run()
+    assert not app.error and app.success[0].value == "Ready to import (with the corrections made)."
+    assert [e.label for e in app.expander] == ["odd.xlsx — ready to import"]  # the title follows the correction
+    command = app.code[0].value
+    assert command.startswith("python -m etl import odd.xlsx --mapping ") and '"maturity":"Grade"' in command
+
+
+def test_the_command_carries_the_page_fields(empty_db: Path) -> None:
+    data = workbook([["Item", "Maturity"], ["4.1", 1]], title="Sheet1")
+    app = upload(page(), ("answers.xlsx", data))
+    app.text_input(key="import_unit").input("Claims & Cards")
+    app.text_input(key="import_label").input("2026-Q4").run()
+    assert app.code[0].value == "python -m etl import answers.xlsx --unit 'Claims & Cards' --assessment 2026-Q4"
+
+
+def test_messages_name_the_page_fields_and_every_problem_is_shown_at_once(empty_db: Path) -> None:
+    """No unit, no round and a bad cell: the three problems together, in the page's words (not --unit)."""
+    data = workbook([["Item", "Maturity"], ["4.1", 1], ["4.2", 9]], title="Sheet1")
+    app = upload(page(), ("answers.xlsx", data))
+    problems = table(app, "severity")
+    assert problems[["severity", "row", "column"]].values.tolist() == [
+        ["error", 1, "unit"], ["error", 1, "assessment"], ["error", 3, "Maturity (B)"]]
+    expected = " ".join(problems["expected"].dropna())
+    assert "the page's 'Business unit' field" in expected and "the page's 'Round label' field" in expected
+    assert "--unit" not in expected and "--assessment" not in expected
+
+
+def test_a_refused_file_shows_the_refusal_only(empty_db: Path) -> None:
+    hostile = ",".join(f"c{i}" for i in range(100_000)).encode()
+    app = upload(page(), ("wide.csv", hostile), ("payments.xlsx", PAYMENTS))
+    [refusal] = app.error
+    assert [e.label for e in app.expander] == ["wide.csv — refused", "payments.xlsx — ready to import"]
+    assert refusal.value.startswith("Refused before reading: the first line has 100,000 columns")
+    # the other file is previewed as usual; the refused one has no mapping controls, table or command
+    assert not [s for s in app.selectbox if s.key and s.key.startswith("import_0_")]
+    assert len(app.code) == 1 and "payments.xlsx" in app.code[0].value
+    assert app.button(key="import_run").label == "Import 1 file(s)"
