@@ -22,7 +22,8 @@ from dashboard.store import (
     upsert_responses,
 )
 
-__all__ = ["copy_responses", "default_label", "finalise", "finalise_blockers", "previous_assessment", "start_assessment"]
+__all__ = ["copy_responses", "default_label", "finalise", "finalise_blockers", "previous_assessment", "set_date",
+           "start_assessment"]
 
 
 def default_label(today: dt.date | None = None) -> str:
@@ -92,6 +93,32 @@ def finalise(con: duckdb.DuckDBPyConnection, assessment_id: int, *, by: str) -> 
         raise StoreError("Cannot finalise yet — " + "; ".join(blockers) + ".")
     with transaction(con):
         set_status(con, assessment_id, "final", by)
+
+
+def set_date(con: duckdb.DuckDBPyConnection, assessment_id: int, day: dt.date, *, by: str) -> bool:
+    """Correct the date an assessment describes (the date decides which round is a unit's latest), logged in
+    the change log with who and when. A finalised round is read-only, its date included: refused.
+    Returns whether anything changed."""
+    if not isinstance(day, dt.date):
+        raise StoreError(f"An assessment date must be a date, not {day!r}.")
+    day = day.date() if isinstance(day, dt.datetime) else day
+    with transaction(con):
+        current = get_assessment(con, assessment_id)
+        if current is None:
+            raise StoreError(f"No assessment with id {assessment_id}.")
+        if current.is_final:
+            raise StoreError(f"{current.unit} {current.label} is finalised and read-only: its date stays "
+                             f"{current.assessed_on}. Start a new round to record a new assessment.")
+        if current.assessed_on == day:
+            return False
+        con.execute("UPDATE assessment SET assessed_on = ? WHERE id = ?", [day, assessment_id])
+        con.execute(
+            """INSERT INTO change_log (assessment_id, item_id, field, old_value, new_value, changed_by, changed_at, source)
+               VALUES (?, NULL, 'assessed_on', ?, ?, ?, ?, 'form')""",
+            [assessment_id, None if current.assessed_on is None else current.assessed_on.isoformat(), day.isoformat(),
+             by, _now()],
+        )
+    return True
 
 
 def start_assessment(
