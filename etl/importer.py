@@ -318,10 +318,12 @@ def import_bytes(
     try:
         con.execute("BEGIN TRANSACTION")
         try:
-            notes = date_undated(con, batch, report)
+            dating = Report(name)  # said once the file is loaded: a rejected file dates nothing
+            notes = date_undated(con, batch, dating)
             import_id = None if dry_run else record_import(con, content_hash=key, filename=Path(name).name, by=by,
                                                            row_count=batch.rows_read)
             new_assessments, counts = _load(con, batch, report, catalog, by=by, source=source, import_id=import_id)
+            report.problems.extend(dating.problems)
             if import_id is not None:
                 summary = {"new_assessments": len(new_assessments), "new": counts.new, "updated": counts.updated,
                            "unchanged": counts.unchanged, "metadata": batch.metadata,

@@ -26,6 +26,7 @@ if st.session_state.get("roadmap_saved"):
 st.caption(f"Covers {selection.covers} · {len(plan)} action(s). Priority: gap × weight + "
            f"{roadmap.UNLOCK_BONUS:g} per open action waiting for it; foundations and scores ≥ {roadmap.NOW_SCORE:g} "
            f"start now, ≥ {roadmap.NEXT_SCORE:g} next, the rest later; prerequisites never come after what relies on them.")
+ui.provenance_notes(ids, round_label)
 cols = st.columns(5)
 for col, phase in zip(cols, roadmap.PHASES, strict=False):
     col.metric(phase.label, int((plan["phase"] == phase.name).sum()))
