@@ -65,9 +65,10 @@ def values_sql(picks: Iterable[Pick]) -> str:
                      for a, k, v in sorted(set(parts(picks)), key=lambda p: (p[0], p[1] or "")))
 
 
-def assessment_ids(picks: Iterable[Pick]) -> list[int]:
-    """The assessments a selection takes answers from (each once)."""
-    return sorted({a for a, _, _ in parts(picks)})
+def assessment_ids(picks: Iterable[Pick], kind: str | None = None) -> list[int]:
+    """The assessments a selection takes answers from (each once); with `kind`, those it may take that kind of
+    answers from (a whole assessment counts for every kind its scope covers)."""
+    return sorted({a for a, k, _ in parts(picks) if kind is None or k in (None, kind)})
 
 
 def view_count(picks: Iterable[Pick]) -> int:

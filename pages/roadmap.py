@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import roadmap, ui
+from dashboard.selection import assessment_ids
 from etl import report, roadmap_exports
 
 EDITOR_ROWS = 1000
@@ -79,7 +80,8 @@ for fmt in ("csv", "xlsx"):  # files are built on click: building both on every 
                          lambda fmt=fmt: ui.query(roadmap_exports.roadmap_file, ids, fmt, organisation_view=by_item,
                                                   organisation=org_name, round_label=round_label, scope=selection.scope),
                          f"{view}.{fmt}", mime=roadmap_exports.mime(fmt), key=f"roadmap_{fmt}")
-annex = ui.query("assessments").query("id in @ids and scope != 'clauses'")
+annex = ui.query("assessments")  # the rounds whose Annex A answers are shown
+annex = annex[annex["id"].isin(assessment_ids(ids, "annex_a")) & (annex["scope"] != "clauses")]
 if annex.empty:
     middle.caption("No assessment in this selection covers Annex A: no Statement of Applicability.")
 else:

@@ -238,3 +238,23 @@ def test_a_section_level_comes_from_the_unrounded_score(con: duckdb.DuckDBPyConn
     assert scoring.with_levels(frame, catalog.scale)["level"].tolist() == ["Managed", "Defined", "Not assessed"]
     sections = scoring.with_levels(scoring.section_scores(con, [a.id]), catalog.scale).set_index("section")
     assert sections.loc["4", ["maturity", "maturity_level", "level"]].tolist() == [3.22, 3, "Defined"]
+
+
+def test_the_executive_summary_names_the_rounds_and_the_provisional_drafts(two_units) -> None:
+    from dashboard import summarize
+
+    con, _ = two_units
+    request = summarize.prepare(con, summarize.Scope("executive"))
+    assert "Rounds used: 2026-Q3 — HR; clauses 2026-Q3, Annex A 2026-Q1 — Retail Banking" in request.facts
+    assert any(f.startswith("Provisional: 3 draft round(s) under 80% complete") for f in request.facts)
+    assert "clause maturity 2.50 (Managed), Annex A maturity 3.00 (Defined)" in request.facts
+
+
+def test_a_heatmap_cell_takes_the_colour_of_its_level(catalog: Catalog) -> None:
+    from dashboard import charts
+
+    sections = pd.DataFrame({"unit": ["Ops", "Ops"], "section": ["4", "5"], "maturity": [3.0, 3.0],
+                             "maturity_level": [2, 3]})  # 2.996 and 3.0, both shown as 3.00
+    cell = charts.heatmap(sections).data[0]
+    assert list(cell.text[0]) == ["3.00", "3.00"]
+    assert list(cell.z[0]) == pytest.approx([2.999, 3.0])  # the first stays in level 2's colour band

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import analytics, scoring, store
+from dashboard import analytics, charts, scoring, store
 from dashboard.db import connect
 from etl import report
 from etl.cli import main as cli
@@ -112,11 +112,12 @@ def test_presentation_shows_the_newest_round_of_every_unit_and_marks_the_draft(c
             assert heat["text"][row][col] == expected, (unit, section)
 
 
-def test_the_report_uses_and_names_the_newest_rounds(clause_only_newest: Path) -> None:
+def test_the_report_uses_and_names_the_newest_rounds(clause_only_newest: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"  # the command line's report defaults to Latest per unit
+    assert cli(["--db", str(clause_only_newest), "report", "--out", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
     with connect(clause_only_newest) as con:
-        picks = scoring.select_assessments(con)
-        page = report.build_report(con, picks, round_label=scoring.LATEST)
-        summary = scoring.organisation_summary(con, picks)
+        summary = scoring.organisation_summary(con, scoring.select_assessments(con))
     assert f'<div class="value">{summary["clause_maturity"]:.2f}</div><div class="label">Clause maturity (4-10)' in page
     assert "<th>Rounds used</th>" in page and html.escape(USED) in page
     assert "Provisional" in page and "HR &amp; People (2026-Q3, 78% complete)" in page
@@ -143,6 +144,8 @@ def test_a_2996_clause_score_shows_3_00_and_level_managed(empty_db: Path, tmp_pa
     present = _page("pages/present.py")
     metrics = {m.label: m.value for m in present.metric}
     assert (metrics["Overall maturity"], metrics["Level"]) == ("3.00", "Managed")
+    ranking = _figure(_page("pages/benchmark.py"), "Units by overall maturity")["data"][0]
+    assert ranking["text"] == ["3.00"] and ranking["marker"]["color"] == [charts.LEVEL_COLOURS[2]]  # Managed's colour
     with connect(empty_db) as con:
         page = report.build_report(con, scoring.select_assessments(con))
     assert ('<div class="value">3.00</div><div class="label">Clause maturity (4-10)</div>'
