@@ -37,7 +37,7 @@ import pandas as pd
 
 from dashboard.catalog import Scale
 from dashboard.db import frame
-from dashboard.selection import ALL_ROUNDS, LATEST, Pick, select_assessments, values_sql
+from dashboard.selection import ALL_ROUNDS, LATEST, Pick, parts, select_assessments, values_sql
 
 __all__ = [
     "ALL_ROUNDS",
@@ -80,14 +80,18 @@ def items_cte(assessment_ids: Selection | None, name: str = "items") -> tuple[st
     """The `items` CTE (named `name`): one row per in-scope item of the selection, with its view.
 
     None takes every assessment, each its own view."""
-    pick, view = "", "a.id"
+    pick, where, view = "", "", "a.id"
     if assessment_ids is not None:
-        values, view = values_sql(assessment_ids), f"{name}_pick.view_id"
-        if values:
-            pick = (f"JOIN (VALUES {values}) {name}_pick(assessment_id, kind, view_id) ON {name}_pick.assessment_id = a.id "
-                    f"AND ({name}_pick.kind IS NULL OR {name}_pick.kind = c.kind)")
-        else:  # an empty selection takes nothing
-            pick = f"JOIN (SELECT NULL::INTEGER AS view_id) {name}_pick ON false"
+        picks = list(assessment_ids)
+        chosen = parts(picks)
+        # the filter on assessment ids lets DuckDB read only the chosen rounds' rows; the join with the picks,
+        # only when some take one kind of answers, keeps that kind and groups the unit's two rounds into one view
+        ids = sorted({a for a, _, _ in chosen})
+        where = f"WHERE a.id IN ({', '.join(map(str, ids))})" if ids else "WHERE false"
+        if any(k is not None for _, k, _ in chosen):
+            pick = (f"JOIN (VALUES {values_sql(picks)}) {name}_pick(assessment_id, kind, view_id) "
+                    f"ON {name}_pick.assessment_id = a.id AND ({name}_pick.kind IS NULL OR {name}_pick.kind = c.kind)")
+            view = f"{name}_pick.view_id"
     sql = f"""
     {name} AS (
         SELECT a.id AS assessment_id, {view} AS view_id, u.name AS unit, a.label AS assessment, a.assessed_on, a.status, a.scope,
@@ -107,6 +111,7 @@ def items_cte(assessment_ids: Selection | None, name: str = "items") -> tuple[st
         JOIN catalog_item c ON a.scope = 'both' OR (a.scope = 'clauses') = (c.kind = 'clause')
         {pick}
         LEFT JOIN response r ON r.assessment_id = a.id AND r.item_id = c.item_id
+        {where}
     )"""
     return sql, []
 
