@@ -32,29 +32,37 @@ def default_label(today: dt.date | None = None) -> str:
     return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
 
 
-def previous_assessment(con: duckdb.DuckDBPyConnection, assessment_id: int) -> Assessment | None:
-    """The same unit's most recent other assessment dated on or before this one (the round to copy from)."""
+_KINDS = {"clauses": ("clause",), "annex_a": ("annex_a",), "both": ("clause", "annex_a")}
+_COVERS = {"clause": ("clauses", "both"), "annex_a": ("annex_a", "both")}
+
+
+def previous_assessment(con: duckdb.DuckDBPyConnection, assessment_id: int, kind: str | None = None) -> Assessment | None:
+    """The same unit's most recent other assessment dated on or before this one (the round to copy from);
+    with `kind` ("clause" or "annex_a"), the most recent one covering that kind of items."""
     current = get_assessment(con, assessment_id)
     if current is None:
         return None
+    scopes = _COVERS[kind] if kind else ("clauses", "annex_a", "both")
     found = one(
         con,
-        _ASSESSMENT_SQL + """ WHERE a.unit_id = ? AND a.id <> ?
+        _ASSESSMENT_SQL + f""" WHERE a.unit_id = ? AND a.id <> ? AND a.scope IN ({', '.join('?' for _ in scopes)})
             AND (a.assessed_on IS NULL OR ? IS NULL OR a.assessed_on <= ?)
             ORDER BY a.assessed_on DESC NULLS LAST, a.created_at DESC, a.id DESC LIMIT 1""",
-        [current.unit_id, current.id, current.assessed_on, current.assessed_on],
+        [current.unit_id, current.id, *scopes, current.assessed_on, current.assessed_on],
     )
     return _assessment(found) if found else None
 
 
-def copy_responses(con: duckdb.DuckDBPyConnection, source_id: int, target_id: int, *, by: str) -> UpsertCounts:
-    """Start a round from another round's answers (items in the target's scope only), change-logged.
+def copy_responses(con: duckdb.DuckDBPyConnection, source_id: int, target_id: int, *, by: str,
+                   kinds: tuple[str, ...] | None = None) -> UpsertCounts:
+    """Start a round from another round's answers (items in the target's scope only, and of `kinds` if given),
+    change-logged.
 
     Runs in its own transaction; the target must be a draft.
     """
     with transaction(con):
         target = _writable(con, target_id)
-        kinds = {"clauses": ("clause",), "annex_a": ("annex_a",), "both": ("clause", "annex_a")}[target.scope]
+        kinds = tuple(k for k in _KINDS[target.scope] if kinds is None or k in kinds)
         copied = frame(
             con,
             f"""SELECT ? AS assessment_id, r.item_id, {', '.join('r.' + f for f in RESPONSE_FIELDS)}
@@ -133,7 +141,8 @@ def start_assessment(
     copy_previous: bool = False,
     default_target: int = 3,
 ) -> tuple[Assessment, UpsertCounts]:
-    """Create a draft round for a unit, optionally starting from its previous round's answers."""
+    """Create a draft round for a unit, optionally starting from its previous answers: the clauses from the
+    newest earlier round covering the clauses, the Annex A answers from the newest covering Annex A."""
     with transaction(con):
         created = create_assessment(con, unit=unit, label=label, scope=scope, catalog_version=catalog_version,
                                     assessed_on=assessed_on, source="form", default_target=default_target)
@@ -143,8 +152,9 @@ def start_assessment(
             [created.id, f"{scope} {label}", by, _now()],
         )
     counts = UpsertCounts()
-    if copy_previous:
-        previous = previous_assessment(con, created.id)
-        if previous is not None:
-            counts = copy_responses(con, previous.id, created.id, by=by)
+    if copy_previous:  # like Latest per unit: each kind of answers from the newest earlier round that has them
+        for kind in _KINDS[scope]:
+            previous = previous_assessment(con, created.id, kind)
+            if previous is not None:
+                counts = counts + copy_responses(con, previous.id, created.id, by=by, kinds=(kind,))
     return created, counts

@@ -258,3 +258,18 @@ def test_a_heatmap_cell_takes_the_colour_of_its_level(catalog: Catalog) -> None:
     cell = charts.heatmap(sections).data[0]
     assert list(cell.text[0]) == ["3.00", "3.00"]
     assert list(cell.z[0]) == pytest.approx([2.999, 3.0])  # the first stays in level 2's colour band
+
+
+def test_a_new_round_starts_from_the_newest_answers_of_each_scope(con: duckdb.DuckDBPyConnection) -> None:
+    both = new_assessment(con, "Ops", "R1", assessed_on=dt.date(2026, 1, 1))
+    annex = new_assessment(con, "Ops", "R2", scope="annex_a", assessed_on=dt.date(2026, 4, 1))
+    _answer(con, both.id, {"4.1": 2, "A.2.2": 3})
+    _answer(con, annex.id, {"A.2.2": 4})
+    created, counts = rounds.start_assessment(con, unit="Ops", label="R3", scope="both", catalog_version="x",
+                                              assessed_on=dt.date(2026, 7, 1), by=BY, copy_previous=True)
+    copied = store.responses(con, assessment_ids=[created.id]).dropna(subset=["maturity"])
+    copied = copied.set_index("item_id")["maturity"].to_dict()
+    # the clauses from R1 (R2 has none), Annex A from R2, the newest round that has them
+    assert copied == {"4.1": 2, "A.2.2": 4} and counts.new == 2
+    assert rounds.previous_assessment(con, created.id, "clause").id == both.id
+    assert rounds.previous_assessment(con, created.id).id == annex.id
