@@ -6,15 +6,15 @@ grouped or compared differently; nothing here defines a new way to score.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import duckdb
 import pandas as pd
 
+from dashboard import selection
 from dashboard.db import frame
-from dashboard.scoring import ASSESSMENTS_CTE, DECIMALS, SECTIONS_CTE, items_cte, organisation_summary
+from dashboard.scoring import ASSESSMENTS_CTE, DECIMALS, SECTIONS_CTE, Selection, items_cte, level_sql, organisation_summary
 
 __all__ = [
+    "CHANGED",
     "item_changes",
     "largest_gaps",
     "overall_trend",
@@ -26,35 +26,39 @@ __all__ = [
 ]
 
 
-def previous_assessments(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> list[int]:
-    """For each assessment, the same unit's assessment just before it (by date); units without one drop out."""
-    ids = sorted({int(i) for i in assessment_ids})
-    if not ids:
-        return []
-    found = frame(
-        con,
-        f"""WITH ordered AS (
-                SELECT id, unit_id, lag(id) OVER (PARTITION BY unit_id ORDER BY assessed_on NULLS FIRST, created_at, id)
-                       AS previous_id
-                FROM assessment)
-            SELECT previous_id FROM ordered WHERE id IN ({', '.join('?' for _ in ids)}) AND previous_id IS NOT NULL""",
-        ids,
-    )
-    return sorted(int(i) for i in found["previous_id"])
+def previous_assessments(con: duckdb.DuckDBPyConnection, assessment_ids: Selection) -> list[selection.Pick]:
+    """For each unit and scope of the selection, the same unit's newest earlier round covering that scope
+    (see `selection.previous`); units and scopes without one drop out."""
+    return selection.previous(con, list(assessment_ids))[1]
+
+
+CHANGED = ("clause_maturity", "annex_maturity", "overall_maturity", "annex_coverage", "annex_partial_share",
+           "completeness", "open_gaps")
 
 
 def summary_change(
-    con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]
+    con: duckdb.DuckDBPyConnection, assessment_ids: Selection
 ) -> tuple[dict[str, float | int | None], dict[str, float | int | None] | None]:
-    """Headline figures now and for the same units' previous round (None when there is none)."""
-    ids = list(assessment_ids)
-    now = organisation_summary(con, ids)
-    before_ids = previous_assessments(con, ids)
-    return now, (organisation_summary(con, before_ids) if before_ids else None)
+    """Headline figures now, and their change since the previous round (None when no unit has one).
+
+    Like with like: the change compares each unit's clauses (Annex A answers) as selected with the same
+    unit's newest earlier round covering the clauses (Annex A); units and scopes without an earlier round are
+    left out of both sides, so a new unit or a first Annex A round never shows as a rise or a fall."""
+    picks = list(assessment_ids)
+    now = organisation_summary(con, picks)
+    matched, before = selection.previous(con, picks)
+    if not before:
+        return now, None
+    after, earlier = organisation_summary(con, matched), organisation_summary(con, before)
+    change: dict[str, float | int | None] = {}
+    for name in CHANGED:
+        a, b = after[name], earlier[name]
+        change[name] = None if a is None or b is None else (a - b if name == "open_gaps" else round(a - b, DECIMALS))
+    return now, change
 
 
 def largest_gaps(
-    con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int], limit: int = 10, kind: str | None = None
+    con: duckdb.DuckDBPyConnection, assessment_ids: Selection, limit: int = 10, kind: str | None = None
 ) -> pd.DataFrame:
     """The largest item gaps across the chosen assessments (ties: heavier items, then catalog order).
 
@@ -71,7 +75,7 @@ def largest_gaps(
     )
 
 
-def ranking(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> pd.DataFrame:
+def ranking(con: duckdb.DuckDBPyConnection, assessment_ids: Selection) -> pd.DataFrame:
     """Units ranked by overall maturity, with their distance from the organisation's median."""
     cte, params = items_cte(assessment_ids)
     return frame(
@@ -79,6 +83,7 @@ def ranking(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> pd
         f"""WITH {cte}, {SECTIONS_CTE}, {ASSESSMENTS_CTE}
             SELECT unit, assessment, round(clause_maturity, {DECIMALS}) AS clause_maturity,
                    round(annex_maturity, {DECIMALS}) AS annex_maturity, round(overall, {DECIMALS}) AS overall_maturity,
+                   {level_sql("overall")} AS overall_maturity_level,
                    round(overall - median(overall) OVER (), {DECIMALS}) AS vs_median,
                    rank() OVER (ORDER BY overall DESC NULLS LAST) AS rank
             FROM assessments ORDER BY overall DESC NULLS LAST, lower(unit)""",
@@ -86,7 +91,7 @@ def ranking(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> pd
     )
 
 
-def units_below_target(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int], section: str) -> pd.DataFrame:
+def units_below_target(con: duckdb.DuckDBPyConnection, assessment_ids: Selection, section: str) -> pd.DataFrame:
     """Units whose score on one section is below that section's target, furthest first."""
     cte, params = items_cte(assessment_ids)
     return frame(
@@ -100,7 +105,7 @@ def units_below_target(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[
     )
 
 
-def round_trend(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> pd.DataFrame:
+def round_trend(con: duckdb.DuckDBPyConnection, assessment_ids: Selection) -> pd.DataFrame:
     """Per round label and section: the mean of the units' section scores (each unit counts once)."""
     cte, params = items_cte(assessment_ids)
     return frame(
@@ -118,7 +123,7 @@ def round_trend(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -
     )
 
 
-def overall_trend(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> pd.DataFrame:
+def overall_trend(con: duckdb.DuckDBPyConnection, assessment_ids: Selection) -> pd.DataFrame:
     """Per round label: the units' mean clause, Annex A and overall maturity (each unit counts once)."""
     cte, params = items_cte(assessment_ids)
     return frame(
@@ -133,14 +138,13 @@ def overall_trend(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int])
     )
 
 
-def item_changes(con: duckdb.DuckDBPyConnection, from_ids: Iterable[int], to_ids: Iterable[int]) -> pd.DataFrame:
+def item_changes(con: duckdb.DuckDBPyConnection, from_ids: Selection, to_ids: Selection) -> pd.DataFrame:
     """Item by item, for units present in both selections: maturity before and after, and the change."""
-    before_cte, before_params = items_cte(from_ids)
-    after_cte, after_params = items_cte(to_ids)
+    before_cte, before_params = items_cte(from_ids, "before_items")
+    after_cte, after_params = items_cte(to_ids, "after_items")
     return frame(
         con,
-        f"""WITH {before_cte.replace('items AS', 'before_items AS', 1)},
-                 {after_cte.replace('items AS', 'after_items AS', 1)}
+        f"""WITH {before_cte}, {after_cte}
             SELECT a.unit, a.item_id, a.title, a.section, b.assessment AS from_round, a.assessment AS to_round,
                    b.maturity AS from_maturity, a.maturity AS to_maturity, a.maturity - b.maturity AS change,
                    CASE WHEN a.maturity > b.maturity THEN 'improved' WHEN a.maturity < b.maturity THEN 'regressed'

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -65,6 +66,12 @@ def level_colour(score: float | None, scale: Scale) -> str:
     return "#eeeeee" if level is None else LEVEL_COLOURS[level]
 
 
+def _levels(frame: pd.DataFrame, column: str) -> pd.Series:
+    """What colours a score: the engine's level of the unrounded score (`<column>_level`) when the frame has it,
+    so that a 2.996 shown as 3.00 keeps the colour of level 2; else the column itself."""
+    return frame[f"{column}_level"] if f"{column}_level" in frame.columns else frame[column]
+
+
 def clause_maturity_chart(sections: pd.DataFrame, scale: Scale, *, title: str = "Maturity per clause") -> go.Figure:
     """Bars of section maturity (coloured by level) with the target as a marker, for clauses 4-10."""
     data = sections[sections["kind"] == "clause"]
@@ -76,7 +83,7 @@ def clause_maturity_chart(sections: pd.DataFrame, scale: Scale, *, title: str = 
     figure.add_bar(
         x=labels,
         y=maturity.fillna(0),
-        marker_color=[level_colour(v, scale) for v in data["maturity"]],
+        marker_color=[level_colour(None if pd.isna(v) else v, scale) for v in _levels(data, "maturity")],
         marker_line_color="#555555",
         marker_line_width=1,
         text=[("not assessed" if pd.isna(v) else f"{v:.2f}") for v in data["maturity"]],
@@ -153,6 +160,11 @@ def heatmap(sections: pd.DataFrame, *, order: list[str] | None = None, title: st
     if order is not None:
         table = table.reindex(order)
     z = table.to_numpy(dtype=float)
+    if not items and "maturity_level" in sections.columns:
+        # a cell's colour is its level, of the unrounded score: a 2.996 shown as 3.00 stays below 3 (level 2)
+        levels = sections.pivot_table(index="unit", columns="section", values="maturity_level", aggfunc="first",
+                                      dropna=False).reindex(index=table.index, columns=columns)
+        z = np.minimum(z, levels.to_numpy(dtype=float) + 0.999)
     why = None
     if items:
         why = sections.pivot_table(index="unit", columns="section", values="state", aggfunc="first")
@@ -179,7 +191,8 @@ def ranking_chart(ranked: pd.DataFrame, scale: Scale, *, title: str = "Units by 
     values = data["overall_maturity"].astype(float)
     figure = go.Figure(go.Bar(
         x=values.fillna(0), y=safe(data["unit"]), orientation="h",
-        marker_color=[level_colour(v, scale) for v in data["overall_maturity"]], marker_line_color="#555555",
+        marker_color=[level_colour(None if pd.isna(v) else v, scale) for v in _levels(data, "overall_maturity")],
+        marker_line_color="#555555",
         marker_line_width=1, text=[("no data" if pd.isna(v) else f"{v:.2f}") for v in data["overall_maturity"]],
         textposition="outside", cliponaxis=False, hovertemplate="%{y}: %{text}<extra></extra>",
     ))

@@ -22,7 +22,8 @@ from dashboard.store import (
     upsert_responses,
 )
 
-__all__ = ["copy_responses", "default_label", "finalise", "finalise_blockers", "previous_assessment", "start_assessment"]
+__all__ = ["copy_responses", "default_label", "finalise", "finalise_blockers", "previous_assessment", "set_date",
+           "start_assessment"]
 
 
 def default_label(today: dt.date | None = None) -> str:
@@ -31,29 +32,37 @@ def default_label(today: dt.date | None = None) -> str:
     return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
 
 
-def previous_assessment(con: duckdb.DuckDBPyConnection, assessment_id: int) -> Assessment | None:
-    """The same unit's most recent other assessment dated on or before this one (the round to copy from)."""
+_KINDS = {"clauses": ("clause",), "annex_a": ("annex_a",), "both": ("clause", "annex_a")}
+_COVERS = {"clause": ("clauses", "both"), "annex_a": ("annex_a", "both")}
+
+
+def previous_assessment(con: duckdb.DuckDBPyConnection, assessment_id: int, kind: str | None = None) -> Assessment | None:
+    """The same unit's most recent other assessment dated on or before this one (the round to copy from);
+    with `kind` ("clause" or "annex_a"), the most recent one covering that kind of items."""
     current = get_assessment(con, assessment_id)
     if current is None:
         return None
+    scopes = _COVERS[kind] if kind else ("clauses", "annex_a", "both")
     found = one(
         con,
-        _ASSESSMENT_SQL + """ WHERE a.unit_id = ? AND a.id <> ?
+        _ASSESSMENT_SQL + f""" WHERE a.unit_id = ? AND a.id <> ? AND a.scope IN ({', '.join('?' for _ in scopes)})
             AND (a.assessed_on IS NULL OR ? IS NULL OR a.assessed_on <= ?)
             ORDER BY a.assessed_on DESC NULLS LAST, a.created_at DESC, a.id DESC LIMIT 1""",
-        [current.unit_id, current.id, current.assessed_on, current.assessed_on],
+        [current.unit_id, current.id, *scopes, current.assessed_on, current.assessed_on],
     )
     return _assessment(found) if found else None
 
 
-def copy_responses(con: duckdb.DuckDBPyConnection, source_id: int, target_id: int, *, by: str) -> UpsertCounts:
-    """Start a round from another round's answers (items in the target's scope only), change-logged.
+def copy_responses(con: duckdb.DuckDBPyConnection, source_id: int, target_id: int, *, by: str,
+                   kinds: tuple[str, ...] | None = None) -> UpsertCounts:
+    """Start a round from another round's answers (items in the target's scope only, and of `kinds` if given),
+    change-logged.
 
     Runs in its own transaction; the target must be a draft.
     """
     with transaction(con):
         target = _writable(con, target_id)
-        kinds = {"clauses": ("clause",), "annex_a": ("annex_a",), "both": ("clause", "annex_a")}[target.scope]
+        kinds = tuple(k for k in _KINDS[target.scope] if kinds is None or k in kinds)
         copied = frame(
             con,
             f"""SELECT ? AS assessment_id, r.item_id, {', '.join('r.' + f for f in RESPONSE_FIELDS)}
@@ -94,6 +103,32 @@ def finalise(con: duckdb.DuckDBPyConnection, assessment_id: int, *, by: str) -> 
         set_status(con, assessment_id, "final", by)
 
 
+def set_date(con: duckdb.DuckDBPyConnection, assessment_id: int, day: dt.date, *, by: str) -> bool:
+    """Correct the date an assessment describes (the date decides which round is a unit's latest), logged in
+    the change log with who and when. A finalised round is read-only, its date included: refused.
+    Returns whether anything changed."""
+    if not isinstance(day, dt.date):
+        raise StoreError(f"An assessment date must be a date, not {day!r}.")
+    day = day.date() if isinstance(day, dt.datetime) else day
+    with transaction(con):
+        current = get_assessment(con, assessment_id)
+        if current is None:
+            raise StoreError(f"No assessment with id {assessment_id}.")
+        if current.is_final:
+            raise StoreError(f"{current.unit} {current.label} is finalised and read-only: its date stays "
+                             f"{current.assessed_on}. Start a new round to record a new assessment.")
+        if current.assessed_on == day:
+            return False
+        con.execute("UPDATE assessment SET assessed_on = ? WHERE id = ?", [day, assessment_id])
+        con.execute(
+            """INSERT INTO change_log (assessment_id, item_id, field, old_value, new_value, changed_by, changed_at, source)
+               VALUES (?, NULL, 'assessed_on', ?, ?, ?, ?, 'form')""",
+            [assessment_id, None if current.assessed_on is None else current.assessed_on.isoformat(), day.isoformat(),
+             by, _now()],
+        )
+    return True
+
+
 def start_assessment(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -106,7 +141,8 @@ def start_assessment(
     copy_previous: bool = False,
     default_target: int = 3,
 ) -> tuple[Assessment, UpsertCounts]:
-    """Create a draft round for a unit, optionally starting from its previous round's answers."""
+    """Create a draft round for a unit, optionally starting from its previous answers: the clauses from the
+    newest earlier round covering the clauses, the Annex A answers from the newest covering Annex A."""
     with transaction(con):
         created = create_assessment(con, unit=unit, label=label, scope=scope, catalog_version=catalog_version,
                                     assessed_on=assessed_on, source="form", default_target=default_target)
@@ -116,8 +152,9 @@ def start_assessment(
             [created.id, f"{scope} {label}", by, _now()],
         )
     counts = UpsertCounts()
-    if copy_previous:
-        previous = previous_assessment(con, created.id)
-        if previous is not None:
-            counts = copy_responses(con, previous.id, created.id, by=by)
+    if copy_previous:  # like Latest per unit: each kind of answers from the newest earlier round that has them
+        for kind in _KINDS[scope]:
+            previous = previous_assessment(con, created.id, kind)
+            if previous is not None:
+                counts = counts + copy_responses(con, previous.id, created.id, by=by, kinds=(kind,))
     return created, counts

@@ -189,6 +189,20 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (assessment_id, item_id)
     );
     """,
+    # every assessment has a date (Latest per unit ranks rounds by it): an undated one takes the day it was
+    # created, logged as a change by the migration ...
+    """
+    INSERT INTO change_log (assessment_id, item_id, field, old_value, new_value, changed_by, changed_at, source)
+    SELECT id, NULL, 'assessed_on', NULL, CAST(CAST(created_at AS DATE) AS VARCHAR), 'migration',
+           current_localtimestamp(), 'migration'
+    FROM assessment WHERE assessed_on IS NULL;
+    UPDATE assessment SET assessed_on = CAST(created_at AS DATE) WHERE assessed_on IS NULL;
+    """,
+    # ... and the column refuses a missing date from now on (its own transaction: DuckDB cannot add the
+    # constraint in the transaction that updated the rows)
+    """
+    ALTER TABLE assessment ALTER COLUMN assessed_on SET NOT NULL;
+    """,
 )
 
 

@@ -10,26 +10,34 @@ The rules, in plain words (the README repeats them):
   items. Section gap = weighted mean of the item gaps of its applicable, assessed items.
 * Clause maturity = mean of the clause sections that have a score; Annex A maturity = mean of the
   objectives that have a score; overall maturity = mean of those two (or the one that exists).
-  The maturity level is the scale name of the score rounded down.
+  The maturity level is the scale name of the score rounded down, from the unrounded score: 2.996 is
+  shown as 3.00 and is level 2 (display rounding never changes a level). Every maturity column `x` comes
+  with its level `x_level` (0-5), computed here before rounding; pages and exports name it with `with_levels`
+  or `Scale.level_name(x_level)`, never from the rounded number.
 * Completeness = assessed applicable items / applicable items.
 * Annex A coverage = applicable controls at or above target / applicable controls; the partial share
   (maturity above 0, below target) sits beside it. Controls are implemented, partial, missing (level 0),
   not assessed or not applicable.
 * Across several units (one round), a section's figure is the mean of the units' section scores, each
   unit counting once; coverage and completeness pool the units' items.
+* Which answers: a selection (`dashboard.selection`) of whole assessments, or of one kind of an
+  assessment's answers grouped with others into one *view*. Latest per unit makes one view per unit from
+  its newest clauses round and its newest Annex A round; every figure below is per view (`view_id`), so a
+  unit counts once even when its clauses and its Annex A answers come from two rounds.
 
 Scores are rounded to two decimals once, here; nothing downstream computes or rounds a score again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import duckdb
 import pandas as pd
 
 from dashboard.catalog import Scale
 from dashboard.db import frame
+from dashboard.selection import ALL_ROUNDS, LATEST, Pick, parts, select_assessments, values_sql
 
 __all__ = [
     "ALL_ROUNDS",
@@ -40,6 +48,7 @@ __all__ = [
     "groups",
     "item_scores",
     "items_cte",
+    "level_sql",
     "organisation_sections",
     "organisation_summary",
     "overall_sql",
@@ -50,9 +59,14 @@ __all__ = [
     "with_levels",
 ]
 
-LATEST = "Latest per unit"
-ALL_ROUNDS = "All rounds"
 DECIMALS = 2
+Selection = Iterable[Pick]  # assessment ids and/or (assessment id, kind, view id) picks: see dashboard.selection
+
+
+def level_sql(score: str) -> str:
+    """The level (0-5) of an unrounded score, as SQL: rounded down. Rounded to 6 decimals first, so that
+    2.9999999 from floating sums is still level 3, as in `Scale.level_of`."""
+    return f"CAST(floor(round({score}, 6)) AS INTEGER)"  # scores are 0-5: nothing to clamp
 
 
 def overall_sql(clause: str, annex: str) -> str:
@@ -62,20 +76,25 @@ def overall_sql(clause: str, annex: str) -> str:
             f" / nullif(({clause} IS NOT NULL)::INTEGER + ({annex} IS NOT NULL)::INTEGER, 0))")
 
 
-def _filter(assessment_ids: Iterable[int] | None) -> tuple[str, list[int]]:
-    if assessment_ids is None:
-        return "", []
-    ids = sorted({int(i) for i in assessment_ids})
-    if not ids:
-        return "WHERE false", []
-    return f"WHERE a.id IN ({', '.join('?' for _ in ids)})", ids
+def items_cte(assessment_ids: Selection | None, name: str = "items") -> tuple[str, list[int]]:
+    """The `items` CTE (named `name`): one row per in-scope item of the selection, with its view.
 
-
-def items_cte(assessment_ids: Iterable[int] | None) -> tuple[str, list[int]]:
-    where, params = _filter(assessment_ids)
+    None takes every assessment, each its own view."""
+    pick, where, view = "", "", "a.id"
+    if assessment_ids is not None:
+        picks = list(assessment_ids)
+        chosen = parts(picks)
+        # the filter on assessment ids lets DuckDB read only the chosen rounds' rows; the join with the picks,
+        # only when some take one kind of answers, keeps that kind and groups the unit's two rounds into one view
+        ids = sorted({a for a, _, _ in chosen})
+        where = f"WHERE a.id IN ({', '.join(map(str, ids))})" if ids else "WHERE false"
+        if any(k is not None for _, k, _ in chosen):
+            pick = (f"JOIN (VALUES {values_sql(picks)}) {name}_pick(assessment_id, kind, view_id) "
+                    f"ON {name}_pick.assessment_id = a.id AND ({name}_pick.kind IS NULL OR {name}_pick.kind = c.kind)")
+            view = f"{name}_pick.view_id"
     sql = f"""
-    items AS (
-        SELECT a.id AS assessment_id, u.name AS unit, a.label AS assessment, a.assessed_on, a.status, a.scope,
+    {name} AS (
+        SELECT a.id AS assessment_id, {view} AS view_id, u.name AS unit, a.label AS assessment, a.assessed_on, a.status, a.scope,
                c.section, c.kind, c.item_id, c.title, c.weight, c.ord,
                r.maturity, coalesce(r.target, a.default_target) AS target,
                coalesce(r.applicable, true) AS applicable,
@@ -90,15 +109,16 @@ def items_cte(assessment_ids: Iterable[int] | None) -> tuple[str, list[int]]:
         FROM assessment a
         JOIN unit u ON u.id = a.unit_id
         JOIN catalog_item c ON a.scope = 'both' OR (a.scope = 'clauses') = (c.kind = 'clause')
+        {pick}
         LEFT JOIN response r ON r.assessment_id = a.id AND r.item_id = c.item_id
         {where}
     )"""
-    return sql, params
+    return sql, []
 
 
 SECTIONS_CTE = """
     sections AS (
-        SELECT assessment_id, any_value(unit) AS unit, any_value(assessment) AS assessment,
+        SELECT view_id, any_value(assessment_id) AS assessment_id, any_value(unit) AS unit, any_value(assessment) AS assessment,
                any_value(assessed_on) AS assessed_on, any_value(status) AS status, section, any_value(kind) AS kind,
                sum(weight * maturity) FILTER (WHERE applicable AND maturity IS NOT NULL)
                  / sum(weight) FILTER (WHERE applicable AND maturity IS NOT NULL) AS maturity,
@@ -114,61 +134,74 @@ SECTIONS_CTE = """
                count(*) FILTER (WHERE state = 'not assessed') AS not_assessed,
                count(*) FILTER (WHERE state = 'not applicable') AS not_applicable,
                count(*) FILTER (WHERE gap > 0) AS open_gaps
-        FROM items GROUP BY assessment_id, section
+        FROM items GROUP BY view_id, section
     )"""
 
+# per view (after SECTIONS_CTE): its round label (both when the clauses and Annex A come from two rounds), its
+# latest date, and draft when any of its rounds is a draft
+_VIEW_COLUMNS = """
+    CASE WHEN count(DISTINCT assessment_id) > 1
+         THEN 'clauses ' || any_value(assessment) FILTER (WHERE kind = 'clause')
+              || ', Annex A ' || any_value(assessment) FILTER (WHERE kind = 'annex_a')
+         ELSE any_value(assessment) END AS assessment,
+    max(assessed_on) AS assessed_on, CASE WHEN bool_or(status = 'draft') THEN 'draft' ELSE 'final' END AS status"""
 
-# one row per assessment (after SECTIONS_CTE): the mean of its clause sections, of its Annex A objectives,
-# and its overall maturity, unrounded; rankings, trends and the organisation's means all start here
+
+# one row per view (after SECTIONS_CTE; an assessment, or a unit's latest clauses and Annex A rounds): the mean
+# of its clause sections, of its Annex A objectives, and its overall maturity, unrounded; rankings, trends and
+# the organisation's means all start here
 ASSESSMENTS_CTE = f"""
     per_assessment AS (
-        SELECT assessment_id, any_value(unit) AS unit, any_value(assessment) AS assessment,
-               any_value(assessed_on) AS assessed_on,
+        SELECT view_id AS assessment_id, any_value(unit) AS unit, {_VIEW_COLUMNS},
                avg(maturity) FILTER (WHERE kind = 'clause') AS clause_maturity,
                avg(maturity) FILTER (WHERE kind = 'annex_a') AS annex_maturity
-        FROM sections GROUP BY assessment_id),
+        FROM sections GROUP BY view_id),
     assessments AS (
         SELECT *, {overall_sql("clause_maturity", "annex_maturity")} AS overall FROM per_assessment)"""
 
 
-def item_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int] | None = None) -> pd.DataFrame:
+def item_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Selection | None = None) -> pd.DataFrame:
     """One row per in-scope item of each assessment, with its effective target, gap and state."""
     cte, params = items_cte(assessment_ids)
     return frame(con, f"WITH {cte} SELECT * FROM items ORDER BY lower(unit), assessed_on, assessment, ord", params)
 
 
-def section_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int] | None = None) -> pd.DataFrame:
-    """One row per assessment and in-scope section (4..10, A.2..A.10)."""
+def section_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Selection | None = None) -> pd.DataFrame:
+    """One row per view (assessment, or unit for Latest per unit) and in-scope section (4..10, A.2..A.10);
+    `assessment` and `assessment_id` are the round each section's answers come from."""
     cte, params = items_cte(assessment_ids)
     return frame(
         con,
         f"""WITH {cte}, {SECTIONS_CTE}
             SELECT s.assessment_id, s.unit, s.assessment, s.assessed_on, s.status, s.section, cs.title AS section_title,
-                   s.kind, round(s.maturity, {DECIMALS}) AS maturity, round(s.target, {DECIMALS}) AS target,
-                   round(s.gap, {DECIMALS}) AS gap,
+                   s.kind, round(s.maturity, {DECIMALS}) AS maturity, {level_sql("s.maturity")} AS maturity_level,
+                   round(s.target, {DECIMALS}) AS target, round(s.gap, {DECIMALS}) AS gap,
                    round(s.assessed / nullif(s.applicable, 0), {DECIMALS}) AS completeness,
                    round(s.implemented / nullif(s.applicable, 0), {DECIMALS}) AS coverage,
                    round(s.partial / nullif(s.applicable, 0), {DECIMALS}) AS partial_share,
                    s.items, s.applicable, s.assessed, s.implemented, s.partial, s.missing, s.not_assessed,
-                   s.not_applicable, s.open_gaps
+                   s.not_applicable, s.open_gaps, s.view_id
             FROM sections s JOIN catalog_section cs USING (section)
-            ORDER BY lower(s.unit), s.assessed_on, s.assessment, cs.ord""",
+            ORDER BY lower(s.unit), max(s.assessed_on) OVER (PARTITION BY s.view_id),
+                     min(s.assessment) OVER (PARTITION BY s.view_id), s.view_id, cs.ord""",
         params,
     )
 
 
-def assessment_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int] | None = None) -> pd.DataFrame:
-    """One row per assessment: clause maturity, Annex A maturity and coverage, completeness, open gaps."""
+def assessment_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Selection | None = None) -> pd.DataFrame:
+    """One row per view (an assessment; for Latest per unit, a unit whose clauses and Annex A answers may come
+    from two rounds, named in `assessment`): clause maturity, Annex A maturity and coverage, completeness,
+    open gaps; `assessment_id` is the assessment, or the newest of the unit's two rounds."""
     cte, params = items_cte(assessment_ids)
+    clause, annex = "avg(maturity) FILTER (WHERE kind = 'clause')", "avg(maturity) FILTER (WHERE kind = 'annex_a')"
     return frame(
         con,
         f"""WITH {cte}, {SECTIONS_CTE}
-            SELECT assessment_id, any_value(unit) AS unit, any_value(assessment) AS assessment,
-                   any_value(assessed_on) AS assessed_on, any_value(status) AS status,
-                   round(avg(maturity) FILTER (WHERE kind = 'clause'), {DECIMALS}) AS clause_maturity,
-                   round(avg(maturity) FILTER (WHERE kind = 'annex_a'), {DECIMALS}) AS annex_maturity,
-                   round({overall_sql("avg(maturity) FILTER (WHERE kind = 'clause')",
-                                      "avg(maturity) FILTER (WHERE kind = 'annex_a')")}, {DECIMALS}) AS overall_maturity,
+            SELECT view_id AS assessment_id, any_value(unit) AS unit, {_VIEW_COLUMNS},
+                   round({clause}, {DECIMALS}) AS clause_maturity, {level_sql(clause)} AS clause_maturity_level,
+                   round({annex}, {DECIMALS}) AS annex_maturity, {level_sql(annex)} AS annex_maturity_level,
+                   round({overall_sql(clause, annex)}, {DECIMALS}) AS overall_maturity,
+                   {level_sql(overall_sql(clause, annex))} AS overall_maturity_level,
                    round(sum(implemented) FILTER (WHERE kind = 'annex_a')
                          / nullif(sum(applicable) FILTER (WHERE kind = 'annex_a'), 0), {DECIMALS}) AS annex_coverage,
                    round(sum(partial) FILTER (WHERE kind = 'annex_a')
@@ -176,21 +209,21 @@ def assessment_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[i
                    round(sum(assessed) / nullif(sum(applicable), 0), {DECIMALS}) AS completeness,
                    sum(applicable)::INTEGER AS applicable, sum(assessed)::INTEGER AS assessed,
                    sum(not_applicable)::INTEGER AS not_applicable, sum(open_gaps)::INTEGER AS open_gaps
-            FROM sections GROUP BY assessment_id
-            ORDER BY lower(any_value(unit)), any_value(assessed_on), any_value(assessment)""",
+            FROM sections GROUP BY view_id
+            ORDER BY lower(any_value(unit)), max(assessed_on), view_id""",
         params,
     )
 
 
-def organisation_sections(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> pd.DataFrame:
+def organisation_sections(con: duckdb.DuckDBPyConnection, assessment_ids: Selection) -> pd.DataFrame:
     """Per section across the chosen assessments: mean of the units' scores, pooled coverage."""
     cte, params = items_cte(assessment_ids)
     return frame(
         con,
         f"""WITH {cte}, {SECTIONS_CTE}
             SELECT s.section, any_value(cs.title) AS section_title, any_value(s.kind) AS kind,
-                   round(avg(s.maturity), {DECIMALS}) AS maturity, round(avg(s.target), {DECIMALS}) AS target,
-                   round(avg(s.gap), {DECIMALS}) AS gap,
+                   round(avg(s.maturity), {DECIMALS}) AS maturity, {level_sql("avg(s.maturity)")} AS maturity_level,
+                   round(avg(s.target), {DECIMALS}) AS target, round(avg(s.gap), {DECIMALS}) AS gap,
                    round(min(s.maturity), {DECIMALS}) AS min_maturity, round(max(s.maturity), {DECIMALS}) AS max_maturity,
                    count(s.maturity)::INTEGER AS units_scored,
                    round(sum(s.assessed) / nullif(sum(s.applicable), 0), {DECIMALS}) AS completeness,
@@ -206,8 +239,9 @@ def organisation_sections(con: duckdb.DuckDBPyConnection, assessment_ids: Iterab
     )
 
 
-def organisation_summary(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> dict[str, float | int | None]:
-    """Headline figures across the chosen assessments (each unit counts once in the maturity means)."""
+def organisation_summary(con: duckdb.DuckDBPyConnection, assessment_ids: Selection) -> dict[str, float | int | None]:
+    """Headline figures across the chosen assessments (each unit counts once in the maturity means); each
+    maturity `x` has its level `x_level`, from the unrounded mean."""
     cte, params = items_cte(assessment_ids)
     pooled = frame(
         con,
@@ -223,11 +257,8 @@ def organisation_summary(con: duckdb.DuckDBPyConnection, assessment_ids: Iterabl
             FROM items""",
         params,
     ).iloc[0]
-    raw = _raw_means(con, assessment_ids)
     return {
-        "clause_maturity": raw["clause_maturity"],
-        "annex_maturity": raw["annex_maturity"],
-        "overall_maturity": raw["overall_maturity"],
+        **_raw_means(con, assessment_ids),
         "annex_coverage": _num(pooled["annex_coverage"]),
         "annex_partial_share": _num(pooled["annex_partial_share"]),
         "completeness": _num(pooled["completeness"]),
@@ -237,19 +268,25 @@ def organisation_summary(con: duckdb.DuckDBPyConnection, assessment_ids: Iterabl
     }
 
 
-def _raw_means(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> dict[str, float | None]:
-    """Mean over assessments of the unrounded clause / Annex A maturity, rounded once."""
+def _raw_means(con: duckdb.DuckDBPyConnection, assessment_ids: Selection) -> dict[str, float | int | None]:
+    """Mean over views of the unrounded clause / Annex A / overall maturity, rounded once; and their levels."""
     cte, params = items_cte(assessment_ids)
     row = frame(
         con,
         f"""WITH {cte}, {SECTIONS_CTE}, {ASSESSMENTS_CTE}
             SELECT round(avg(clause_maturity), {DECIMALS}) AS clause_maturity,
-                   round(avg(annex_maturity), {DECIMALS}) AS annex_maturity, round(avg(overall), {DECIMALS}) AS overall
+                   {level_sql("avg(clause_maturity)")} AS clause_maturity_level,
+                   round(avg(annex_maturity), {DECIMALS}) AS annex_maturity,
+                   {level_sql("avg(annex_maturity)")} AS annex_maturity_level,
+                   round(avg(overall), {DECIMALS}) AS overall_maturity, {level_sql("avg(overall)")} AS overall_maturity_level
             FROM assessments""",
         params,
     ).iloc[0]
-    return {"clause_maturity": _num(row["clause_maturity"]), "annex_maturity": _num(row["annex_maturity"]),
-            "overall_maturity": _num(row["overall"])}
+    out: dict[str, float | int | None] = {}
+    for name in ("clause_maturity", "annex_maturity", "overall_maturity"):
+        out[name] = _num(row[name])
+        out[f"{name}_level"] = None if pd.isna(row[f"{name}_level"]) else int(row[f"{name}_level"])
+    return out
 
 
 def _num(value: object) -> float | None:
@@ -262,43 +299,6 @@ def rounds(con: duckdb.DuckDBPyConnection) -> list[str]:
         con, "SELECT label FROM assessment GROUP BY label ORDER BY min(assessed_on) NULLS LAST, label"
     )
     return found["label"].tolist()
-
-
-def select_assessments(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    units: Sequence[str] | None = None,
-    round_label: str | None = LATEST,
-    group: str | None = None,
-) -> list[int]:
-    """Assessment ids for the chosen units (or group of units) and round.
-
-    `LATEST` takes each unit's most recent assessment; a round label takes that round's assessments;
-    `ALL_ROUNDS` takes every assessment.
-    A group is a parent unit: it selects the units under it (and the parent's own assessments).
-    """
-    params: list[object] = []
-    where = ["NOT u.archived"]
-    if units:
-        where.append(f"u.name IN ({', '.join('?' for _ in units)})")
-        params.extend(units)
-    if group:
-        where.append("(p.name = ? OR u.name = ?)")
-        params.extend([group, group])
-    if round_label and round_label not in (LATEST, ALL_ROUNDS):
-        where.append("a.label = ?")
-        params.append(round_label)
-    found = frame(
-        con,
-        f"""SELECT a.id, row_number() OVER (PARTITION BY a.unit_id ORDER BY a.assessed_on DESC NULLS LAST,
-                                                   a.created_at DESC, a.id DESC) AS recency
-            FROM assessment a JOIN unit u ON u.id = a.unit_id LEFT JOIN unit p ON p.id = u.parent_id
-            WHERE {' AND '.join(where)}""",
-        params,
-    )
-    if round_label == LATEST or not round_label:
-        found = found[found["recency"] == 1]
-    return sorted(int(i) for i in found["id"])
 
 
 def groups(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -325,7 +325,9 @@ def statement_of_applicability(con: duckdb.DuckDBPyConnection, assessment_id: in
 
 
 def with_levels(df: pd.DataFrame, scale: Scale, column: str = "maturity", into: str = "level") -> pd.DataFrame:
-    """Add the scale name of each score (rounded down) as a column."""
+    """Add the scale name of each score's level as a column: from the engine's `<column>_level` (the unrounded
+    score rounded down), else from the column itself, which must then hold unrounded scores."""
     out = df.copy()
-    out[into] = [scale.level_name(v) for v in out[column]]
+    source = f"{column}_level" if f"{column}_level" in out.columns else column
+    out[into] = [scale.level_name(None if pd.isna(v) else v) for v in out[source]]
     return out

@@ -28,6 +28,10 @@ SETTINGS: tuple[Setting, ...] = (
             "How long a command waits for another process (e.g. a running dashboard) to release the database file."),
     Setting("AIMS_MAX_UPLOAD_MB", "25", "Largest spreadsheet or CSV file accepted for import, in megabytes."),
     Setting("AIMS_USER", "", "Name recorded in the change log for command-line changes (defaults to the login name)."),
+    Setting("AIMS_DRAFT_COMPLETENESS", "80",
+            "Management views (Overview, Presentation, report, executive summary) mark a draft round whose "
+            "completeness is below this percentage as provisional, naming the unit, instead of presenting it as a "
+            "full result."),
     # the AI helper (dashboard/llm.py); with no model set everything runs offline and nothing reaches the network
     Setting("AIMS_LLM_MODEL", "",
             "Model for summaries and the interview, in litellm's form: openai/gpt-4o-mini, azure/<deployment>, "

@@ -159,9 +159,11 @@ def create_assessment(
     source: str = "form",
     default_target: int = 3,
 ) -> Assessment:
+    """A new draft round; every assessment has a date: without one given, today's."""
     label = label.strip()
     if not label:
         raise StoreError("An assessment needs a round label, such as 2026-Q3.")
+    assessed_on = assessed_on or dt.date.today()
     if scope not in SCOPES:
         raise StoreError(f"Scope must be one of {', '.join(SCOPES)}, not {scope!r}.")
     unit_id = ensure_unit(con, unit)
@@ -480,7 +482,7 @@ def complete_import(con: duckdb.DuckDBPyConnection, import_id: int, summary: str
 
 
 IMPORT_COLUMNS = ("id", "file", "imported_at", "imported_by", "rows", "new_assessments", "new_responses",
-                  "updated_responses", "unchanged", "units", "rounds", "undone")
+                  "updated_responses", "unchanged", "units", "rounds", "notes", "undone")
 
 
 def list_imports(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -502,4 +504,5 @@ def list_imports(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     for column, key in (("new_assessments", "new_assessments"), ("new_responses", "new"),
                         ("updated_responses", "updated"), ("unchanged", "unchanged")):
         files[column] = pd.array([c.get(key) for c in changed], dtype="Int64")
+    files["notes"] = ["; ".join(c.get("notes") or []) for c in changed]  # e.g. rounds dated on import
     return files[list(IMPORT_COLUMNS)]

@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 import duckdb
 import pandas as pd
 
-from dashboard import llm, roadmap, scoring
+from dashboard import llm, provenance, roadmap, scoring
 from dashboard.catalog import Catalog, load_catalog
 from dashboard.db import connect, one
 from dashboard.extract import extract, first_sentence
@@ -192,16 +192,17 @@ def _facts(con: duckdb.DuckDBPyConnection, scope: Scope, ids: list[int], items: 
         if scope.kind == "section":
             sections = sections[sections["section"] == scope.key]
         return [f"{r.unit} · {r.section} {r.section_title}: maturity {_fmt(r.maturity)} "
-                f"({scale.level_name(None if pd.isna(r.maturity) else r.maturity)}), target {_fmt(r.target)}, "
+                f"({scale.level_name(None if pd.isna(r.maturity_level) else r.maturity_level)}), target {_fmt(r.target)}, "
                 f"{r.open_gaps} open gap(s), completeness {_fmt(r.completeness, '{:.0%}')}"
                 for r in sections.itertuples()]
     figures = scoring.organisation_summary(con, ids)
     facts = [f"{figures['units']} unit(s), {figures['assessments']} assessment(s), round: {scope.round_label}",
-             f"clause maturity {_fmt(figures['clause_maturity'])} ({scale.level_name(figures['clause_maturity'])}), "
-             f"Annex A maturity {_fmt(figures['annex_maturity'])} ({scale.level_name(figures['annex_maturity'])})",
+             f"clause maturity {_fmt(figures['clause_maturity'])} ({scale.level_name(figures['clause_maturity_level'])}), "
+             f"Annex A maturity {_fmt(figures['annex_maturity'])} ({scale.level_name(figures['annex_maturity_level'])})",
              f"Annex A coverage {_fmt(figures['annex_coverage'], '{:.0%}')} at target, "
              f"{_fmt(figures['annex_partial_share'], '{:.0%}')} partial; completeness "
-             f"{_fmt(figures['completeness'], '{:.0%}')}; {figures['open_gaps']} open gap(s)"]
+             f"{_fmt(figures['completeness'], '{:.0%}')}; {figures['open_gaps']} open gap(s)",
+             *provenance.notes(con, ids, scope.round_label)]  # the rounds used; drafts marked provisional
     sections = scoring.organisation_sections(con, ids).dropna(subset=["maturity"]).sort_values("maturity")
     facts += [f"section {r.section} {r.section_title}: mean maturity {_fmt(r.maturity)}, gap {_fmt(r.gap)}, "
               f"{r.open_gaps} open gap(s) across {r.units_scored} unit(s)" for r in sections.itertuples()]

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import identity, scoring, store
+from dashboard import identity, provenance, scoring, selection, store
 from dashboard.catalog import Catalog, Item, load_catalog
 from dashboard.db import lease, resolve_path
 
@@ -36,6 +36,7 @@ __all__ = [
     "no_match",
     "page_setup",
     "presentation_style",
+    "provenance_notes",
     "query",
     "require_data",
     "sync_identity",
@@ -153,13 +154,14 @@ def write(action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 @dataclass(frozen=True)
 class Selection:
-    """What the sidebar filters chose, and the assessments that match."""
+    """What the sidebar filters chose, and the selection that matches (`dashboard.selection`: assessment ids,
+    and for a unit whose latest clauses and Annex A answers come from two rounds, one pick per scope)."""
 
     units: list[str]
     group: str | None
     round_label: str
     scope: str  # "both", "clause" or "annex_a"
-    ids: list[int]
+    ids: list[selection.Pick]
     unit_count: int
 
     @property
@@ -187,10 +189,19 @@ def filters(*, key: str, scope: bool = True) -> Selection:
             if groups else None
         chosen = st.multiselect("Business units", units, placeholder="All units", key=f"{key}_units")
         round_label = st.selectbox("Round", rounds, key=f"{key}_round",
-                                   help="'Latest per unit' takes each unit's most recent assessment.")
+                                   help="'Latest per unit' takes each unit's newest clauses answers and newest "
+                                        "Annex A answers, which may come from two rounds (named under the figures).")
         kind = st.radio("Scope", list(_SCOPES), format_func=_SCOPES.get, key=f"{key}_scope") if scope else "both"
     ids = query("select_assessments", units=chosen or None, round_label=round_label, group=group)
-    return Selection(chosen, group, round_label, kind, ids, len(ids))  # one assessment per unit and round
+    return Selection(chosen, group, round_label, kind, ids, selection.view_count(ids))  # one view per unit and round
+
+
+def provenance_notes(ids: list[selection.Pick], round_label: str | None) -> dict[str, str]:
+    """Show what the figures stand on (the rounds used, for Latest per unit; drafts marked provisional) as
+    captions, and return the units' names with their draft markers, for the tables and charts that name units."""
+    for line in query(provenance.notes, ids, round_label):
+        st.caption(("⚠ " if line.startswith("Provisional") else "") + line)
+    return provenance.marked(query(provenance.drafts, ids))
 
 
 def no_match() -> None:
@@ -372,9 +383,10 @@ def assessment_result(assessment: store.Assessment, sections: pd.DataFrame) -> N
     clause, annex = summary["clause_maturity"], summary["annex_maturity"]
     cols[0].metric("Clause maturity", "—" if pd.isna(clause) else f"{clause:.2f}",
                    help="Mean of the clause 4-10 section scores.")
-    cols[1].metric("Clause level", scale.level_name(None if pd.isna(clause) else clause))
+    levels = {k: None if pd.isna(summary[f"{k}_maturity_level"]) else summary[f"{k}_maturity_level"] for k in ("clause", "annex")}
+    cols[1].metric("Clause level", scale.level_name(levels["clause"]))
     cols[2].metric("Annex A maturity", "—" if pd.isna(annex) else f"{annex:.2f}",
-                   help=f"Mean of the Annex A objective scores: {scale.level_name(None if pd.isna(annex) else annex)}.")
+                   help=f"Mean of the Annex A objective scores: {scale.level_name(levels['annex'])}.")
     cols[3].metric("Annex A coverage", "—" if pd.isna(summary["annex_coverage"]) else f"{summary['annex_coverage']:.0%}")
     cols[4].metric("Open gaps", int(summary["open_gaps"]))
     if (sections["kind"] == "clause").any():

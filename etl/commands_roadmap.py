@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from dashboard import scoring, store
+from dashboard import scoring, selection, store
 from etl.cli import EXIT_ERROR, EXIT_OK, _err
 
 __all__ = ["register"]
@@ -52,7 +52,7 @@ def _selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--org-name", default="", help="organisation name for the cover sheet / report title")
 
 
-def _select(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> list[int]:
+def _select(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> list[selection.Pick]:
     """The assessments chosen by --unit and --round; a name that matches nothing is an error, not an empty file."""
     known = {name.lower(): name for name in store.list_units(con)["name"]}
     units = []
@@ -78,7 +78,7 @@ def _cmd_roadmap(args: argparse.Namespace) -> int:
                             round_label=args.round_label or scoring.LATEST, scope=args.scope)
     Path(args.out).write_bytes(data)
     view = "organisation roadmap" if args.organisation else "roadmap"
-    print(f"Wrote the {view} of {len(ids)} assessment(s) to {args.out}")
+    print(f"Wrote the {view} of {len(selection.assessment_ids(ids))} assessment(s) to {args.out}")
     return EXIT_OK
 
 
@@ -108,7 +108,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         ids = _select(con, args)
         page = build_report(con, ids, organisation=args.org_name, round_label=args.round_label or scoring.LATEST)
     Path(args.out).write_text(page, encoding="utf-8")
-    print(f"Wrote the report of {len(ids)} assessment(s) to {args.out} (opens offline: charts embedded)")
+    print(f"Wrote the report of {len(selection.assessment_ids(ids))} assessment(s) to {args.out} (opens offline: charts embedded)")
     if args.pdf:
         try:
             html_to_pdf(args.out, args.pdf)

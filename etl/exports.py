@@ -79,15 +79,15 @@ def responses_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def scores_table(sections: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
-    out = sections.copy()
-    out["level"] = [catalog.scale.level_name(v) if not pd.isna(v) else "" for v in out["maturity"]]
+    out = sections.copy()  # the level of the unrounded score (2.996 is shown as 3.00, level 2)
+    out["level"] = [catalog.scale.level_name(v) if not pd.isna(v) else "" for v in out["maturity_level"]]
     return out.loc[:, list(SCORE_COLUMNS)]
 
 
 def assessments_table(scores: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     out = scores.copy()
-    out["clause_level"] = [catalog.scale.level_name(v) if not pd.isna(v) else "" for v in out["clause_maturity"]]
-    out["annex_level"] = [catalog.scale.level_name(v) if not pd.isna(v) else "" for v in out["annex_maturity"]]
+    out["clause_level"] = [catalog.scale.level_name(v) if not pd.isna(v) else "" for v in out["clause_maturity_level"]]
+    out["annex_level"] = [catalog.scale.level_name(v) if not pd.isna(v) else "" for v in out["annex_maturity_level"]]
     return out.loc[:, list(ASSESSMENT_COLUMNS)]
 
 

@@ -41,8 +41,8 @@ from etl.unit_aliases import apply_unit_aliases, unit_warnings
 from etl.validate import Batch, validate_layouts
 from etl.values import COMPLIANT, partial_level
 
-__all__ = ["FileResult", "import_bytes", "import_key", "import_path", "parse_mapping", "results_table", "understand",
-           "validate_bytes"]
+__all__ = ["FileResult", "date_undated", "import_bytes", "import_key", "import_path", "parse_mapping", "results_table",
+           "understand", "validate_bytes"]
 
 Progress = Callable[[float, str], None]
 
@@ -164,6 +164,37 @@ def validate_bytes(
 
 
 # --- loading -------------------------------------------------------------------------------------
+
+
+def date_undated(con: duckdb.DuckDBPyConnection, batch: Batch, report: Report, today: dt.date | None = None) -> list[str]:
+    """Every assessment has a date: a new round the file gives no date for takes the import's date (today).
+
+    Sets it in the batch and says so in the report as a warning (the preview and the import record show it);
+    a round already stored keeps its own date. Returns the notes written."""
+    undated = batch.assessments[batch.assessments["assessed_on"].isna()]
+    if undated.empty:
+        return []
+    con.register("_undated", undated[["unit", "label"]].astype(str))
+    try:
+        stored = frame(con, """SELECT DISTINCT lower(w.unit) AS unit, w.label FROM _undated w
+                               JOIN unit u ON lower(u.name) = lower(w.unit) JOIN assessment a ON a.unit_id = u.id
+                               AND a.label = w.label""")
+    finally:
+        con.unregister("_undated")
+    known = set(zip(stored["unit"], stored["label"], strict=True))
+    new = undated[[(str(u).lower(), str(lb)) not in known for u, lb in zip(undated["unit"], undated["label"], strict=True)]]
+    if new.empty:
+        return []
+    today = today or dt.date.today()
+    batch.assessments.loc[new.index, "assessed_on"] = today
+    rounds = [f"{u} {lb}" for u, lb in zip(new["unit"], new["label"], strict=True)]
+    named = ", ".join(rounds[:8]) + (f" and {len(rounds) - 8:,} more" if len(rounds) > 8 else "")
+    note = (f"no date in the file: dated {today.isoformat()}, the import date ({named}); "
+            "correct it on the Units and rounds page if the assessment was made on another day")
+    first = new.iloc[0]
+    report.warning(note, sheet=first["sheet"] if isinstance(first["sheet"], str) else None,
+                   row=None if pd.isna(first["row"]) else int(first["row"]), column="assessed_on")
+    return [note]
 
 
 def _ensure_assessments(
@@ -307,16 +338,19 @@ def import_bytes(
     try:
         con.execute("BEGIN TRANSACTION")
         try:
+            dating = Report(name)  # said once the file is loaded: a rejected file dates nothing
+            notes = date_undated(con, batch, dating)
             import_id = None if dry_run else record_import(con, content_hash=key, filename=Path(name).name, by=by,
                                                            row_count=batch.rows_read)
             if import_id is not None:  # what exists before, so that the import can be undone
                 undo.mark_import(con, import_id)
             new_assessments, counts = _load(con, batch, report, catalog, by=by, source=source, import_id=import_id)
+            report.problems.extend(dating.problems)
             if import_id is not None:
                 undo.stamp_import(con, import_id, by=by, source=source)
                 summary = {"new_assessments": len(new_assessments), "new": counts.new, "updated": counts.updated,
                            "unchanged": counts.unchanged, "metadata": batch.metadata,
-                           "sheets": [la.sheet.name for la in batch.layouts]}
+                           "sheets": [la.sheet.name for la in batch.layouts], "notes": notes}
                 complete_import(con, import_id, json.dumps(summary, ensure_ascii=False, default=str))
         except BaseException:
             con.execute("ROLLBACK")

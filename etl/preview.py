@@ -14,7 +14,7 @@ import pandas as pd
 
 from dashboard.catalog import Catalog, load_catalog
 from dashboard.store import find_import
-from etl.importer import import_key, understand
+from etl.importer import date_undated, import_key, understand
 from etl.layouts import likely_header
 from etl.mapping import Mapping
 from etl.problems import Problem
@@ -103,6 +103,8 @@ def preview_bytes(
     batch, report = understood.batch, understood.report
     if batch is not None:  # units that look like existing ones: a warning, and a choice on the page
         unit_warnings(con, batch, report)
+    if batch is not None and report.ok:
+        date_undated(con, batch, report)  # says which rounds will take the import's date
     preview = Preview(name, "ready" if batch is not None and report.ok else "rejected", problems=report.problems,
                       applied=mapping or "", sheet_names=[s.name for s in understood.sheets if s.name is not None],
                       refused=understood.refused)

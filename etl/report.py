@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from dashboard import charts, roadmap, scoring
+from dashboard import charts, provenance, roadmap, scoring
 from dashboard.catalog import Catalog, Scale, load_catalog
 from etl.roadmap_exports import priority_brief, scoring_brief, selection_facts
 
@@ -44,6 +44,7 @@ th { background: #e8eef4; } .facts th { width: 190px; background: #f4f6f8; }
 .card { border: 1px solid #ddd; border-radius: 6px; padding: 10px 14px; min-width: 150px; }
 .card .value { font-size: 24px; font-weight: 600; } .card .label { font-size: 12px; color: #555; }
 .level { padding: 1px 6px; border-radius: 3px; white-space: nowrap; } .muted { color: #666; font-size: 12px; }
+.provisional { border-left: 4px solid #c77c02; background: #fff6e5; padding: 6px 10px; }
 .chart { break-inside: avoid; page-break-inside: avoid; }
 @page { size: A4 landscape; margin: 12mm; }
 @media print { body { max-width: none; padding: 0; } h2 { break-after: avoid; } tr { break-inside: avoid; }
@@ -97,8 +98,8 @@ def _cards(summary: dict[str, Any], scale: Scale) -> str:
         return "—" if summary[key] is None else f"{summary[key]:.0%}"
 
     return '<div class="cards">' + "".join([
-        card("Clause maturity (4-10)", score("clause_maturity"), scale.level_name(summary["clause_maturity"])),
-        card("Annex A maturity", score("annex_maturity"), scale.level_name(summary["annex_maturity"])),
+        card("Clause maturity (4-10)", score("clause_maturity"), scale.level_name(summary["clause_maturity_level"])),
+        card("Annex A maturity", score("annex_maturity"), scale.level_name(summary["annex_maturity_level"])),
         card("Annex A coverage", share("annex_coverage"), f"partial {share('annex_partial_share')}"),
         card("Completeness", share("completeness"), "assessed / applicable items"),
         card("Open gaps", str(summary["open_gaps"]), f"{summary['units']} unit(s), {summary['assessments']} assessment(s)"),
@@ -115,16 +116,21 @@ def build_report(
     ids = list(assessment_ids)
     summary = scoring.organisation_summary(con, ids)
     sections = scoring.organisation_sections(con, ids)
-    per_unit = scoring.section_scores(con, ids)
+    drafts = provenance.drafts(con, ids)
+    marks = provenance.marked(drafts)  # a draft under the threshold is marked beside its unit's name
+    per_unit = scoring.section_scores(con, ids).replace({"unit": marks})
     merged = roadmap.organisation_plan(con, ids, catalog, today=today)
     facts = selection_facts(con, ids, catalog, organisation=organisation, round_label=round_label, generated=today)
+    head = facts[: [name for name, _ in facts].index("Catalog") + 1]  # who, what, when; the figures follow as cards
     title = "AI management system gap assessment" + (f" — {organisation}" if organisation else "")
     parts = [
         f"<h1>{_e(title)}</h1>",
         f'<p class="muted">ISO/IEC 42001 gap assessment · generated {_e(today)} · catalog {_e(catalog.version)}</p>',
-        '<table class="facts">' + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts[:7]) + "</table>",
+        '<table class="facts">' + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in head) + "</table>",
         "<h2>Where we stand</h2>", _cards(summary, scale),
     ]
+    if not drafts.empty:
+        parts.append(f'<p class="provisional">⚠ {_e(provenance.drafts_text(drafts))}</p>')
     if (sections["kind"] == "clause").any():
         parts += ["<h2>Maturity per clause</h2>",
                   _figure(charts.clause_maturity_chart(sections, scale, title="Maturity per clause (mean of units)"), "clauses")]

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from dashboard import roadmap, scoring, store
+from dashboard import provenance, roadmap, scoring, selection, store
 from dashboard.catalog import Catalog, load_catalog
 from etl.exports import Cover, SheetSpec, to_csv, to_formatted_xlsx
 
@@ -68,7 +68,10 @@ def scoring_brief(catalog: Catalog) -> list[str]:
         "and never counts as zero.",
         "Section score = weighted mean maturity of its applicable, assessed items (catalog weights; 1.5 for foundations). "
         "Clause maturity = mean of the clause sections; several units: each unit counts once.",
+        "The level is the score rounded down, from the unrounded score: 2.996 is shown as 3.00 and is level 2.",
         "Annex A coverage = applicable controls at or above target ÷ applicable controls.",
+        f"Latest per unit: each unit's newest clauses answers and newest Annex A answers (the rounds used are named); "
+        f"a draft under {provenance.draft_threshold():.0%} complete is marked provisional.",
     ]
 
 
@@ -92,7 +95,7 @@ def selection_facts(
     """What a selection covers, as label/value rows: organisation, units, rounds, dates, catalog, headline."""
     ids = list(assessment_ids)
     chosen = store.list_assessments(con)
-    chosen = chosen[chosen["id"].isin(ids)]
+    chosen = chosen[chosen["id"].isin(selection.assessment_ids(ids))]
     units = sorted(chosen["unit"].unique(), key=str.lower)
     dates = sorted(pd.to_datetime(chosen["assessed_on"]).dropna().dt.date)
     drafts = int((chosen["status"] == "draft").sum())
@@ -100,21 +103,26 @@ def selection_facts(
     summary = scoring.organisation_summary(con, ids)
     scale = catalog.scale
 
-    def score(value: float | None) -> str:
-        return "—" if value is None else f"{value:.2f} ({scale.level_name(value)})"
+    def score(name: str) -> str:
+        value = summary[name]
+        return "—" if value is None else f"{value:.2f} ({scale.level_name(summary[f'{name}_level'])})"
 
     rounds = ", ".join(sorted(chosen["label"].unique()))
+    used = provenance.rounds_text(provenance.rounds_used(con, ids)) if round_label == scoring.LATEST else ""
+    provisional = provenance.drafts_text(provenance.drafts(con, ids))
     return [
         ("Organisation", organisation or "—"),
         ("Business units", f"{len(units)}: {', '.join(units)}"),
         ("Rounds", f"{rounds}" + (f" (selection: {round_label})" if round_label else "")),
+        *([("Rounds used", used.removeprefix("Rounds used: "))] if used else []),
         ("Assessed", "—" if not dates else f"{dates[0]} to {dates[-1]}" if dates[0] != dates[-1] else str(dates[0])),
         ("Assessments", f"{len(chosen)}" + (f", of which {drafts} draft (figures provisional)" if drafts else ", all final")),
+        *([("Provisional", provisional.removeprefix("Provisional: "))] if provisional else []),
         ("Generated", (generated or dt.date.today()).isoformat()),
         ("Catalog", f"{catalog.name} {catalog.version} ({catalog.standard}); assessments made against "
                     f"{', '.join(versions) or '—'}"),
-        ("Clause maturity", score(summary["clause_maturity"])),
-        ("Annex A maturity", score(summary["annex_maturity"])),
+        ("Clause maturity", score("clause_maturity")),
+        ("Annex A maturity", score("annex_maturity")),
         ("Annex A coverage", "—" if summary["annex_coverage"] is None else f"{summary['annex_coverage']:.0%}"),
         ("Completeness", "—" if summary["completeness"] is None else f"{summary['completeness']:.0%}"),
         ("Open gaps", summary["open_gaps"]),

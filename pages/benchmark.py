@@ -12,9 +12,10 @@ ui.require_data()
 sel = ui.filters(key="bench")
 if not sel.ids:
     ui.no_match()
-sections = sel.keep(ui.query("section_scores", sel.ids))
-ranked = ui.query(analytics.ranking, sel.ids)
 st.caption(f"Covers {sel.covers}")
+marks = ui.provenance_notes(sel.ids, sel.round_label)  # a unit's draft marker goes beside its name
+sections = sel.keep(ui.query("section_scores", sel.ids)).replace({"unit": marks})
+ranked = ui.query(analytics.ranking, sel.ids).replace({"unit": marks})
 
 order_by = st.selectbox("Sort units by", ["overall maturity", *sections.drop_duplicates("section")["section"]],
                         key="bench_sort")

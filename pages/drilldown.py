@@ -23,6 +23,7 @@ if items.empty:
     st.stop()
 
 st.caption(f"Covers {sel.covers} · section {titles[section]}")
+ui.provenance_notes(sel.ids, sel.round_label)
 cols = st.columns(3)
 mean = scores["maturity"].mean()
 cols[0].metric("Mean of the units' section scores", "—" if scores["maturity"].isna().all() else f"{mean:.2f}")

@@ -14,17 +14,18 @@ ui.require_data()
 sel = ui.filters(key="overview")
 if not sel.ids:
     ui.no_match()
-summary, before = ui.query(analytics.summary_change, sel.ids)
+summary, change = ui.query(analytics.summary_change, sel.ids)
 sections = sel.keep(ui.query("organisation_sections", sel.ids))
 st.caption(f"Covers {sel.covers} · {summary['assessments']} assessment(s) · catalog {catalog.version}"
-           + (" · changes are against the same units' previous round" if before else " · no earlier round to compare with"))
+           + (" · changes compare each unit's clauses, and its Annex A answers, with its previous round of the same "
+              "scope" if change else " · no earlier round to compare with"))
+marks = ui.provenance_notes(sel.ids, sel.round_label)
 
 
 def delta(name: str, percent: bool = False) -> str | None:
-    if not before or summary[name] is None or before[name] is None:
-        return None
-    change = summary[name] - before[name]  # a share changes by percentage points, not by per cent
-    return f"{change * 100:+.0f} pts vs previous" if percent else f"{change:+.2f} vs previous"
+    if not change or change[name] is None:
+        return None  # a share changes by percentage points, not by per cent
+    return f"{change[name] * 100:+.0f} pts vs previous" if percent else f"{change[name]:+.2f} vs previous"
 
 
 def show(value: float | None, percent: bool = False) -> str:
@@ -33,14 +34,14 @@ def show(value: float | None, percent: bool = False) -> str:
 
 cols = st.columns(5)
 cols[0].metric("Clause maturity", show(summary["clause_maturity"]), delta("clause_maturity"),
-               help=f"Mean of the clause 4-10 section scores. Level: {scale.level_name(summary['clause_maturity'])}.")
-cols[1].metric("Clause level", scale.level_name(summary["clause_maturity"]))
+               help=f"Mean of the clause 4-10 section scores. Level: {scale.level_name(summary['clause_maturity_level'])}.")
+cols[1].metric("Clause level", scale.level_name(summary["clause_maturity_level"]))
 cols[2].metric("Annex A coverage", show(summary["annex_coverage"], True), delta("annex_coverage", True),
                help=f"Applicable controls at or above target. Partial: {show(summary['annex_partial_share'], True)}.")
 cols[3].metric("Completeness", show(summary["completeness"], True), delta("completeness", True),
                help="Assessed applicable items / applicable items.")
 cols[4].metric("Open gaps", summary["open_gaps"],
-               None if not before else f"{summary['open_gaps'] - before['open_gaps']:+d} vs previous",
+               None if not change else f"{change['open_gaps']:+d} vs previous",
                delta_color="inverse", help="Applicable, assessed items below their target.")
 
 left, right = st.columns(2)
@@ -62,7 +63,7 @@ gaps = ui.query(analytics.largest_gaps, sel.ids, 10, None if sel.scope == "both"
 if gaps.empty:
     st.caption("No gap: every assessed item meets its target.")
 else:
-    ui.table_download(gaps[["unit", "item_id", "title", "maturity", "target", "gap", "owner", "due_date"]],
+    ui.table_download(gaps[["unit", "item_id", "title", "maturity", "target", "gap", "owner", "due_date"]].replace({"unit": marks}),
                       "largest-gaps", key="gaps")
 with st.expander("Section scores as a table"):
     ui.table_download(sections[["section", "section_title", "maturity", "target", "gap", "completeness", "coverage",

@@ -15,21 +15,22 @@ round_label = st.selectbox("Round", rounds, key="present_round", label_visibilit
 ids = ui.query(scoring.select_assessments, round_label=round_label)
 if not ids:
     ui.no_match()
-summary, before = ui.query(analytics.summary_change, ids)
+summary, change = ui.query(analytics.summary_change, ids)
 covers = f"{summary['units']} business units · round: {round_label}"
 
 st.title("Where we stand on ISO/IEC 42001")
 st.caption(f"{covers} · catalog {catalog.version}")
+marks = ui.provenance_notes(ids, round_label)
 cols = st.columns(4)
 cols[0].metric("Overall maturity", "—" if summary["overall_maturity"] is None else f"{summary['overall_maturity']:.2f}",
-               None if not before or before["overall_maturity"] is None or summary["overall_maturity"] is None
-               else f"{summary['overall_maturity'] - before['overall_maturity']:+.2f} since previous round")
-cols[1].metric("Level", scale.level_name(summary["overall_maturity"]))
+               None if not change or change["overall_maturity"] is None
+               else f"{change['overall_maturity']:+.2f} since previous round")
+cols[1].metric("Level", scale.level_name(summary["overall_maturity_level"]))
 cols[2].metric("Annex A coverage", "—" if summary["annex_coverage"] is None else f"{summary['annex_coverage']:.0%}")
 cols[3].metric("Open gaps", summary["open_gaps"])
 
-sections = ui.query("section_scores", ids)
-st.plotly_chart(charts.heatmap(sections, order=ui.query(analytics.ranking, ids)["unit"].tolist(),
+sections = ui.query("section_scores", ids).replace({"unit": marks})  # a unit's draft marker beside its name
+st.plotly_chart(charts.heatmap(sections, order=[marks.get(u, u) for u in ui.query(analytics.ranking, ids)["unit"]],
                                title=f"Maturity by unit and section · {covers}"),
                 key="present_heatmap", config={"displaylogo": False})
 

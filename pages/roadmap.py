@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import roadmap, ui
+from dashboard.selection import assessment_ids
 from etl import report, roadmap_exports
 
 EDITOR_ROWS = 1000
@@ -26,6 +27,7 @@ if st.session_state.get("roadmap_saved"):
 st.caption(f"Covers {selection.covers} · {len(plan)} action(s). Priority: gap × weight + "
            f"{roadmap.UNLOCK_BONUS:g} per open action waiting for it; foundations and scores ≥ {roadmap.NOW_SCORE:g} "
            f"start now, ≥ {roadmap.NEXT_SCORE:g} next, the rest later; prerequisites never come after what relies on them.")
+ui.provenance_notes(ids, round_label)
 cols = st.columns(5)
 for col, phase in zip(cols, roadmap.PHASES, strict=False):
     col.metric(phase.label, int((plan["phase"] == phase.name).sum()))
@@ -78,7 +80,8 @@ for fmt in ("csv", "xlsx"):  # files are built on click: building both on every 
                          lambda fmt=fmt: ui.query(roadmap_exports.roadmap_file, ids, fmt, organisation_view=by_item,
                                                   organisation=org_name, round_label=round_label, scope=selection.scope),
                          f"{view}.{fmt}", mime=roadmap_exports.mime(fmt), key=f"roadmap_{fmt}")
-annex = ui.query("assessments").query("id in @ids and scope != 'clauses'")
+annex = ui.query("assessments")  # the rounds whose Annex A answers are shown
+annex = annex[annex["id"].isin(assessment_ids(ids, "annex_a")) & (annex["scope"] != "clauses")]
 if annex.empty:
     middle.caption("No assessment in this selection covers Annex A: no Statement of Applicability.")
 else:

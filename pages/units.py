@@ -77,6 +77,19 @@ else:
         st.page_link("pages/assess.py", label=f"Resume {row.unit} {row.label} ({row.completeness or 0:.0%} done)",
                      query_params={"assessment": str(row.id)})
 
+with st.expander("Correct a round's date"):  # the date decides which round is a unit's latest
+    drafts = assessments[assessments["status"] == "draft"]
+    picked = st.selectbox("Round (drafts: a finalised round is read-only)", drafts["id"].tolist(), index=None,
+                          format_func=dict(zip(drafts["id"], drafts["unit"] + " · " + drafts["label"] + " · assessed "
+                                               + drafts["assessed_on"].astype(str), strict=True)).get, key="date_round")
+    day = st.date_input("Date assessed", value=None, format="YYYY-MM-DD", key="date_value")
+    if st.button("Save the date", key="date_save", disabled=picked is None or day is None or not user):
+        try:
+            ui.write(rounds.set_date, int(picked), day, by=user)
+            st.rerun()
+        except store.StoreError as exc:
+            st.error(str(exc))
+
 with st.expander("Rename or archive a business unit"):
     chosen = st.selectbox("Unit", units["name"].tolist(), index=None, key="manage_unit")
     if chosen:

@@ -389,7 +389,9 @@ def test_organisation_summary_two_units(scored) -> None:
     con, ids = scored
     summary = scoring.organisation_summary(con, [ids["alpha"], ids["gamma"]])
     assert set(summary) == {"clause_maturity", "annex_maturity", "overall_maturity", "annex_coverage",
-                            "annex_partial_share", "completeness", "open_gaps", "assessments", "units"}
+                            "annex_partial_share", "completeness", "open_gaps", "assessments", "units",
+                            "clause_maturity_level", "annex_maturity_level", "overall_maturity_level"}
+    assert (summary["clause_maturity_level"], summary["annex_maturity_level"]) == (2, 2)
     # clause (2.547619 + 2.111111)/2 = 2.329365 -> 2.33; annex (2.1 + 2.4)/2 = 2.25
     assert same(summary["clause_maturity"], 2.33)
     assert same(summary["annex_maturity"], 2.25)
@@ -435,7 +437,7 @@ def rounds_db(con: duckdb.DuckDBPyConnection) -> tuple[duckdb.DuckDBPyConnection
     plan = [  # created deliberately out of date order
         ("Alpha", "2026-H1", dt.date(2026, 3, 1)),
         ("Alpha", "2025-H2", dt.date(2025, 9, 1)),
-        ("Gamma", "Backlog", None),
+        ("Gamma", "Backlog", None),  # no date given: dated the day it is created (today), so Gamma's latest
         ("Gamma", "2025-H2", dt.date(2025, 10, 1)),
         ("Gamma", "Pilot", dt.date(2024, 11, 5)),
         ("Delta", "2026-H1", dt.date(2026, 1, 20)),
@@ -446,16 +448,16 @@ def rounds_db(con: duckdb.DuckDBPyConnection) -> tuple[duckdb.DuckDBPyConnection
 
 def test_rounds_ordered_by_date(rounds_db) -> None:
     con, _ = rounds_db
-    # earliest date per label: Pilot 2024-11-05, 2025-H2 2025-09-01, 2026-H1 2026-01-20; Backlog has none
+    # earliest date per label: Pilot 2024-11-05, 2025-H2 2025-09-01, 2026-H1 2026-01-20; Backlog today
     assert scoring.rounds(con) == ["Pilot", "2025-H2", "2026-H1", "Backlog"]
 
 
 @pytest.mark.parametrize(
     ("units", "round_label", "expected"),
     [
-        (None, LATEST, [("Alpha", "2026-H1"), ("Gamma", "2025-H2"), ("Delta", "2026-H1")]),
-        (None, None, [("Alpha", "2026-H1"), ("Gamma", "2025-H2"), ("Delta", "2026-H1")]),
-        (["Gamma"], LATEST, [("Gamma", "2025-H2")]),
+        (None, LATEST, [("Alpha", "2026-H1"), ("Gamma", "Backlog"), ("Delta", "2026-H1")]),
+        (None, None, [("Alpha", "2026-H1"), ("Gamma", "Backlog"), ("Delta", "2026-H1")]),
+        (["Gamma"], LATEST, [("Gamma", "Backlog")]),
         (None, "2026-H1", [("Alpha", "2026-H1"), ("Delta", "2026-H1")]),
         (None, "2025-H2", [("Alpha", "2025-H2"), ("Gamma", "2025-H2")]),
         (["Alpha", "Gamma"], "Pilot", [("Gamma", "Pilot")]),
@@ -474,7 +476,7 @@ def test_select_assessments_skips_archived_units(rounds_db) -> None:
     con, ids = rounds_db
     store.archive_unit(con, store.ensure_unit(con, "Delta"))
     assert scoring.select_assessments(con, round_label=LATEST) == sorted([ids[("Alpha", "2026-H1")],
-                                                                          ids[("Gamma", "2025-H2")]])
+                                                                          ids[("Gamma", "Backlog")]])
     assert scoring.select_assessments(con, round_label="2026-H1") == [ids[("Alpha", "2026-H1")]]
 
 

@@ -123,7 +123,7 @@ def test_a_round_answered_by_hand_after_the_import_keeps_its_unit(con) -> None:
     first = load(con, "first.csv", FIRST)
     store.create_assessment(con, unit="Ops", label="R2", scope="clauses", catalog_version="test")
     undo_import(con, first, by="lead")
-    assert rounds(con) == [("Ops", "R2", "clauses", None)]  # the unit holds a round: kept
+    assert rounds(con) == [("Ops", "R2", "clauses", dt.date.today())]  # the unit holds a round: kept (dated today)
 
 
 def test_a_finalised_round_is_never_changed(con) -> None:

@@ -88,9 +88,10 @@ def test_report_figures_come_from_the_scoring_engine(built: tuple[str, dict], ca
     assert clauses["data"][0]["text"] == [f"{v:.2f}" for v in sections[sections["kind"] == "clause"]["maturity"]]
     heat = _figure(page, "benchmark")["data"][0]
     per_unit = expected["per_unit"]
-    assert "HR &amp; People" in heat["y"]  # unit names reach Plotly escaped; it shows them as typed
+    # unit names reach Plotly escaped (it shows them as typed); HR's latest round, a draft 78% complete, is marked
+    assert "HR &amp; People · draft 78%" in heat["y"]
     for row, label in enumerate(heat["y"]):
-        unit = html.unescape(label)
+        unit = html.unescape(label).split(" · draft ")[0]
         for col, section in enumerate(heat["x"]):
             found = per_unit[(per_unit["unit"] == unit) & (per_unit["section"] == section)]["maturity"]
             shown = heat["text"][row][col]

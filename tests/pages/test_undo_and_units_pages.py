@@ -12,7 +12,7 @@ from etl.importer import import_bytes
 from tests.pages.conftest import APP
 from tests.pages.test_import_page import PAYMENTS, metrics, page, table, upload, workbook
 
-NEAR = workbook([["Unit", "Round", "Item", "Maturity"], ["Group I.T.", "2026-Q2", "4.1", 3]])
+NEAR = workbook([["Unit", "Round", "Date", "Item", "Maturity"], ["Group I.T.", "2026-Q2", "2026-06-30", "4.1", 3]])
 EXISTING = b"unit,assessment,item_id,maturity\nGroup IT,2026-Q1,4.1,2\n"
 
 
