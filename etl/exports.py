@@ -178,6 +178,7 @@ def write(frame: pd.DataFrame, path: str | Path, fmt: str, sheet: str) -> None:
 # --- responses: every file the product writes can be imported again -------------------------------
 
 UNITS_PER_READ = 25  # a large export reads and writes this many units at a time, never the whole table
+XLSX_PACKING = 6  # a first guess of a workbook's unpacked size per byte of file (measured: 10); halved if wrong
 
 
 def write_responses(con: Any, path: str | Path, fmt: str, *, assessment_ids: Sequence[int] | None = None,
@@ -203,13 +204,15 @@ def write_responses(con: Any, path: str | Path, fmt: str, *, assessment_ids: Seq
     for unit, assessment_id in sorted(zip(listed["unit"], listed["id"], strict=True), key=lambda p: (p[0].lower(), p[1])):
         per_unit.setdefault(unit, []).append(int(assessment_id))
     units = list(per_unit.values())
-    budget = limits.max_file_bytes if fmt == "csv" else int(limits.max_uncompressed_bytes * 0.9)
+    # a workbook's parts are cut by their unpacked size, which compresses about 10:1 in the file
+    budget = limits.max_file_bytes if fmt == "csv" else int(min(limits.max_uncompressed_bytes * 0.9,
+                                                                 limits.max_file_bytes * XLSX_PACKING))
     while True:
         with tempfile.TemporaryDirectory(prefix="aims-export-", dir=path.parent) as scratch:
             parts, rows = _write_parts(con, units, Path(scratch), fmt, budget, limits)
             if all(_fits(part, fmt, limits) for part in parts):
                 return _name_parts(parts, path), rows
-        if budget < 2 * MIB:
+        if budget < 4_096:
             raise ValueError(f"the responses do not fit in files within the import limits "
                              f"({limits.max_file_bytes / MIB:.3g} MB): raise AIMS_MAX_UPLOAD_MB.")
         budget //= 2  # text that compresses badly: the workbook parts were too large once packed; cut smaller
