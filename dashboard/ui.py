@@ -9,8 +9,10 @@ the dashboard is open.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +31,7 @@ __all__ = [
     "catalog",
     "change_token",
     "db_path",
+    "due_date",
     "filters",
     "flash",
     "identity_box",
@@ -290,22 +293,74 @@ def flash(message: str | None = None) -> None:
         st.error(st.session_state.pop("_flash"))
 
 
+_DUE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def due_date(text: str | None) -> dt.date | None:
+    """A due date typed as YYYY-MM-DD (blank: none); ValueError with a message for anything else."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        if _DUE_DATE.match(text):
+            return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise ValueError(f"'{text}' is not a date: write it as YYYY-MM-DD, e.g. 2026-09-30. Not saved.")
+
+
 def _save(assessment_id: int, item_id: str, field: str, key: str) -> None:
     value = st.session_state[key]
     if field == "applicable":
         value = bool(value)
+    if field == "due_date":
+        try:
+            value = due_date(value)
+        except ValueError as exc:
+            st.session_state[f"_invalid::{key}"] = str(exc)
+            return
+        st.session_state.pop(f"_invalid::{key}", None)
+    before = st.session_state.get(f"_seen::{key}")
     try:
         write(store.update_response, assessment_id, item_id, {field: value}, by=identity.current_user() or "unknown")
         st.session_state[f"_seen::{key}"] = st.session_state[key]
     except store.StoreError as exc:
         flash(str(exc))
+        return
+    # the page's progress counts change only when an item becomes (un)assessed or (not) applicable
+    if field == "applicable" or (field == "maturity" and (before is None) != (value is None)):
+        st.session_state["_rerun_page"] = True
 
 
 def item_editor(assessment: store.Assessment, row: Mapping[str, Any], item: Item, *, readonly: bool) -> None:
     """One questionnaire item: questions, guidance, rubric-labelled maturity, target, applicability, notes.
 
     Every widget saves its field on change (no save button); values stored by others appear on rerun.
+    The item is a fragment: saving one of its answers reruns this item alone (what the assessor sees
+    change), and the whole page only when its progress counts change. `row` is what the page read;
+    a rerun of the item alone reads the item's stored values again.
     """
+    _item_fragment(assessment, item, readonly, dict(row))
+
+
+@st.fragment
+def _item_fragment(assessment: store.Assessment, item: Item, readonly: bool, row: dict[str, Any]) -> None:
+    if st.session_state.pop("_rerun_page", False):  # set by a save that changes the page's counts
+        st.rerun(scope="app")
+    if not _in_full_run():
+        fresh = query(store.responses, assessment_ids=[assessment.id])
+        row = fresh[fresh["item_id"] == item.id].iloc[0].to_dict()
+    _item_body(assessment, row, item, readonly=readonly)
+
+
+def _in_full_run() -> bool:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx is None or not ctx.fragment_ids_this_run
+
+
+def _item_body(assessment: store.Assessment, row: Mapping[str, Any], item: Item, *, readonly: bool) -> None:
     scale = catalog().scale
     prefix = f"a{assessment.id}:{item.id}"
     stored = {
@@ -316,7 +371,7 @@ def item_editor(assessment: store.Assessment, row: Mapping[str, Any], item: Item
         "evidence": row["evidence"] if isinstance(row["evidence"], str) else "",
         "notes": row["notes"] if isinstance(row["notes"], str) else "",
         "owner": row["owner"] if isinstance(row["owner"], str) else "",
-        "due_date": None if pd.isna(row["due_date"]) else pd.Timestamp(row["due_date"]).date(),
+        "due_date": "" if pd.isna(row["due_date"]) else pd.Timestamp(row["due_date"]).date().isoformat(),
     }
     for field, value in stored.items():
         bind(f"{prefix}:{field}", value)
@@ -325,6 +380,7 @@ def item_editor(assessment: store.Assessment, row: Mapping[str, Any], item: Item
         return {"key": f"{prefix}:{field}", "on_change": _save, "args": (assessment.id, item.id, field, f"{prefix}:{field}"),
                 "disabled": readonly}
 
+    flash()  # a refused save of this item (e.g. the round was finalised meanwhile)
     st.markdown(f"#### {item.id} {item.title}")
     for question in item.questions:
         st.markdown(f"- {question}")
@@ -347,16 +403,24 @@ def item_editor(assessment: store.Assessment, row: Mapping[str, Any], item: Item
         with right:
             st.selectbox("Target", [0, 1, 2, 3, 4, 5], format_func=lambda v: f"{v} · {scale.name(v)}", **on("target"))
             st.text_input("Owner", **on("owner"))
-            st.date_input("Due date", format="YYYY-MM-DD", **on("due_date"))
+            # a text field, not st.date_input: its value is sent when the field is left however it is left
+            # (Tab, Enter, a click elsewhere); a typed date in the date picker was lost when left with Tab
+            st.text_input("Due date", placeholder="YYYY-MM-DD", max_chars=10, **on("due_date"),
+                          help="Type the date as YYYY-MM-DD; it is saved when you leave the field. Blank: no due date.")
+            invalid = st.session_state.get(f"_invalid::{prefix}:due_date")
+            if invalid:
+                st.error(invalid)
         st.text_area("Evidence (what exists, where, since when)", **on("evidence"))
         st.text_area("Notes", **on("notes"))
-    with st.expander("History of this item"):
-        history = query(store.item_history, assessment.id)  # one read for the whole assessment
-        history = history[history["item_id"] == item.id]
-        if history.empty:
-            st.caption("No change recorded yet.")
-        else:
-            st.dataframe(history.drop(columns=["item_id"]), hide_index=True)
+    history = st.expander("History of this item", key=f"{prefix}:history", on_change="rerun")
+    if history.open:  # read and drawn only when opened: a closed table still cost every rerun
+        with history:
+            changes = query(store.item_history, assessment.id)  # one read for the whole assessment
+            changes = changes[changes["item_id"] == item.id]
+            if changes.empty:
+                st.caption("No change recorded yet.")
+            else:
+                st.dataframe(changes.drop(columns=["item_id"]), hide_index=True)
 
 
 def assessment_result(assessment: store.Assessment, sections: pd.DataFrame) -> None:
