@@ -320,67 +320,47 @@ def _save(assessment_id: int, item_id: str, field: str, key: str) -> None:
             st.session_state[f"_invalid::{key}"] = str(exc)
             return
         st.session_state.pop(f"_invalid::{key}", None)
-    before = st.session_state.get(f"_seen::{key}")
     try:
         write(store.update_response, assessment_id, item_id, {field: value}, by=identity.current_user() or "unknown")
         st.session_state[f"_seen::{key}"] = st.session_state[key]
     except store.StoreError as exc:
         flash(str(exc))
-        return
-    # the page's progress counts change only when an item becomes (un)assessed or (not) applicable
-    if field == "applicable" or (field == "maturity" and (before is None) != (value is None)):
-        st.session_state["_rerun_page"] = True
+
+
+def _stored(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One response's fields as the widgets show them."""
+    def text(value: Any) -> str:
+        return value if isinstance(value, str) else ""
+
+    return {
+        "maturity": None if pd.isna(row["maturity"]) else int(row["maturity"]),
+        "target": int(row["target"]),
+        "applicable": bool(row["applicable"]),
+        "justification": text(row["justification"]),
+        "evidence": text(row["evidence"]),
+        "notes": text(row["notes"]),
+        "owner": text(row["owner"]),
+        "due_date": "" if pd.isna(row["due_date"]) else pd.Timestamp(row["due_date"]).date().isoformat(),
+    }
+
+
+def _on(assessment: store.Assessment, item: Item, field: str, readonly: bool) -> dict[str, Any]:
+    key = f"a{assessment.id}:{item.id}:{field}"
+    return {"key": key, "on_change": _save, "args": (assessment.id, item.id, field, key), "disabled": readonly}
 
 
 def item_editor(assessment: store.Assessment, row: Mapping[str, Any], item: Item, *, readonly: bool) -> None:
     """One questionnaire item: questions, guidance, rubric-labelled maturity, target, applicability, notes.
 
     Every widget saves its field on change (no save button); values stored by others appear on rerun.
-    The item is a fragment: saving one of its answers reruns this item alone (what the assessor sees
-    change), and the whole page only when its progress counts change. `row` is what the page read;
-    a rerun of the item alone reads the item's stored values again.
+    The applicability and the maturity rerun the page (they change its progress counts); the other fields
+    are fragments: leaving one of them saves it and reruns that group of fields alone, which re-reads
+    what is stored for the item.
     """
-    _item_fragment(assessment, item, readonly, dict(row))
-
-
-@st.fragment
-def _item_fragment(assessment: store.Assessment, item: Item, readonly: bool, row: dict[str, Any]) -> None:
-    if st.session_state.pop("_rerun_page", False):  # set by a save that changes the page's counts
-        st.rerun(scope="app")
-    if not _in_full_run():
-        fresh = query(store.responses, assessment_ids=[assessment.id])
-        row = fresh[fresh["item_id"] == item.id].iloc[0].to_dict()
-    _item_body(assessment, row, item, readonly=readonly)
-
-
-def _in_full_run() -> bool:
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    return ctx is None or not ctx.fragment_ids_this_run
-
-
-def _item_body(assessment: store.Assessment, row: Mapping[str, Any], item: Item, *, readonly: bool) -> None:
     scale = catalog().scale
-    prefix = f"a{assessment.id}:{item.id}"
-    stored = {
-        "maturity": None if pd.isna(row["maturity"]) else int(row["maturity"]),
-        "target": int(row["target"]),
-        "applicable": bool(row["applicable"]),
-        "justification": row["justification"] if isinstance(row["justification"], str) else "",
-        "evidence": row["evidence"] if isinstance(row["evidence"], str) else "",
-        "notes": row["notes"] if isinstance(row["notes"], str) else "",
-        "owner": row["owner"] if isinstance(row["owner"], str) else "",
-        "due_date": "" if pd.isna(row["due_date"]) else pd.Timestamp(row["due_date"]).date().isoformat(),
-    }
-    for field, value in stored.items():
-        bind(f"{prefix}:{field}", value)
-
-    def on(field: str) -> dict[str, Any]:
-        return {"key": f"{prefix}:{field}", "on_change": _save, "args": (assessment.id, item.id, field, f"{prefix}:{field}"),
-                "disabled": readonly}
-
-    flash()  # a refused save of this item (e.g. the round was finalised meanwhile)
+    stored = _stored(row)
+    for field in ("maturity", "applicable"):
+        bind(f"a{assessment.id}:{item.id}:{field}", stored[field])
     st.markdown(f"#### {item.id} {item.title}")
     for question in item.questions:
         st.markdown(f"- {question}")
@@ -389,38 +369,71 @@ def _item_body(assessment: store.Assessment, row: Mapping[str, Any], item: Item,
         st.caption("Evidence an auditor would accept: " + "; ".join(item.evidence_examples))
     applicable = True
     if item.kind == "annex_a":
-        applicable = st.toggle("Applicable to this unit", **on("applicable"))
+        applicable = st.toggle("Applicable to this unit", **_on(assessment, item, "applicable", readonly))
         if not applicable:
-            st.text_area("Why is this control not applicable? (required, goes into the Statement of Applicability)",
-                         **on("justification"))
-            if not stored["justification"].strip():
-                st.error("A justification is required for a control that is not applicable.")
+            _fields(assessment, item, ("justification",), readonly, dict(row))
     if applicable:
         left, right = st.columns([3, 1])
         with left:
             st.radio("Current maturity", [None, 0, 1, 2, 3, 4, 5],
-                     format_func=lambda v: "Not assessed yet" if v is None else item.level_label(scale, v), **on("maturity"))
+                     format_func=lambda v: "Not assessed yet" if v is None else item.level_label(scale, v),
+                     **_on(assessment, item, "maturity", readonly))
         with right:
-            st.selectbox("Target", [0, 1, 2, 3, 4, 5], format_func=lambda v: f"{v} · {scale.name(v)}", **on("target"))
-            st.text_input("Owner", **on("owner"))
-            # a text field, not st.date_input: its value is sent when the field is left however it is left
-            # (Tab, Enter, a click elsewhere); a typed date in the date picker was lost when left with Tab
-            st.text_input("Due date", placeholder="YYYY-MM-DD", max_chars=10, **on("due_date"),
+            _fields(assessment, item, ("target", "owner", "due_date"), readonly, dict(row))
+        _fields(assessment, item, ("evidence", "notes", "history"), readonly, dict(row))
+    else:
+        _fields(assessment, item, ("history",), readonly, dict(row))
+
+
+@st.fragment
+def _fields(assessment: store.Assessment, item: Item, fields: tuple[str, ...], readonly: bool,
+            row: dict[str, Any]) -> None:
+    """Some fields of an item, rerun on their own when one of them is saved."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is not None and ctx.fragment_ids_this_run:  # this group alone: read what is stored now
+        fresh = query(store.responses, assessment_ids=[assessment.id])
+        row = fresh[fresh["item_id"] == item.id].iloc[0].to_dict()
+    stored = _stored(row)
+    prefix = f"a{assessment.id}:{item.id}"
+    scale = catalog().scale
+    flash()  # a save of this group refused (e.g. the round was finalised meanwhile), shown where it was made
+    for field in fields:
+        if field in stored:
+            bind(f"{prefix}:{field}", stored[field])
+        if field == "justification":
+            st.text_area("Why is this control not applicable? (required, goes into the Statement of Applicability)",
+                         **_on(assessment, item, field, readonly))
+            if not stored["justification"].strip():
+                st.error("A justification is required for a control that is not applicable.")
+        elif field == "target":
+            st.selectbox("Target", [0, 1, 2, 3, 4, 5], format_func=lambda v: f"{v} · {scale.name(v)}",
+                         **_on(assessment, item, field, readonly))
+        elif field == "owner":
+            st.text_input("Owner", **_on(assessment, item, field, readonly))
+        elif field == "due_date":
+            # a text field, not st.date_input: its value is sent however the field is left (Tab, Enter, a
+            # click elsewhere), where a date typed in the date picker and left with Tab was lost
+            st.text_input("Due date", placeholder="YYYY-MM-DD", max_chars=10, **_on(assessment, item, field, readonly),
                           help="Type the date as YYYY-MM-DD; it is saved when you leave the field. Blank: no due date.")
             invalid = st.session_state.get(f"_invalid::{prefix}:due_date")
             if invalid:
                 st.error(invalid)
-        st.text_area("Evidence (what exists, where, since when)", **on("evidence"))
-        st.text_area("Notes", **on("notes"))
-    history = st.expander("History of this item", key=f"{prefix}:history", on_change="rerun")
-    if history.open:  # read and drawn only when opened: a closed table still cost every rerun
-        with history:
-            changes = query(store.item_history, assessment.id)  # one read for the whole assessment
-            changes = changes[changes["item_id"] == item.id]
-            if changes.empty:
-                st.caption("No change recorded yet.")
-            else:
-                st.dataframe(changes.drop(columns=["item_id"]), hide_index=True)
+        elif field == "evidence":
+            st.text_area("Evidence (what exists, where, since when)", **_on(assessment, item, field, readonly))
+        elif field == "notes":
+            st.text_area("Notes", **_on(assessment, item, field, readonly))
+        elif field == "history":
+            history = st.expander("History of this item", key=f"{prefix}:history", on_change="rerun")
+            if history.open:  # read and drawn only when opened: a closed table still cost every rerun
+                with history:
+                    changes = query(store.item_history, assessment.id)  # one read for the whole assessment
+                    changes = changes[changes["item_id"] == item.id]
+                    if changes.empty:
+                        st.caption("No change recorded yet.")
+                    else:
+                        st.dataframe(changes.drop(columns=["item_id"]), hide_index=True)
 
 
 def assessment_result(assessment: store.Assessment, sections: pd.DataFrame) -> None:
