@@ -252,10 +252,11 @@ def _write_parts(con: Any, units: list[list[int]], scratch: Path, fmt: str, budg
             if not parts:
                 current(0)
             bounds = _assessment_bounds(table)
+            cells = list(_rows(table))  # the batch's cells once; units and rounds are slices of it
             for unit in _by_unit(table, bounds):
-                pieces = [_Rows(table.iloc[unit[0]:unit[1]], fmt)]
+                pieces = [_Rows(cells[unit[0]:unit[1]], fmt)]
                 if pieces[0].size > budget - parts[-1].header_size:  # a unit too large for one part: cut between rounds
-                    pieces = [_Rows(table.iloc[a:b], fmt) for a, b in bounds if unit[0] <= a < unit[1]]
+                    pieces = [_Rows(cells[a:b], fmt) for a, b in bounds if unit[0] <= a < unit[1]]
                 for piece in pieces:
                     if piece.size > budget - parts[-1].header_size:
                         first = piece.rows[0]
@@ -290,8 +291,8 @@ class _Rows:
     """Some rows as plain, neutralised cells, with the bytes they take in a CSV file, or (an estimate that
     errs on the large side) unpacked in a workbook written with inline strings."""
 
-    def __init__(self, frame: pd.DataFrame, fmt: str) -> None:
-        self.rows = list(_rows(frame))
+    def __init__(self, rows: list[list[Any]], fmt: str) -> None:
+        self.rows = rows
         if fmt == "csv":
             self.data = _csv_bytes(self.rows)
             self.size = len(self.data)
