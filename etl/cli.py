@@ -80,7 +80,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from dashboard import scoring, store
     from dashboard.catalog import load_catalog
     from dashboard.db import connect
-    from etl import exports
+    from etl import exports, response_exports
 
     catalog = load_catalog()
     with connect(args.db, on_wait=_err) as con:
@@ -92,7 +92,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
             ids = store.list_assessments(con).query("unit.str.lower() == @args.unit.lower()")["id"].tolist()
         if args.what == "responses":  # cut into parts when one file would be above the import limit
             try:
-                files, rows = exports.write_responses(con, args.out, args.format, assessment_ids=ids)
+                files, rows = response_exports.write_responses(con, args.out, args.format, assessment_ids=ids)
             except ValueError as exc:
                 _err(f"error: {exc}")
                 return EXIT_ERROR

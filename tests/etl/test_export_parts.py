@@ -14,7 +14,7 @@ import pytest
 from benchmarks.generate_org import generate
 from dashboard import store
 from dashboard.db import connect
-from etl import exports
+from etl import response_exports
 from etl.archive import MIB, Limits
 from etl.canonical import COLUMNS
 from etl.cli import main
@@ -79,7 +79,7 @@ def test_an_export_above_the_limit_is_cut_into_parts_of_whole_units_that_import_
 def test_an_export_within_the_limit_is_one_file_at_the_path_given(org: Path, tmp_path: Path) -> None:
     out = tmp_path / "all.xlsx"
     with connect(org) as con:
-        files, rows = exports.write_responses(con, out, "xlsx")
+        files, rows = response_exports.write_responses(con, out, "xlsx")
     assert files == [out] and rows == 24 * 3 * 70
     assert len(list(tmp_path.iterdir())) == 1, list(tmp_path.iterdir())  # no scratch file left behind
     assert len(units_in(out)) == 24
@@ -87,7 +87,7 @@ def test_an_export_within_the_limit_is_one_file_at_the_path_given(org: Path, tmp
 
 def test_a_unit_larger_than_a_part_is_cut_between_its_rounds(org: Path, tmp_path: Path) -> None:
     with connect(org) as con:
-        files, _ = exports.write_responses(con, tmp_path / "r.csv", "csv", limits=Limits(max_file_bytes=12_000))
+        files, _ = response_exports.write_responses(con, tmp_path / "r.csv", "csv", limits=Limits(max_file_bytes=12_000))
     assert len(files) >= 24 * 3  # one round of 70 rows is about 9 KB: each part holds one round
     rounds = [{(row["unit"], row["assessment"]) for row in csv.DictReader(io.StringIO(f.read_bytes().decode("utf-8-sig")))}
               for f in files]
@@ -96,5 +96,5 @@ def test_a_unit_larger_than_a_part_is_cut_between_its_rounds(org: Path, tmp_path
 
 def test_a_round_too_large_for_any_part_is_refused_with_the_setting_to_change(org: Path, tmp_path: Path) -> None:
     with connect(org) as con, pytest.raises(ValueError, match=r"too large for one file .*AIMS_MAX_UPLOAD_MB"):
-        exports.write_responses(con, tmp_path / "r.csv", "csv", limits=Limits(max_file_bytes=2_000))
+        response_exports.write_responses(con, tmp_path / "r.csv", "csv", limits=Limits(max_file_bytes=2_000))
     assert list(tmp_path.iterdir()) == []  # nothing half-written
