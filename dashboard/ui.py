@@ -361,9 +361,8 @@ def item_editor(assessment: store.Assessment, row: Mapping[str, Any], item: Item
     stored = _stored(row)
     for field in ("maturity", "applicable"):
         bind(f"a{assessment.id}:{item.id}:{field}", stored[field])
-    st.markdown(f"#### {item.id} {item.title}")
-    for question in item.questions:
-        st.markdown(f"- {question}")
+    # one element for the title and the questions: a level click redraws every item of the section
+    st.markdown(f"#### {item.id} {item.title}\n" + "".join(f"\n- {question}" for question in item.questions))
     with st.expander("Guidance and evidence examples"):
         st.write(item.guidance)
         st.caption("Evidence an auditor would accept: " + "; ".join(item.evidence_examples))
