@@ -95,7 +95,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from dashboard import scoring, store
     from dashboard.catalog import load_catalog
     from dashboard.db import connect
-    from etl import exports
+    from etl import exports, response_exports
 
     catalog = load_catalog()
     with connect(args.db, on_wait=_err) as con:
@@ -105,9 +105,19 @@ def _cmd_export(args: argparse.Namespace) -> int:
         ids = None
         if args.unit:
             ids = store.list_assessments(con).query("unit.str.lower() == @args.unit.lower()")["id"].tolist()
-        if args.what == "responses":
-            table = exports.responses_table(store.responses(con, assessment_ids=ids))
-        elif args.what == "scores":
+        if args.what == "responses":  # cut into parts when one file would be above the import limit
+            try:
+                files, rows = response_exports.write_responses(con, args.out, args.format, assessment_ids=ids)
+            except ValueError as exc:
+                _err(f"error: {exc}")
+                return EXIT_ERROR
+            if len(files) > 1:
+                print(f"Wrote {rows} rows of responses to {len(files)} files, each within the import limit "
+                      "(AIMS_MAX_UPLOAD_MB); import them together: python -m etl import " + " ".join(map(str, files)))
+            else:
+                print(f"Wrote {rows} rows of responses to {args.out}")
+            return EXIT_OK
+        if args.what == "scores":
             table = exports.scores_table(scoring.section_scores(con, ids), catalog)
         else:
             table = exports.assessments_table(scoring.assessment_scores(con, ids), catalog)

@@ -4,6 +4,9 @@ Following OWASP's guidance, a text cell that starts with `=`, `+`, `-`, `@`, a t
 gets a leading apostrophe. Excel files are written with xlsxwriter cell by cell as text or number, never
 as a formula (pandas' `to_excel` would turn `=...` into a live formula). The importer removes the
 apostrophe again, so that export -> import -> export gives the same rows.
+
+Workbooks stream their rows to disk (xlsxwriter's constant-memory mode). A responses export of any size is
+written by `etl.response_exports`, in parts that each import again.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,10 +27,13 @@ from dashboard.catalog import Catalog
 from etl.canonical import COLUMNS, FORMULA_PREFIXES
 
 __all__ = [
+    "BOM",
     "RESPONSE_COLUMNS",
     "SCORE_COLUMNS",
     "Cover",
     "SheetSpec",
+    "cell_rows",
+    "csv_bytes",
     "neutralise",
     "responses_table",
     "scores_table",
@@ -91,21 +98,33 @@ def assessments_table(scores: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     return out.loc[:, list(ASSESSMENT_COLUMNS)]
 
 
-def _records(frame: pd.DataFrame) -> list[list[Any]]:
+def cell_rows(frame: pd.DataFrame) -> Iterator[list[Any]]:
+    """The frame's rows as plain, neutralised cell values, one row at a time (a large export is never held
+    as a second copy of the frame in Python objects)."""
     columns = [frame[c].tolist() for c in frame.columns]
-    return [[neutralise(_plain(v)) for v in row] for row in zip(*columns, strict=True)]
+    for row in zip(*columns, strict=True):
+        yield [neutralise(_plain(v)) for v in row]
 
 
-def to_csv(frame: pd.DataFrame) -> bytes:
-    """UTF-8 CSV with a BOM (so that Excel reads accents right), every text cell neutralised."""
+def csv_bytes(rows: Iterable[list[Any]], header: list[str] | None = None) -> bytes:
+    """Rows of plain cells (from `cell_rows`) as CSV lines in UTF-8, without a BOM; `header` first if given."""
     import csv
 
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(list(frame.columns))
-    for row in _records(frame):
+    if header is not None:
+        writer.writerow(header)
+    for row in rows:
         writer.writerow(["" if v is None else (f"{v:.15g}" if isinstance(v, float) else v) for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return buffer.getvalue().encode("utf-8")
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    """UTF-8 CSV with a BOM (so that Excel reads accents right), every text cell neutralised."""
+    return BOM + csv_bytes(cell_rows(frame), list(frame.columns))
+
+
+BOM = "\ufeff".encode()  # UTF-8's byte order mark: Excel reads a CSV with it as UTF-8
 
 
 def to_xlsx(
@@ -113,32 +132,36 @@ def to_xlsx(
 ) -> bytes:
     """A workbook with one sheet per frame: bold frozen header, filters, sensible widths, text as text.
 
+    Rows stream to disk as they are written (xlsxwriter's constant-memory mode, strings inline), so a
+    300,000-row export costs the frame and one row, not a second copy of every cell.
     `created` fixes the document's creation time, so that the same data gives the same bytes.
     """
-    buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
-                                            "strings_to_numbers": False, "strings_to_urls": False})
-    if created is not None:
-        workbook.set_properties({"created": created})
-    header = workbook.add_format({"bold": True, "bg_color": "#E8EEF4", "border": 1, "text_wrap": True})
-    for title, frame in sheets:
-        sheet = workbook.add_worksheet(title[:31])
-        for col, name in enumerate(frame.columns):
-            sheet.write_string(0, col, str(name), header)
-            sheet.set_column(col, col, (widths or {}).get(str(name), max(10, min(45, len(str(name)) + 4))))
-        for row_number, row in enumerate(_records(frame), start=1):
-            for col, value in enumerate(row):
-                if value is None:
-                    continue
-                if isinstance(value, int | float):
-                    sheet.write_number(row_number, col, value)
-                else:
-                    sheet.write_string(row_number, col, str(value))
-        sheet.freeze_panes(1, 0)
-        if len(frame.columns):
-            sheet.autofilter(0, 0, max(len(frame), 1), len(frame.columns) - 1)
-    workbook.close()
-    return buffer.getvalue()
+    with tempfile.TemporaryDirectory(prefix="aims-xlsx-") as scratch:
+        target = Path(scratch) / "export.xlsx"
+        workbook = xlsxwriter.Workbook(str(target), {"constant_memory": True, "tmpdir": scratch,
+                                                     "strings_to_formulas": False, "strings_to_numbers": False,
+                                                     "strings_to_urls": False})
+        if created is not None:
+            workbook.set_properties({"created": created})
+        header = workbook.add_format({"bold": True, "bg_color": "#E8EEF4", "border": 1, "text_wrap": True})
+        for title, frame in sheets:
+            sheet = workbook.add_worksheet(title[:31])
+            for col, name in enumerate(frame.columns):
+                sheet.set_column(col, col, (widths or {}).get(str(name), max(10, min(45, len(str(name)) + 4))))
+                sheet.write_string(0, col, str(name), header)
+            for row_number, row in enumerate(cell_rows(frame), start=1):
+                for col, value in enumerate(row):
+                    if value is None:
+                        continue
+                    if isinstance(value, int | float):
+                        sheet.write_number(row_number, col, value)
+                    else:
+                        sheet.write_string(row_number, col, str(value))
+            sheet.freeze_panes(1, 0)
+            if len(frame.columns):
+                sheet.autofilter(0, 0, max(len(frame), 1), len(frame.columns) - 1)
+        workbook.close()
+        return target.read_bytes()
 
 
 def write(frame: pd.DataFrame, path: str | Path, fmt: str, sheet: str) -> None:

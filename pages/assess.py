@@ -43,7 +43,8 @@ if view == "Answer":
     if item_link in catalog.by_id and st.session_state.get("_followed_link") != (chosen, item_link):
         st.session_state["_followed_link"] = (chosen, item_link)
         st.session_state[f"section_{chosen}"] = catalog.by_id[item_link].section
-    progress = {r.section: f"{r.section} {r.section_title} — {r.assessed}/{r.applicable}" for r in sections.itertuples()}
+    # labels without counts: a label that changed with an answer made the next answer jump back to section 4
+    progress = {r.section: f"{r.section} {r.section_title}" for r in sections.itertuples()}
     section = st.selectbox("Section", list(progress), format_func=progress.get, key=f"section_{chosen}")
     row = sections[sections["section"] == section].iloc[0]
     st.progress(float(row["completeness"] or 0) if row["applicable"] else 1.0,
