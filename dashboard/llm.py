@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import ModuleType
@@ -35,7 +36,7 @@ from pydantic import BaseModel
 
 from dashboard import llm_context, llm_forms, settings
 from dashboard.llm_context import Window
-from dashboard.llm_stream import Cancelled, Progress, stream_text
+from dashboard.llm_stream import Cancelled, Interrupted, Progress, stream_text
 from dashboard.redact import Redactor
 
 __all__ = [
@@ -210,6 +211,8 @@ class Reply:
 
 def _litellm() -> ModuleType:
     os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # before the import: no price list from the network
+    # litellm's own streaming types make Pydantic warn the first time a stream is read: noise for the person
+    warnings.filterwarnings("ignore", message=".*is using the `ReadOnly` qualifier", category=UserWarning)
     import litellm
 
     litellm.suppress_debug_info = True
@@ -304,10 +307,13 @@ def _send(config: LLMConfig, sent: list[Message], response_format: dict[str, Any
             return Reply(text=text, model=config.model, attempts=attempt, seconds=time.monotonic() - started)
         except Cancelled:
             raise
+        except Interrupted as stop:  # the caller's own progress callback raised: its exception, untouched
+            raise stop.original from None
         except Exception as exc:
             reason = _scrub(f"{type(exc).__name__}: {exc}", config)
             log.warning("model call failed (attempt %d of %d): %s", attempt, attempts, reason)
-            if response_format and llm_forms.is_refusal(getattr(exc, "status_code", None), str(exc)):
+            if response_format and llm_forms.is_refusal(getattr(exc, "status_code", None),
+                                                                llm_forms.error_text(exc)):
                 raise llm_forms.FormRefused(f"The model {config.model} refused the reply format: {reason}") from None
             if not isinstance(exc, retryable):  # litellm maps provider errors to its own classes; these are final
                 hint = " Check the key." if isinstance(exc, litellm.AuthenticationError) else ""

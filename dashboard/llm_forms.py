@@ -16,6 +16,7 @@ A refusal is an answer 400, 422 or 500 whose text names ``response_format``, ``j
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
@@ -140,6 +141,15 @@ def forms_for(litellm: Any, model: str, api_base: str = "", server: dict[str, An
     if knows_schema or provider in _SCHEMA_PROVIDERS:
         return FORMS
     return FORMS[1:]
+
+
+def error_text(exc: BaseException) -> str:
+    """An error's message with the body the server sent (litellm's message may hold only the status code)."""
+    parts = [str(exc), str(getattr(exc, "body", "") or "")]
+    response = getattr(exc, "response", None)
+    with contextlib.suppress(Exception):  # a response that was never read, or has no text
+        parts.append(str(response.text) if response is not None else "")
+    return " ".join(parts)
 
 
 def is_refusal(status: int | None, message: str) -> bool:

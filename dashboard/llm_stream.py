@@ -17,13 +17,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Cancelled", "Progress", "stream_text"]
+__all__ = ["Cancelled", "Interrupted", "Progress", "stream_text"]
 
 _TICK = 0.25  # seconds between progress reports while waiting
 
 
 class Cancelled(Exception):
     """The person (or the caller) cancelled the request; nothing is shown or saved."""
+
+
+class Interrupted(BaseException):
+    """The caller's progress callback raised `original` (a Streamlit page is rerun this way): passed on as it is,
+    never taken for a failure of the model and retried."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(repr(original))
+        self.original = original
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,13 @@ class _Worker(threading.Thread):
                 stream.close()
 
 
+def _report(on_progress: Callable[[Progress], None], progress: Progress) -> None:
+    try:
+        on_progress(progress)
+    except BaseException as exc:
+        raise Interrupted(exc) from exc
+
+
 def stream_text(start_stream: Callable[[], Any], *, timeout: float, on_progress: Callable[[Progress], None] | None,
                 cancel: Callable[[], bool] | None) -> str:
     """The text of a streamed reply. Raises `Cancelled`, `TimeoutError`, or what the request raised."""
@@ -99,14 +115,14 @@ def stream_text(start_stream: Callable[[], Any], *, timeout: float, on_progress:
                 raise value
             if kind == "end":
                 if on_progress:
-                    on_progress(Progress("done", len(parts), time.monotonic() - started))
+                    _report(on_progress, Progress("done", len(parts), time.monotonic() - started))
                 return "".join(parts)
             if kind == "text":
                 parts.append(value)
             now = time.monotonic()
             if on_progress and now - last >= _TICK:
                 last = now
-                on_progress(Progress("receiving" if parts else "waiting", len(parts), now - started))
+                _report(on_progress, Progress("receiving" if parts else "waiting", len(parts), now - started))
     finally:
         if worker.is_alive():
             worker.stop()
