@@ -371,11 +371,11 @@ def _prompt(request: Request, lines: list[str]) -> list[llm.Message]:
     return [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": user}]
 
 
-def input_budget(request: Request, config: llm.LLMConfig) -> int:
+def input_budget(request: Request, config: llm.LLMConfig, window: llm_context.Window | None = None) -> int:
     """Characters of free text for one request: what the model's context window leaves after the task, the
     figures and the reply (`llm_context.input_chars`), never more than AIMS_LLM_MAX_INPUT_CHARS if that is set."""
     fixed = sum(len(m["content"]) for m in _prompt(request, []))
-    return llm_context.input_chars(llm.context(config), fixed, REPLY_TOKENS, config.max_input_chars)
+    return llm_context.input_chars(window or llm.context(config), fixed, REPLY_TOKENS, config.max_input_chars)
 
 
 def messages(request: Request, max_chars: int = 24000) -> tuple[list[llm.Message], int]:
@@ -400,7 +400,10 @@ def generate(request: Request, config: llm.LLMConfig, catalog: Catalog | None = 
         return offline(request, catalog, notice=NO_MODEL)
     if not request.sources and request.scope.kind != "executive":
         return offline(request, catalog, notice="No free text to send to the model.")
-    chat, sent = messages(request, input_budget(request, config))
+    window = llm.context(config)
+    chat, sent = messages(request, input_budget(request, config, window))
+    if on_progress:
+        on_progress(llm.Progress("sending", note=f"Sending {sent} of {len(request.sources)} answers ({window.describe()})."))
     try:
         data, reply = llm.complete_json(config, chat, _parse, reply_model=SummaryReply, max_tokens=REPLY_TOKENS,
                                         on_retry=on_retry, on_progress=on_progress, cancel=cancel)
