@@ -7,6 +7,7 @@ The context window comes from, first to last:
 2. the server, for an endpoint on this machine: `GET {AIMS_LLM_API_BASE}/models` where the entry says
    (`max_model_len` from vLLM, `context_length` / `max_context_length` from LM Studio and others,
    `meta.n_ctx` or `meta.n_ctx_train` from llama.cpp's `llama-server`, whose `/props` gives the `n_ctx` it runs with);
+   llama-cpp-python's server does not say: its default `--n_ctx` (2,048) is assumed unless the setting says more;
 3. litellm's model information (`max_input_tokens`) for the models it knows (gpt-4o-mini: 128,000);
 4. otherwise `ASSUMED_TOKENS` (4,096), small enough for any server's default.
 
@@ -30,6 +31,9 @@ ASSUMED_TOKENS = 4096
 CHARS_PER_TOKEN = 3.0
 _MARGIN_TOKENS = 64  # chat template, role markers
 _KEYS = ("max_model_len", "context_length", "max_context_length", "context_window", "n_ctx", "max_input_tokens")
+
+# servers that do not say their context window, by what their `GET /models` says they are: their default
+_SILENT_SERVERS = {"me": 2048}  # llama-cpp-python: --n_ctx 2048 unless started with another
 
 _servers: dict[tuple[str, str], dict[str, Any]] = {}
 _lock = threading.Lock()
@@ -99,6 +103,8 @@ def window(setting: int, entry: dict[str, Any], litellm: Any, model: str) -> Win
         return Window(setting, "setting")
     if (tokens := _from_entry(entry)) is not None:
         return Window(tokens, "server")
+    if str(entry.get("owned_by", "")).lower() in _SILENT_SERVERS:
+        return Window(_SILENT_SERVERS[str(entry["owned_by"]).lower()], "the server's default")
     if (tokens := _from_litellm(litellm, model)) is not None:
         return Window(tokens, "litellm")
     return Window(ASSUMED_TOKENS, "assumed")

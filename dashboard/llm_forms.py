@@ -65,12 +65,13 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
 
 
 def _closed(node: Any, strict: bool) -> Any:
-    """Every object closed (no extra properties) and, for strict mode, every property required."""
+    """Every object closed (no extra properties) with every property required: strict mode demands it, and a
+    grammar built from the schema then always writes every field (citations included)."""
     if isinstance(node, dict):
         node = {k: _closed(v, strict) for k, v in node.items() if not (strict and k in _NOT_STRICT)}
         if node.get("type") == "object" and "properties" in node:
             node["additionalProperties"] = False
-            node["required"] = list(node["properties"]) if strict else node.get("required", [])
+            node["required"] = list(node["properties"])
         return node
     if isinstance(node, list):
         return [_closed(v, strict) for v in node]

@@ -66,9 +66,9 @@ class PointReply(_Reply):
 
 
 class SummaryReply(_Reply):
-    """{"paragraphs": ["..."], "points": [{"text": "...", "group": "...", "citations": [{"unit", "item"}]}]}"""
+    """A summary: short paragraphs, then points, each citing the (unit, item) pairs it is based on."""
 
-    paragraphs: list[str] = Field(**_bounds(minItems=1, maxItems=MAX_PARAGRAPHS, items={"maxLength": 600}))
+    paragraphs: list[str] = Field(**_bounds(minItems=1, maxItems=MAX_PARAGRAPHS, items={"type": "string", "maxLength": 600}))
     points: list[PointReply] = Field(**_bounds(maxItems=MAX_POINTS))
 
     @field_validator("paragraphs", mode="before")
@@ -124,4 +124,5 @@ def interview_schema_model(item: Item) -> type[InterviewReply]:
     return create_model(  # type: ignore[call-overload,no-any-return]
         f"InterviewReply_{item.id.replace('.', '_')}", __base__=InterviewReply,
         rubric_line=(Literal[lines] | None, Field(None)),  # type: ignore[valid-type]
+        level=(Literal[0, 1, 2, 3, 4, 5] | None, Field(None)),  # an enum: grammar builders ignore minimum/maximum
     )

@@ -358,7 +358,12 @@ def _budget(sources: Iterable[Source], limit: int) -> list[Source]:
     return sorted(chosen, key=lambda s: int(s.ref[1:]))
 
 
-REPLY_TOKENS = 1200  # room kept in the context window for the reply (the reply schema bounds its length)
+REPLY_TOKENS = 1200  # room kept in the context window for the reply (the reply schema bounds its length) …
+
+
+def reply_tokens(window: llm_context.Window) -> int:
+    """… or a third of a small context window, so that a 2,048- or 4,096-token model still reads some answers."""
+    return max(256, min(REPLY_TOKENS, window.tokens // 3))
 
 
 def _prompt(request: Request, lines: list[str]) -> list[llm.Message]:
@@ -375,7 +380,8 @@ def input_budget(request: Request, config: llm.LLMConfig, window: llm_context.Wi
     """Characters of free text for one request: what the model's context window leaves after the task, the
     figures and the reply (`llm_context.input_chars`), never more than AIMS_LLM_MAX_INPUT_CHARS if that is set."""
     fixed = sum(len(m["content"]) for m in _prompt(request, []))
-    return llm_context.input_chars(window or llm.context(config), fixed, REPLY_TOKENS, config.max_input_chars)
+    window = window or llm.context(config)
+    return llm_context.input_chars(window, fixed, reply_tokens(window), config.max_input_chars)
 
 
 def messages(request: Request, max_chars: int = 24000) -> tuple[list[llm.Message], int]:
@@ -405,7 +411,7 @@ def generate(request: Request, config: llm.LLMConfig, catalog: Catalog | None = 
     if on_progress:
         on_progress(llm.Progress("sending", note=f"Sending {sent} of {len(request.sources)} answers ({window.describe()})."))
     try:
-        data, reply = llm.complete_json(config, chat, _parse, reply_model=SummaryReply, max_tokens=REPLY_TOKENS,
+        data, reply = llm.complete_json(config, chat, _parse, reply_model=SummaryReply, max_tokens=reply_tokens(window),
                                         on_retry=on_retry, on_progress=on_progress, cancel=cancel)
     except llm.NeedsConfirmation:
         raise

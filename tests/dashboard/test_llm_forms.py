@@ -49,6 +49,8 @@ def test_the_schema_comes_from_the_reply_model_closed_and_inlined() -> None:
     loose = llm_forms.schema_of(SummaryReply)
     assert loose["properties"]["points"]["items"]["properties"]["text"]["maxLength"] == 300  # bounds generation
     assert loose["required"] == ["paragraphs", "points"]
+    arrays = [n for n in _walk(loose) if n.get("type") == "array"]
+    assert arrays and all(a["items"].get("type") in ("string", "object") for a in arrays)  # grammar builders need it
 
 
 def test_the_interview_schema_only_admits_the_items_own_rubric_lines(catalog: Any) -> None:

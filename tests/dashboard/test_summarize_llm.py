@@ -220,7 +220,7 @@ def test_the_input_follows_the_context_window_the_server_reports(db: Path, serve
     small = summarize.generate(request, config())
     user = server.received[-1].message("user") + server.received[-1].message("system")
     assert small.sent == len(quotations(server.received[-1])) < len(request.sources)
-    assert len(user) <= (3000 - summarize.REPLY_TOKENS) * 3  # characters: at most 3 per token
+    assert len(user) <= (3000 - summarize.reply_tokens(llm.context(config()))) * 3  # at most 3 characters a token
     with ChatServer() as large:
         large.respond = cite_first_two
         large.models = [{"id": "test-model", "object": "model", "max_model_len": 200_000}]
