@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["LLM_VARIABLES", "ChatServer", "Received", "Reply", "form_of", "quotations", "use_server"]
+__all__ = ["LLM_VARIABLES", "ChatServer", "Received", "Reply", "form_of", "judge", "quotations", "rubric_line",
+           "use_server"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,19 @@ def form_of(body: dict[str, Any]) -> str:
     return "none"
 
 
+def rubric_line(body: dict[str, Any], level: int) -> str:
+    """The rubric line for `level` in an interview request (the "N: line" lines after "RUBRIC:")."""
+    user = "\n".join(str(m.get("content", "")) for m in body.get("messages", []) if m.get("role") == "user")
+    lines = user.split("RUBRIC:\n", 1)[1].splitlines()
+    return next(line.split(": ", 1)[1] for line in lines if line.startswith(f"{level}: "))
+
+
+def judge(level: int, rationale: str, *, quote: int | None = None) -> Callable[[dict[str, Any]], Reply]:
+    """An interview model that proposes `level`, quoting the rubric line of `quote` (default: the same level)."""
+    return lambda body: Reply(json={"enough": True, "follow_up": None, "rubric_line": rubric_line(
+        body, level if quote is None else quote), "level": level, "rationale": rationale})
+
+
 def quotations(received: Received) -> list[dict[str, Any]]:
     """The JSON quotation lines of a summary request (between the <<<QUOTATIONS and QUOTATIONS>>> lines)."""
     lines = received.message("user").splitlines()
@@ -90,7 +104,7 @@ class ChatServer:
                                                                      "owned_by": "test"}])
     refuse: dict[str, int] = field(default_factory=dict)
     disconnected: int = 0
-    _script: list[Reply] = field(default_factory=list)
+    _script: list[Reply | Callable[[dict[str, Any]], Reply]] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -101,15 +115,16 @@ class ChatServer:
         assert self._server is not None, "the server is not started"
         return f"http://{self.host}:{self._server.server_address[1]}/v1"
 
-    def script(self, *replies: Reply) -> None:
+    def script(self, *replies: Reply | Callable[[dict[str, Any]], Reply]) -> None:
         with self._lock:
             self._script.extend(replies)
 
     def _next(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> Reply:
         with self._lock:
             self.received.append(Received(path, headers, body))
-            if self._script:
-                return self._script.pop(0)
+            scripted = self._script.pop(0) if self._script else None
+        if scripted is not None:
+            return scripted(body) if callable(scripted) else scripted
         return self.respond(body)
 
     def __enter__(self) -> ChatServer:
