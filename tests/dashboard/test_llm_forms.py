@@ -118,6 +118,7 @@ def test_forms_follow_litellms_capability_information() -> None:
 
 
 def test_ollama_receives_the_schema_as_its_format_through_litellm() -> None:
+    llm._litellm()  # litellm imported through the seam (no price list fetched), then one of its modules
     from litellm.llms.ollama.chat.transformation import OllamaChatConfig
 
     asked = llm_forms.response_format("json_schema", SummaryReply)
