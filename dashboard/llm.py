@@ -379,7 +379,7 @@ def _loads(text: str) -> Any:
         if start < 0 or end <= start:
             raise ValueError("the reply holds no JSON object")
         body = body[start:end + 1]
-    return json.loads(body)
+    return json.loads(body, strict=False)  # a raw newline inside a string (a grammar allows it) is still JSON to us
 
 
 def _problem(exc: Exception) -> str:
@@ -411,7 +411,8 @@ def complete_json(
             problem = _scrub(_problem(exc), config)
             log.warning("malformed reply from %s: %s", config.model, problem)
             listen.note("retry", f"The reply was not usable ({problem}); asking once more…")
-            sent = [*sent, {"role": "assistant", "content": reply.text[:2000]},
+            # the start of the bad reply is enough to correct it, and keeps a small context window from overflowing
+            sent = [*sent, {"role": "assistant", "content": reply.text[:300]},
                     {"role": "user", "content": f"That reply was not usable ({problem}). Reply again with the JSON "
                                                 "object only, in exactly the format asked for."}]
     raise MalformedReply(f"The model {config.model} answered twice in an unusable format ({problem}).")

@@ -18,7 +18,8 @@ from dashboard.catalog import Item
 
 __all__ = ["CitationReply", "InterviewReply", "PointReply", "SummaryReply", "interview_schema_model"]
 
-MAX_PARAGRAPHS, MAX_POINTS, MAX_CITATIONS = 3, 8, 6
+# the tasks ask for one or two paragraphs and 3 to 6 points; the lengths keep a whole reply near 1,000 tokens
+MAX_PARAGRAPHS, MAX_POINTS, MAX_CITATIONS = 2, 6, 4
 
 
 def _bounds(**limits: int) -> Any:
@@ -31,7 +32,7 @@ class _Reply(BaseModel):
 
 
 class CitationReply(_Reply):
-    unit: str = Field("", **_bounds(maxLength=80))
+    unit: str = Field("", **_bounds(maxLength=60))
     item: str = Field("", **_bounds(maxLength=12))
 
     @model_validator(mode="before")
@@ -46,8 +47,8 @@ class CitationReply(_Reply):
 
 
 class PointReply(_Reply):
-    text: str = Field(min_length=1, **_bounds(maxLength=300))
-    group: str = Field("", **_bounds(maxLength=40))
+    text: str = Field(min_length=1, **_bounds(maxLength=200))
+    group: str = Field("", **_bounds(maxLength=30))
     citations: list[CitationReply] = Field(default_factory=list, **_bounds(maxItems=MAX_CITATIONS))
 
     @field_validator("group", mode="before")
@@ -68,7 +69,7 @@ class PointReply(_Reply):
 class SummaryReply(_Reply):
     """A summary: short paragraphs, then points, each citing the (unit, item) pairs it is based on."""
 
-    paragraphs: list[str] = Field(**_bounds(minItems=1, maxItems=MAX_PARAGRAPHS, items={"type": "string", "maxLength": 600}))
+    paragraphs: list[str] = Field(**_bounds(minItems=1, maxItems=MAX_PARAGRAPHS, items={"type": "string", "maxLength": 400}))
     points: list[PointReply] = Field(**_bounds(maxItems=MAX_POINTS))
 
     @field_validator("paragraphs", mode="before")

@@ -45,9 +45,9 @@ def test_the_schema_comes_from_the_reply_model_closed_and_inlined() -> None:
     assert all(o["additionalProperties"] is False and set(o["required"]) == set(o["properties"]) for o in objects)
     text = json.dumps(strict)
     assert "$ref" not in text and "$defs" not in text and "maxLength" not in text  # strict mode refuses maxLength
-    assert strict["properties"]["points"]["maxItems"] == 8
+    assert strict["properties"]["points"]["maxItems"] == 6
     loose = llm_forms.schema_of(SummaryReply)
-    assert loose["properties"]["points"]["items"]["properties"]["text"]["maxLength"] == 300  # bounds generation
+    assert loose["properties"]["points"]["items"]["properties"]["text"]["maxLength"] == 200  # bounds generation
     assert loose["required"] == ["paragraphs", "points"]
     arrays = [n for n in _walk(loose) if n.get("type") == "array"]
     assert arrays and all(a["items"].get("type") in ("string", "object") for a in arrays)  # grammar builders need it
