@@ -341,6 +341,11 @@ _TASKS = {
 }
 
 
+def _line(s: Source) -> str:
+    return json.dumps({"unit": s.unit, "item": s.item_id, "field": s.field, "level": s.maturity, "target": s.target,
+                       "text": s.text[:1200]}, ensure_ascii=False)
+
+
 def _budget(sources: Iterable[Source], limit: int) -> list[Source]:
     """Sources up to `limit` characters, taken in turn from each unit so that every unit is heard."""
     by_unit: dict[str, list[Source]] = {}
@@ -351,7 +356,7 @@ def _budget(sources: Iterable[Source], limit: int) -> list[Source]:
         for queue in queues:
             if queue:
                 source = queue.pop(0)
-                cost = min(len(source.text), 1200) + 80
+                cost = len(_line(source)) + 1  # the line as sent, and its newline
                 if used + cost <= limit:
                     chosen.append(source)
                     used += cost
@@ -387,8 +392,7 @@ def input_budget(request: Request, config: llm.LLMConfig, window: llm_context.Wi
 def messages(request: Request, max_chars: int = 24000) -> tuple[list[llm.Message], int]:
     """The chat messages for `request` with up to `max_chars` of free text, and how many sources they carry."""
     sent = _budget(request.sources, max_chars)
-    lines = [json.dumps({"unit": s.unit, "item": s.item_id, "field": s.field, "level": s.maturity,
-                         "target": s.target, "text": s.text[:1200]}, ensure_ascii=False) for s in sent]
+    lines = [_line(s) for s in sent]
     return _prompt(request, lines), len(sent)
 
 
