@@ -9,6 +9,10 @@ Everything that talks to a model goes through `complete` / `complete_json`, whic
 * wait at most `timeout` seconds per attempt and retry a bounded number of times on timeouts, 429 and 5xx;
 * raise `LLMError` with a message a person can act on, never with the key in it.
 
+Replies in a JSON shape (`complete_json` with a Pydantic `reply_model`) are asked for with the model's JSON schema,
+in the form the provider accepts (`llm_forms`); a streamed call reports progress and can be cancelled
+(`llm_stream`); the input budget follows the model's context window (`context`, from `llm_context`).
+
 Importing this module does not import litellm (it takes seconds, and would slow every page); `_litellm`
 does, after setting `LITELLM_LOCAL_MODEL_COST_MAP=True` so that the import does not fetch a price list.
 """
@@ -21,28 +25,36 @@ import logging
 import os
 import re
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
-from dashboard import settings
+from pydantic import BaseModel
+
+from dashboard import llm_context, llm_forms, settings
+from dashboard.llm_context import Window
+from dashboard.llm_stream import Cancelled, Interrupted, Progress, stream_text
 from dashboard.redact import Redactor
 
 __all__ = [
     "CONFIRMED_KEY",
     "OFFLINE_KEY",
+    "Cancelled",
     "LLMConfig",
     "LLMError",
     "MalformedReply",
     "Message",
     "NeedsConfirmation",
+    "Progress",
     "RemoteForbidden",
     "Reply",
     "as_text",
     "complete",
     "complete_json",
+    "context",
     "key_status",
     "load_config",
     "preview",
@@ -102,7 +114,8 @@ class LLMConfig:
     retries: int = 1
     redact: bool = True
     allow_remote: bool = True
-    max_input_chars: int = 24000
+    max_input_chars: int = 0  # an upper bound on the free text of one request, if set; else the context decides
+    context_tokens: int = 0  # the model's context window if set; else asked of the server or litellm
     remote_confirmed: bool = False
     backoff: float = 1.0
     api_key: str | None = field(default=None, repr=False, compare=False)
@@ -143,13 +156,15 @@ def load_config(*, remote_confirmed: bool = False) -> LLMConfig:
     """The configuration from the settings (environment; Streamlit puts top-level secrets there too)."""
     try:
         timeout, retries = float(settings.get("AIMS_LLM_TIMEOUT")), int(settings.get("AIMS_LLM_RETRIES"))
-        max_chars = int(settings.get("AIMS_LLM_MAX_INPUT_CHARS"))
+        max_chars = int(settings.get("AIMS_LLM_MAX_INPUT_CHARS") or 0)
+        context_tokens = int(settings.get("AIMS_LLM_CONTEXT_TOKENS") or 0)
     except ValueError as exc:
         raise LLMError(f"An AIMS_LLM_ setting is not a number: {exc}") from exc
     return LLMConfig(
         model=settings.get("AIMS_LLM_MODEL").strip(), api_base=settings.get("AIMS_LLM_API_BASE").strip(),
         timeout=max(timeout, 0.1), retries=max(0, min(retries, 5)), redact=_flag("AIMS_LLM_REDACT"),
-        allow_remote=_flag("AIMS_LLM_ALLOW_REMOTE"), max_input_chars=max(max_chars, 1000),
+        allow_remote=_flag("AIMS_LLM_ALLOW_REMOTE"), max_input_chars=max(max_chars, 1000) if max_chars else 0,
+        context_tokens=max(context_tokens, 0),
         remote_confirmed=remote_confirmed, api_key=settings.get("AIMS_LLM_API_KEY") or None,
     )
 
@@ -190,10 +205,14 @@ class Reply:
     text: str
     model: str
     attempts: int
+    form: str = ""  # the structured-output form that was accepted (llm_forms.FORMS), if one was asked for
+    seconds: float = 0.0
 
 
 def _litellm() -> ModuleType:
     os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # before the import: no price list from the network
+    # litellm's own streaming types make Pydantic warn the first time a stream is read: noise for the person
+    warnings.filterwarnings("ignore", message=".*is using the `ReadOnly` qualifier", category=UserWarning)
     import litellm
 
     litellm.suppress_debug_info = True
@@ -233,52 +252,118 @@ def preview(config: LLMConfig, messages: Sequence[Message]) -> list[Message]:
     return _redacted(config, messages)[1]
 
 
-def _send(config: LLMConfig, sent: list[Message], json_mode: bool, on_retry: Callable[[str], None] | None) -> Reply:
+@dataclass(frozen=True)
+class _Listen:
+    """How a caller follows a call: retry notes, progress (a streamed call), cancellation."""
+
+    on_retry: Callable[[str], None] | None = None
+    on_progress: Callable[[Progress], None] | None = None
+    cancel: Callable[[], bool] | None = None
+
+    @property
+    def streams(self) -> bool:
+        return self.on_progress is not None or self.cancel is not None
+
+    def note(self, stage: str, text: str) -> None:
+        if self.on_retry:
+            self.on_retry(text)
+        if self.on_progress:
+            self.on_progress(Progress(stage, note=text))
+
+
+def _call(litellm: ModuleType, config: LLMConfig, kwargs: dict[str, Any], listen: _Listen) -> str:
+    if not listen.streams:
+        response = litellm.completion(**kwargs)
+        return response.choices[0].message.content or ""
+    try:
+        return stream_text(lambda: litellm.completion(**kwargs, stream=True), timeout=config.timeout,
+                           on_progress=listen.on_progress, cancel=listen.cancel)
+    except TimeoutError as exc:  # the whole attempt took too long: like a timeout of the request itself
+        raise litellm.Timeout(message=str(exc), model=config.model, llm_provider=config.provider) from None
+
+
+def _send(config: LLMConfig, sent: list[Message], response_format: dict[str, Any] | None, listen: _Listen,
+          max_tokens: int = 0) -> Reply:
     litellm = _litellm()
     retryable = (litellm.Timeout, litellm.RateLimitError, litellm.InternalServerError, litellm.ServiceUnavailableError,
                  litellm.BadGatewayError, litellm.APIConnectionError)
-    kwargs: dict[str, Any] = {"timeout": config.timeout, "num_retries": 0, "drop_params": True}
+    kwargs: dict[str, Any] = {"model": config.model, "messages": sent, "timeout": config.timeout, "num_retries": 0,
+                              "drop_params": True}
     if config.api_base:
         kwargs["api_base"] = config.api_base
     if config.api_key:
         kwargs["api_key"] = config.api_key
     elif config.is_local and config.provider == "openai" and not os.environ.get("OPENAI_API_KEY"):
         kwargs["api_key"] = "no-key"  # local OpenAI-protocol servers ignore the key, but the client wants one
-    if json_mode:
-        kwargs["response_format"] = {"type": "json_object"}
+    if response_format:
+        kwargs["response_format"] = response_format
+    if max_tokens:
+        kwargs["max_tokens"] = max_tokens
     attempts = 1 + config.retries
     for attempt in range(1, attempts + 1):
+        started = time.monotonic()
         try:
-            response = litellm.completion(model=config.model, messages=sent, **kwargs)
-            text = response.choices[0].message.content or ""
-            return Reply(text=text, model=config.model, attempts=attempt)
-        except retryable as exc:
+            text = _call(litellm, config, kwargs, listen)
+            return Reply(text=text, model=config.model, attempts=attempt, seconds=time.monotonic() - started)
+        except Cancelled:
+            raise
+        except Interrupted as stop:  # the caller's own progress callback raised: its exception, untouched
+            raise stop.original from None
+        except Exception as exc:
             reason = _scrub(f"{type(exc).__name__}: {exc}", config)
             log.warning("model call failed (attempt %d of %d): %s", attempt, attempts, reason)
+            if response_format and llm_forms.is_refusal(getattr(exc, "status_code", None),
+                                                                llm_forms.error_text(exc)):
+                raise llm_forms.FormRefused(f"The model {config.model} refused the reply format: {reason}") from None
+            if not isinstance(exc, retryable):  # litellm maps provider errors to its own classes; these are final
+                hint = " Check the key." if isinstance(exc, litellm.AuthenticationError) else ""
+                raise LLMError(f"The model {config.model} refused the request: {reason}.{hint}") from None
             if "missing credentials" in reason.lower():  # the client found no key: retrying will not help
                 raise LLMError(f"No key for {config.model}. {key_status(config)}") from None
             if attempt == attempts:
                 what = "did not answer in time" if isinstance(exc, litellm.Timeout) else "failed"
                 raise LLMError(f"The model {config.model} {what} after {attempts} attempt(s): {reason}") from None
-            if on_retry:
-                on_retry(f"Attempt {attempt} failed ({type(exc).__name__}); trying again…")
+            listen.note("retry", f"Attempt {attempt} failed ({type(exc).__name__}); trying again…")
             time.sleep(min(config.backoff * 2 ** (attempt - 1), 8.0))
-        except Exception as exc:  # litellm maps provider errors to its own classes; none of them is retried
-            reason = _scrub(f"{type(exc).__name__}: {exc}", config)
-            log.warning("model call failed: %s", reason)
-            hint = " Check the key." if isinstance(exc, litellm.AuthenticationError) else ""
-            raise LLMError(f"The model {config.model} refused the request: {reason}.{hint}") from None
     raise AssertionError("unreachable")
+
+
+def context(config: LLMConfig) -> Window:
+    """The model's context window (setting, server, litellm, or assumed): see `llm_context`."""
+    if config.context_tokens:
+        return Window(config.context_tokens, "setting")
+    if not config.enabled:
+        return Window(llm_context.ASSUMED_TOKENS, "assumed")
+    entry = llm_context.server_entry(config.api_base, config.model, config.api_key) if (
+        config.api_base and config.is_local) else {}
+    return llm_context.window(0, entry, _litellm(), config.model)
+
+
+def _send_structured(config: LLMConfig, sent: list[Message], reply_model: type[BaseModel] | None, listen: _Listen,
+                     max_tokens: int) -> Reply:
+    """Send with the reply model's schema in the form the provider takes (see `llm_forms.negotiate`)."""
+    if reply_model is None:
+        return _send(config, sent, {"type": "json_object"}, listen, max_tokens)
+    entry = llm_context.server_entry(config.api_base, config.model, config.api_key) if (
+        config.api_base and config.is_local) else {}
+    try:
+        return llm_forms.negotiate(
+            llm_forms.forms_for(_litellm(), config.model, config.api_base, entry), reply_model,
+            lambda response_format: _send(config, sent, response_format, listen, max_tokens),
+            key=(config.model, config.api_base), on_fallback=lambda text: listen.note("fallback", text))
+    except llm_forms.FormRefused as exc:
+        raise LLMError(f"{exc} No reply format is left to try.") from None
 
 
 def complete(
     config: LLMConfig, messages: Sequence[Message], *, json_mode: bool = False,
-    on_retry: Callable[[str], None] | None = None,
+    on_retry: Callable[[str], None] | None = None, on_progress: Callable[[Progress], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
 ) -> Reply:
     """The model's answer to `messages`, with redacted data restored in it."""
     redactor, sent = _redacted(config, messages)
     _check_allowed(config, sent)
-    reply = _send(config, sent, json_mode, on_retry)
+    reply = _send(config, sent, {"type": "json_object"} if json_mode else None, _Listen(on_retry, on_progress, cancel))
     return replace(reply, text=redactor.restore(reply.text)) if redactor else reply
 
 
@@ -294,26 +379,40 @@ def _loads(text: str) -> Any:
         if start < 0 or end <= start:
             raise ValueError("the reply holds no JSON object")
         body = body[start:end + 1]
-    return json.loads(body)
+    return json.loads(body, strict=False)  # a raw newline inside a string (a grammar allows it) is still JSON to us
+
+
+def _problem(exc: Exception) -> str:
+    """A validation error in one line a model (and a person) can act on."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        found = [f"{'.'.join(str(p) for p in e.get('loc', ())) or 'reply'}: {e.get('msg', '')}" for e in errors()[:3]]
+        return "; ".join(found)
+    return str(exc)
 
 
 def complete_json(
     config: LLMConfig, messages: Sequence[Message], parse: Callable[[Any], T], *,
-    on_retry: Callable[[str], None] | None = None,
+    reply_model: type[BaseModel] | None = None, max_tokens: int = 0,
+    on_retry: Callable[[str], None] | None = None, on_progress: Callable[[Progress], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
 ) -> tuple[T, Reply]:
-    """Ask for JSON and validate it with `parse` (which raises ValueError); one corrective retry, then give up."""
+    """Ask for JSON (in `reply_model`'s schema when given) and validate it with `parse` (which raises ValueError);
+    one corrective retry, then give up. `Cancelled` passes through."""
     redactor, sent = _redacted(config, messages)
     _check_allowed(config, sent)
-    problem = ""
+    listen, problem = _Listen(on_retry, on_progress, cancel), ""
     for _ in range(2):
-        reply = _send(config, sent, True, on_retry)
+        reply = _send_structured(config, sent, reply_model, listen, max_tokens)
         try:
             data = _loads(reply.text)
             return parse(redactor.restore_all(data) if redactor else data), reply
         except (ValueError, TypeError, KeyError) as exc:
-            problem = _scrub(str(exc), config)
+            problem = _scrub(_problem(exc), config)
             log.warning("malformed reply from %s: %s", config.model, problem)
-            sent = [*sent, {"role": "assistant", "content": reply.text[:2000]},
+            listen.note("retry", f"The reply was not usable ({problem}); asking once more…")
+            # the start of the bad reply is enough to correct it, and keeps a small context window from overflowing
+            sent = [*sent, {"role": "assistant", "content": reply.text[:300]},
                     {"role": "user", "content": f"That reply was not usable ({problem}). Reply again with the JSON "
                                                 "object only, in exactly the format asked for."}]
     raise MalformedReply(f"The model {config.model} answered twice in an unusable format ({problem}).")

@@ -52,8 +52,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AIMS_LLM_ALLOW_REMOTE", "true",
             "'false' refuses every provider outside this machine (only 127.0.0.1, localhost, ::1 or ollama/ "
             "without an endpoint are used). Remote providers need a confirmation once per browser session."),
-    Setting("AIMS_LLM_MAX_INPUT_CHARS", "24000",
-            "Most characters of free text sent in one summary request; above it, responses are chosen evenly across units."),
+    Setting("AIMS_LLM_CONTEXT_TOKENS", "",
+            "The model's context window in tokens. Empty: asked of the server (vLLM, llama.cpp's llama-server), else "
+            "litellm's model list, else 4096 assumed. Set it for llama-cpp-python's server (its --n_ctx)."),
+    Setting("AIMS_LLM_MAX_INPUT_CHARS", "",
+            "Most characters of free text in one summary request. Empty: as much as the context window leaves after "
+            "the task, the figures and the reply; above it, responses are chosen evenly across units."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

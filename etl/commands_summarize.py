@@ -1,6 +1,7 @@
 """`python -m etl summarize`: a summary of the units' free text, with the engine that made it and its citations.
 
-The command never reads standard input: a provider outside this machine is used without a prompt (set
+Progress goes to stderr (the stages, then the tokens received); Ctrl-C cancels the request (exit code 130). The
+command never reads standard input: a provider outside this machine is used without a prompt (set
 AIMS_LLM_ALLOW_REMOTE=false to forbid it), and with no model configured the offline summary is printed.
 """
 
@@ -8,9 +9,28 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 __all__ = ["register"]
+
+
+class _Progress:
+    """Progress on stderr: one line updated in place on a terminal, a line every few seconds otherwise."""
+
+    def __init__(self, out: TextIO, every: float = 5.0) -> None:
+        self.out, self.every, self.last, self.stage = out, every, -every, ""
+        self.live = out.isatty()
+
+    def __call__(self, progress: Any) -> None:
+        text = progress.describe()
+        if self.live and progress.stage in ("waiting", "receiving"):
+            self.out.write(f"\r{text}   ")
+        elif progress.stage not in ("waiting", "receiving") or progress.stage != self.stage or (
+                progress.seconds - self.last >= self.every):
+            self.out.write(("\n" if self.live and self.stage in ("waiting", "receiving") else "") + text + "\n")
+            self.last = progress.seconds
+        self.stage = progress.stage
+        self.out.flush()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -31,16 +51,19 @@ def _run(args: argparse.Namespace) -> int:
         scope = summarize.Scope("executive", round_label=args.round or scoring.LATEST)
     config = llm.LLMConfig() if args.offline else llm.load_config(remote_confirmed=True)
 
-    def progress(message: str) -> None:
+    def note(message: str) -> None:
         print(message, file=sys.stderr)
 
     if config.enabled:
-        progress(f"Summarising with {config.describe()}…")
+        note(f"Summarising with {config.describe()}… (Ctrl-C cancels)")
     try:
-        summary = summarize.summarize(args.db, scope, config, force=args.regenerate, on_retry=progress)
+        summary = summarize.summarize(args.db, scope, config, force=args.regenerate, on_progress=_Progress(sys.stderr))
     except summarize.SummaryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except (KeyboardInterrupt, llm.Cancelled):
+        print("\nCancelled: nothing was saved.", file=sys.stderr)
+        return 130
     print(summarize.to_text(summary))
     for point in summary.points:
         for citation in point.citations:

@@ -44,15 +44,24 @@ if config.enabled:
     asked = st.button(label, type="primary", key="summary_run",
                       help="Sends the free-text answers of this selection (redacted when AIMS_LLM_REDACT is on) "
                            "and the figures; the result is cached in the database.")
+    if st.session_state.pop("summary_cancelled", False):
+        st.info("Cancelled: nothing was saved.")
     if asked or st.session_state.pop("summary_go", False):
         request = ui.query(summarize.prepare, scope)
-        with st.spinner(f"Summarising {len(request.sources)} answers with {config.model}…"):
+        # a click stops this run at its next progress update; the stream is closed and the server stops
+        st.button("Cancel", key="summary_cancel", on_click=lambda: st.session_state.update(summary_cancelled=True))
+        with st.status(f"Summarising {len(request.sources)} answers with {config.model}…", expanded=True) as status:
+            line = st.empty()
             try:
-                summary = summarize.generate(request, config, catalog)
+                summary = summarize.generate(request, config, catalog,
+                                             on_progress=lambda p: line.write(escape_markdown(p.describe())))
                 ui.write(summarize.remember, request, summary)
                 st.session_state[remembered] = summary
+                status.update(label=escape_markdown(f"Summarised with {summary.engine}"), state="complete",
+                              expanded=False)
             except llm.NeedsConfirmation as exc:
                 st.session_state["summary_pending"] = llm.as_text(exc.messages)
+                status.update(label="Waiting for your confirmation", state="error", expanded=False)
 
 if pending := st.session_state.get("summary_pending"):
     st.warning(f"{escape_markdown(config.model)} runs outside this machine. This is exactly what would be sent "

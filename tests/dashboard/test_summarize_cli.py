@@ -59,13 +59,17 @@ def test_with_a_model_it_prints_the_engine_checked_citations_and_uses_the_cache(
 
         remote.respond = answer
         env = {"AIMS_LLM_MODEL": "openai/test-model", "AIMS_LLM_API_BASE": remote.url, "AIMS_LLM_API_KEY": "sk-cli",
-               "AIMS_LLM_TIMEOUT": "5"}
+               "AIMS_LLM_TIMEOUT": "30"}
         first = run(db, "--unit", "Retail Banking", stdin=subprocess.PIPE, **env)
         assert first.returncode == 0, first.stderr
         assert first.stdout.splitlines()[1].startswith("Engine: openai/test-model")
         assert "- Awareness training missing. [Retail Banking · 7.3]" in first.stdout
         assert "Citations dropped (not in the input): 1" in first.stdout
         assert "sk-cli" not in first.stdout + first.stderr
+        progress = first.stderr.splitlines()  # stderr is not a terminal: one line per stage
+        assert progress[0].startswith("Summarising with openai/test-model")
+        assert any(line.startswith("Sending ") and "context window 4,096 tokens (assumed)" in line for line in progress)
+        assert progress[-1].startswith("Reply complete: ") and remote.received[0].body["stream"] is True
         second = run(db, "--unit", "Retail Banking", **env)
         assert "(from the cache)" in second.stdout and len(remote.received) == 1
         run(db, "--unit", "Retail Banking", "--regenerate", **env)

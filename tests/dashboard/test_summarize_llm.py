@@ -15,6 +15,7 @@ import pytest
 
 from dashboard import llm, store, summarize
 from dashboard.db import connect
+from dashboard.replies import SummaryReply
 from tests.llm_server import ChatServer, Received, Reply, quotations, use_server
 
 UNIT = "Retail Banking"
@@ -193,3 +194,45 @@ def test_a_forbidden_remote_provider_gets_nothing(db: Path, monkeypatch: pytest.
             summarize.generate(request, replace(llm.load_config(), allow_remote=True))
         assert "jo.okafor" not in json.dumps(asked.value.messages)
         assert remote.received == []
+
+
+def test_a_reply_in_the_schema_that_cites_answers_not_sent_has_those_citations_dropped_and_counted(
+    db: Path, server: ChatServer
+) -> None:
+    request = _prepare(db, summarize.Scope("unit", UNIT))
+    real = next(s for s in request.sources)
+    reply = {"paragraphs": ["Position in brief."], "points": [
+        {"text": "Real.", "group": "Strengths", "citations": [{"unit": real.unit, "item": real.item_id}]},
+        {"text": "Invented.", "group": "Weaknesses", "citations": [{"unit": UNIT, "item": "A.99.9"},
+                                                                   {"unit": "Nobody", "item": real.item_id}]}]}
+    assert SummaryReply.model_validate(reply)  # the reply fits the schema: only the citation check catches it
+    server.respond = lambda body: Reply(json=reply)
+    summary = summarize.generate(request, config())
+    assert summary.dropped_citations == 2 and not summary.offline
+    assert [len(p.citations) for p in summary.points] == [1, 0]
+    assert server.received[0].body["response_format"]["type"] == "json_schema"
+    assert "2 citation(s) to responses not in the input were dropped" in summarize.to_markdown(summary)
+
+
+def test_the_input_follows_the_context_window_the_server_reports(db: Path, server: ChatServer) -> None:
+    request = _prepare(db, summarize.Scope("executive"))
+    server.models = [{"id": "test-model", "object": "model", "max_model_len": 3000}]
+    small = summarize.generate(request, config())
+    user = server.received[-1].message("user") + server.received[-1].message("system")
+    assert small.sent == len(quotations(server.received[-1])) < len(request.sources)
+    assert len(user) <= (3000 - summarize.reply_tokens(llm.context(config()))) * 3  # at most 3 characters a token
+    with ChatServer() as large:
+        large.respond = cite_first_two
+        large.models = [{"id": "test-model", "object": "model", "max_model_len": 200_000}]
+        summarize.generate(request, replace(config(), api_base=large.url))
+        assert len(quotations(large.received[-1])) == len(request.sources)  # all of it fits
+        summarize.generate(request, replace(config(), api_base=large.url, max_input_chars=3000))
+        assert len(quotations(large.received[-1])) < len(request.sources)  # the setting still caps it
+
+
+def test_a_cancelled_summary_is_neither_shown_nor_replaced_by_the_offline_one(db: Path, server: ChatServer) -> None:
+    server.respond = lambda body: Reply(json={"paragraphs": ["x " * 400], "points": []}, chunk_delay=0.05)
+    with pytest.raises(llm.Cancelled):
+        summarize.summarize(db, summarize.Scope("item", "A.5.2"), replace(config(), timeout=30), cancel=lambda: True)
+    with connect(db) as con:
+        assert con.execute("SELECT count(*) FROM summary_cache").fetchall() == [(0,)]

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import store
 from dashboard.catalog import load_catalog
 from dashboard.db import connect
-from tests.llm_server import ChatServer, Reply, use_server
+from tests.llm_server import ChatServer, Reply, judge, use_server
 from tests.pages.conftest import APP
 
 PAGE = "pages/interview.py"
@@ -90,9 +90,9 @@ def test_with_the_local_model_the_agent_proposes_asks_once_and_the_person_decide
     nearly_done: Path, server: ChatServer
 ) -> None:
     server.script(
-        Reply(json={"enough": True, "level": 3, "rationale": "Approved, published and reviewed."}),
+        judge(3, "Approved, published and reviewed."),
         Reply(json={"enough": False, "follow_up": "Which parties did you list, and who keeps the list?"}),
-        Reply(json={"enough": True, "level": 1, "rationale": "Only informal knowledge."}),
+        judge(1, "Only informal knowledge."),
     )
     app = _start()
     assert "proposes levels with openai/test\\-model" in app.caption[0].value
@@ -147,7 +147,7 @@ def test_a_remote_model_gets_nothing_until_the_person_has_seen_it_and_confirmed(
 ) -> None:
     with ChatServer(host="127.0.0.2") as remote:
         use_server(monkeypatch, remote, AIMS_LLM_API_KEY="sk-remote")
-        remote.respond = lambda body: Reply(json={"enough": True, "level": 2, "rationale": "Drafted, not approved."})
+        remote.respond = judge(2, "Drafted, not approved.")
         app = _start()
         _answer(app, "Our scope draft is with jo@corp.example; it covers the retail unit and its three models.")
         assert remote.received == []

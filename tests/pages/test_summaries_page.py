@@ -29,8 +29,9 @@ def hostile_db(demo_db: Path) -> Path:
 
 
 @pytest.fixture
-def server(chat_server: ChatServer) -> ChatServer:
+def server(chat_server: ChatServer, monkeypatch: pytest.MonkeyPatch) -> ChatServer:
     chat_server.respond = echo_citations
+    monkeypatch.setenv("AIMS_LLM_TIMEOUT", "30")  # the page streams: a process's first stream is slow on a busy machine
     return chat_server
 
 
@@ -89,6 +90,10 @@ def test_the_local_model_summarises_on_demand_with_checked_citations_then_from_t
     assert "1 citation(s) to responses not in the input were dropped" in body
     assert "<script>" not in body and "](https://evil" not in body
     assert "Per jo@corp\\.example" in body  # the placeholder the model used is restored for the reader
+    assert server.received[0].body["stream"] is True and server.received[0].body["response_format"]["type"] == "json_schema"
+    [status] = app.status
+    assert status.label == "Summarised with openai/test\\-model" and status.state == "complete"
+    assert "Reply complete" in "\n".join(m.value for m in status.markdown)  # the progress line's last state
     again = _open({"kind": "item", "item": "A.5.2"})
     assert "(from the cache)" in _body(again).replace("\\", "") and len(server.received) == 1
     assert [b.label for b in again.button if b.key == "summary_run"] == ["Regenerate with openai/test-model"]
@@ -140,3 +145,11 @@ def test_the_settings_page_shows_the_configuration_never_the_key_and_tests_the_c
     app.button(key="llm_test").click().run()
     assert "answered in" in app.success[0].value and "'OK'" in app.success[0].value
     assert server.received[0].headers["authorization"] == "Bearer sk-never-shown-1234"
+
+
+def test_a_cancelled_run_says_so_and_shows_no_new_summary(hostile_db: Path, server: ChatServer) -> None:
+    app = _open({"kind": "item", "item": "A.5.2"})
+    app.session_state["summary_cancelled"] = True  # what the Cancel button's callback leaves for the next run
+    app.run()
+    assert "Cancelled: nothing was saved." in [i.value for i in app.info]
+    assert server.received == [] and "No summary of this selection yet" in app.info[1].value
