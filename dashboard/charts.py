@@ -74,8 +74,8 @@ def section_label(section: str, title: str, wrap: int | None = None) -> str:
     words, lines, line = f"{section} {title}".split(), [], ""
     if wrap is None:
         return html.escape(" ".join(words))
-    for word in words:
-        if line and len(line) + 1 + len(word) > wrap:
+    for n, word in enumerate(words):
+        if line and n > 1 and len(line) + 1 + len(word) > wrap:  # the number keeps its first word
             lines.append(line)
             line = word
         else:
@@ -210,7 +210,7 @@ def heatmap(sections: pd.DataFrame, *, order: list[str] | None = None, title: st
         why = why.reindex(index=table.index, columns=columns)
     text = [[(("no data" if why is None or pd.isna(why.iat[i, j]) else str(why.iat[i, j])) if pd.isna(v)
               else (f"{v:.0f}" if items else f"{v:.2f}")) for j, v in enumerate(row)] for i, row in enumerate(z)]
-    wrapped, full = (_names(sections, 9 if large else 11), _names(sections)) if not items else ({}, {})
+    wrapped, full = (_names(sections, 10 if large else 11), _names(sections)) if not items else ({}, {})
     ticks = [wrapped.get(c, html.escape(str(c))) for c in columns]
     hover = [[full.get(c, html.escape(str(c))) for c in columns] for _ in range(len(table.index))]
     row_height, cell_font = (44, 20) if large else (28, 11)
