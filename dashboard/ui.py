@@ -67,15 +67,15 @@ def page_setup() -> None:
 
 _PRESENTATION_CSS = """
 <style>
-  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
-  [data-testid="stToolbar"] { display: none !important; }
+  [data-testid="stHeader"], [data-testid="stToolbar"] { display: none !important; }
   .block-container { max-width: 1500px; padding-top: 1.5rem; }
   h1 { font-size: 3rem !important; }
   [data-testid="stMetricValue"] { font-size: 3.2rem !important; }
   [data-testid="stMetricLabel"] p { font-size: 1.3rem !important; }
   .stMarkdown p { font-size: 1.25rem; }
   @media print {
-    [data-testid="stSelectbox"], .modebar-container { display: none !important; }
+    [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stDownloadButton"],
+    [data-testid="stPageLink"], .modebar-container { display: none !important; }
     .block-container { padding: 0 !important; }
   }
 </style>
@@ -83,7 +83,8 @@ _PRESENTATION_CSS = """
 
 
 def presentation_style() -> None:
-    """A clean page for top management: no sidebar or toolbar, large type, prints well (static CSS only)."""
+    """A clean page for top management: no toolbar, large type, prints without the sidebar (where the round is
+    chosen) or buttons (static CSS only)."""
     st.html(_PRESENTATION_CSS)
 
 

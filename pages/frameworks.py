@@ -23,7 +23,7 @@ framework, sets = frameworks[fw], {s.id: s for s in ui.query(sets_for, fw)}
 set_id = right.selectbox("Mapping set", list(sets), key="fw_set", format_func=lambda s: sets[s].name
                          + (" (ours)" if sets[s].origin == "ours" else " (imported)"))
 mapping = sets[set_id]
-st.caption(escape_markdown(f"{framework.title}, {framework.version} · {framework.source}"))
+st.markdown(escape_markdown(f"{framework.title}, {framework.version} · {framework.source}"))
 st.info(escape_markdown(f"Every figure below uses the mapping set {mapping.describe()}. Covers {sel.covers}."))
 groups = st.multiselect("Only these groups", framework.groups, placeholder="All groups", key="fw_groups")
 
