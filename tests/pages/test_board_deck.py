@@ -29,7 +29,7 @@ def _page(page: str) -> AppTest:
     return app
 
 
-def _texts(slide) -> dict[str, str]:  # noqa: ANN001 - a python-pptx slide
+def _texts(slide) -> dict[str, str]:
     return {shape.name: shape.text_frame.text for shape in slide.shapes if shape.has_text_frame}
 
 
