@@ -112,39 +112,43 @@ def _levels(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def clause_maturity_chart(sections: pd.DataFrame, scale: Scale, *, title: str = "Maturity per clause") -> go.Figure:
-    """Bars of section maturity (coloured by level) with the target as a marker, for clauses 4-10."""
+    """Bars of section maturity (coloured by level) with the target as a marker, for clauses 4-10.
+
+    Horizontal, so that every clause keeps its full name on one line ("4 Context of the organization") at any
+    width: seven names never fit side by side under vertical bars without slanting or overlapping."""
     data = sections[sections["kind"] == "clause"]
-    # the sections' names, wrapped over short lines and kept level (slanted labels are hard to read)
-    labels = [section_label(s, t, 12) for s, t in zip(data["section"], data["section_title"], strict=True)]
+    labels = [section_label(s, t) for s, t in zip(data["section"], data["section_title"], strict=True)]
     maturity = data["maturity"].astype("float")
     figure = go.Figure()
     figure.add_bar(
-        x=labels,
-        y=maturity.fillna(0),
+        y=labels,
+        x=maturity.fillna(0),
+        orientation="h",
         marker_color=[level_colour(None if pd.isna(v) else v, scale) for v in _levels(data, "maturity")],
         marker_line_color="#555555",
         marker_line_width=1,
         text=[("not assessed" if pd.isna(v) else f"{v:.2f}") for v in data["maturity"]],
-        textposition="outside",
+        textposition="inside",
+        insidetextanchor="start",
+        textfont={"color": "#111111"},
         name="Maturity",
-        customdata=[section_label(s, t) for s, t in zip(data["section"], data["section_title"], strict=True)],
-        hovertemplate="%{customdata}<br>maturity %{text}<extra></extra>",
-        cliponaxis=False,
+        hovertemplate="%{y}<br>maturity %{text}<extra></extra>",
     )
     figure.add_scatter(
-        x=labels,
-        y=data["target"],
+        y=labels,
+        x=data["target"],
         mode="markers",
-        marker={"symbol": "line-ew", "size": 40, "line": {"width": 3, "color": "#222222"}},
+        marker={"symbol": "line-ns", "size": 26, "line": {"width": 3, "color": "#222222"}},
         name="Target",
-        customdata=[section_label(s, t) for s, t in zip(data["section"], data["section_title"], strict=True)],
-        hovertemplate="%{customdata}<br>target %{y:.2f}<extra></extra>",
+        hovertemplate="%{y}<br>target %{x:.2f}<extra></extra>",
     )
+    levels = f"maturity level, from 0 {scale.levels[0].name} to 5 {scale.levels[-1].name}"
     figure.update_layout(
         title=chart_title(title),
-        yaxis=_score_axis(scale, range=[0, 5.6]),
-        xaxis={"tickfont": {"size": 11}, "tickangle": 0},
-        legend={"orientation": "h", "y": -0.3},
+        xaxis={**_score_axis(None, range=[0, 5.05]), "title": {"text": levels, "font": {"size": 11}}},
+        yaxis={"autorange": "reversed", "automargin": True},
+        legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+        height=380,
         **_LAYOUT,
     )
     return figure
@@ -209,11 +213,12 @@ def heatmap(sections: pd.DataFrame, *, order: list[str] | None = None, title: st
         why = sections.pivot_table(index="unit", columns="section", values="state", aggfunc="first")
         why = why.reindex(index=table.index, columns=columns)
     text = [[(("no data" if why is None or pd.isna(why.iat[i, j]) else str(why.iat[i, j])) if pd.isna(v)
-              else (f"{v:.0f}" if items else f"{v:.2f}")) for j, v in enumerate(row)] for i, row in enumerate(z)]
-    wrapped, full = (_names(sections, 10 if large else 11), _names(sections)) if not items else ({}, {})
-    ticks = [wrapped.get(c, html.escape(str(c))) for c in columns]
+              else (f"{v:.0f}" if items else f"{v:.1f}" if large else f"{v:.2f}")) for j, v in enumerate(row)]
+            for i, row in enumerate(z)]  # large: one decimal, so that big type fits sixteen columns
+    full = _names(sections) if not items else {}
+    ticks = [full.get(c, html.escape(str(c))) for c in columns]  # the sections' names, slanted: 16 never fit level
     hover = [[full.get(c, html.escape(str(c))) for c in columns] for _ in range(len(table.index))]
-    row_height, cell_font = (44, 20) if large else (28, 11)
+    row_height, cell_font = (44, 18) if large else (28, 11)
     figure = go.Figure(go.Heatmap(
         z=z, x=columns, y=safe(table.index), text=text, texttemplate="%{text}", textfont={"size": cell_font},
         customdata=hover, colorscale=_level_colourscale(), zmin=0, zmax=6, xgap=2, ygap=2, hoverongaps=True,
@@ -222,11 +227,11 @@ def heatmap(sections: pd.DataFrame, *, order: list[str] | None = None, title: st
     ))
     figure.update_layout(
         title=chart_title(title), plot_bgcolor="#e9e9e9",
-        height=max(360, row_height * len(table.index) + (220 if large else 180)),
+        height=max(360, row_height * len(table.index) + (0 if items else 170) + (220 if large else 180)),
         yaxis={"autorange": "reversed", "automargin": True, "tickfont": {"size": 18 if large else 12}},
-        xaxis={"side": "top", "type": "category", "tickangle": 0, "tickvals": columns, "ticktext": ticks,
-               "tickfont": {"size": 13 if large else 10}, "automargin": True},
-        margin={"l": 10, "r": 10, "t": 120, "b": 10}, font={"size": 16 if large else 12},
+        xaxis={"side": "top", "type": "category", "tickangle": -40, "tickvals": columns, "ticktext": ticks,
+               "tickfont": {"size": 14 if large else 11}, "automargin": True},
+        margin={"l": 10, "r": 10, "t": 80, "b": 10}, font={"size": 16 if large else 12},
     )
     return figure
 
@@ -250,9 +255,9 @@ def ranking_chart(ranked: pd.DataFrame, scale: Scale, *, title: str = "Units by 
         q1, median, q3 = values.quantile([0.25, 0.5, 0.75])
         figure.add_vrect(x0=q1, x1=q3, fillcolor="#888888", opacity=0.12, line_width=0)
         figure.add_vline(x=median, line_dash="dash", line_color="#222222")
-        key += f" · dashed: the median unit ({median:.2f}) · shaded: the middle half"
+        key += f"<br>dashed: the median unit ({median:.2f}) · shaded: the middle half"
     figure.update_layout(title=chart_title(title),
-                         xaxis={**_score_axis(scale), "title": {"text": key, "font": {"size": 12}}},
+                         xaxis={**_score_axis(None, range=[0, 5.05]), "title": {"text": key, "font": {"size": 12}}},
                          yaxis={"automargin": True}, showlegend=False,
                          height=max(320, 26 * len(data) + 160), **_LAYOUT)
     return figure
@@ -276,8 +281,9 @@ def radar(sections: pd.DataFrame, units: list[str], *, title: str = "Units again
                                 customdata=[*full, full[0]],
                                 hovertemplate=html.escape(unit) + "<br>%{customdata}: %{r:.2f}<extra></extra>")
     figure.update_layout(title=chart_title(title),
-                         polar={"radialaxis": {"range": [0, 5], "tickvals": [0, 1, 2, 3, 4, 5], "angle": 90,
-                                               "tickangle": 90, "tickfont": {"size": 10}},
+                         # the scale's numbers run between the first two sections, not over a section's name
+                         polar={"radialaxis": {"range": [0, 5], "tickvals": [1, 2, 3, 4, 5], "angle": 90 - 180 / len(order),
+                                               "tickangle": 90 - 180 / len(order), "tickfont": {"size": 10}},
                                 "angularaxis": {"type": "category", "direction": "clockwise"}},
                          legend={"orientation": "h"},
                          margin={"l": 30, "r": 30, "t": 90, "b": 30})
@@ -330,6 +336,6 @@ def trend_chart(trend: pd.DataFrame, *, value: str = "maturity", by: str = "sect
         figure.add_scatter(x=safe(target.index), y=target.to_numpy(), mode="lines", name="Target", line=TARGET_LINE,
                            hovertemplate="round %{x}: target %{y:.2f}<extra></extra>")
     figure.update_layout(title=chart_title(title), yaxis=_score_axis(None, title="maturity"),
-                         xaxis={"type": "category", "title": "round"},
-                         legend={"font": {"size": 11}}, **_LAYOUT)
+                         xaxis={"type": "category", "title": "round"}, height=520,
+                         legend={"font": {"size": 11}, "orientation": "h", "y": -0.22, "yanchor": "top"}, **_LAYOUT)
     return figure

@@ -70,8 +70,8 @@ _PRESENTATION_CSS = """
   [data-testid="stHeader"], [data-testid="stToolbar"] { display: none !important; }
   .block-container { max-width: 1500px; padding-top: 1.5rem; }
   h1 { font-size: 3rem !important; }
-  [data-testid="stMetricValue"] { font-size: 3.2rem !important; }
-  [data-testid="stMetricLabel"] p { font-size: 1.3rem !important; }
+  [data-testid="stMetricValue"] { font-size: 2.6rem !important; }
+  [data-testid="stMetricLabel"] p { font-size: 1.1rem !important; }
   .stMarkdown p { font-size: 1.25rem; }
   @media print {
     [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stDownloadButton"],

@@ -24,7 +24,7 @@ org = ui.query(organisation.name)
 st.title("Where we stand on ISO/IEC 42001" + (f" — {org}" if org else ""))
 st.caption(f"{covers} · catalog {catalog.version}")
 marks = ui.provenance_notes(ids, round_label)
-cols = st.columns(5)
+cols = st.columns([1, 1.6, 1.4, 1.1, 0.9])  # the level's name and the clause label need the room
 for col, fig in zip(cols, analytics.headline_figures(summary, scale, change), strict=False):
     col.metric(fig.label, fig.value, fig.change, help=fig.help)
 cols[4].metric("Open gaps", summary["open_gaps"])

@@ -66,7 +66,7 @@ def test_headline_figures_come_from_the_scoring_engine(demo_db: Path) -> None:
     assert metrics["Annex A coverage"] == f"{summary['annex_coverage']:.0%}"
     assert metrics["Open gaps"] == str(summary["open_gaps"])
     clause = _chart(app, "Maturity per clause")
-    bars = _values(clause["data"][0]["y"])
+    bars = _values(clause["data"][0]["x"])
     expected = sections[sections["kind"] == "clause"]["maturity"].tolist()
     assert bars == pytest.approx(expected)
     assert "10 unit(s)" in app.caption[0].value
@@ -83,7 +83,7 @@ def test_one_unit_and_round_equal_the_exported_scores(demo_db: Path, tmp_path: P
     app.sidebar.selectbox(key="overview_round").select("2025-Q4")
     app.run()
     assert not app.exception, app.exception
-    bars = _values(_chart(app, "Maturity per clause")["data"][0]["y"])
+    bars = _values(_chart(app, "Maturity per clause")["data"][0]["x"])
     assert bars == pytest.approx([float(r["maturity"]) for r in exported if not r["section"].startswith("A.")])
     assert "1 unit(s) · round: 2025-Q4" in app.caption[0].value
 
