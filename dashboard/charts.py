@@ -212,7 +212,8 @@ def heatmap(sections: pd.DataFrame, *, order: list[str] | None = None, title: st
     if items:
         why = sections.pivot_table(index="unit", columns="section", values="state", aggfunc="first")
         why = why.reindex(index=table.index, columns=columns)
-    text = [[(("no data" if why is None or pd.isna(why.iat[i, j]) else str(why.iat[i, j])) if pd.isna(v)
+    blank = "—" if large else "no data"  # large type: a dash fits the cell (the key under the title says what it means)
+    text = [[((blank if why is None or pd.isna(why.iat[i, j]) else str(why.iat[i, j])) if pd.isna(v)
               else (f"{v:.0f}" if items else f"{v:.1f}" if large else f"{v:.2f}")) for j, v in enumerate(row)]
             for i, row in enumerate(z)]  # large: one decimal, so that big type fits sixteen columns
     full = _names(sections) if not items else {}

@@ -33,6 +33,8 @@ sections = ui.query("section_scores", ids).replace({"unit": marks})  # a unit's 
 st.plotly_chart(charts.heatmap(sections, order=[marks.get(u, u) for u in ui.query(analytics.ranking, ids)["unit"]],
                                title=f"Maturity by unit and section · {covers}", large=True),
                 key="present_heatmap", config={"displaylogo": False})
+st.caption("Each cell: a unit's score on a section (clauses 4-10, Annex A objectives A.2-A.10), in its level's colour; "
+           "— = not assessed.")
 
 st.subheader("Top roadmap themes")
 themes = ui.query(roadmap.organisation_plan, ids)
