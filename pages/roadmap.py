@@ -45,21 +45,25 @@ else:
         shown = shown.head(EDITOR_ROWS)
     columns = (["phase", "rank", "item_id", "title", "units_below", "units_assessed", "units", "lowest_level"] if by_item
                else ["phase", "rank", "unit", "item_id", "title", "level", "target_level", "gap"])
-    columns += ["score", "why", "suggested_action", *([] if by_item else ["evidence"]), "owner", "due_date", "status"]
+    columns += ["score", "why", "suggested_action", *([] if by_item else ["evidence"]), "owner", "due_date",
+                "due_outside_phase", "status"]
+    outside = int(plan["due_outside_phase"].sum())
+    if outside:
+        st.caption(f"⚠ {outside} action(s) have a due date set outside their phase's window (column *Due outside "
+                   "its phase*): move the date, or accept that the action runs late or early.")
     version = st.session_state.setdefault("roadmap_editor_version", 0)
     key = f"roadmap_editor_{int(by_item)}_{version}"
+    config = ui.column_config(shown[columns])
+    config["status"] = st.column_config.SelectboxColumn("Status", options=list(roadmap.STATUSES), required=True)
     st.data_editor(
         shown[columns], key=key, hide_index=True, num_rows="fixed",
-        disabled=not user or [c for c in columns if c not in ("owner", "due_date", "status")],
-        column_config={
-            "status": st.column_config.SelectboxColumn("status", options=list(roadmap.STATUSES), required=True),
-            "due_date": st.column_config.DateColumn("due", format="YYYY-MM-DD"),
-            "why": st.column_config.TextColumn("why this priority", width="large"),
-            "suggested_action": st.column_config.TextColumn("next step", width="large"),
-            "units_below": st.column_config.NumberColumn("units below target"),
-            "units_assessed": st.column_config.NumberColumn("of units assessed"),
-        },
+        disabled=not user or [c for c in columns if c not in ("owner", "due_date", "status")], column_config=config,
     )
+    with st.expander("How a priority is computed (the arithmetic for one action)"):
+        pick = st.selectbox("Action", shown.index.tolist(), key="roadmap_detail_pick",
+                            format_func=lambda i: f"{shown.loc[i, 'rank']}. {shown.loc[i, 'item_id']} {shown.loc[i, 'title']}"
+                            + (f" · {shown.loc[i, 'unit']}" if "unit" in shown.columns else ""))
+        st.text(shown.loc[pick, "score_detail"] if pick is not None else "")
     edits = st.session_state.get(key, {}).get("edited_rows", {})
     if not user:
         st.info("Type your name in the sidebar to change owners, due dates and status: it goes into the change log.")
