@@ -168,21 +168,19 @@ def cell_text(value: Any, kind: str) -> str:
 
 
 def display_frame(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> pd.DataFrame:
-    """The frame ready for `st.dataframe`: dates as dates, yes/no for booleans, shares as 0–100, and no None,
-    nan or NaT anywhere (a blank text is '', a column of numbers or dates with blanks is shown as text with
-    empty cells)."""
+    """The frame ready for `st.dataframe`: dates as dates, yes/no for booleans, shares as 0–100, a blank text
+    as ''. Missing numbers and dates stay missing: `ui.table` draws them empty (placeholder ''), never None."""
     out = frame.loc[:, list(columns)] if columns is not None else frame.copy()
     for name in out.columns:
         kind = spec(name, out).kind
         series = out[name]
-        has_blank = bool(series.isna().any())
+        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
         if kind == "date":
-            dates = [_as_date(v) for v in series]
-            out[name] = [d.isoformat() if d else "" for d in dates] if has_blank else dates
+            out[name] = [_as_date(v) for v in series]  # a blank stays missing: the table draws it empty
         elif kind == "bool":
             out[name] = [cell_text(v, "bool") for v in series]
         elif kind in ("int", "score", "percent"):
-            if has_blank or not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            if not numeric:
                 out[name] = [cell_text(v, kind) for v in series]
             elif kind == "percent":  # shown as 8%, from 0.08 (ui.column_config formats it)
                 out[name] = series.astype(float) * 100

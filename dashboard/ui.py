@@ -405,7 +405,7 @@ def column_config(frame: pd.DataFrame, labels: Mapping[str, str] | None = None) 
         spec = columns.spec(name, frame)
         common = {"label": (labels or {}).get(name) or spec.label, "width": spec.width, "help": spec.help or None}
         numeric = pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name])
-        if spec.kind == "date" and len(frame) and all(hasattr(v, "isoformat") for v in frame[name]):
+        if spec.kind == "date" and any(hasattr(v, "isoformat") for v in frame[name]):
             config[name] = st.column_config.DateColumn(format="YYYY-MM-DD", **common)
         elif spec.kind == "percent" and numeric:  # display_frame gives percentages as 0-100
             config[name] = st.column_config.NumberColumn(format="%.0f%%", **common)
@@ -418,10 +418,13 @@ def column_config(frame: pd.DataFrame, labels: Mapping[str, str] | None = None) 
     return config
 
 
-def table(frame: pd.DataFrame, *, key: str, labels: Mapping[str, str] | None = None, **kwargs: Any) -> None:
-    """`st.dataframe` for people: headers, formats and widths from `dashboard.columns`, blanks shown blank."""
+def table(frame: pd.DataFrame, *, key: str, labels: Mapping[str, str] | None = None,
+          overrides: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+    """`st.dataframe` for people: headers, formats and widths from `dashboard.columns`, blanks shown blank;
+    `overrides` replaces a column's configuration (e.g. a link)."""
     shown = columns.display_frame(frame)
-    st.dataframe(shown, hide_index=True, key=key, column_config=column_config(shown, labels), **kwargs)
+    config = column_config(shown, labels) | dict(overrides or {})
+    st.dataframe(shown, hide_index=True, key=key, column_config=config, placeholder="", **kwargs)
 
 
 def assessment_result(assessment: store.Assessment, sections: pd.DataFrame) -> None:

@@ -58,6 +58,7 @@ else:
     st.data_editor(
         shown[columns], key=key, hide_index=True, num_rows="fixed",
         disabled=not user or [c for c in columns if c not in ("owner", "due_date", "status")], column_config=config,
+        placeholder="",
     )
     with st.expander("How a priority is computed (the arithmetic for one action)"):
         pick = st.selectbox("Action", shown.index.tolist(), key="roadmap_detail_pick",
