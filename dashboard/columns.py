@@ -26,16 +26,19 @@ __all__ = ["COLUMNS", "Column", "display_frame", "export_frame", "label", "spec"
 class Column:
     label: str
     kind: str = "text"
-    width: str = "medium"  # small, medium or large on screen
+    width: str | int = "medium"  # small, medium, large or pixels on screen
     help: str = ""
 
     @property
     def chars(self) -> int:
         """The width in an Excel sheet, in characters."""
-        return {"small": 10, "medium": 22, "large": 60}[self.width] if self.kind != "long" else 60
+        if self.kind == "long":
+            return 60
+        return {"small": 10, "medium": 22, "large": 60}.get(self.width, 16) if isinstance(self.width, str) else \
+            max(8, self.width // 7)
 
 
-def _c(label: str, kind: str = "text", width: str | None = None, help: str = "") -> Column:
+def _c(label: str, kind: str = "text", width: str | int | None = None, help: str = "") -> Column:
     default = {"long": "large", "int": "small", "score": "small", "percent": "small", "date": "small",
                "bool": "small"}.get(kind, "medium")
     return Column(label, kind, width or default, help)
@@ -43,9 +46,9 @@ def _c(label: str, kind: str = "text", width: str | None = None, help: str = "")
 
 COLUMNS: dict[str, Column] = {
     # who and when
-    "unit": _c("Unit"), "units": _c("Units", "long"), "assessment": _c("Round"), "label": _c("Round"),
+    "unit": _c("Unit", width=140), "units": _c("Units", "long"), "assessment": _c("Round"), "label": _c("Round"),
     "round": _c("Round"), "assessed_on": _c("Assessed on", "date"), "scope": _c("Scope", width="small"),
-    "status": _c("Status", width="small"), "source": _c("Source", width="small"),
+    "status": _c("Status", width=105), "source": _c("Source", width="small"),
     "changed_by": _c("Changed by"), "changed_at": _c("Changed at", "date"), "created_at": _c("Created", "date"),
     "imported_at": _c("Imported at", "date"), "imported_by": _c("Imported by"), "filename": _c("File"),
     "file": _c("File"), "sheet": _c("Sheet"), "row": _c("Row", "int"), "column": _c("Column"),
@@ -53,7 +56,7 @@ COLUMNS: dict[str, Column] = {
     "message": _c("Message", "long"), "field": _c("Field"), "old_value": _c("Before"), "new_value": _c("After"),
     # items
     "section": _c("Section", width="small"), "section_title": _c("Section title"), "objective": _c("Objective"),
-    "item_id": _c("Item", width="small"), "control": _c("Control", width="small"), "title": _c("Title", width="large"),
+    "item_id": _c("Item", width=75), "control": _c("Control", width="small"), "title": _c("Title", width=220),
     "kind": _c("Kind", width="small"), "weight": _c("Weight", "score"),
     # answers
     "maturity": _c("Maturity", "score", help="0 Non-existent … 5 Optimised; a section's figure is the weighted mean."),
@@ -67,8 +70,8 @@ COLUMNS: dict[str, Column] = {
     "inclusion_justification": _c("Reason for inclusion", "long",
                                   help="Why an included control is applied: the risks or obligations it treats."),
     "implemented": _c("Implemented", width="small"), "state": _c("State", width="small"),
-    "evidence": _c("Evidence", "long"), "notes": _c("Notes", "long"), "owner": _c("Owner"),
-    "due_date": _c("Due date", "date"), "completeness": _c("Completeness", "percent",
+    "evidence": _c("Evidence", "long"), "notes": _c("Notes", "long"), "owner": _c("Owner", width=130),
+    "due_date": _c("Due date", "date", width=105), "completeness": _c("Completeness", "percent",
                                                           help="Assessed applicable items ÷ applicable items."),
     "coverage": _c("Annex A coverage", "percent", help="Applicable controls at or above target ÷ applicable controls."),
     "annex_coverage": _c("Annex A coverage", "percent"), "clause_maturity": _c("Clause maturity", "score"),
@@ -78,14 +81,14 @@ COLUMNS: dict[str, Column] = {
     "median": _c("Median", "score"), "mean": _c("Mean", "score"), "change": _c("Change", "score"),
     "delta": _c("Change", "score"), "previous": _c("Previous", "score"),
     # roadmap
-    "phase": _c("Phase", width="small"), "rank": _c("Rank", "int"),
+    "phase": _c("Phase", width=70), "rank": _c("Rank", "int", width=55),
     "score": _c("Priority score", "score", help="Gap × weight + 0.5 × the open actions waiting for it."),
     "why": _c("Why this priority", "long", help="The gap, the weight and what waits for it. The arithmetic: "
               "score = gap × weight + 0.5 × open actions waiting; Now for a foundation or a score ≥ 3, Next ≥ 2, "
               "else Later; a prerequisite is brought forward to the phase of what relies on it."),
     "score_detail": _c("How the score is computed", "long"),
     "suggested_action": _c("Next step", "long"), "summary": _c("Summary", "long"),
-    "units_below": _c("Units below target", "int"), "units_assessed": _c("Of units assessed", "int"),
+    "units_below": _c("Units below target", "int", width=90), "units_assessed": _c("Of units assessed", "int", width=90),
     "units_at_zero": _c("Units at level 0", "int"), "overdue": _c("Overdue", "bool"),
     "due_outside_phase": _c("Due outside its phase", "bool",
                             help="A due date set before its phase starts or after it ends."),

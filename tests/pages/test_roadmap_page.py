@@ -93,7 +93,11 @@ def test_organisation_view_merges_units(demo_db: Path) -> None:
     assert table["item_id"].tolist() == merged["item_id"].tolist()
     row = table.set_index("item_id").loc["A.5.2"]
     assert row["units_below"] == merged.set_index("item_id").loc["A.5.2", "units_below"]
-    assert row["units"].count(", ") == row["units_below"] - 1
+    # the list of units is in the action's detail view
+    app.selectbox(key="roadmap_detail_pick").set_value(int(table.index[table["item_id"] == "A.5.2"][0])).run()
+    assert not app.exception, app.exception
+    detail = next(d for d in app.dataframe if list(d.value.columns) == ["field", "value"]).value.set_index("field")["value"]
+    assert detail["Units"].count(", ") == row["units_below"] - 1
 
 
 def test_edits_are_stored_with_the_change_log(demo_db: Path) -> None:
