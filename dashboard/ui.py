@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import identity, provenance, scoring, selection, store
+from dashboard import columns, identity, provenance, scoring, selection, store
 from dashboard.catalog import Catalog, Item, load_catalog
 from dashboard.db import lease, resolve_path
 
@@ -28,6 +28,7 @@ __all__ = [
     "bind",
     "catalog",
     "change_token",
+    "column_config",
     "db_path",
     "filters",
     "flash",
@@ -39,7 +40,9 @@ __all__ = [
     "provenance_notes",
     "query",
     "require_data",
+    "statement_of_applicability",
     "sync_identity",
+    "table",
     "table_download",
     "write",
 ]
@@ -212,14 +215,16 @@ def no_match() -> None:
 
 
 def table_download(frame: pd.DataFrame, name: str, *, key: str, limit: int = 500) -> None:
-    """A table (its first `limit` rows) with a CSV download of all of it (formula-safe, built on click)."""
+    """A table (its first `limit` rows) with a CSV download of all of it (formula-safe, built on click), both
+    with the headers and formats people read (`dashboard.columns`)."""
     from etl.exports import to_csv
 
-    st.dataframe(frame.head(limit), hide_index=True, key=f"{key}_table")
+    table(frame.head(limit), key=f"{key}_table")
     if len(frame) > limit:
         st.caption(f"Showing the first {limit} of {len(frame)} rows; the CSV holds them all.")
     # built on click, not on every rerun: a large table's CSV costs more than the page itself
-    st.download_button("Download as CSV", lambda: to_csv(frame), f"{name}.csv", mime="text/csv", key=f"{key}_csv")
+    st.download_button("Download as CSV", lambda: to_csv(columns.export_frame(frame)), f"{name}.csv", mime="text/csv",
+                       key=f"{key}_csv")
 
 
 def require_data() -> None:
@@ -325,6 +330,7 @@ def item_editor(assessment: store.Assessment, row: Mapping[str, Any], item: Item
         "target": int(row["target"]),
         "applicable": bool(row["applicable"]),
         "justification": row["justification"] if isinstance(row["justification"], str) else "",
+        "inclusion_justification": _text_of(row.get("inclusion_justification")),
         "evidence": row["evidence"] if isinstance(row["evidence"], str) else "",
         "notes": row["notes"] if isinstance(row["notes"], str) else "",
         "owner": row["owner"] if isinstance(row["owner"], str) else "",
@@ -351,6 +357,9 @@ def item_editor(assessment: store.Assessment, row: Mapping[str, Any], item: Item
                          **on("justification"))
             if not stored["justification"].strip():
                 st.error("A justification is required for a control that is not applicable.")
+    if applicable and item.kind == "annex_a":  # the SoA justifies an included control too (ISO/IEC 42001 6.1.3)
+        st.text_area("Why is this control included? (the risks or obligations it treats; goes into the Statement of "
+                     "Applicability)", **on("inclusion_justification"))
     if applicable:
         left, right = st.columns([3, 1])
         with left:
@@ -368,7 +377,55 @@ def item_editor(assessment: store.Assessment, row: Mapping[str, Any], item: Item
         if history.empty:
             st.caption("No change recorded yet.")
         else:
-            st.dataframe(history.drop(columns=["item_id"]), hide_index=True)
+            table(history.drop(columns=["item_id"]), key=f"history_{prefix}")
+
+
+def _text_of(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def statement_of_applicability(assessment_id: int) -> None:
+    """The Statement of Applicability of one assessment: every Annex A control, whether it is included, the
+    justification either way and whether it is implemented; a warning counts the decisions left unjustified."""
+    from etl.roadmap_exports import SOA_LABELS, soa_table, soa_warnings
+
+    soa = query(scoring.statement_of_applicability, assessment_id)
+    if soa.empty:
+        st.caption("This assessment does not cover Annex A.")
+        return
+    for warning in soa_warnings(soa):
+        st.warning(warning)
+    table(query(soa_table, assessment_id, catalog()), key="soa_table", labels=SOA_LABELS)
+
+
+def column_config(frame: pd.DataFrame, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """`st.column_config` for every column of the frame, from `dashboard.columns`: the label, a format for
+    dates, shares and scores, the width (large for long text such as why and evidence) and the help."""
+    config: dict[str, Any] = {}
+    for name in frame.columns:
+        spec = columns.spec(name, frame)
+        common = {"label": (labels or {}).get(name) or spec.label, "width": spec.width, "help": spec.help or None}
+        numeric = pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name])
+        if spec.kind == "date" and any(hasattr(v, "isoformat") for v in frame[name]):
+            config[name] = st.column_config.DateColumn(format="YYYY-MM-DD", **common)
+        elif spec.kind == "percent" and numeric:  # display_frame gives percentages as 0-100
+            config[name] = st.column_config.NumberColumn(format="%.0f%%", **common)
+        elif spec.kind == "score" and numeric:
+            config[name] = st.column_config.NumberColumn(format="%.2f", **common)
+        elif spec.kind == "int" and numeric:
+            config[name] = st.column_config.NumberColumn(format="%d", **common)
+        else:
+            config[name] = st.column_config.Column(**common)
+    return config
+
+
+def table(frame: pd.DataFrame, *, key: str, labels: Mapping[str, str] | None = None,
+          overrides: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+    """`st.dataframe` for people: headers, formats and widths from `dashboard.columns`, blanks shown blank;
+    `overrides` replaces a column's configuration (e.g. a link)."""
+    shown = columns.display_frame(frame)
+    config = column_config(shown, labels) | dict(overrides or {})
+    st.dataframe(shown, hide_index=True, key=key, column_config=config, placeholder="", **kwargs)
 
 
 def assessment_result(assessment: store.Assessment, sections: pd.DataFrame) -> None:
@@ -398,15 +455,14 @@ def assessment_result(assessment: store.Assessment, sections: pd.DataFrame) -> N
                         key=f"result_annex_{assessment.id}")
     levels = scoring.with_levels(sections, scale)[["section", "section_title", "maturity", "level", "target", "gap",
                                                    "completeness"]]
-    st.dataframe(levels, hide_index=True, key=f"result_levels_{assessment.id}")
+    table(levels, key=f"result_levels_{assessment.id}")
     gaps = query(scoring.item_scores, [assessment.id])
     gaps = gaps[gaps["gap"] > 0].sort_values(["gap", "weight", "ord"], ascending=[False, False, True])
     st.subheader(f"Gaps, largest first ({len(gaps)})")
     if gaps.empty:
         st.caption("No gap: every assessed item meets its target.")
     else:
-        st.dataframe(gaps[["item_id", "title", "maturity", "target", "gap", "owner", "due_date"]], hide_index=True,
-                     key=f"result_gaps_{assessment.id}")
+        table(gaps[["item_id", "title", "maturity", "target", "gap", "owner", "due_date"]], key=f"result_gaps_{assessment.id}")
     from dashboard import roadmap
 
     actions = query(roadmap.plan, [assessment.id])
@@ -414,8 +470,8 @@ def assessment_result(assessment: store.Assessment, sections: pd.DataFrame) -> N
     if actions.empty:
         st.caption("Nothing to plan: every assessed item meets its target.")
     else:
-        st.dataframe(actions.head(8)[["rank", "phase", "item_id", "title", "maturity", "target", "why", "suggested_action"]],
-                     hide_index=True, key=f"result_roadmap_{assessment.id}")
+        table(actions.head(8)[["rank", "phase", "item_id", "title", "maturity", "target", "why", "suggested_action"]],
+              key=f"result_roadmap_{assessment.id}")
     left, right = st.columns(2)
     with left:
         st.page_link("pages/overview.py", label="Open the Overview")

@@ -51,13 +51,13 @@ st.subheader("Drill into a requirement")
 labels = {r.id: r.label for r in framework.requirements}
 requirement = st.selectbox("Requirement", list(labels), format_func=labels.get, key="fw_requirement")
 rows = per_unit[per_unit["requirement"] == requirement][["unit", "assessment", "maturity", "target", "state"]]
-st.dataframe(rows, hide_index=True, key="fw_requirement_units")
+ui.table(rows, key="fw_requirement_units")
 behind = ui.query(readiness.basis, sel.ids, fw, requirement, set_id)
 if behind.empty:
     st.caption("No 42001 item is mapped to this requirement in this set.")
 else:
-    st.dataframe(behind.drop(columns=["assessment_id", "requirement"]), hide_index=True, key="fw_basis",
-                 column_config={"link": st.column_config.LinkColumn("Answer", display_text="open")})
+    ui.table(behind.drop(columns=["assessment_id", "requirement"]), key="fw_basis",
+             overrides={"link": st.column_config.LinkColumn("Answer", display_text="open")})
 
 st.subheader("Export")
 cols = st.columns(2)
