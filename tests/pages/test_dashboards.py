@@ -71,7 +71,7 @@ def test_heatmap_overview_and_export_agree(demo_db: Path, tmp_path: Path) -> Non
     overview.sidebar.multiselect(key="overview_units").select("Group IT")
     overview.sidebar.selectbox(key="overview_round").select("2025-Q4")
     overview.run()
-    bars = _array(_figure(overview, "Maturity per clause")["data"][0]["y"])
+    bars = _array(_figure(overview, "Maturity per clause")["data"][0]["x"])  # horizontal bars
     row = units.index("Group IT")
     assert list(bars) == pytest.approx([z[row][sections.index(s)] for s in ["4", "5", "6", "7", "8", "9", "10"]])
 

@@ -108,7 +108,8 @@ def test_presentation_shows_the_newest_round_of_every_unit_and_marks_the_draft(c
         unit = label.split(" · draft ")[0]
         for col, section in enumerate(heat["x"]):
             found = per_unit[(per_unit["unit"] == unit) & (per_unit["section"] == section)]["maturity"]
-            expected = "no data" if found.empty or found.isna().all() else f"{found.iloc[0]:.2f}"
+            # the presentation's large type: one decimal, a dash for no data (the caption says so)
+            expected = "—" if found.empty or found.isna().all() else f"{found.iloc[0]:.1f}"
             assert heat["text"][row][col] == expected, (unit, section)
 
 
