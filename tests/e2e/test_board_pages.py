@@ -114,3 +114,17 @@ def test_every_page_reads_as_a_board_expects_and_passes_the_accessibility_scan(
     assert scanned == len(app_pages())
     assert "(missing)" not in str(headlines), headlines
     assert not failures, "\n".join(failures)
+
+
+def test_the_presentation_page_downloads_the_board_deck(board_tab: Any, server: Server, tmp_path: Path) -> None:
+    from pptx import Presentation
+
+    _open(board_tab, server, "pages/present.py")
+    with board_tab.expect_download(timeout=180_000) as download:
+        board_tab.get_by_role("button", name="Board deck (.pptx)").click()
+    path = tmp_path / "deck.pptx"
+    download.value.save_as(path)
+    slides = list(Presentation(str(path)).slides)
+    assert slides[0].shapes.title.text.startswith("Where we stand on ISO/IEC 42001")
+    assert all("Round: Latest per unit" in s.shapes[1].text_frame.text for s in slides)
+    assert len([sh for s in slides for sh in s.shapes if sh.shape_type == 13]) == 3  # the charts, as images
