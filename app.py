@@ -37,4 +37,6 @@ PAGES = {
     ],
 }
 
+# a read-only (disabled) widget keeps a readable label: Streamlit fades it to 40% (2.6:1 contrast), below WCAG AA
+st.html("<style>[data-testid='stWidgetLabel'] p { color: #4a4a4a !important; }</style>")
 st.navigation(PAGES).run()

@@ -6,15 +6,22 @@ grouped or compared differently; nothing here defines a new way to score.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 import pandas as pd
 
 from dashboard import selection
+from dashboard.catalog import Scale
 from dashboard.db import frame
 from dashboard.scoring import ASSESSMENTS_CTE, DECIMALS, SECTIONS_CTE, Selection, items_cte, level_sql, organisation_summary
 
 __all__ = [
     "CHANGED",
+    "HEADLINE",
+    "Figure",
+    "headline",
+    "headline_figures",
     "item_changes",
     "largest_gaps",
     "overall_trend",
@@ -55,6 +62,65 @@ def summary_change(
         a, b = after[name], earlier[name]
         change[name] = None if a is None or b is None else (a - b if name == "open_gaps" else round(a - b, DECIMALS))
     return now, change
+
+
+# The headline: "where we stand" in one figure (overall maturity and its level) with clause maturity and
+# Annex A coverage beside it. Every page, the report, the deck and the executive summary show these, in this
+# order and with these labels, from `headline_figures`.
+HEADLINE = (
+    ("overall_maturity", "Overall maturity"),
+    ("overall_maturity_level", "Level"),
+    ("clause_maturity", "Clause maturity (4-10)"),
+    ("annex_coverage", "Annex A coverage"),
+)
+_HELP = {
+    "overall_maturity": "The mean of clause maturity (4-10) and Annex A maturity; each unit counts once.",
+    "overall_maturity_level": "The maturity level of the overall figure (of the unrounded mean).",
+    "clause_maturity": "Mean of the clause 4-10 section scores.",
+    "annex_coverage": "Applicable Annex A controls implemented (at or above their target).",
+}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One headline figure as a person reads it: its label, its value as text, its change and a help line."""
+
+    key: str
+    label: str
+    value: str
+    change: str | None
+    help: str
+
+
+def headline_figures(summary: dict[str, float | int | None], scale: Scale,
+                     change: dict[str, float | int | None] | None = None) -> list[Figure]:
+    """The headline figures of an `organisation_summary` (and their change), formatted once for every output."""
+    out = []
+    for key, label in HEADLINE:
+        value = summary[key]
+        delta = None if not change or key not in change or change[key] is None else change[key]
+        if key == "overall_maturity_level":
+            text = "Not assessed" if value is None else f"{int(value)} {scale.name(int(value))}"
+            moved = None
+        elif key == "annex_coverage":  # a share changes by percentage points, not by per cent
+            text = "—" if value is None else f"{value:.0%}"
+            moved = None if delta is None else f"{delta * 100:+.0f} pts vs previous"
+        else:
+            text = "—" if value is None else f"{value:.2f}"
+            moved = None if delta is None else f"{delta:+.2f} vs previous"
+        note = _HELP[key]
+        if key == "clause_maturity" and summary.get("clause_maturity_level") is not None:
+            note += f" Level: {scale.level_name(summary['clause_maturity_level'])}."  # type: ignore[arg-type]
+        if key == "annex_coverage" and summary.get("annex_partial_share") is not None:
+            note += f" Partial: {summary['annex_partial_share']:.0%}."
+        out.append(Figure(key, label, text, moved, note))
+    return out
+
+
+def headline(con: duckdb.DuckDBPyConnection, assessment_ids: Selection, scale: Scale) -> list[Figure]:
+    """The headline figures of a selection, with their change since the previous round."""
+    summary, change = summary_change(con, assessment_ids)
+    return headline_figures(summary, scale, change)
 
 
 def largest_gaps(

@@ -41,6 +41,13 @@ STATE_COLOURS = {
 }
 # up to six units side by side: the Okabe-Ito colours, told apart also by people with colour-vision deficiency
 UNIT_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
+# lines across rounds: the Okabe-Ito colours plus black and grey, each with its own dash and marker, so that
+# up to ten series stay apart in colour, and in shape for readers who do not tell the colours apart
+SERIES_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000", "#F0E442",
+                  "#999999", "#7F3C8D")
+_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+_MARKERS = ("circle", "square", "diamond", "triangle-up", "x", "star", "cross", "triangle-down", "pentagon", "hexagon")
+TARGET_LINE = {"color": "#222222", "dash": "dash", "width": 2}
 # the top margin holds a title and its second line (see `_title`)
 _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 80, "b": 10}, "font": {"size": 13}, "plot_bgcolor": "white"}
 
@@ -61,6 +68,38 @@ def chart_title(text: str) -> dict[str, object]:
     return title
 
 
+def section_label(section: str, title: str, wrap: int | None = None) -> str:
+    """A section as people name it ("6 Planning", "A.6 AI system life cycle"), escaped for Plotly; with `wrap`,
+    broken over lines of about that many characters (`<br>`), for axis ticks."""
+    words, lines, line = f"{section} {title}".split(), [], ""
+    if wrap is None:
+        return html.escape(" ".join(words))
+    for n, word in enumerate(words):
+        if line and n > 1 and len(line) + 1 + len(word) > wrap:  # the number keeps its first word
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    return "<br>".join(html.escape(x) for x in lines)
+
+
+def _names(frame: pd.DataFrame, wrap: int | None = None) -> dict[str, str]:
+    """Section code -> its label, from a frame with `section` and `section_title`."""
+    if "section_title" not in frame.columns:
+        return {s: html.escape(str(s)) for s in frame["section"].unique()}
+    pairs = frame.drop_duplicates("section")[["section", "section_title"]]
+    return {s: section_label(s, t, wrap) for s, t in zip(pairs["section"], pairs["section_title"], strict=True)}
+
+
+def _score_axis(scale: Scale | None = None, **extra: object) -> dict[str, object]:
+    """The maturity axis: always the whole scale 0-5, every level ticked (named when the scale is known)."""
+    axis: dict[str, object] = {"range": [0, 5.4], "tickvals": list(range(6)), "gridcolor": "#eeeeee", "zeroline": False}
+    if scale is not None:
+        axis["ticktext"] = [f"{lv.value} {lv.name}" for lv in scale.levels]
+    return {**axis, **extra}
+
+
 def level_colour(score: float | None, scale: Scale) -> str:
     level = scale.level_of(score)
     return "#eeeeee" if level is None else LEVEL_COLOURS[level]
@@ -73,40 +112,43 @@ def _levels(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def clause_maturity_chart(sections: pd.DataFrame, scale: Scale, *, title: str = "Maturity per clause") -> go.Figure:
-    """Bars of section maturity (coloured by level) with the target as a marker, for clauses 4-10."""
+    """Bars of section maturity (coloured by level) with the target as a marker, for clauses 4-10.
+
+    Horizontal, so that every clause keeps its full name on one line ("4 Context of the organization") at any
+    width: seven names never fit side by side under vertical bars without slanting or overlapping."""
     data = sections[sections["kind"] == "clause"]
-    # short ticks ("4 Context"), slanted by Plotly only when they would overlap (a half-width chart; a wide
-    # one keeps them level): seven full titles never fit; the hover has the full title
-    labels = [f"{s} {t.split()[0]}" for s, t in zip(data["section"], data["section_title"], strict=True)]
+    labels = [section_label(s, t) for s, t in zip(data["section"], data["section_title"], strict=True)]
     maturity = data["maturity"].astype("float")
     figure = go.Figure()
     figure.add_bar(
-        x=labels,
-        y=maturity.fillna(0),
+        y=labels,
+        x=maturity.fillna(0),
+        orientation="h",
         marker_color=[level_colour(None if pd.isna(v) else v, scale) for v in _levels(data, "maturity")],
         marker_line_color="#555555",
         marker_line_width=1,
         text=[("not assessed" if pd.isna(v) else f"{v:.2f}") for v in data["maturity"]],
-        textposition="outside",
+        textposition="inside",
+        insidetextanchor="start",
+        textfont={"color": "#111111"},
         name="Maturity",
-        customdata=[f"{s} {t}" for s, t in zip(data["section"], data["section_title"], strict=True)],
-        hovertemplate="%{customdata}<br>maturity %{text}<extra></extra>",
-        cliponaxis=False,
+        hovertemplate="%{y}<br>maturity %{text}<extra></extra>",
     )
     figure.add_scatter(
-        x=labels,
-        y=data["target"],
+        y=labels,
+        x=data["target"],
         mode="markers",
-        marker={"symbol": "line-ew", "size": 40, "line": {"width": 3, "color": "#222222"}},
+        marker={"symbol": "line-ns", "size": 26, "line": {"width": 3, "color": "#222222"}},
         name="Target",
-        hovertemplate="%{x}<br>target %{y:.2f}<extra></extra>",
+        hovertemplate="%{y}<br>target %{x:.2f}<extra></extra>",
     )
+    levels = f"maturity level, from 0 {scale.levels[0].name} to 5 {scale.levels[-1].name}"
     figure.update_layout(
         title=chart_title(title),
-        yaxis={"range": [0, 5.6], "tickvals": list(range(6)),
-               "ticktext": [f"{lv.value} {lv.name}" for lv in scale.levels], "gridcolor": "#eeeeee"},
-        xaxis={"tickfont": {"size": 11}},  # no tickangle: Plotly slants the ticks only when they collide
-        legend={"orientation": "h", "y": -0.3},
+        xaxis={**_score_axis(None, range=[0, 5.05]), "title": {"text": levels, "font": {"size": 11}}},
+        yaxis={"autorange": "reversed", "automargin": True},
+        legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+        height=380,
         **_LAYOUT,
     )
     return figure
@@ -149,11 +191,12 @@ def _level_colourscale() -> list[list[float | str]]:
 
 
 def heatmap(sections: pd.DataFrame, *, order: list[str] | None = None, title: str = "Maturity by unit and section",
-            items: bool = False) -> go.Figure:
+            items: bool = False, large: bool = False) -> go.Figure:
     """Units × sections, each cell the section score coloured by level; no data is grey and says so.
 
     `items`: the columns are single items, whose levels are whole numbers and whose empty cells say why
-    (their `state`: not assessed, not applicable)."""
+    (their `state`: not assessed, not applicable). `large`: type read from the back of a room (presentation, deck).
+    Columns carry the sections' names, wrapped, and the hover names the section in full."""
     table = sections.pivot_table(index="unit", columns="section", values="maturity", aggfunc="first", dropna=False)
     columns = [s for s in sections.drop_duplicates("section")["section"] if s in table.columns]
     table = table.reindex(columns=columns)
@@ -169,82 +212,131 @@ def heatmap(sections: pd.DataFrame, *, order: list[str] | None = None, title: st
     if items:
         why = sections.pivot_table(index="unit", columns="section", values="state", aggfunc="first")
         why = why.reindex(index=table.index, columns=columns)
-    text = [[(("no data" if why is None or pd.isna(why.iat[i, j]) else str(why.iat[i, j])) if pd.isna(v)
-              else (f"{v:.0f}" if items else f"{v:.2f}")) for j, v in enumerate(row)] for i, row in enumerate(z)]
+    blank = "—" if large else "no data"  # large type: a dash fits the cell (the key under the title says what it means)
+    text = [[((blank if why is None or pd.isna(why.iat[i, j]) else str(why.iat[i, j])) if pd.isna(v)
+              else (f"{v:.0f}" if items else f"{v:.1f}" if large else f"{v:.2f}")) for j, v in enumerate(row)]
+            for i, row in enumerate(z)]  # large: one decimal, so that big type fits sixteen columns
+    full = _names(sections) if not items else {}
+    ticks = [full.get(c, html.escape(str(c))) for c in columns]  # the sections' names, slanted: 16 never fit level
+    hover = [[full.get(c, html.escape(str(c))) for c in columns] for _ in range(len(table.index))]
+    row_height, cell_font = (44, 18) if large else (28, 11)
     figure = go.Figure(go.Heatmap(
-        z=z, x=columns, y=safe(table.index), text=text, texttemplate="%{text}", textfont={"size": 11},
-        colorscale=_level_colourscale(), zmin=0, zmax=6, xgap=2, ygap=2, hoverongaps=True,
+        z=z, x=columns, y=safe(table.index), text=text, texttemplate="%{text}", textfont={"size": cell_font},
+        customdata=hover, colorscale=_level_colourscale(), zmin=0, zmax=6, xgap=2, ygap=2, hoverongaps=True,
         colorbar={"title": "Level", "tickvals": [v + 0.5 for v in range(6)], "ticktext": [str(v) for v in range(6)]},
-        hovertemplate="%{y} · section %{x}<br>%{text}<extra></extra>",
+        hovertemplate="%{y} · %{customdata}<br>%{text}<extra></extra>",
     ))
     figure.update_layout(
-        title=chart_title(title), plot_bgcolor="#e9e9e9", height=max(320, 28 * len(table.index) + 140),
-        yaxis={"autorange": "reversed", "automargin": True}, xaxis={"side": "top", "type": "category"},
-        margin={"l": 10, "r": 10, "t": 120, "b": 10}, font={"size": 12},
+        title=chart_title(title), plot_bgcolor="#e9e9e9",
+        height=max(360, row_height * len(table.index) + (0 if items else 170) + (220 if large else 180)),
+        yaxis={"autorange": "reversed", "automargin": True, "tickfont": {"size": 18 if large else 12}},
+        xaxis={"side": "top", "type": "category", "tickangle": -40, "tickvals": columns, "ticktext": ticks,
+               "tickfont": {"size": 14 if large else 11}, "automargin": True},
+        margin={"l": 10, "r": 10, "t": 80, "b": 10}, font={"size": 16 if large else 12},
     )
     return figure
 
 
 def ranking_chart(ranked: pd.DataFrame, scale: Scale, *, title: str = "Units by overall maturity") -> go.Figure:
-    """Horizontal bars per unit with the organisation's median and interquartile spread."""
+    """Horizontal bars per unit with the organisation's median and interquartile spread.
+
+    Each unit's figure sits in its axis label ("Sales · 2.43"), not beside its bar, so that no label ever lies
+    under the median line; the median's value is in the key under the axis."""
     data = ranked.iloc[::-1]
     values = data["overall_maturity"].astype(float)
+    names = [f"{html.escape(str(u))} · {'no data' if pd.isna(v) else f'{v:.2f}'}"
+             for u, v in zip(data["unit"], data["overall_maturity"], strict=True)]
     figure = go.Figure(go.Bar(
-        x=values.fillna(0), y=safe(data["unit"]), orientation="h",
+        x=values.fillna(0), y=names, orientation="h",
         marker_color=[level_colour(None if pd.isna(v) else v, scale) for v in _levels(data, "overall_maturity")],
-        marker_line_color="#555555",
-        marker_line_width=1, text=[("no data" if pd.isna(v) else f"{v:.2f}") for v in data["overall_maturity"]],
-        textposition="outside", cliponaxis=False, hovertemplate="%{y}: %{text}<extra></extra>",
+        marker_line_color="#555555", marker_line_width=1, hovertemplate="%{y}<extra></extra>", name="Overall maturity",
     ))
+    key = "Overall maturity per unit"
     if values.notna().any():
         q1, median, q3 = values.quantile([0.25, 0.5, 0.75])
         figure.add_vrect(x0=q1, x1=q3, fillcolor="#888888", opacity=0.12, line_width=0)
-        figure.add_vline(x=median, line_dash="dash", line_color="#222222",
-                         annotation_text=f"median {median:.2f}", annotation_position="top")
-    # the key goes under the axis: an annotation inside the plot sat on the bars' value labels
-    figure.update_layout(title=chart_title(title), xaxis={"range": [0, 5.5], "title": {
-                             "text": "dashed: the median unit · shaded: the middle half",
-                             "font": {"size": 12}}},
-                         height=max(320, 26 * len(data) + 140), **_LAYOUT)
+        figure.add_vline(x=median, line_dash="dash", line_color="#222222")
+        key += f"<br>dashed: the median unit ({median:.2f}) · shaded: the middle half"
+    figure.update_layout(title=chart_title(title),
+                         xaxis={**_score_axis(None, range=[0, 5.05]), "title": {"text": key, "font": {"size": 12}}},
+                         yaxis={"automargin": True}, showlegend=False,
+                         height=max(320, 26 * len(data) + 160), **_LAYOUT)
     return figure
 
 
 def radar(sections: pd.DataFrame, units: list[str], *, title: str = "Units against the target") -> go.Figure:
-    """Section scores of up to six units as overlaid polygons, with the target polygon."""
+    """Section scores of up to six units as outlined polygons (no fills, which blur into one), with the target."""
     figure = go.Figure()
     order = list(sections.drop_duplicates("section")["section"])
+    names = _names(sections)
+    full = [names[s] for s in order]
     target = sections.groupby("section")["target"].mean().reindex(order)
-    figure.add_scatterpolar(r=[*target, target.iloc[0]], theta=[*order, order[0]], name="Target",
-                            line={"color": "#222222", "dash": "dash"})
-    for unit, colour in zip(units[:6], UNIT_COLOURS, strict=False):
+    figure.add_scatterpolar(r=[*target, target.iloc[0]], theta=[*order, order[0]], name="Target", line=TARGET_LINE,
+                            customdata=[*full, full[0]], hovertemplate="%{customdata}<br>target %{r:.2f}<extra></extra>")
+    for n, unit in enumerate(units[:6]):
+        colour = UNIT_COLOURS[n]
         rows = sections[sections["unit"] == unit].set_index("section")["maturity"].reindex(order)
-        figure.add_scatterpolar(r=[*rows, rows.iloc[0]], theta=[*order, order[0]], name=html.escape(unit), fill="toself",
-                                opacity=0.55, line={"color": colour}, fillcolor=colour)
-    figure.update_layout(title=chart_title(title), polar={"radialaxis": {"range": [0, 5]}, "angularaxis": {"type": "category"}},
+        figure.add_scatterpolar(r=[*rows, rows.iloc[0]], theta=[*order, order[0]], name=html.escape(unit),
+                                mode="lines+markers", line={"color": colour, "width": 2.5},
+                                marker={"symbol": _MARKERS[n], "size": 7, "color": colour},
+                                customdata=[*full, full[0]],
+                                hovertemplate=html.escape(unit) + "<br>%{customdata}: %{r:.2f}<extra></extra>")
+    figure.update_layout(title=chart_title(title),
+                         # the scale's numbers run between the first two sections, not over a section's name
+                         polar={"radialaxis": {"range": [0, 5], "tickvals": [1, 2, 3, 4, 5], "angle": 90 - 180 / len(order),
+                                               "tickangle": 90 - 180 / len(order), "tickfont": {"size": 10}},
+                                "angularaxis": {"type": "category", "direction": "clockwise"}},
                          legend={"orientation": "h"},
                          margin={"l": 30, "r": 30, "t": 90, "b": 30})
     return figure
 
 
 def distribution(sections: pd.DataFrame, *, title: str = "Spread of unit scores per section") -> go.Figure:
-    """Box and points per section, so that outlying units stand out."""
+    """Box and points per section, so that outlying units stand out; the target as a dash per section."""
     order = list(sections.drop_duplicates("section")["section"])
+    names = _names(sections)
     figure = go.Figure(go.Box(
         x=sections["section"], y=sections["maturity"], boxpoints="all", jitter=0.4, pointpos=0,
-        text=safe(sections["unit"]), marker={"color": "#1a6a3a", "size": 6}, line={"color": "#555555"},
-        hovertemplate="%{text}<br>section %{x}: %{y:.2f}<extra></extra>", name="units",
+        text=safe(sections["unit"]), customdata=[names[s] for s in sections["section"]],
+        marker={"color": "#1a6a3a", "size": 6}, line={"color": "#555555"},
+        hovertemplate="%{text}<br>%{customdata}: %{y:.2f}<extra></extra>", name="Units",
     ))
-    figure.update_layout(title=chart_title(title), xaxis={"categoryorder": "array", "categoryarray": order, "type": "category"},
-                         yaxis={"range": [-0.2, 5.2], "title": "maturity"}, showlegend=False, **_LAYOUT)
+    if "target" in sections.columns:
+        target = sections.groupby("section")["target"].mean().reindex(order)
+        figure.add_scatter(x=order, y=target, mode="markers", name="Target",
+                           marker={"symbol": "line-ew", "size": 30, "line": {"width": 3, "color": "#222222"}},
+                           customdata=[names[s] for s in order], hovertemplate="%{customdata}<br>target %{y:.2f}<extra></extra>")
+    wrapped = _names(sections, 10)
+    figure.update_layout(title=chart_title(title),
+                         xaxis={"categoryorder": "array", "categoryarray": order, "type": "category", "tickangle": 0,
+                                "tickvals": order, "ticktext": [wrapped[s] for s in order], "tickfont": {"size": 10}},
+                         yaxis=_score_axis(None, range=[-0.2, 5.4], title="maturity"),
+                         legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+                         **_LAYOUT)
     return figure
 
 
 def trend_chart(trend: pd.DataFrame, *, value: str = "maturity", by: str = "section",
-                title: str = "Maturity across rounds") -> go.Figure:
-    """One line per section (or per measure) across rounds, in date order."""
+                title: str = "Maturity across rounds", target: pd.Series | None = None) -> go.Figure:
+    """One line per section (or per measure) across rounds, in date order, each with its own colour, dash and
+    marker; sections are named ("6 Planning") in the legend and the hover. `target` (per round, or the frame's
+    `target` column averaged) is drawn as a dashed black line."""
     figure = go.Figure()
-    for name, rows in trend.groupby(by, sort=False):
-        figure.add_scatter(x=safe(rows["round"]), y=rows[value], mode="lines+markers", name=html.escape(str(name)))
-    figure.update_layout(title=chart_title(title), yaxis={"range": [0, 5.2], "title": "maturity"},
-                         xaxis={"type": "category", "title": "round"}, **_LAYOUT)
+    names = _names(trend) if by == "section" else {}
+    rounds = list(dict.fromkeys(trend["round"]))
+    for n, (name, rows) in enumerate(trend.groupby(by, sort=False)):
+        label = names.get(name, html.escape(str(name)))
+        figure.add_scatter(x=safe(rows["round"]), y=rows[value], mode="lines+markers", name=label,
+                           line={"color": SERIES_COLOURS[n % len(SERIES_COLOURS)], "width": 2.5,
+                                 "dash": _DASHES[n % len(_DASHES)]},
+                           marker={"symbol": _MARKERS[n % len(_MARKERS)], "size": 8},
+                           hovertemplate=label + "<br>round %{x}: %{y:.2f}<extra></extra>")
+    if target is None and "target" in trend.columns:
+        target = trend.groupby("round", sort=False)["target"].mean().reindex(rounds)
+    if target is not None and target.notna().any():
+        figure.add_scatter(x=safe(target.index), y=target.to_numpy(), mode="lines", name="Target", line=TARGET_LINE,
+                           hovertemplate="round %{x}: target %{y:.2f}<extra></extra>")
+    figure.update_layout(title=chart_title(title), yaxis=_score_axis(None, title="maturity"),
+                         xaxis={"type": "category", "title": "round"}, height=520,
+                         legend={"font": {"size": 11}, "orientation": "h", "y": -0.22, "yanchor": "top"}, **_LAYOUT)
     return figure

@@ -87,13 +87,14 @@ def prioritise(actions: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
 
     `actions` has one row per open action with assessment_id, item_id and gap (as `scoring.item_scores`
     gives them); weights and dependencies come from the catalog. Returns a copy with foundation,
-    waits_for, unlocks, score, phase, rank and why.
+    waits_for, unlocks, score, phase, rank, why (a short sentence: the gap, the weight, what waits for it)
+    and score_detail (the full arithmetic and the phase rule that applied).
     """
     out = actions.copy()
     results: dict[Any, dict[str, Any]] = {}
     for _, group in out.groupby("assessment_id", sort=False):
         results.update(_prioritise_assessment(group, catalog))
-    for column in ("foundation", "waits_for", "unlocks", "score", "phase", "rank", "why"):
+    for column in ("foundation", "waits_for", "unlocks", "score", "phase", "rank", "why", "score_detail"):
         out[column] = [results[index][column] for index in out.index]
     return out
 
@@ -119,22 +120,39 @@ def _prioritise_assessment(group: pd.DataFrame, catalog: Catalog) -> dict[Any, d
     rank = _rank(index, waits, lambda i: (phase[i], -score[i], catalog.by_id[i].order))
     out = {}
     for item_id, row_index in index.items():
-        why = f"Gap {gap[item_id]} × weight {weight[item_id]:g}"
+        detail = f"Gap {gap[item_id]} × weight {weight[item_id]:g}"
         if unlocks[item_id]:
-            why += f" + {UNLOCK_BONUS:g} × {unlocks[item_id]} open action(s) waiting for it"
-        why += f" = score {score[item_id]:g}. "
-        why += ("Foundation: Now." if foundation[item_id] else
-                f"Score ≥ {NOW_SCORE:g}: Now." if base[item_id] == 0 else
-                f"Score ≥ {NEXT_SCORE:g}: Next." if base[item_id] == 1 else f"Score < {NEXT_SCORE:g}: Later.")
+            detail += f" + {UNLOCK_BONUS:g} × {unlocks[item_id]} open action(s) waiting for it"
+        detail += f" = score {score[item_id]:g}. "
+        detail += ("Foundation: Now." if foundation[item_id] else
+                   f"Score ≥ {NOW_SCORE:g}: Now." if base[item_id] == 0 else
+                   f"Score ≥ {NEXT_SCORE:g}: Next." if base[item_id] == 1 else f"Score < {NEXT_SCORE:g}: Later.")
         if item_id in pulled_by:
-            why += f" Brought forward to {PHASES[phase[item_id]].name}: {pulled_by[item_id]} relies on it."
+            detail += f" Brought forward to {PHASES[phase[item_id]].name}: {pulled_by[item_id]} relies on it."
         if waits[item_id]:
-            why += f" After {', '.join(waits[item_id])}."
+            detail += f" After {', '.join(waits[item_id])}."
         out[row_index] = {
             "foundation": foundation[item_id], "waits_for": ", ".join(waits[item_id]), "unlocks": unlocks[item_id],
-            "score": score[item_id], "phase": PHASES[phase[item_id]].name, "rank": rank[item_id], "why": why,
+            "score": score[item_id], "phase": PHASES[phase[item_id]].name, "rank": rank[item_id],
+            "why": short_why(gap[item_id], weight[item_id], sorted(dependents[item_id], key=lambda i: catalog.by_id[i].order),
+                             unlocks[item_id], pulled_by.get(item_id)),
+            "score_detail": detail,
         }
     return out
+
+
+def short_why(gap: int, weight: float, direct: Sequence[str], unlocks: int, pulled_by: str | None = None) -> str:
+    """The reason for a priority as a sentence a manager reads: the gap, the weight, what waits for it.
+
+    E.g. *Gap 2 at weight 1.5 (a foundation); 6 open actions wait for it (5.3, A.2.2 …).*
+    """
+    text = f"Gap {gap} at weight {weight:g}" + (" (a foundation)" if weight > 1 else "")
+    if unlocks:
+        shown = ", ".join(direct[:3]) + (" …" if unlocks > len(direct[:3]) else "")
+        text += f"; {unlocks} open action{'s' if unlocks > 1 else ''} wait{'' if unlocks > 1 else 's'} for it ({shown})"
+    if pulled_by and pulled_by not in direct[:3]:
+        text += f"; needed before {pulled_by}"
+    return text + "."
 
 
 def _reachable(start: str, edges: Mapping[str, Sequence[str]]) -> set[str]:
@@ -227,6 +245,7 @@ def _plan(con: duckdb.DuckDBPyConnection, items: pd.DataFrame, catalog: Catalog,
         start = _date(r["assessed_on"]) or today
         due_set = next((d for d in (_date(r["t_due"]), _date(r["due_date"]), _date(r["carried_due_date"])) if d), None)
         due = due_set or add_months(start, phase.end_months)
+        window = (add_months(start, phase.start_months), add_months(start, phase.end_months))
         status = r["t_status"] if isinstance(r["t_status"], str) else (
             "in progress" if r["carried_status"] == "in progress" else "open")
         maturity, target = int(r["maturity"]), int(r["target"])
@@ -237,10 +256,11 @@ def _plan(con: duckdb.DuckDBPyConnection, items: pd.DataFrame, catalog: Catalog,
             "target_level": scale.name(target), "gap": int(r["gap"]), "weight": float(r["weight"]),
             "foundation": bool(r["foundation"]), "unlocks": int(r["unlocks"]), "waits_for": r["waits_for"],
             "score": float(r["score"]), "phase": phase.name, "rank": int(r["rank"]), "why": r["why"],
+            "score_detail": r["score_detail"],
             "suggested_action": suggested_action(catalog.by_id[r["item_id"]], maturity, target, scale),
             "evidence": _text(r["evidence"]), "notes": _text(r["notes"]),
             "owner": _text(r["t_owner"], r["owner"], r["carried_owner"]), "due_date": due, "due_set": due_set is not None,
-            "phase_start": add_months(start, phase.start_months), "phase_end": add_months(start, phase.end_months),
+            "phase_start": window[0], "phase_end": window[1], "due_outside_phase": not window[0] <= due <= window[1],
             "status": status, "overdue": status != "done" and due < today,
             "carried_from": _text(r["carried_from"]), "ord": int(r["ord"]),
         })
@@ -255,13 +275,14 @@ def _plan(con: duckdb.DuckDBPyConnection, items: pd.DataFrame, catalog: Catalog,
 ACTION_COLUMNS = (
     "assessment_id", "unit", "assessment", "assessed_on", "section", "kind", "item_id", "title", "maturity", "level",
     "target", "target_level", "gap", "weight", "foundation", "unlocks", "waits_for", "score", "phase", "rank", "why",
-    "suggested_action", "evidence", "notes", "owner", "due_date", "due_set", "phase_start", "phase_end", "status",
-    "overdue", "carried_from", "ord",
+    "score_detail", "suggested_action", "evidence", "notes", "owner", "due_date", "due_set", "phase_start", "phase_end",
+    "due_outside_phase", "status", "overdue", "carried_from", "ord",
 )
 ORGANISATION_COLUMNS = (
     "item_id", "title", "section", "kind", "summary", "units_below", "units_assessed", "units", "units_at_zero",
-    "lowest", "lowest_level", "target", "max_gap", "foundation", "score", "phase", "rank", "why", "suggested_action",
-    "owner", "due_date", "due_set", "phase_start", "phase_end", "status", "overdue", "keys",
+    "lowest", "lowest_level", "target", "max_gap", "foundation", "score", "phase", "rank", "why", "score_detail",
+    "suggested_action", "owner", "due_date", "due_set", "phase_start", "phase_end", "due_outside_phase", "status",
+    "overdue", "keys",
 )
 
 
@@ -276,6 +297,11 @@ def organisation_plan(
     are done, open when all are open, else in progress). Phase: the earliest of the units' phases (if one
     unit needs it now, the central fix starts now). Score: the sum of the units' scores, so that within a
     phase what holds back more units, further, ranks first. `keys` lists the (assessment, item) pairs merged.
+
+    Dependencies across units, as in one unit's plan: a merged prerequisite is brought forward to the phase
+    of any merged action relying on it, and ranks before it (A.6.2.7 before A.8.2 even when the units
+    below target differ). The phase window runs from the earliest assessment date merged; without a due
+    date set, the action is due at the window's end.
     """
     catalog = catalog or load_catalog()
     items = scoring.item_scores(con, list(assessment_ids))
@@ -283,8 +309,18 @@ def organisation_plan(
     if actions.empty:
         return pd.DataFrame(columns=ORGANISATION_COLUMNS)
     assessed = items[items["applicable"] & items["maturity"].notna()].groupby("item_id")["unit"].nunique()
+    parts = dict(list(actions.groupby("item_id", sort=False)))
+    # the earliest of the units' phases, then prerequisites brought forward across units (dependents first)
+    phase_of = {i: min(_PHASE_ORDER[p] for p in part["phase"]) for i, part in parts.items()}
+    waits = {i: [d for d in catalog.by_id[i].depends_on if d in parts] for i in parts}
+    pulled_by: dict[str, str] = {}
+    for item_id in reversed(list(graphlib.TopologicalSorter(waits).static_order())):
+        for prerequisite in waits[item_id]:
+            if phase_of[item_id] < phase_of[prerequisite]:
+                phase_of[prerequisite], pulled_by[prerequisite] = phase_of[item_id], item_id
+    today = today or dt.date.today()
     records = []
-    for item_id, part in actions.groupby("item_id", sort=False):
+    for item_id, part in parts.items():
         top = part.sort_values(["score", "unit"], ascending=[False, True]).iloc[0]
         units = sorted(part["unit"].unique(), key=str.lower)
         n, m, zero = len(units), int(assessed.get(item_id, len(units))), int((part["maturity"] == 0).sum())
@@ -292,37 +328,57 @@ def organisation_plan(
         if zero:
             summary += f"; {zero} with nothing in place (level 0)"
         lowest, target = int(part["maturity"].min()), int(part["target"].max())
-        earliest = min(part["phase"], key=_PHASE_ORDER.__getitem__)
-        in_phase = part[part["phase"] == earliest]
+        phase = PHASES[phase_of[item_id]]
+        start = min(d for d in part["assessed_on"])
+        window = (add_months(start, phase.start_months), add_months(start, phase.end_months))
+        set_dates = part.loc[part["due_set"], "due_date"]
+        due = min(set_dates) if len(set_dates) else window[1]
         statuses = set(part["status"])
+        status = statuses.pop() if len(statuses) == 1 else "in progress"
         owners = list(dict.fromkeys(o for o in part["owner"] if o))
+        waiting = [i for i in parts if item_id in waits[i]]
         records.append({
             "item_id": item_id, "title": top["title"], "section": top["section"], "kind": top["kind"], "summary": summary,
             "units_below": n, "units_assessed": m, "units": ", ".join(units), "units_at_zero": zero, "lowest": lowest,
             "lowest_level": catalog.scale.name(lowest), "target": target, "max_gap": int(part["gap"].max()),
             "foundation": bool(top["foundation"]), "score": round(float(part["score"].sum()), 2),
-            "phase": earliest, "why": _merged_why(part, top),
+            "phase": phase.name,
+            "why": _merged_short_why(part, top, sorted(waiting, key=lambda i: catalog.by_id[i].order), pulled_by.get(item_id)),
+            "score_detail": _merged_why(part, top, pulled_by.get(item_id), phase.name),
             "suggested_action": suggested_action(catalog.by_id[item_id], lowest, target, catalog.scale),
-            "owner": "; ".join(owners), "due_date": part["due_date"].min(), "due_set": bool(part["due_set"].any()),
-            "phase_start": in_phase["phase_start"].min(), "phase_end": in_phase["phase_end"].max(),
-            "status": statuses.pop() if len(statuses) == 1 else "in progress", "overdue": bool(part["overdue"].any()),
+            "owner": "; ".join(owners), "due_date": due, "due_set": bool(len(set_dates)),
+            "phase_start": window[0], "phase_end": window[1], "due_outside_phase": not window[0] <= due <= window[1],
+            "status": status, "overdue": status != "done" and due < today,
             "keys": [(int(a), str(item_id)) for a in part["assessment_id"]],
         })
     out = pd.DataFrame(records)
-    phase_of = {r["item_id"]: _PHASE_ORDER[r["phase"]] for r in records}
     score_of = {r["item_id"]: r["score"] for r in records}
-    # a prerequisite ranks first unless it is planned in a later phase (then no unit waits for it there)
-    waits = {i: [d for d in catalog.by_id[i].depends_on if d in phase_of and phase_of[d] <= phase_of[i]] for i in phase_of}
     rank = _rank(phase_of, waits, lambda i: (phase_of[i], -score_of[i], catalog.by_id[i].order))
     out["rank"] = out["item_id"].map(rank)
     return out.sort_values("rank").reset_index(drop=True).loc[:, list(ORGANISATION_COLUMNS)]
 
 
-def _merged_why(part: pd.DataFrame, top: pd.Series) -> str:
+def _merged_short_why(part: pd.DataFrame, top: pd.Series, waiting: Sequence[str], pulled_by: str | None) -> str:
+    """The merged action's reason in one sentence: how many units, the largest gap, what waits for it."""
+    text = f"{len(part)} unit(s) below target, largest gap {int(part['gap'].max())} at weight {float(top['weight']):g}"
+    if float(top["weight"]) > 1:
+        text += " (a foundation)"
+    if waiting:
+        text += f"; {len(waiting)} other action{'s' if len(waiting) > 1 else ''} wait{'' if len(waiting) > 1 else 's'} " \
+                f"for it ({', '.join(waiting[:3])}{' …' if len(waiting) > 3 else ''})"
+    if pulled_by:
+        text += f"; needed before {pulled_by}"
+    return text + "."
+
+
+def _merged_why(part: pd.DataFrame, top: pd.Series, pulled_by: str | None = None, phase: str = "") -> str:
     by_phase = [f"{p.name} for {', '.join(sorted(part.loc[part['phase'] == p.name, 'unit'], key=str.lower))}"
                 for p in PHASES if (part["phase"] == p.name).any()]
-    return (f"{'; '.join(by_phase)}. Score {part['score'].sum():g} = sum over {len(part)} unit(s); "
-            f"highest {top['score']:g} in {top['unit']}: {top['why']}")
+    text = (f"{'; '.join(by_phase)}. Score {part['score'].sum():g} = sum over {len(part)} unit(s); "
+            f"highest {top['score']:g} in {top['unit']}: {top['score_detail']}")
+    if pulled_by:
+        text += f" Across units, brought forward to {phase}: {pulled_by} relies on it."
+    return text
 
 
 def save_edits(
@@ -360,6 +416,7 @@ def timeline_chart(actions: pd.DataFrame, *, title: str = "Roadmap", today: dt.d
     today = today or dt.date.today()
     figure = go.Figure()
     row = {p.name: -n for n, p in enumerate(PHASES)}  # Now on top; markers sit just below their phase's bar
+    ticks = {p.name: p.label for p in PHASES}
     for phase in PHASES:
         part = actions[actions["phase"] == phase.name]
         if part.empty:
@@ -369,11 +426,11 @@ def timeline_chart(actions: pd.DataFrame, *, title: str = "Roadmap", today: dt.d
         text = f"{len(part)} action(s) · {counts.get('done', 0)} done · {counts.get('in progress', 0)} in progress"
         if part["overdue"].any():
             text += f" · {int(part['overdue'].sum())} overdue"
+        ticks[phase.name] = f"<b>{phase.label}</b><br>{text}"  # beside the bar: the today line crosses no text
         figure.add_bar(
             y=[row[phase.name]], x=[(pd.Timestamp(end) - pd.Timestamp(start)).total_seconds() * 1000],
             base=[start.isoformat()], width=0.5, orientation="h", marker_color=_tint(phase.colour),
-            marker_line_color=phase.colour, text=[text], textposition="inside", insidetextanchor="start",
-            textfont={"color": "#111111"}, name=phase.name, showlegend=False,
+            marker_line_color=phase.colour, text=[text], textposition="none", name=phase.name, showlegend=False,
             hovertemplate=f"{phase.label}<br>{start} → {end}<br>{text}<extra></extra>",
         )
     # markers for the due dates people set (and anything overdue); the rest are due at their phase's end.
@@ -397,11 +454,15 @@ def timeline_chart(actions: pd.DataFrame, *, title: str = "Roadmap", today: dt.d
                     "symbol": "diamond", "opacity": 0.8},
             name=f"due date set · {status}", text=labels, hovertemplate="%{text}<br>due %{x}<extra></extra>",
         )
-    figure.add_vline(x=today.isoformat(), line_dash="dot", line_color="#333333")
+    # today: a dotted line through the plot, labelled above it, where no other label sits
+    figure.add_shape(type="line", x0=today.isoformat(), x1=today.isoformat(), y0=0, y1=1, yref="paper",
+                     line={"dash": "dot", "color": "#333333", "width": 1.5})
+    figure.add_annotation(x=today.isoformat(), y=1, yref="paper", yanchor="bottom", showarrow=False,
+                          text=f"Today {today.isoformat()}", font={"size": 12, "color": "#333333"}, name="today")
     figure.update_layout(
         title=chart_title(title), xaxis={"type": "date", "gridcolor": "#eeeeee"}, barmode="overlay", plot_bgcolor="white",
-        yaxis={"tickvals": list(row.values()), "ticktext": [p.label for p in PHASES], "range": [-len(PHASES) + 0.4, 0.4],
-               "showgrid": False, "zeroline": False},
-        margin={"l": 10, "r": 10, "t": 80, "b": 10}, legend={"orientation": "h", "y": -0.2}, height=370,
+        yaxis={"tickvals": [row[p.name] for p in PHASES], "ticktext": [ticks[p.name] for p in PHASES],
+               "range": [-len(PHASES) + 0.4, 0.4], "showgrid": False, "zeroline": False, "automargin": True},
+        margin={"l": 10, "r": 10, "t": 100, "b": 10}, legend={"orientation": "h", "y": -0.2}, height=400,
     )
     return figure

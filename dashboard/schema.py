@@ -203,6 +203,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE assessment ALTER COLUMN assessed_on SET NOT NULL;
     """,
+    # the Statement of Applicability justifies an included control too (ISO/IEC 42001 6.1.3): the risks or
+    # obligations it treats, kept apart from `justification`, which says why a control is excluded
+    """
+    ALTER TABLE response ADD COLUMN inclusion_justification VARCHAR;
+    """,
 )
 
 

@@ -31,6 +31,7 @@ Scores are rounded to two decimals once, here; nothing downstream computes or ro
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -56,6 +57,7 @@ __all__ = [
     "section_scores",
     "select_assessments",
     "statement_of_applicability",
+    "unjustified_controls",
     "with_levels",
 ]
 
@@ -98,7 +100,7 @@ def items_cte(assessment_ids: Selection | None, name: str = "items") -> tuple[st
                c.section, c.kind, c.item_id, c.title, c.weight, c.ord,
                r.maturity, coalesce(r.target, a.default_target) AS target,
                coalesce(r.applicable, true) AS applicable,
-               r.justification, r.evidence, r.owner, r.due_date, r.notes,
+               r.justification, r.evidence, r.owner, r.due_date, r.notes, r.inclusion_justification,
                CASE WHEN coalesce(r.applicable, true) AND r.maturity IS NOT NULL
                     THEN greatest(coalesce(r.target, a.default_target) - r.maturity, 0) END AS gap,
                CASE WHEN NOT coalesce(r.applicable, true) THEN 'not applicable'
@@ -309,19 +311,44 @@ def groups(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def statement_of_applicability(con: duckdb.DuckDBPyConnection, assessment_id: int) -> pd.DataFrame:
-    """The Annex A controls of one assessment: applicability, justification, implementation status, evidence."""
+    """The Annex A controls of one assessment, as ISO/IEC 42001 6.1.3 asks: for every control whether it is
+    included, the justification of that decision (why it is applied, e.g. the risks or obligations it treats;
+    or why it is excluded), and whether it is implemented (yes at or above target, partly below it, no at
+    level 0, not assessed; '—' for an excluded control).
+
+    `justified` is False for a decision without its justification: an included control without an inclusion
+    justification is a warning to show (`unjustified_controls`), an excluded one without a reason cannot be
+    imported or finalised."""
     items = item_scores(con, [assessment_id])
     items = items[items["kind"] == "annex_a"]
+    applicable = items["applicable"].astype(bool).tolist()
+    reasons = [_clean(inc if a else exc) for a, inc, exc in
+               zip(applicable, items["inclusion_justification"], items["justification"], strict=True)]
     return pd.DataFrame({
-        "control": items["item_id"],
-        "title": items["title"],
-        "applicable": ["yes" if a else "no" for a in items["applicable"]],
-        "justification": items["justification"],
-        "maturity": items["maturity"],
-        "target": items["target"],
-        "status": items["state"],
-        "evidence": items["evidence"],
-    }).reset_index(drop=True)
+        "control": items["item_id"].tolist(),
+        "title": items["title"].tolist(),
+        "applicable": ["yes" if a else "no" for a in applicable],
+        "justification": reasons,
+        "implemented": [_IMPLEMENTED[s] for s in items["state"]],
+        "maturity": items["maturity"].tolist(),
+        "target": items["target"].tolist(),
+        "status": items["state"].tolist(),
+        "evidence": [_clean(e) for e in items["evidence"]],
+        "justified": [bool(r) for r in reasons],
+    })
+
+
+_IMPLEMENTED = {"implemented": "yes", "partial": "partly", "missing": "no", "not assessed": "not assessed",
+                "not applicable": "—"}
+
+
+def _clean(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def unjustified_controls(soa: pd.DataFrame) -> list[str]:
+    """The included controls of a Statement of Applicability that give no reason for their inclusion."""
+    return soa.loc[(soa["applicable"] == "yes") & ~soa["justified"], "control"].tolist()
 
 
 def with_levels(df: pd.DataFrame, scale: Scale, column: str = "maturity", into: str = "level") -> pd.DataFrame:

@@ -42,8 +42,9 @@ __all__ = [
 
 SCOPES = ("clauses", "annex_a", "both")
 # the response fields a person or an import can set, in canonical order
-RESPONSE_FIELDS = ("maturity", "target", "applicable", "justification", "evidence", "owner", "due_date", "notes")
-_TEXT_FIELDS = ("justification", "evidence", "owner", "notes")
+RESPONSE_FIELDS = ("maturity", "target", "applicable", "justification", "evidence", "owner", "due_date", "notes",
+                   "inclusion_justification")
+_TEXT_FIELDS = ("justification", "evidence", "owner", "notes", "inclusion_justification")
 
 
 class StoreError(ValueError):
@@ -425,7 +426,7 @@ def responses(
         f"""SELECT u.name AS unit, a.label AS assessment, a.assessed_on, c.section, c.item_id, c.title,
                    r.maturity, coalesce(r.target, a.default_target) AS target,
                    coalesce(r.applicable, true) AS applicable, r.justification, r.evidence, r.owner,
-                   r.due_date, r.notes, a.id AS assessment_id, a.status, a.scope, c.kind,
+                   r.due_date, r.notes, r.inclusion_justification, a.id AS assessment_id, a.status, a.scope, c.kind,
                    r.changed_by, r.changed_at
             FROM assessment a JOIN unit u ON u.id = a.unit_id
             JOIN catalog_item c ON a.scope = 'both' OR (a.scope = 'clauses') = (c.kind = 'clause')

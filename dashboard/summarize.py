@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 import duckdb
 import pandas as pd
 
-from dashboard import llm, llm_context, provenance, roadmap, scoring
+from dashboard import analytics, llm, llm_context, provenance, roadmap, scoring
 from dashboard.catalog import Catalog, load_catalog
 from dashboard.db import connect, one
 from dashboard.extract import extract, first_sentence
@@ -198,10 +198,10 @@ def _facts(con: duckdb.DuckDBPyConnection, scope: Scope, ids: list[int], items: 
                 for r in sections.itertuples()]
     figures = scoring.organisation_summary(con, ids)
     facts = [f"{figures['units']} unit(s), {figures['assessments']} assessment(s), round: {scope.round_label}",
-             f"clause maturity {_fmt(figures['clause_maturity'])} ({scale.level_name(figures['clause_maturity_level'])}), "
-             f"Annex A maturity {_fmt(figures['annex_maturity'])} ({scale.level_name(figures['annex_maturity_level'])})",
-             f"Annex A coverage {_fmt(figures['annex_coverage'], '{:.0%}')} at target, "
-             f"{_fmt(figures['annex_partial_share'], '{:.0%}')} partial; completeness "
+             # the headline, labelled as on every page (analytics.headline_figures)
+             "; ".join(f"{f.label}: {f.value}" for f in analytics.headline_figures(figures, scale)),
+             f"Annex A maturity {_fmt(figures['annex_maturity'])} ({scale.level_name(figures['annex_maturity_level'])}), "
+             f"{_fmt(figures['annex_partial_share'], '{:.0%}')} of Annex A partial; completeness "
              f"{_fmt(figures['completeness'], '{:.0%}')}; {figures['open_gaps']} open gap(s)",
              *provenance.notes(con, ids, scope.round_label)]  # the rounds used; drafts marked provisional
     sections = scoring.organisation_sections(con, ids).dropna(subset=["maturity"]).sort_values("maturity")

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import identity, provenance, scoring, selection, store
+from dashboard import columns, identity, provenance, scoring, selection, store
 from dashboard.catalog import Catalog, Item, load_catalog
 from dashboard.db import lease, resolve_path
 
@@ -30,6 +30,7 @@ __all__ = [
     "bind",
     "catalog",
     "change_token",
+    "column_config",
     "db_path",
     "due_date",
     "filters",
@@ -42,7 +43,9 @@ __all__ = [
     "provenance_notes",
     "query",
     "require_data",
+    "statement_of_applicability",
     "sync_identity",
+    "table",
     "table_download",
     "write",
 ]
@@ -70,15 +73,15 @@ def page_setup() -> None:
 
 _PRESENTATION_CSS = """
 <style>
-  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
-  [data-testid="stToolbar"] { display: none !important; }
+  [data-testid="stHeader"], [data-testid="stToolbar"] { display: none !important; }
   .block-container { max-width: 1500px; padding-top: 1.5rem; }
   h1 { font-size: 3rem !important; }
-  [data-testid="stMetricValue"] { font-size: 3.2rem !important; }
-  [data-testid="stMetricLabel"] p { font-size: 1.3rem !important; }
+  [data-testid="stMetricValue"] { font-size: 2.6rem !important; }
+  [data-testid="stMetricLabel"] p { font-size: 1.1rem !important; }
   .stMarkdown p { font-size: 1.25rem; }
   @media print {
-    [data-testid="stSelectbox"], .modebar-container { display: none !important; }
+    [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stDownloadButton"],
+    [data-testid="stPageLink"], .modebar-container { display: none !important; }
     .block-container { padding: 0 !important; }
   }
 </style>
@@ -86,7 +89,8 @@ _PRESENTATION_CSS = """
 
 
 def presentation_style() -> None:
-    """A clean page for top management: no sidebar or toolbar, large type, prints well (static CSS only)."""
+    """A clean page for top management: no toolbar, large type, prints without the sidebar (where the round is
+    chosen) or buttons (static CSS only)."""
     st.html(_PRESENTATION_CSS)
 
 
@@ -214,14 +218,16 @@ def no_match() -> None:
 
 
 def table_download(frame: pd.DataFrame, name: str, *, key: str, limit: int = 500) -> None:
-    """A table (its first `limit` rows) with a CSV download of all of it (formula-safe, built on click)."""
+    """A table (its first `limit` rows) with a CSV download of all of it (formula-safe, built on click), both
+    with the headers and formats people read (`dashboard.columns`)."""
     from etl.exports import to_csv
 
-    st.dataframe(frame.head(limit), hide_index=True, key=f"{key}_table")
+    table(frame.head(limit), key=f"{key}_table")
     if len(frame) > limit:
         st.caption(f"Showing the first {limit} of {len(frame)} rows; the CSV holds them all.")
     # built on click, not on every rerun: a large table's CSV costs more than the page itself
-    st.download_button("Download as CSV", lambda: to_csv(frame), f"{name}.csv", mime="text/csv", key=f"{key}_csv")
+    st.download_button("Download as CSV", lambda: to_csv(columns.export_frame(frame)), f"{name}.csv", mime="text/csv",
+                       key=f"{key}_csv")
 
 
 def require_data() -> None:
@@ -348,6 +354,7 @@ def _stored(row: Mapping[str, Any]) -> dict[str, Any]:
         "target": int(row["target"]),
         "applicable": bool(row["applicable"]),
         "justification": text(row["justification"]),
+        "inclusion_justification": text(row.get("inclusion_justification")),
         "evidence": text(row["evidence"]),
         "notes": text(row["notes"]),
         "owner": text(row["owner"]),
@@ -382,6 +389,8 @@ def item_editor(assessment: store.Assessment, row: Mapping[str, Any], item: Item
         applicable = st.toggle("Applicable to this unit", **_on(assessment, item, "applicable", readonly))
         if not applicable:
             _fields(assessment, item, ("justification",), readonly, dict(row))
+    if applicable and item.kind == "annex_a":  # the SoA justifies an included control too (ISO/IEC 42001 6.1.3)
+        _fields(assessment, item, ("inclusion_justification",), readonly, dict(row))
     if applicable:
         left, right = st.columns([3, 1])
         with left:
@@ -430,6 +439,9 @@ def _fields(assessment: store.Assessment, item: Item, fields: tuple[str, ...], r
             invalid = st.session_state.get(f"_invalid::{prefix}:due_date")
             if invalid:
                 st.error(invalid)
+        elif field == "inclusion_justification":
+            st.text_area("Why is this control included? (the risks or obligations it treats; goes into the Statement of "
+                         "Applicability)", **_on(assessment, item, field, readonly))
         elif field == "evidence":
             st.text_area("Evidence (what exists, where, since when)", **_on(assessment, item, field, readonly))
         elif field == "notes":
@@ -443,7 +455,51 @@ def _fields(assessment: store.Assessment, item: Item, fields: tuple[str, ...], r
                     if changes.empty:
                         st.caption("No change recorded yet.")
                     else:
-                        st.dataframe(changes.drop(columns=["item_id"]), hide_index=True)
+                        table(changes.drop(columns=["item_id"]), key=f"history_{prefix}")
+
+
+def statement_of_applicability(assessment_id: int) -> None:
+    """The Statement of Applicability of one assessment: every Annex A control, whether it is included, the
+    justification either way and whether it is implemented; a warning counts the decisions left unjustified."""
+    from etl.roadmap_exports import SOA_LABELS, soa_table, soa_warnings
+
+    soa = query(scoring.statement_of_applicability, assessment_id)
+    if soa.empty:
+        st.caption("This assessment does not cover Annex A.")
+        return
+    for warning in soa_warnings(soa):
+        st.warning(warning)
+    table(query(soa_table, assessment_id, catalog()), key="soa_table", labels=SOA_LABELS)
+
+
+def column_config(frame: pd.DataFrame, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """`st.column_config` for every column of the frame, from `dashboard.columns`: the label, a format for
+    dates, shares and scores, the width (large for long text such as why and evidence) and the help."""
+    config: dict[str, Any] = {}
+    for name in frame.columns:
+        spec = columns.spec(name, frame)
+        common = {"label": (labels or {}).get(name) or spec.label, "width": spec.width, "help": spec.help or None}
+        numeric = pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name])
+        if spec.kind == "date" and any(hasattr(v, "isoformat") for v in frame[name]):
+            config[name] = st.column_config.DateColumn(format="YYYY-MM-DD", **common)
+        elif spec.kind == "percent" and numeric:  # display_frame gives percentages as 0-100
+            config[name] = st.column_config.NumberColumn(format="%.0f%%", **common)
+        elif spec.kind == "score" and numeric:
+            config[name] = st.column_config.NumberColumn(format="%.2f", **common)
+        elif spec.kind == "int" and numeric:
+            config[name] = st.column_config.NumberColumn(format="%d", **common)
+        else:
+            config[name] = st.column_config.Column(**common)
+    return config
+
+
+def table(frame: pd.DataFrame, *, key: str, labels: Mapping[str, str] | None = None,
+          overrides: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+    """`st.dataframe` for people: headers, formats and widths from `dashboard.columns`, blanks shown blank;
+    `overrides` replaces a column's configuration (e.g. a link)."""
+    shown = columns.display_frame(frame)
+    config = column_config(shown, labels) | dict(overrides or {})
+    st.dataframe(shown, hide_index=True, key=key, column_config=config, placeholder="", **kwargs)
 
 
 def assessment_result(assessment: store.Assessment, sections: pd.DataFrame) -> None:
@@ -473,15 +529,14 @@ def assessment_result(assessment: store.Assessment, sections: pd.DataFrame) -> N
                         key=f"result_annex_{assessment.id}")
     levels = scoring.with_levels(sections, scale)[["section", "section_title", "maturity", "level", "target", "gap",
                                                    "completeness"]]
-    st.dataframe(levels, hide_index=True, key=f"result_levels_{assessment.id}")
+    table(levels, key=f"result_levels_{assessment.id}")
     gaps = query(scoring.item_scores, [assessment.id])
     gaps = gaps[gaps["gap"] > 0].sort_values(["gap", "weight", "ord"], ascending=[False, False, True])
     st.subheader(f"Gaps, largest first ({len(gaps)})")
     if gaps.empty:
         st.caption("No gap: every assessed item meets its target.")
     else:
-        st.dataframe(gaps[["item_id", "title", "maturity", "target", "gap", "owner", "due_date"]], hide_index=True,
-                     key=f"result_gaps_{assessment.id}")
+        table(gaps[["item_id", "title", "maturity", "target", "gap", "owner", "due_date"]], key=f"result_gaps_{assessment.id}")
     from dashboard import roadmap
 
     actions = query(roadmap.plan, [assessment.id])
@@ -489,8 +544,8 @@ def assessment_result(assessment: store.Assessment, sections: pd.DataFrame) -> N
     if actions.empty:
         st.caption("Nothing to plan: every assessed item meets its target.")
     else:
-        st.dataframe(actions.head(8)[["rank", "phase", "item_id", "title", "maturity", "target", "why", "suggested_action"]],
-                     hide_index=True, key=f"result_roadmap_{assessment.id}")
+        table(actions.head(8)[["rank", "phase", "item_id", "title", "maturity", "target", "why", "suggested_action"]],
+              key=f"result_roadmap_{assessment.id}")
     left, right = st.columns(2)
     with left:
         st.page_link("pages/overview.py", label="Open the Overview")

@@ -15,5 +15,5 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 COLUMNS = (
     "unit", "assessment", "assessed_on", "section", "item_id", "title", "maturity", "target",
-    "applicable", "justification", "evidence", "owner", "due_date", "notes",
+    "applicable", "justification", "evidence", "owner", "due_date", "notes", "inclusion_justification",
 )

@@ -263,6 +263,27 @@ def _add_months(d: date, months: int, day: int | None = None) -> date:
     return date(year, month + 1, min(day or d.day, 28))
 
 
+# why an included Annex A control is applied (the Statement of Applicability's inclusion justification), by
+# objective, in our own words; a few controls are left without one, so that the SoA's warning shows
+_INCLUSION = {
+    "A.2": "Directs AI use by policy: risk of unmanaged AI use (risk register R-01)",
+    "A.3": "Assigns accountability for AI: risk of unowned AI decisions (R-02)",
+    "A.4": "Keeps AI resources known: risk of untracked data, tools and models (R-03)",
+    "A.5": "Assesses impacts on people: obligation under the AI policy and customer contracts",
+    "A.6": "Controls the AI system life cycle: risk of unsafe releases and drift (R-04)",
+    "A.7": "Governs data for AI: data quality and provenance risk, privacy obligations (R-05)",
+    "A.8": "Informs users and interested parties: transparency obligations to customers",
+    "A.9": "Keeps AI use responsible: risk of misuse beyond the intended purpose (R-06)",
+    "A.10": "Manages third parties and customers: supplier and contract risk (R-07)",
+}
+
+
+def _inclusion(unit_index: int, item: Any) -> str:
+    if item.kind != "annex_a" or (unit_index * 7 + sum(map(ord, item.id))) % 13 == 0:
+        return ""
+    return _INCLUSION.get(item.section, "")
+
+
 def _section_key(item: Any) -> str:
     section = str(getattr(item, "section", "") or "")
     if section:
@@ -320,7 +341,7 @@ def build_demo_rows(items: Sequence[Any], default_target: int = 3, seed: int = 4
     rng = random.Random(seed)
     rounds = [(label, date.fromisoformat(day)) for label, day in DEMO_ROUNDS]
     rows: list[dict[str, object]] = []
-    for unit in _UNITS:
+    for unit_index, unit in enumerate(_UNITS):
         # latent maturity per item, evolving every round whether assessed or not
         level: dict[str, int] = {}
         reported: set[str] = set()  # items scored in the previous round
@@ -397,5 +418,6 @@ def build_demo_rows(items: Sequence[Any], default_target: int = 3, seed: int = 4
                     "item_id": item.id, "title": item.title, "maturity": maturity, "target": target,
                     "applicable": "yes" if applicable else "no", "justification": justification,
                     "evidence": evidence, "owner": owner, "due_date": due, "notes": notes,
+                    "inclusion_justification": _inclusion(unit_index, item) if applicable else "",
                 })
     return rows

@@ -48,7 +48,8 @@ SCORE_COLUMNS = (
     "gap", "completeness", "coverage", "partial_share", "applicable", "assessed", "not_applicable", "open_gaps",
 )
 ASSESSMENT_COLUMNS = (
-    "unit", "assessment", "assessed_on", "status", "clause_maturity", "clause_level", "annex_maturity",
+    "unit", "assessment", "assessed_on", "status", "overall_maturity", "overall_level", "clause_maturity", "clause_level",
+    "annex_maturity",
     "annex_level", "annex_coverage", "annex_partial_share", "completeness", "applicable", "assessed",
     "not_applicable", "open_gaps",
 )
@@ -93,6 +94,7 @@ def scores_table(sections: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
 
 def assessments_table(scores: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     out = scores.copy()
+    out["overall_level"] = [catalog.scale.level_name(v) if not pd.isna(v) else "" for v in out["overall_maturity_level"]]
     out["clause_level"] = [catalog.scale.level_name(v) if not pd.isna(v) else "" for v in out["clause_maturity_level"]]
     out["annex_level"] = [catalog.scale.level_name(v) if not pd.isna(v) else "" for v in out["annex_maturity_level"]]
     return out.loc[:, list(ASSESSMENT_COLUMNS)]

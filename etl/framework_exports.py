@@ -11,6 +11,7 @@ import pandas as pd
 
 from dashboard import readiness
 from dashboard.catalog import Catalog, load_catalog
+from dashboard.columns import export_frame
 from dashboard.frameworks import load_frameworks
 from dashboard.mapping_store import get_set
 from etl import exports
@@ -40,7 +41,7 @@ def readiness_table(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int
             f"{row.item_id}: {row.relationship}, {level}, {row.state}")
     table["answers"] = ["; ".join(lines.get((a, r), [])) for a, r in zip(table["assessment_id"], table["requirement"], strict=True)]
     table["level"] = [catalog.scale.level_name(v) if not pd.isna(v) else "" for v in table["maturity"]]
-    return table.loc[:, list(HEADERS)].rename(columns=HEADERS)
+    return export_frame(table, list(HEADERS), extra=HEADERS)  # blanks empty, dates as dates (dashboard.columns)
 
 
 def readiness_file(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int], framework_id: str, fmt: str,
@@ -54,9 +55,9 @@ def readiness_file(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]
     about = pd.DataFrame([("Framework", f"{framework.title} ({framework.version})"), ("Framework source", framework.source),
                           ("Mapping set", mapping.id), ("Provenance", mapping.describe()), ("Made from", mapping.made_from),
                           ("Rule", readiness.RULE)],
-                         columns=["", "value"])
+                         columns=["", "Value"])
     return exports.to_xlsx([("Readiness", table), ("About", about)],
-                           widths={"Title": 40, "Unit": 24, HEADERS["answers"]: 70, HEADERS["no_counterpart"]: 50, "value": 120})
+                           widths={"Title": 40, "Unit": 24, HEADERS["answers"]: 70, HEADERS["no_counterpart"]: 50, "Value": 120})
 
 
 def report_section(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]) -> str:

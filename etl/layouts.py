@@ -54,10 +54,10 @@ __all__ = [
 # every field a column can feed, in the order the preview lists them
 FIELDS = (
     "unit", "assessment", "assessed_on", "item_id", "maturity", "status", "gap", "target", "applicable",
-    "justification", "evidence", "owner", "due_date", "notes", "assessable",
+    "justification", "inclusion_justification", "evidence", "owner", "due_date", "notes", "assessable",
 )
-ANSWER_FIELDS = ("maturity", "status", "gap", "target", "applicable", "justification", "evidence", "owner", "due_date",
-                 "notes")
+ANSWER_FIELDS = ("maturity", "status", "gap", "target", "applicable", "justification", "inclusion_justification",
+                 "evidence", "owner", "due_date", "notes")
 INFORMATIONAL = ("section", "title", "urn")
 # free-text fields: a second column that fits one of them is kept, appended to the notes under its header
 KEPT_IN_NOTES = ("evidence", "notes", "justification")
@@ -117,6 +117,13 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "reason for exclusion", "exclusion reason", "justification of exclusion", "soa justification",
         "justification d exclusion", "justificacion", "justificacion de exclusion", "motivo", "begrundung",
         "begrundung fur ausschluss", "ausschlussgrund",
+    ),
+    # why an included control is applied: the risks or obligations it treats (ISO/IEC 42001 6.1.3)
+    "inclusion_justification": (
+        "inclusion justification", "justification for inclusion", "reason for inclusion", "inclusion reason",
+        "justification of inclusion", "reason included", "why included", "risks treated", "risk treated",
+        "justification d inclusion", "motif d inclusion", "justificacion de inclusion", "motivo de inclusion",
+        "begrundung fur aufnahme", "aufnahmegrund",
     ),
     "evidence": (
         "evidence", "evidence description", "supporting evidence", "proof", "artefacts", "artifacts",

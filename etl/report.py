@@ -23,8 +23,9 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from dashboard import charts, provenance, roadmap, scoring
+from dashboard import analytics, charts, llm, provenance, roadmap, scoring, summarize
 from dashboard.catalog import Catalog, Scale, load_catalog
+from dashboard.organisation import name as organisation_name
 from etl.roadmap_exports import priority_brief, scoring_brief, selection_facts
 
 __all__ = ["PdfUnavailable", "build_report", "chromium_command", "find_chromium", "html_to_pdf"]
@@ -45,7 +46,8 @@ th { background: #e8eef4; } .facts th { width: 190px; background: #f4f6f8; }
 .card .value { font-size: 24px; font-weight: 600; } .card .label { font-size: 12px; color: #555; }
 .level { padding: 1px 6px; border-radius: 3px; white-space: nowrap; } .muted { color: #666; font-size: 12px; }
 .provisional { border-left: 4px solid #c77c02; background: #fff6e5; padding: 6px 10px; }
-.chart { break-inside: avoid; page-break-inside: avoid; }
+.chart, .keep, .cards, table.facts { break-inside: avoid; page-break-inside: avoid; }
+.headline { border-color: #1a6a3a; } h2, h3 { break-after: avoid; page-break-after: avoid; }
 @page { size: A4 landscape; margin: 12mm; }
 @media print { body { max-width: none; padding: 0; } h2 { break-after: avoid; } tr { break-inside: avoid; }
                .modebar-container { display: none; } }
@@ -87,33 +89,70 @@ def _table(frame: pd.DataFrame, columns: dict[str, str], *, levels: Iterable[str
 
 
 def _cards(summary: dict[str, Any], scale: Scale) -> str:
-    def card(label: str, value: str, note: str = "") -> str:
-        return (f'<div class="card"><div class="value">{_e(value)}</div><div class="label">{_e(label)}</div>'
+    """The headline (the same figures and labels as the Overview, `analytics.headline_figures`), then the rest."""
+    def card(label: str, value: str, note: str = "", css: str = "card") -> str:
+        return (f'<div class="{css}"><div class="value">{_e(value)}</div><div class="label">{_e(label)}</div>'
                 f'<div class="muted">{_e(note)}</div></div>')
-
-    def score(key: str) -> str:
-        return "—" if summary[key] is None else f"{summary[key]:.2f}"
 
     def share(key: str) -> str:
         return "—" if summary[key] is None else f"{summary[key]:.0%}"
 
+    head = [card(f.label, f.value, "", "card headline") for f in analytics.headline_figures(summary, scale)]
+    annex = "—" if summary["annex_maturity"] is None else f"{summary['annex_maturity']:.2f}"
     return '<div class="cards">' + "".join([
-        card("Clause maturity (4-10)", score("clause_maturity"), scale.level_name(summary["clause_maturity_level"])),
-        card("Annex A maturity", score("annex_maturity"), scale.level_name(summary["annex_maturity_level"])),
-        card("Annex A coverage", share("annex_coverage"), f"partial {share('annex_partial_share')}"),
+        *head,
+        card("Annex A maturity", annex, scale.level_name(summary["annex_maturity_level"])),
         card("Completeness", share("completeness"), "assessed / applicable items"),
         card("Open gaps", str(summary["open_gaps"]), f"{summary['units']} unit(s), {summary['assessments']} assessment(s)"),
     ]) + "</div>"
+
+
+def _executive(con: duckdb.DuckDBPyConnection, round_label: str | None) -> str:
+    """The executive paragraph of the Summaries page: a model's summary already made for this selection (never
+    a new call from here: the report stays offline), else the offline summariser's."""
+    scope = summarize.Scope("executive", round_label=round_label or scoring.LATEST)
+    try:
+        summary = None
+        try:
+            config = llm.load_config()
+            summary = summarize.cached_for(con, scope, config.model) if config.enabled else None
+        except llm.LLMError:
+            summary = None
+        summary = summary or summarize.offline_for(con, scope)
+    except summarize.SummaryError:
+        return ""
+    engine = "offline summariser" if summary.offline else summary.engine
+    return ('<section class="keep"><h2>Summary for management</h2>'
+            + "".join(f"<p>{_e(p)}</p>" for p in summary.paragraphs)
+            + f'<p class="muted">Written by the {_e(engine)} from the figures below (see the Summaries page).</p>'
+            + "</section>")
+
+
+def _headed_table(heading: str, frame: pd.DataFrame, columns: dict[str, str], *, level: int = 2, first: int = 4,
+                  **options: Any) -> str:
+    """A heading and its table: the heading prints with the table's first rows (a block that is never split),
+    the rest follows as a continuation table with the same header, so a long table never strands its heading."""
+    head = _block(heading, _table(frame.head(first), columns, **options), level=level)
+    return head + (_table(frame.iloc[first:], columns, **options) if len(frame) > first else "")
+
+
+def _block(heading: str, *content: str, level: int = 2) -> str:
+    """A heading kept on the page of what it introduces (its chart or table): printed as one unit."""
+    return f'<section class="keep"><h{level}>{_e(heading)}</h{level}>{"".join(content)}</section>'
 
 
 def build_report(
     con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int], *, organisation: str = "",
     round_label: str | None = None, catalog: Catalog | None = None, today: dt.date | None = None,
 ) -> str:
-    """The whole report as one self-contained HTML page (about 5 MB: plotly.js is inside)."""
+    """The whole report as one self-contained HTML page (about 5 MB: plotly.js is inside).
+
+    `organisation`: the name on the cover; empty takes the name stored in Settings (`dashboard.organisation`).
+    It opens with the executive paragraph, then the headline; every heading is printed with its chart or table."""
     catalog = catalog or load_catalog()
     scale, today = catalog.scale, today or dt.date.today()
     ids = list(assessment_ids)
+    organisation = organisation or organisation_name(con)
     summary = scoring.organisation_summary(con, ids)
     sections = scoring.organisation_sections(con, ids)
     drafts = provenance.drafts(con, ids)
@@ -127,42 +166,47 @@ def build_report(
         f"<h1>{_e(title)}</h1>",
         f'<p class="muted">ISO/IEC 42001 gap assessment · generated {_e(today)} · catalog {_e(catalog.version)}</p>',
         '<table class="facts">' + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in head) + "</table>",
-        "<h2>Where we stand</h2>", _cards(summary, scale),
+        _executive(con, round_label),
+        _block("Where we stand", _cards(summary, scale)),
     ]
     if not drafts.empty:
         parts.append(f'<p class="provisional">⚠ {_e(provenance.drafts_text(drafts))}</p>')
     if (sections["kind"] == "clause").any():
-        parts += ["<h2>Maturity per clause</h2>",
-                  _figure(charts.clause_maturity_chart(sections, scale, title="Maturity per clause (mean of units)"), "clauses")]
+        parts.append(_block("Maturity per clause",
+                            _figure(charts.clause_maturity_chart(sections, scale, title="Maturity per clause (mean of units)"),
+                                    "clauses")))
     if (sections["kind"] == "annex_a").any():
-        parts += ["<h2>Annex A coverage</h2>",
-                  _figure(charts.annex_coverage_chart(sections, title="Annex A coverage per objective"), "coverage")]
+        parts.append(_block("Annex A coverage",
+                            _figure(charts.annex_coverage_chart(sections, title="Annex A coverage per objective"), "coverage")))
     if not per_unit.empty:
         # the chart builders escape user text themselves (Plotly reads labels as a little HTML)
         heat = charts.heatmap(per_unit, title="Benchmarking: maturity per unit and section")
-        parts += ["<h2>Benchmarking</h2>", '<p class="muted">Each cell is a unit\'s section score in its level\'s colour; '
-                  "no data = not assessed or not in the assessment's scope.</p>", _figure(heat, "benchmark")]
-    parts.append(f"<h2>Top {TOP_GAPS} gaps to close first</h2>")
+        parts.append(_block("Benchmarking", '<p class="muted">Each cell is a unit\'s section score in its level\'s colour; '
+                            "no data = not assessed or not in the assessment's scope.</p>", _figure(heat, "benchmark")))
+    gaps_heading = f"Top {TOP_GAPS} gaps to close first"
     if merged.empty:
-        parts.append("<p>No open gap: every assessed item meets its target.</p>")
+        parts.append(_block(gaps_heading, "<p>No open gap: every assessed item meets its target.</p>"))
     else:
         top = merged.head(TOP_GAPS).assign(below=[
             f"{n} of {m}" + (f" ({z} at level 0)" if z else "") + f": {u}"
             for n, m, z, u in zip(merged["units_below"], merged["units_assessed"], merged["units_at_zero"], merged["units"],
                                   strict=True)][:TOP_GAPS])
-        parts.append(_table(top, {"rank": "#", "phase": "Phase", "item_id": "Item", "title": "Title",
-                                                    "below": "Units below target", "lowest": "Lowest level",
-                                                    "target": "Target", "why": "Why this priority"},
-                            levels=("lowest", "target"), scale=scale))
-        parts += ["<h2>Roadmap by phase</h2>",
-                  _figure(roadmap.timeline_chart(merged, title="Roadmap phases and due dates", today=today), "timeline")]
+        parts.append(_headed_table(gaps_heading, top, {"rank": "#", "phase": "Phase", "item_id": "Item", "title": "Title",
+                                                       "below": "Units below target", "lowest": "Lowest level",
+                                                       "target": "Target", "why": "Why this priority"},
+                                   levels=("lowest", "target"), scale=scale, first=3))
+        parts.append(_block("Roadmap by phase",
+                            _figure(roadmap.timeline_chart(merged, title="Roadmap phases and due dates", today=today),
+                                    "timeline")))
         for phase in roadmap.PHASES:
             part = merged[merged["phase"] == phase.name]
-            parts.append(f"<h3>{_e(phase.label)} — {len(part)} action(s)</h3>")
-            if not part.empty:
-                parts.append(_table(part, {"rank": "#", "item_id": "Item", "title": "Title", "units": "Units",
-                                           "suggested_action": "Next step", "owner": "Owner", "due_date": "Due",
-                                           "status": "Status"}))
+            heading = f"{phase.label} — {len(part)} action(s)"
+            if part.empty:
+                parts.append(f"<h3>{_e(heading)}</h3>")
+            else:
+                parts.append(_headed_table(heading, part, {"rank": "#", "item_id": "Item", "title": "Title", "units": "Units",
+                                                           "suggested_action": "Next step", "owner": "Owner",
+                                                           "due_date": "Due", "status": "Status"}, level=3))
     parts.append(_frameworks_block(con, ids))
     notes = [*scoring_brief(catalog), *priority_brief()]
     parts += ["<h2>How the figures are computed</h2>", "<ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>",

@@ -16,6 +16,7 @@ import pandas as pd
 
 from dashboard import provenance, roadmap, scoring, selection, store
 from dashboard.catalog import Catalog, load_catalog
+from dashboard.columns import export_frame, label
 from etl.exports import Cover, SheetSpec, to_csv, to_formatted_xlsx
 
 __all__ = [
@@ -31,25 +32,46 @@ __all__ = [
     "selection_facts",
     "soa_file",
     "soa_table",
+    "soa_warnings",
 ]
 
 ROADMAP_EXPORT_COLUMNS = (
     "phase", "rank", "unit", "assessment", "section", "item_id", "title", "maturity", "level", "target", "target_level",
-    "gap", "score", "why", "suggested_action", "evidence", "notes", "owner", "due_date", "status", "overdue",
+    "gap", "score", "why", "score_detail", "suggested_action", "evidence", "notes", "owner", "due_date",
+    "due_outside_phase", "status", "overdue",
 )
 ORGANISATION_EXPORT_COLUMNS = (
     "phase", "rank", "item_id", "title", "section", "summary", "units_below", "units_assessed", "units", "units_at_zero",
-    "lowest", "lowest_level", "target", "max_gap", "score", "why", "suggested_action", "owner", "due_date", "status",
-    "overdue",
+    "lowest", "lowest_level", "target", "max_gap", "score", "why", "score_detail", "suggested_action", "owner",
+    "due_date", "due_outside_phase", "status", "overdue",
 )
+# ISO/IEC 42001 6.1.3: every control, whether included, the justification either way, whether implemented
 SOA_COLUMNS = (
-    "control", "title", "objective", "applicable", "justification", "status", "maturity", "level", "target", "evidence",
+    "control", "title", "objective", "applicable", "justification", "implemented", "status", "maturity", "level",
+    "target", "evidence",
 )
+# the SoA's headers say what an auditor looks for (the rest come from dashboard.columns)
+SOA_LABELS = {"applicable": "Included", "justification": "Justification (inclusion or exclusion)",
+              "status": "Implementation status"}
 _WIDTHS = {
     "unit": 22, "title": 34, "why": 60, "suggested_action": 70, "evidence": 50, "notes": 30, "owner": 22, "units": 40,
-    "summary": 50, "justification": 50, "objective": 30, "due_date": 12, "status": 12, "phase": 9,
+    "summary": 50, "justification": 50, "objective": 30, "due_date": 12, "status": 12, "phase": 9, "score_detail": 60,
 }
-_WRAP = ("title", "why", "suggested_action", "evidence", "notes", "units", "summary", "justification", "objective")
+
+
+def _people_sheet(title: str, table: pd.DataFrame, labels: dict[str, str] | None = None, *,
+                  level_columns: tuple[str, ...] = (), fills: dict[str, dict[str, str]] | None = None) -> SheetSpec:
+    """A sheet with the headers people read (`dashboard.columns`), widths, wrapping and colours kept."""
+    labels = labels or {}
+
+    def name(column: str) -> str:
+        return labels.get(column) or label(column)
+
+    return SheetSpec(title, export_frame(table, extra=labels), {name(c): w for c, w in _WIDTHS.items()},
+                     level_columns=tuple(name(c) for c in level_columns), wrap_columns=tuple(name(c) for c in _WRAP),
+                     fills={name(c): f for c, f in (fills or {}).items()})
+_WRAP = ("title", "why", "score_detail", "suggested_action", "evidence", "notes", "units", "summary", "justification",
+         "objective")
 _PHASE_FILLS = {"Now": "#F4CCCC", "Next": "#FCE5CD", "Later": "#CFE2F3"}
 _STATUS_FILLS = {"done": "#D9EAD3", "in progress": "#FFF2CC", "implemented": "#D9EAD3", "partial": "#FFF2CC",
                  "missing": "#F4CCCC", "not applicable": "#EEEEEE"}
@@ -155,7 +177,7 @@ def roadmap_file(
         actions = actions[actions["kind"] == scope]
     table = organisation_table(actions) if organisation_view else roadmap_table(actions)
     if fmt == "csv":
-        return to_csv(table)
+        return to_csv(export_frame(table))
     _check_format(fmt)
     counts = table["phase"].value_counts()
     facts = selection_facts(con, ids, catalog, organisation=organisation, round_label=round_label, generated=today)
@@ -165,9 +187,8 @@ def roadmap_file(
                   + {"both": "", "clause": "; clauses 4-10 only", "annex_a": "; Annex A only"}[scope]))
     cover = Cover("AI management system roadmap", facts, ["Scoring rules", *scoring_brief(catalog), "",
                                                            "Priority and phases", *priority_brief()])
-    sheet = SheetSpec("Organisation roadmap" if organisation_view else "Roadmap", table, _WIDTHS,
-                      level_columns=("maturity", "target", "lowest"), wrap_columns=_WRAP,
-                      fills={"phase": _PHASE_FILLS, "status": _STATUS_FILLS})
+    sheet = _people_sheet("Organisation roadmap" if organisation_view else "Roadmap", table,
+                          level_columns=("maturity", "target", "lowest"), fills={"phase": _PHASE_FILLS, "status": _STATUS_FILLS})
     return to_formatted_xlsx([sheet], cover=cover)
 
 
@@ -200,6 +221,19 @@ def soa_table(con: duckdb.DuckDBPyConnection, assessment_id: int, catalog: Catal
     return soa.loc[:, list(SOA_COLUMNS)]
 
 
+def soa_warnings(soa: pd.DataFrame) -> list[str]:
+    """What an auditor would query in a Statement of Applicability: a decision without its justification."""
+    warnings = []
+    included = scoring.unjustified_controls(soa)
+    if included:
+        warnings.append(f"{len(included)} included control(s) without a justification for inclusion "
+                        f"(the risks or obligations it treats): {', '.join(included)}")
+    excluded = soa.loc[(soa["applicable"] == "no") & ~soa["justified"], "control"].tolist()
+    if excluded:
+        warnings.append(f"{len(excluded)} excluded control(s) without a justification: {', '.join(excluded)}")
+    return warnings
+
+
 def soa_file(
     con: duckdb.DuckDBPyConnection, assessment_id: int, fmt: str, *, organisation: str = "", catalog: Catalog | None = None,
     today: dt.date | None = None,
@@ -208,17 +242,19 @@ def soa_file(
     catalog = catalog or load_catalog()
     table = soa_table(con, assessment_id, catalog)
     if fmt == "csv":
-        return to_csv(table)
+        return to_csv(export_frame(table, extra=SOA_LABELS))
     _check_format(fmt)
     assessment = store.get_assessment(con, assessment_id)
     assert assessment is not None
     facts = selection_facts(con, [assessment_id], catalog, organisation=organisation, generated=today)
     excluded = int((table["applicable"] == "no").sum())
     facts.insert(1, ("Assessment", f"{assessment.unit} · {assessment.label} · {assessment.status}"))
-    facts.append(("Controls", f"{len(table)}: {len(table) - excluded} applicable, {excluded} excluded with a justification"))
+    facts.append(("Controls", f"{len(table)}: {len(table) - excluded} included, {excluded} excluded"))
+    for warning in soa_warnings(scoring.statement_of_applicability(con, assessment_id)):
+        facts.append(("Warning", warning))
     cover = Cover("Statement of Applicability (ISO/IEC 42001 Annex A)", facts, ["Scoring rules", *scoring_brief(catalog)])
-    sheet = SheetSpec("Statement of Applicability", table, _WIDTHS, level_columns=("maturity", "target"),
-                      wrap_columns=_WRAP, fills={"status": _STATUS_FILLS})
+    sheet = _people_sheet("Statement of Applicability", table, SOA_LABELS, level_columns=("maturity", "target"),
+                          fills={"status": _STATUS_FILLS})
     return to_formatted_xlsx([sheet], cover=cover)
 
 

@@ -33,9 +33,10 @@ from etl.values import COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE, PARTIAL, catalo
 
 __all__ = ["TEXT_FIELDS", "Columns", "Problems", "apply_rules", "shown"]
 
-TEXT_FIELDS = ("justification", "evidence", "owner", "notes")  # held as Arrow arrays, not Python strings
+TEXT_FIELDS = ("justification", "evidence", "owner", "notes", "inclusion_justification")  # held as Arrow arrays, not Python strings
 
-_COMPARED = ("maturity", "target", "applicable", "justification", "evidence", "owner", "due_date", "notes", "status")
+_COMPARED = ("maturity", "target", "applicable", "justification", "evidence", "owner", "due_date", "notes", "status",
+             "inclusion_justification")
 
 
 def shown(value: Any) -> str:

@@ -20,7 +20,9 @@ _INSTRUCTIONS = [
     "2. For each item, choose the current maturity (0-5) and, if it differs from 3, the target. "
     "Leave maturity blank if the item has not been assessed yet: blank is 'not assessed', never 0.",
     "3. Annex A controls (ids starting with A.) may be marked applicable = no; a justification is then "
-    "required in the same row. Clauses 4-10 always apply.",
+    "required in the same row. Clauses 4-10 always apply. For an applicable control, say in "
+    "inclusion_justification why it is applied (the risks or obligations it treats): the Statement of "
+    "Applicability gives a reason for every control, included or excluded.",
     "4. Describe the evidence in your own words (documents, records, tools), name an owner and a due date "
     "for items below target. Notes are free text.",
     "5. If you assess only clauses 4-10 (or only Annex A), leave the other rows blank: they are skipped.",
@@ -51,7 +53,7 @@ def build_template(catalog: Catalog) -> bytes:
     sheet = book.add_worksheet("Responses")
     widths = {"unit": 22, "assessment": 12, "assessed_on": 12, "section": 8, "item_id": 9, "title": 48,
               "maturity": 9, "target": 8, "applicable": 10, "justification": 36, "evidence": 60, "owner": 18,
-              "due_date": 12, "notes": 30}
+              "due_date": 12, "notes": 30, "inclusion_justification": 40}
     for col, name in enumerate(COLUMNS):
         sheet.write_string(0, col, name, header)
         sheet.set_column(col, col, widths[name], date if name in ("assessed_on", "due_date") else None)

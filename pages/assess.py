@@ -69,9 +69,5 @@ elif view == "Result":
             ui.write(rounds.finalise, chosen, by=user)
             st.rerun()
 
-else:
-    soa = ui.query(scoring.statement_of_applicability, chosen)
-    if soa.empty:
-        st.caption("This assessment does not cover Annex A.")
-    else:
-        st.dataframe(soa, hide_index=True, key="soa_table")
+else:  # every Annex A control: included or not, the justification either way, implemented or not
+    ui.statement_of_applicability(chosen)

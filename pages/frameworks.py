@@ -23,7 +23,7 @@ framework, sets = frameworks[fw], {s.id: s for s in ui.query(sets_for, fw)}
 set_id = right.selectbox("Mapping set", list(sets), key="fw_set", format_func=lambda s: sets[s].name
                          + (" (ours)" if sets[s].origin == "ours" else " (imported)"))
 mapping = sets[set_id]
-st.caption(escape_markdown(f"{framework.title}, {framework.version} · {framework.source}"))
+st.markdown(escape_markdown(f"{framework.title}, {framework.version} · {framework.source}"))
 st.info(escape_markdown(f"Every figure below uses the mapping set {mapping.describe()}. Covers {sel.covers}."))
 groups = st.multiselect("Only these groups", framework.groups, placeholder="All groups", key="fw_groups")
 
@@ -51,13 +51,13 @@ st.subheader("Drill into a requirement")
 labels = {r.id: r.label for r in framework.requirements}
 requirement = st.selectbox("Requirement", list(labels), format_func=labels.get, key="fw_requirement")
 rows = per_unit[per_unit["requirement"] == requirement][["unit", "assessment", "maturity", "target", "state"]]
-st.dataframe(rows, hide_index=True, key="fw_requirement_units")
+ui.table(rows, key="fw_requirement_units")
 behind = ui.query(readiness.basis, sel.ids, fw, requirement, set_id)
 if behind.empty:
     st.caption("No 42001 item is mapped to this requirement in this set.")
 else:
-    st.dataframe(behind.drop(columns=["assessment_id", "requirement"]), hide_index=True, key="fw_basis",
-                 column_config={"link": st.column_config.LinkColumn("Answer", display_text="open")})
+    ui.table(behind.drop(columns=["assessment_id", "requirement"]), key="fw_basis",
+             overrides={"link": st.column_config.LinkColumn("Answer", display_text="open")})
 
 st.subheader("Export")
 cols = st.columns(2)

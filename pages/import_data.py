@@ -73,18 +73,18 @@ for number, upload in enumerate(files or []):
                                              ("Errors", preview.errors)], strict=True):
             col.metric(name, value)
         if not preview.sheets.empty:
-            st.dataframe(preview.sheets, hide_index=True, key=f"{key}_sheets")
+            ui.table(preview.sheets, key=f"{key}_sheets")
         if preview.units:
             st.caption(f"Units ({len(preview.units):,}): {listing(preview.units)} · "
                        f"Rounds ({len(preview.rounds):,}): {listing(preview.rounds)}")
         if preview.metadata:
             st.caption("Header block: " + " · ".join(f"{k}: {v}" for k, v in preview.metadata.items()))
-        st.dataframe(preview.columns, hide_index=True, key=f"{key}_columns")
+        ui.table(preview.columns, key=f"{key}_columns")
         if preview.status == "ready":
             st.caption("The same import from the command line:")
             st.code(command_line(upload.name, unit, label, mapping), language="bash")
         if preview.problems:
-            st.dataframe(problems_frame(preview.problems), hide_index=True, key=f"{key}_problems")
+            ui.table(problems_frame(preview.problems), key=f"{key}_problems")
             st.download_button("Download the report (CSV)", problems_csv(preview.problems).encode("utf-8-sig"),
                                f"{upload.name}-report.csv", mime="text/csv", key=f"{key}_report")
     if preview.status == "ready":
@@ -106,9 +106,9 @@ if files:
         st.session_state["import_results"] = results
 if results := st.session_state.get("import_results"):
     st.subheader("What changed")
-    st.dataframe(results_table(results), hide_index=True, key="import_summary")
+    ui.table(results_table(results), key="import_summary")
     if problems := [p for r in results for p in r.problems]:
-        st.dataframe(problems_frame(problems), hide_index=True, key="import_result_problems")
+        ui.table(problems_frame(problems), key="import_result_problems")
 
 imported = ui.query(store.list_imports)
 if not imported.empty:
@@ -128,4 +128,4 @@ if not imported.empty:
             st.rerun()
         except UndoRefused as exc:
             st.error(str(exc))
-            st.dataframe(exc.conflicts, hide_index=True, key="undo_conflicts")
+            ui.table(exc.conflicts, key="undo_conflicts")

@@ -22,25 +22,16 @@ st.caption(f"Covers {sel.covers} · {summary['assessments']} assessment(s) · ca
 marks = ui.provenance_notes(sel.ids, sel.round_label)
 
 
-def delta(name: str, percent: bool = False) -> str | None:
-    if not change or change[name] is None:
-        return None  # a share changes by percentage points, not by per cent
-    return f"{change[name] * 100:+.0f} pts vs previous" if percent else f"{change[name]:+.2f} vs previous"
+def share_delta(name: str) -> str | None:
+    return None if not change or change[name] is None else f"{change[name] * 100:+.0f} pts vs previous"
 
 
-def show(value: float | None, percent: bool = False) -> str:
-    return "—" if value is None else (f"{value:.0%}" if percent else f"{value:.2f}")
-
-
-cols = st.columns(5)
-cols[0].metric("Clause maturity", show(summary["clause_maturity"]), delta("clause_maturity"),
-               help=f"Mean of the clause 4-10 section scores. Level: {scale.level_name(summary['clause_maturity_level'])}.")
-cols[1].metric("Clause level", scale.level_name(summary["clause_maturity_level"]))
-cols[2].metric("Annex A coverage", show(summary["annex_coverage"], True), delta("annex_coverage", True),
-               help=f"Applicable controls at or above target. Partial: {show(summary['annex_partial_share'], True)}.")
-cols[3].metric("Completeness", show(summary["completeness"], True), delta("completeness", True),
-               help="Assessed applicable items / applicable items.")
-cols[4].metric("Open gaps", summary["open_gaps"],
+cols = st.columns([1, 1.5, 1.4, 1.1, 1, 1])  # the headline (one function for every output), then the assessment's own figures
+for col, fig in zip(cols, analytics.headline_figures(summary, scale, change), strict=False):
+    col.metric(fig.label, fig.value, fig.change, help=fig.help)
+cols[4].metric("Completeness", "—" if summary["completeness"] is None else f"{summary['completeness']:.0%}",
+               share_delta("completeness"), help="Assessed applicable items / applicable items.")
+cols[5].metric("Open gaps", summary["open_gaps"],
                None if not change else f"{change['open_gaps']:+d} vs previous",
                delta_color="inverse", help="Applicable, assessed items below their target.")
 

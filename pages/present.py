@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard import analytics, charts, roadmap, scoring, ui
+from dashboard import analytics, charts, organisation, roadmap, scoring, ui
+from etl import deck
 
 ui.page_setup()
 ui.presentation_style()
@@ -11,35 +12,40 @@ scale = catalog.scale
 ui.require_data()
 
 rounds = [scoring.LATEST, *reversed(ui.query("rounds"))]
-round_label = st.selectbox("Round", rounds, key="present_round", label_visibility="collapsed")
+round_label = st.sidebar.selectbox("Round shown", rounds, key="present_round",
+                                   help="The presentation names this round in its subtitle.")
 ids = ui.query(scoring.select_assessments, round_label=round_label)
 if not ids:
     ui.no_match()
 summary, change = ui.query(analytics.summary_change, ids)
 covers = f"{summary['units']} business units · round: {round_label}"
+org = ui.query(organisation.name)
 
-st.title("Where we stand on ISO/IEC 42001")
+st.title("Where we stand on ISO/IEC 42001" + (f" — {org}" if org else ""))
 st.caption(f"{covers} · catalog {catalog.version}")
 marks = ui.provenance_notes(ids, round_label)
-cols = st.columns(4)
-cols[0].metric("Overall maturity", "—" if summary["overall_maturity"] is None else f"{summary['overall_maturity']:.2f}",
-               None if not change or change["overall_maturity"] is None
-               else f"{change['overall_maturity']:+.2f} since previous round")
-cols[1].metric("Level", scale.level_name(summary["overall_maturity_level"]))
-cols[2].metric("Annex A coverage", "—" if summary["annex_coverage"] is None else f"{summary['annex_coverage']:.0%}")
-cols[3].metric("Open gaps", summary["open_gaps"])
+cols = st.columns([1, 1.6, 1.4, 1.1, 0.9])  # the level's name and the clause label need the room
+for col, fig in zip(cols, analytics.headline_figures(summary, scale, change), strict=False):
+    col.metric(fig.label, fig.value, fig.change, help=fig.help)
+cols[4].metric("Open gaps", summary["open_gaps"])
 
 sections = ui.query("section_scores", ids).replace({"unit": marks})  # a unit's draft marker beside its name
 st.plotly_chart(charts.heatmap(sections, order=[marks.get(u, u) for u in ui.query(analytics.ranking, ids)["unit"]],
-                               title=f"Maturity by unit and section · {covers}"),
+                               title=f"Maturity by unit and section · {covers}", large=True),
                 key="present_heatmap", config={"displaylogo": False})
+st.caption("Each cell: a unit's score on a section (clauses 4-10, Annex A objectives A.2-A.10), in its level's colour; "
+           "— = not assessed.")
 
 st.subheader("Top roadmap themes")
 themes = ui.query(roadmap.organisation_plan, ids)
 if themes.empty:
     st.caption("No open action: every assessed item meets its target.")
 else:
-    for row in themes.head(5).itertuples():  # catalog titles and counts only: no user text here
-        st.markdown(f"**{row.phase.capitalize()}** · {row.summary}")
-        st.caption(f"Next step: {row.suggested_action}")
+    for line, step in deck.theme_lines(themes.head(5)):  # catalog titles and counts only: no user text here
+        st.markdown(line)
+        with st.expander("Next step", expanded=False):
+            st.write(step)
+st.download_button("Board deck (.pptx)", lambda: ui.query(deck.build_deck, ids, round_label=round_label),
+                   file_name="board-deck.pptx", key="present_deck", on_click="ignore",
+                   mime="application/vnd.openxmlformats-officedocument.presentationml.presentation")
 st.page_link("pages/overview.py", label="← Leave presentation mode")

@@ -38,8 +38,7 @@ found = ui.query(proposals.proposals)
 if found.empty:
     st.info("No open proposal. Import an ISO/IEC 27001 assessment above.")
     st.stop()
-st.dataframe(found[["unit", "assessment", "item_id", "title", "level", "source", "evidence", "filename"]], hide_index=True,
-             key="prop_table")
+ui.table(found[["unit", "assessment", "item_id", "title", "level", "source", "evidence", "filename"]], key="prop_table")
 
 keys = [f"{a}|{i}" for a, i in zip(found["assessment_id"], found["item_id"], strict=True)]
 labels = {k: f"{r.unit} · {r.assessment} · {r.item_id} {r.title} — level {r.level}" for k, r in zip(keys, found.itertuples(), strict=True)}

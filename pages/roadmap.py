@@ -1,8 +1,9 @@
 """Roadmap: the gaps as prioritised, phased actions with the reason for each; owners, due dates, status tracked."""
 
+import pandas as pd
 import streamlit as st
 
-from dashboard import roadmap, ui
+from dashboard import columns, roadmap, ui
 from dashboard.selection import assessment_ids
 from etl import report, roadmap_exports
 
@@ -43,23 +44,35 @@ else:
         st.caption(f"Showing the {EDITOR_ROWS} highest-priority of {len(shown)} actions; choose units or a round in "
                    "the sidebar to see the others. The exports hold them all.")
         shown = shown.head(EDITOR_ROWS)
-    columns = (["phase", "rank", "item_id", "title", "units_below", "units_assessed", "units", "lowest_level"] if by_item
-               else ["phase", "rank", "unit", "item_id", "title", "level", "target_level", "gap"])
-    columns += ["score", "why", "suggested_action", *([] if by_item else ["evidence"]), "owner", "due_date", "status"]
+    # what fits at 1440 px: the plan and its tracking first, the reason last; the rest in the detail view below
+    visible = (["rank", "phase", "item_id", "title", "units_below", "units_assessed"] if by_item
+               else ["rank", "phase", "unit", "item_id", "title", "gap"])
+    visible += ["owner", "due_date", "status", "why"]
+    outside = int(plan["due_outside_phase"].sum())
+    if outside:
+        st.caption(f"⚠ {outside} action(s) have a due date set outside their phase's window (see an action in "
+                   "full below, and the exports): move the date, or accept that the action runs late or early.")
     version = st.session_state.setdefault("roadmap_editor_version", 0)
     key = f"roadmap_editor_{int(by_item)}_{version}"
+    config = ui.column_config(shown[visible])
+    config["status"] = st.column_config.SelectboxColumn("Status", options=list(roadmap.STATUSES), required=True)
     st.data_editor(
-        shown[columns], key=key, hide_index=True, num_rows="fixed",
-        disabled=not user or [c for c in columns if c not in ("owner", "due_date", "status")],
-        column_config={
-            "status": st.column_config.SelectboxColumn("status", options=list(roadmap.STATUSES), required=True),
-            "due_date": st.column_config.DateColumn("due", format="YYYY-MM-DD"),
-            "why": st.column_config.TextColumn("why this priority", width="large"),
-            "suggested_action": st.column_config.TextColumn("next step", width="large"),
-            "units_below": st.column_config.NumberColumn("units below target"),
-            "units_assessed": st.column_config.NumberColumn("of units assessed"),
-        },
+        shown[visible], key=key, hide_index=True, num_rows="fixed",
+        disabled=not user or [c for c in visible if c not in ("owner", "due_date", "status")], column_config=config,
+        placeholder="",
     )
+    with st.expander("One action in full: its next step, evidence, levels and how its priority is computed"):
+        pick = st.selectbox("Action", shown.index.tolist(), key="roadmap_detail_pick",
+                            format_func=lambda i: f"{shown.loc[i, 'rank']}. {shown.loc[i, 'item_id']} {shown.loc[i, 'title']}"
+                            + (f" · {shown.loc[i, 'unit']}" if "unit" in shown.columns else ""))
+        if pick is not None:
+            st.text(shown.loc[pick, "score_detail"])
+            detail = [c for c in ("suggested_action", "units", "level", "target_level", "lowest_level", "score", "evidence",
+                                  "phase_start", "phase_end", "due_outside_phase") if c in shown.columns]
+            row = shown.loc[pick]
+            ui.table(pd.DataFrame({"field": [columns.label(c) for c in detail],
+                                   "value": [columns.cell_text(row[c], columns.spec(c).kind) for c in detail]}),
+                     key="roadmap_detail", labels={"field": "Field", "value": "Value"})
     edits = st.session_state.get(key, {}).get("edited_rows", {})
     if not user:
         st.info("Type your name in the sidebar to change owners, due dates and status: it goes into the change log.")

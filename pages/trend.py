@@ -22,14 +22,13 @@ if trend.empty or overall.empty:
     st.stop()
 
 st.caption(f"Covers {who} · rounds {', '.join(overall['round'])} · each unit counts once per round")
-measures = overall.melt(id_vars=["round"], value_vars=["clause_maturity", "annex_maturity", "overall_maturity"],
-                        var_name="measure", value_name="maturity").dropna()
-measures["measure"] = measures["measure"].map({"clause_maturity": "Clauses 4-10", "annex_maturity": "Annex A",
-                                               "overall_maturity": "Overall"})
+measure = {"clause": ("clause_maturity", "Clause maturity (4-10)"), "annex_a": ("annex_maturity", "Annex A maturity")}[scope]
+measures = overall[["round", measure[0]]].rename(columns={measure[0]: "maturity"}).dropna().assign(measure=measure[1])
+target = trend.groupby("round", sort=False)["target"].mean()  # both charts follow the scope chosen above
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(charts.trend_chart(measures, by="measure", title=f"Overall maturity across rounds · {who}"),
-                    key="trend_overall")
+    st.plotly_chart(charts.trend_chart(measures, by="measure", target=target.reindex(measures["round"]),
+                                       title=f"{measure[1]} across rounds · {who}"), key="trend_overall")
 with right:
     st.plotly_chart(charts.trend_chart(trend, title=f"Maturity per section across rounds · {who}"),
                     key="trend_sections")

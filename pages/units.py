@@ -70,8 +70,8 @@ if assessments.empty:
 else:
     scores = ui.query("assessment_scores")[["assessment_id", "completeness", "clause_maturity", "annex_coverage"]]
     table = assessments.merge(scores, left_on="id", right_on="assessment_id", how="left")
-    st.dataframe(table[["unit", "label", "scope", "assessed_on", "status", "source", "completeness", "clause_maturity",
-                        "annex_coverage"]], hide_index=True, key="assessments_table")
+    ui.table(table[["unit", "label", "scope", "assessed_on", "status", "source", "completeness", "clause_maturity",
+                        "annex_coverage"]], key="assessments_table")
     drafts = table[table["status"] == "draft"]
     for row in drafts.itertuples():
         st.page_link("pages/assess.py", label=f"Resume {row.unit} {row.label} ({row.completeness or 0:.0%} done)",

@@ -56,7 +56,18 @@ def test_priority_rule_table(catalog: Catalog, specs, item: str, score: float, p
     row = result[(result["item_id"] == item) & (result["assessment_id"] == specs[0][0])].iloc[0]
     assert row["score"] == pytest.approx(score)
     assert row["phase"] == phase
-    assert reason in row["why"]
+    assert reason in row["score_detail"]  # the full arithmetic, behind the short sentence
+    gap = next(g for a, i, g in specs if a == specs[0][0] and i == item)
+    assert row["why"].startswith(f"Gap {gap} at weight ")
+
+
+def test_why_is_a_short_sentence_naming_the_gap_the_weight_and_what_waits(catalog: Catalog) -> None:
+    result = _by_item(roadmap.prioritise(_actions((1, "4.1", 1), (1, "4.2", 1), (1, "4.3", 1)), catalog))
+    assert result["4.1"]["why"] == "Gap 1 at weight 1; 2 open actions wait for it (4.2, 4.3)."
+    assert result["4.3"]["why"] == "Gap 1 at weight 1.5 (a foundation)."
+    assert result["4.1"]["score_detail"].startswith("Gap 1 × weight 1 + 0.5 × 2 open action(s) waiting for it = score 2.")
+    single = _by_item(roadmap.prioritise(_actions((1, "5.2", 1), (1, "5.3", 1)), catalog))
+    assert single["5.2"]["why"] == "Gap 1 at weight 1.5 (a foundation); 1 open action waits for it (5.3)."
 
 
 def test_foundations_rank_before_the_controls_that_rely_on_them(catalog: Catalog) -> None:
@@ -306,3 +317,86 @@ def test_timeline_chart_shows_each_phase_with_its_counts(demo: duckdb.DuckDBPyCo
     # one marker per phase, date and status; together they count every dated action once
     assert sorted({x for m in markers for x in m.x}) == sorted({d.isoformat() for d in dated["due_date"]})
     assert sum(int(t.split(" ")[0]) for m in markers for t in m.text) == len(dated)
+
+
+# --- due dates inside their phase window, the organisation view's order, the timeline's today ----------
+
+
+def test_default_due_dates_lie_inside_their_phase_window(demo: duckdb.DuckDBPyConnection) -> None:
+    ids = scoring.select_assessments(demo, round_label=scoring.LATEST)
+    for actions in (roadmap.plan(demo, ids, today=TODAY), roadmap.organisation_plan(demo, ids, today=TODAY)):
+        phases = {p.name: p for p in roadmap.PHASES}
+        default = actions[~actions["due_set"]]
+        assert len(default) > 0
+        for row in default.to_dict("records"):
+            phase = phases[row["phase"]]
+            assert row["phase_start"] <= row["due_date"] <= row["phase_end"]
+            assert not row["due_outside_phase"]
+        if "assessed_on" in actions.columns:  # the window counts from the round's own date
+            for row in actions.to_dict("records"):
+                phase = phases[row["phase"]]
+                assert row["phase_start"] == roadmap.add_months(row["assessed_on"], phase.start_months)
+                assert row["phase_end"] == roadmap.add_months(row["assessed_on"], phase.end_months)
+        # a due date set outside the window is flagged, one inside is not
+        dated = actions[actions["due_set"]]
+        outside = (dated["due_date"] < dated["phase_start"]) | (dated["due_date"] > dated["phase_end"])
+        assert (dated["due_outside_phase"] == outside).all()
+
+
+def test_a_due_date_set_outside_its_phase_is_flagged(con: duckdb.DuckDBPyConnection) -> None:
+    a = new_assessment(con, "Alpha", "R1", scope="clauses", assessed_on=dt.date(2026, 3, 31))
+    store.upsert_responses(con, stage(a.id, {"4.3": {"maturity": 1, "target": 3}}), by=BY)  # a foundation: Now
+    row = roadmap.plan(con, [a.id], today=TODAY).iloc[0]  # its window: 31 Mar to 30 Jun 2026
+    assert (row["phase"], row["due_date"], row["due_outside_phase"]) == ("Now", dt.date(2026, 6, 30), False)
+    tracking.set_actions(con, [(a.id, "4.3")], {"due_date": "2027-09-30"}, by="lead")
+    row = roadmap.plan(con, [a.id], today=TODAY).iloc[0]
+    assert row["due_set"] and row["due_outside_phase"]
+    tracking.set_actions(con, [(a.id, "4.3")], {"due_date": "2026-05-15"}, by="lead")
+    assert not roadmap.plan(con, [a.id], today=TODAY).iloc[0]["due_outside_phase"]
+
+
+@pytest.mark.parametrize(("prerequisite", "dependent"), [("A.6.2.7", "A.8.2"), ("A.9.3", "A.9.2"), ("A.6.2.6", "A.8.4")])
+def test_organisation_view_keeps_prerequisites_first_across_units(
+    demo: duckdb.DuckDBPyConnection, catalog: Catalog, prerequisite: str, dependent: str,
+) -> None:
+    assert prerequisite in catalog.by_id[dependent].depends_on
+    ids = scoring.select_assessments(demo, round_label=scoring.LATEST)
+    merged = roadmap.organisation_plan(demo, ids, today=TODAY).set_index("item_id")
+    order = [p.name for p in roadmap.PHASES]
+    assert prerequisite in merged.index and dependent in merged.index
+    assert merged.loc[prerequisite, "rank"] < merged.loc[dependent, "rank"]
+    assert order.index(merged.loc[prerequisite, "phase"]) <= order.index(merged.loc[dependent, "phase"])
+
+
+def test_organisation_view_never_ranks_a_prerequisite_after_what_relies_on_it(
+    demo: duckdb.DuckDBPyConnection, catalog: Catalog,
+) -> None:
+    ids = scoring.select_assessments(demo, round_label=scoring.LATEST)
+    merged = roadmap.organisation_plan(demo, ids, today=TODAY).set_index("item_id")
+    order = [p.name for p in roadmap.PHASES]
+    checked = 0
+    for item_id, row in merged.iterrows():
+        for prerequisite in catalog.by_id[item_id].depends_on:
+            if prerequisite in merged.index:
+                checked += 1
+                assert merged.loc[prerequisite, "rank"] < row["rank"], (prerequisite, item_id)
+                assert order.index(merged.loc[prerequisite, "phase"]) <= order.index(row["phase"]), (prerequisite, item_id)
+    assert checked > 20
+    assert sorted(merged["rank"]) == list(range(1, len(merged) + 1))
+    assert all(len(w) < 160 and "×" not in w for w in merged["why"])  # a sentence; the arithmetic is in score_detail
+    assert all("×" in d for d in merged["score_detail"])
+
+
+def test_timeline_labels_today_above_the_plot_and_keeps_counts_off_the_bars(demo: duckdb.DuckDBPyConnection) -> None:
+    ids = scoring.select_assessments(demo, units=["HR & People"], round_label=scoring.LATEST)
+    actions = roadmap.plan(demo, ids, today=TODAY)
+    figure = roadmap.timeline_chart(actions, title="t", today=TODAY)
+    today = [a for a in figure.layout.annotations if a.name == "today"]
+    assert len(today) == 1 and today[0].text == f"Today {TODAY.isoformat()}"
+    assert today[0].yref == "paper" and today[0].y == 1 and today[0].yanchor == "bottom"  # above the plot area
+    assert all(b.textposition == "none" for b in figure.data if b.type == "bar")  # no text for the line to cross
+    ticks = list(figure.layout.yaxis.ticktext)
+    for phase in roadmap.PHASES:
+        count = int((actions["phase"] == phase.name).sum())
+        if count:
+            assert any(t.startswith(f"<b>{phase.label}</b><br>{count} action(s)") for t in ticks)

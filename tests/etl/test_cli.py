@@ -9,7 +9,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from dashboard import store
+from dashboard import scoring, store
+from dashboard.catalog import load_catalog
 from dashboard.db import connect
 from etl.canonical import COLUMNS
 from etl.cli import main
@@ -197,6 +198,13 @@ def test_round_trip_keeps_scores_apart_from_status(demo_db: Path, tmp_path: Path
     assert len(a) == 30
     strip = [{k: v for k, v in row.items() if k != "status"} for row in a]
     assert strip == [{k: v for k, v in row.items() if k != "status"} for row in b]
+    # the headline is in the export: overall maturity and its level, from the scoring engine
+    with connect(demo_db) as con:
+        scores = scoring.assessment_scores(con)
+    first = scores.iloc[0]
+    row = next(r for r in a if r["unit"] == first["unit"] and r["assessment"] == first["assessment"])
+    assert float(row["overall_maturity"]) == pytest.approx(first["overall_maturity"])
+    assert row["overall_level"] == load_catalog().scale.level_name(first["overall_maturity_level"])
 
 
 def test_export_unit_filter_is_case_insensitive(demo_db: Path, tmp_path: Path) -> None:

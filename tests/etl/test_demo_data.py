@@ -31,7 +31,7 @@ ANNEX_IDS: tuple[str, ...] = (
     "A.9.2", "A.9.3", "A.9.4", "A.10.2", "A.10.3", "A.10.4",
 )
 KEYS = {"unit", "assessment", "assessed_on", "item_id", "title", "maturity", "target", "applicable",
-        "justification", "evidence", "owner", "due_date", "notes"}
+        "justification", "evidence", "owner", "due_date", "notes", "inclusion_justification"}
 
 
 def _item(item_id: str) -> SimpleNamespace:

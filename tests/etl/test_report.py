@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from plotly.offline import get_plotlyjs
+from pypdf import PdfReader
 
 from dashboard import roadmap, scoring
 from dashboard.catalog import Catalog
@@ -72,7 +73,7 @@ def test_report_is_one_self_contained_file(built: tuple[str, dict]) -> None:
     assert not [attrs for tag, attrs in parser.tags if tag in ("link", "img", "iframe")]
     assert get_plotlyjs()[:2000] in page  # plotly.js itself is inside the page
     assert page.count(get_plotlyjs()[:2000]) == 1
-    assert parser.headings == ["Where we stand", "Maturity per clause", "Annex A coverage", "Benchmarking",
+    assert parser.headings == ["Summary for management", "Where we stand", "Maturity per clause", "Annex A coverage", "Benchmarking",
                                "Top 10 gaps to close first", "Roadmap by phase",
                                "Other frameworks, derived from the 42001 answers", "How the figures are computed"]
 
@@ -127,6 +128,26 @@ def test_report_prints_to_pdf(built: tuple[str, dict], tmp_path: Path) -> None:
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF-")
     assert len(re.findall(rb"/Type\s*/Page\b", data)) >= 5
+
+    # every section heading prints on the page of what it introduces: after it, on the same page, comes its
+    # chart or table (read page by page from the PDF's text), never a heading alone at the foot of a page
+    pages = ["".join(p.extract_text().split()) for p in PdfReader(pdf).pages]
+    headings = ["".join(html.unescape(h).split()) for h in re.findall(r"<h[23]>(.*?)</h[23]>", page)]
+    assert len(headings) >= 10
+    at, offset = 0, 0
+    for heading in headings:
+        while pages[at].find(heading, offset) < 0:
+            at, offset = at + 1, 0
+            assert at < len(pages), f"heading {heading!r} not found after page {at}"
+        found = pages[at].find(heading, offset)
+        offset = found + len(heading)
+        assert len(pages[at]) - offset >= 30, f"heading {heading!r} ends page {at + 1}: its content starts on the next"
+    for chart in ("Maturityperclause(meanofunits)", "AnnexAcoverageperobjective", "Roadmapphasesandduedates"):
+        holding = [n for n, text in enumerate(pages) if chart in text]
+        assert holding, chart
+        heading = {"Maturityperclause(meanofunits)": "Maturityperclause", "AnnexAcoverageperobjective": "AnnexAcoverage",
+                   "Roadmapphasesandduedates": "Roadmapbyphase"}[chart]
+        assert heading in pages[holding[0]], f"{chart}: printed without its heading"
 
 
 def test_without_chromium_pdf_is_unavailable_and_says_how_to_fix_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

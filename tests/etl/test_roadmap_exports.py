@@ -16,6 +16,7 @@ import pytest
 from dashboard import roadmap, scoring, store, tracking
 from dashboard.catalog import Catalog
 from dashboard.charts import LEVEL_COLOURS
+from dashboard.columns import label
 from dashboard.db import connect
 from etl import report, roadmap_exports
 from tests.etl.conftest import REPO_ROOT
@@ -32,10 +33,22 @@ def _csv_rows(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
 
 
-def _sheet_rows(data: bytes, sheet: str) -> list[dict]:
+def _headers(columns, extra=None) -> list[str]:
+    """The headers people read for these export columns (`dashboard.columns`)."""
+    return [(extra or {}).get(c) or label(c) for c in columns]
+
+
+def _sheet_rows(data: bytes, sheet: str, columns=None, extra=None) -> list[dict]:
+    """The sheet's rows keyed by machine name, after checking that its headers are the people's labels."""
+    columns = columns or (roadmap_exports.SOA_COLUMNS if sheet == "Statement of Applicability" else
+                          roadmap_exports.ORGANISATION_EXPORT_COLUMNS if sheet == "Organisation roadmap" else
+                          roadmap_exports.ROADMAP_EXPORT_COLUMNS)
+    extra = extra if extra is not None else (roadmap_exports.SOA_LABELS if sheet == "Statement of Applicability" else None)
     book = openpyxl.load_workbook(io.BytesIO(data))
     values = list(book[sheet].iter_rows(values_only=True))
-    return [dict(zip(values[0], row, strict=True)) for row in values[1:]]
+    assert list(values[0]) == _headers(columns, extra)
+    assert not any("_" in str(h) for h in values[0])
+    return [dict(zip(columns, row, strict=True)) for row in values[1:]]
 
 
 def _is_number(text: str) -> bool:
@@ -133,8 +146,11 @@ def test_roadmap_numbers_equal_the_scoring_engine(demo_db: Path) -> None:
         scored = items.loc[(row["unit"], row["item_id"])]
         assert (row["maturity"], row["target"], row["gap"]) == (scored["maturity"], scored["target"], scored["gap"])
     header = csv_rows[0]
-    assert header == list(roadmap_exports.ROADMAP_EXPORT_COLUMNS)
-    assert [r[header.index("item_id")] for r in csv_rows[1:]] == [r["item_id"] for r in exported]
+    assert header == _headers(roadmap_exports.ROADMAP_EXPORT_COLUMNS)
+    assert header[:6] == ["Phase", "Rank", "Unit", "Round", "Section", "Item"] and "Due date" in header
+    assert [r[header.index("Item")] for r in csv_rows[1:]] == [r["item_id"] for r in exported]
+    assert not any(cell in ("None", "nan", "NaT") or cell.endswith(" 00:00:00") for r in csv_rows for cell in r)
+    assert all(len(r["why"]) < 160 and "×" not in r["why"] and "×" in r["score_detail"] for r in exported)
     cover = dict(openpyxl.load_workbook(io.BytesIO(data))["Cover"].iter_rows(min_row=3, max_col=2, values_only=True))
     assert cover["Organisation"] == "Aldermoor Financial Group"
     assert cover["Clause maturity"].startswith(f"{summary['clause_maturity']:.2f} (")
@@ -149,9 +165,10 @@ def test_roadmap_workbook_is_formatted_for_people(demo_db: Path) -> None:
         ids = scoring.select_assessments(con, units=["HR & People"], round_label=scoring.LATEST)
         data = roadmap_exports.roadmap_file(con, ids, "xlsx")
     book = openpyxl.load_workbook(io.BytesIO(data))
+    label_of = {label(c): c for c in roadmap_exports.ROADMAP_EXPORT_COLUMNS}
     assert book.sheetnames == ["Cover", "Roadmap"]
     sheet = book["Roadmap"]
-    header = [c.value for c in sheet[1]]
+    header = [label_of[c.value] for c in sheet[1]]
     assert sheet.freeze_panes == "A2"
     assert sheet.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(header))}{sheet.max_row}"
     assert all(c.font.bold for c in sheet[1])
@@ -200,10 +217,22 @@ def test_soa_lists_every_control_as_scored(demo_db: Path, catalog: Catalog) -> N
                                    else expected["maturity"])
     excluded = [r for r in exported if r["applicable"] == "no"]
     assert excluded and all(r["justification"] and r["status"] == "not applicable" for r in excluded)
-    assert rows[0] == list(roadmap_exports.SOA_COLUMNS) and len(rows) == len(exported) + 1
+    assert rows[0] == _headers(roadmap_exports.SOA_COLUMNS, roadmap_exports.SOA_LABELS) and len(rows) == len(exported) + 1
+    assert rows[0][3:6] == ["Included", "Justification (inclusion or exclusion)", "Implemented"]
     cover = dict(openpyxl.load_workbook(io.BytesIO(data))["Cover"].iter_rows(min_row=3, max_col=2, values_only=True))
     assert cover["Assessment"] == "HR & People · 2026-Q3 · draft"
-    assert cover["Controls"].endswith(f"{len(excluded)} excluded with a justification")
+    assert cover["Controls"].endswith(f"{len(excluded)} excluded")
+    # every control carries the reason for its decision: included ones their inclusion justification
+    included = [r for r in exported if r["applicable"] == "yes"]
+    missing = scoring.unjustified_controls(soa)
+    assert all(r["justification"] for r in included if r["control"] not in missing)
+    assert missing and all(not r["justification"] for r in included if r["control"] in missing)
+    assert {r["implemented"] for r in included} <= {"yes", "partly", "no", "not assessed"}
+    assert all(r["implemented"] == "—" for r in excluded)
+    warnings = [v for k, v in openpyxl.load_workbook(io.BytesIO(data))["Cover"].iter_rows(min_row=3, max_col=2,
+                                                                                         values_only=True) if k == "Warning"]
+    assert warnings == [f"{len(missing)} included control(s) without a justification for inclusion (the risks or "
+                        f"obligations it treats): {', '.join(missing)}"]
 
 
 def test_soa_needs_an_annex_a_assessment(demo_db: Path) -> None:
@@ -220,7 +249,7 @@ def test_nothing_to_plan_still_exports(con, catalog: Catalog) -> None:
     for item in ("4.1", "5.2"):  # at or above target; everything else not assessed: no gap anywhere
         store.update_response(con, a.id, item, {"maturity": 4}, by="t")
     assert roadmap.plan(con, [a.id]).empty and roadmap.organisation_plan(con, [a.id]).empty
-    assert _csv_rows(roadmap_exports.roadmap_file(con, [a.id], "csv")) == [list(roadmap_exports.ROADMAP_EXPORT_COLUMNS)]
+    assert _csv_rows(roadmap_exports.roadmap_file(con, [a.id], "csv")) == [_headers(roadmap_exports.ROADMAP_EXPORT_COLUMNS)]
     assert _sheet_rows(roadmap_exports.roadmap_file(con, [a.id], "xlsx", organisation_view=True), "Organisation roadmap") == []
     page = report.build_report(con, [a.id])
     assert "No open gap: every assessed item meets its target." in page and "Annex A coverage</h2>" not in page

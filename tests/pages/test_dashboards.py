@@ -71,7 +71,7 @@ def test_heatmap_overview_and_export_agree(demo_db: Path, tmp_path: Path) -> Non
     overview.sidebar.multiselect(key="overview_units").select("Group IT")
     overview.sidebar.selectbox(key="overview_round").select("2025-Q4")
     overview.run()
-    bars = _array(_figure(overview, "Maturity per clause")["data"][0]["y"])
+    bars = _array(_figure(overview, "Maturity per clause")["data"][0]["x"])  # horizontal bars
     row = units.index("Group IT")
     assert list(bars) == pytest.approx([z[row][sections.index(s)] for s in ["4", "5", "6", "7", "8", "9", "10"]])
 
@@ -94,7 +94,8 @@ def test_ranking_median_and_units_below_target(demo_db: Path) -> None:
         below = analytics.units_below_target(con, ids, "4")
     figure = _figure(app, "Units by overall maturity")
     median = float(np.median(ranked["overall_maturity"]))
-    assert any(f"median {median:.2f}" in a.get("text", "") for a in figure["layout"]["annotations"])
+    assert f"the median unit ({median:.2f})" in figure["layout"]["xaxis"]["title"]["text"]  # a key, not a label on the bars
+    assert figure["layout"]["xaxis"]["range"][1] >= 5 and figure["layout"]["xaxis"]["tickvals"] == [0, 1, 2, 3, 4, 5]
     table = app.dataframe[0].value
     assert table["unit"].tolist() == below["unit"].tolist()
     assert (table["maturity"] < table["target"]).all()
@@ -146,8 +147,13 @@ def test_trend_lists_improved_and_regressed_items(demo_db: Path) -> None:
     app.selectbox(key="trend_unit").select("Life Insurance")
     app.run()
     assert not app.exception
-    overall = _figure(app, "Overall maturity across rounds")
-    assert [t["name"] for t in overall["data"]] == ["Clauses 4-10", "Annex A", "Overall"]
+    overall = _figure(app, "Clause maturity (4-10) across rounds")  # the scope chosen (clauses) for both charts
+    assert [t["name"] for t in overall["data"]] == ["Clause maturity (4-10)", "Target"]
+    sections = _figure(app, "Maturity per section across rounds")
+    names = [t["name"] for t in sections["data"]]
+    assert names[0] == "4 Context of the organization" and names[-1] == "Target"
+    colours = [t["line"]["color"] for t in sections["data"][:-1]]
+    assert len(set(colours)) == len(colours)  # every section its own colour
     with connect(demo_db) as con:
         first = scoring.select_assessments(con, units=["Life Insurance"], round_label="2025-Q1")
         last = scoring.select_assessments(con, units=["Life Insurance"], round_label="2026-Q3")
@@ -165,6 +171,22 @@ def test_presentation_page_shows_the_overall_level_and_themes(demo_db: Path) -> 
     assert metrics["Overall maturity"] == f"{summary['overall_maturity']:.2f}"
     assert metrics["Annex A coverage"] == f"{summary['annex_coverage']:.0%}"
     assert any("units below target" in m.value for m in app.markdown)
+
+
+def test_presentation_shows_the_overviews_headline_and_one_line_themes(demo_db: Path) -> None:
+    present, overview = _page("pages/present.py"), _page("pages/overview.py")
+    labels = [label for _, label in analytics.HEADLINE]
+    shown = {m.label: m.value for m in present.metric}
+    assert [m.label for m in present.metric][:4] == [m.label for m in overview.metric][:4] == labels
+    assert {k: shown[k] for k in labels} == {m.label: m.value for m in overview.metric if m.label in labels}
+    assert not present.main.selectbox and present.sidebar.selectbox(key="present_round").value == scoring.LATEST
+    assert "round: Latest per unit" in present.caption[0].value  # the round is named in the subtitle
+    themes = [m.value for m in present.markdown if "units below target" in m.value]
+    assert len(themes) == 5 and all("\n" not in t and t.startswith("**") for t in themes)
+    assert [e.label for e in present.expander] == ["Next step"] * 5  # the next step is behind an expander
+    heat = _figure(present, "Maturity by unit and section")
+    assert heat["data"][0]["textfont"]["size"] >= 18  # read from the back of the room
+    assert "A.6 AI system life cycle" in heat["layout"]["xaxis"]["ticktext"]  # sections named
 
 
 def test_dashboards_on_an_archived_only_filter_explain_what_to_do(demo_db: Path) -> None:

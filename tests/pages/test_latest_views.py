@@ -67,7 +67,7 @@ def test_overview_shows_the_newest_clauses_and_the_older_annex_a_and_names_both(
     assert q4.assessed_on == dt.date.today()  # the undated import took the import's date, so it is the newest
     assert (q4.id, "clause", q4.id) in picks and (q3.id, "annex_a", q4.id) in picks
     metrics = {m.label: m.value for m in app.metric}
-    assert metrics["Clause maturity"] == f"{summary['clause_maturity']:.2f}"
+    assert metrics["Clause maturity (4-10)"] == f"{summary['clause_maturity']:.2f}"
     assert metrics["Annex A coverage"] == f"{summary['annex_coverage']:.0%}"
     captions = _captions(app)
     assert "Rounds used: 2026-Q3 — 9 units; " + USED in captions
@@ -108,7 +108,8 @@ def test_presentation_shows_the_newest_round_of_every_unit_and_marks_the_draft(c
         unit = label.split(" · draft ")[0]
         for col, section in enumerate(heat["x"]):
             found = per_unit[(per_unit["unit"] == unit) & (per_unit["section"] == section)]["maturity"]
-            expected = "no data" if found.empty or found.isna().all() else f"{found.iloc[0]:.2f}"
+            # the presentation's large type: one decimal, a dash for no data (the caption says so)
+            expected = "—" if found.empty or found.isna().all() else f"{found.iloc[0]:.1f}"
             assert heat["text"][row][col] == expected, (unit, section)
 
 
@@ -140,16 +141,16 @@ def test_a_2996_clause_score_shows_3_00_and_level_managed(empty_db: Path, tmp_pa
             + "".join(f"Ops,R1,2026-01-10,{i},{m}\n" for i, m in answers.items()))
     overview = _page("pages/overview.py")
     metrics = {m.label: m.value for m in overview.metric}
-    assert (metrics["Clause maturity"], metrics["Clause level"]) == ("3.00", "Managed")
+    assert (metrics["Clause maturity (4-10)"], metrics["Level"]) == ("3.00", "2 Managed")
     present = _page("pages/present.py")
     metrics = {m.label: m.value for m in present.metric}
-    assert (metrics["Overall maturity"], metrics["Level"]) == ("3.00", "Managed")
+    assert (metrics["Overall maturity"], metrics["Level"]) == ("3.00", "2 Managed")
     ranking = _figure(_page("pages/benchmark.py"), "Units by overall maturity")["data"][0]
-    assert ranking["text"] == ["3.00"] and ranking["marker"]["color"] == [charts.LEVEL_COLOURS[2]]  # Managed's colour
+    assert ranking["y"] == ["Ops · 3.00"] and ranking["marker"]["color"] == [charts.LEVEL_COLOURS[2]]  # Managed's colour
     with connect(empty_db) as con:
         page = report.build_report(con, scoring.select_assessments(con))
-    assert ('<div class="value">3.00</div><div class="label">Clause maturity (4-10)</div>'
-            '<div class="muted">Managed</div>') in page
+    assert '<div class="value">3.00</div><div class="label">Clause maturity (4-10)</div>' in page
+    assert '<div class="value">2 Managed</div><div class="label">Level</div>' in page
 
 
 # --- correcting a round's date ------------------------------------------------------------------------------

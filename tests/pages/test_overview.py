@@ -48,7 +48,7 @@ def test_empty_database_offers_the_demo_in_one_click(empty_db: Path) -> None:
     assert not app.metric
     app.button(key="load_demo").click().run()
     assert not app.exception, app.exception
-    assert _metrics(app)["Clause level"] in {"Initial", "Managed", "Defined"}
+    assert _metrics(app)["Level"] in {"1 Initial", "2 Managed", "3 Defined"}
     assert len(app.get("plotly_chart")) == 2
     with connect(empty_db) as con:
         assert len(store.list_assessments(con)) == 30
@@ -61,11 +61,12 @@ def test_headline_figures_come_from_the_scoring_engine(demo_db: Path) -> None:
         summary = scoring.organisation_summary(con, ids)
         sections = scoring.organisation_sections(con, ids)
     metrics = _metrics(app)
-    assert metrics["Clause maturity"] == f"{summary['clause_maturity']:.2f}"
+    assert metrics["Clause maturity (4-10)"] == f"{summary['clause_maturity']:.2f}"
+    assert metrics["Overall maturity"] == f"{summary['overall_maturity']:.2f}"
     assert metrics["Annex A coverage"] == f"{summary['annex_coverage']:.0%}"
     assert metrics["Open gaps"] == str(summary["open_gaps"])
     clause = _chart(app, "Maturity per clause")
-    bars = _values(clause["data"][0]["y"])
+    bars = _values(clause["data"][0]["x"])
     expected = sections[sections["kind"] == "clause"]["maturity"].tolist()
     assert bars == pytest.approx(expected)
     assert "10 unit(s)" in app.caption[0].value
@@ -82,7 +83,7 @@ def test_one_unit_and_round_equal_the_exported_scores(demo_db: Path, tmp_path: P
     app.sidebar.selectbox(key="overview_round").select("2025-Q4")
     app.run()
     assert not app.exception, app.exception
-    bars = _values(_chart(app, "Maturity per clause")["data"][0]["y"])
+    bars = _values(_chart(app, "Maturity per clause")["data"][0]["x"])
     assert bars == pytest.approx([float(r["maturity"]) for r in exported if not r["section"].startswith("A.")])
     assert "1 unit(s) · round: 2025-Q4" in app.caption[0].value
 
@@ -124,7 +125,7 @@ def test_changes_are_in_points_and_each_chart_says_what_it_covers(demo_db: Path)
     deltas = {m.label: m.delta for m in app.metric}
     # a share moves by percentage points: 40% -> 56% is "+16 pts", not "+16%"
     assert deltas["Annex A coverage"] == f"{change['annex_coverage'] * 100:+.0f} pts vs previous"
-    assert deltas["Clause maturity"] == f"{now['clause_maturity'] - before['clause_maturity']:+.2f} vs previous"
+    assert deltas["Clause maturity (4-10)"] == f"{now['clause_maturity'] - before['clause_maturity']:+.2f} vs previous"
     assert "previous round" in app.caption[0].value
     title = _chart(app, "Annex A coverage")["layout"]["title"]
     # the context is a second line, so that the title fits a half-width chart

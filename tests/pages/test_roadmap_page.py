@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,15 @@ def test_page_shows_prioritised_phased_actions_with_reasons(demo_db: Path) -> No
     assert len(table) == len(plan)
     assert table[["unit", "item_id", "phase", "rank"]].values.tolist() == plan[["unit", "item_id", "phase", "rank"]].values.tolist()
     assert table["why"].tolist() == plan["why"].tolist()
-    assert table["why"].str.contains("score").all()
+    assert table["why"].str.startswith("Gap ").all() and not table["why"].str.contains("×").any()  # a sentence
+    # headers for people (no underscore), the long text wide; the arithmetic for one action in the detail view
+    config = json.loads(app.data_editor[0].proto.columns)
+    labels = [c.get("label") for c in config.values()]
+    assert "Item" in labels and "Due date" in labels and "Why this priority" in labels
+    assert not any("_" in (label or "") for label in labels)
+    assert all(config[c]["width"] == "large" for c in config if config[c].get("label") in ("Why this priority", "Next step"))
+    detail = [t.value for t in app.text]
+    assert detail and detail[0] == plan["score_detail"].iloc[0] and "×" in detail[0]
     assert app.get("plotly_chart"), "the timeline chart is missing"
     assert "Type your name" in app.info[0].value  # read-only until the person says who they are
     assert not [b for b in app.button if b.key == "roadmap_save"]
@@ -84,7 +93,11 @@ def test_organisation_view_merges_units(demo_db: Path) -> None:
     assert table["item_id"].tolist() == merged["item_id"].tolist()
     row = table.set_index("item_id").loc["A.5.2"]
     assert row["units_below"] == merged.set_index("item_id").loc["A.5.2", "units_below"]
-    assert row["units"].count(", ") == row["units_below"] - 1
+    # the list of units is in the action's detail view
+    app.selectbox(key="roadmap_detail_pick").set_value(int(table.index[table["item_id"] == "A.5.2"][0])).run()
+    assert not app.exception, app.exception
+    detail = next(d for d in app.dataframe if list(d.value.columns) == ["field", "value"]).value.set_index("field")["value"]
+    assert detail["Units"].count(", ") == row["units_below"] - 1
 
 
 def test_edits_are_stored_with_the_change_log(demo_db: Path) -> None:
