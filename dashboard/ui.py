@@ -395,7 +395,8 @@ def statement_of_applicability(assessment_id: int) -> None:
     for warning in soa_warnings(soa):
         st.warning(warning)
     shown = query(soa_table, assessment_id, catalog())  # the objective and raw status are in the exports
-    table(shown[["control", "title", "applicable", "justification", "implemented", "level", "evidence"]], key="soa_table",
+    table(shown, key="soa_table", column_order=["control", "title", "applicable", "justification", "implemented", "level",
+                                                "evidence"],
           labels=SOA_LABELS | {"justification": "Justification"}, row_height=76,
           widths={"control": 70, "title": 170, "applicable": 75, "justification": 260, "implemented": 100, "level": 95,
                   "evidence": 200})
