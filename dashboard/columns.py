@@ -6,7 +6,7 @@ largest gaps, readiness, import history) take their headers and formats from her
 responses export is the exception: it keeps the machine names, because it is imported back.
 
 Kinds: `text`, `long` (free text such as *why* or evidence: wide, wrapped in exports), `int`, `score`
-(two decimals), `percent` (a share 0–1), `date`, `level` (a level's name), `bool` (yes/no), `list`.
+(two decimals), `percent` (a share 0–1), `date`, `datetime` (to the minute), `level` (a level's name), `bool` (yes/no), `list`.
 A column not named here gets its name in words (`units_below` → *Units below*): no header shows an underscore.
 """
 
@@ -40,7 +40,7 @@ class Column:
 
 def _c(label: str, kind: str = "text", width: str | int | None = None, help: str = "") -> Column:
     default = {"long": "large", "int": "small", "score": "small", "percent": "small", "date": "small",
-               "bool": "small"}.get(kind, "medium")
+               "datetime": 140, "bool": "small"}.get(kind, "medium")
     return Column(label, kind, width or default, help)
 
 
@@ -49,9 +49,10 @@ COLUMNS: dict[str, Column] = {
     "unit": _c("Unit", width=140), "units": _c("Units", "long"), "assessment": _c("Round"), "label": _c("Round"),
     "round": _c("Round"), "assessed_on": _c("Assessed on", "date"), "scope": _c("Scope", width="small"),
     "status": _c("Status", width=105), "source": _c("Source", width="small"),
-    "changed_by": _c("Changed by"), "changed_at": _c("Changed at", "date"), "created_at": _c("Created", "date"),
-    "imported_at": _c("Imported at", "date"), "imported_by": _c("Imported by"), "filename": _c("File"),
-    "file": _c("File"), "sheet": _c("Sheet"), "row": _c("Row", "int"), "column": _c("Column"),
+    "changed_by": _c("Changed by", width=120), "changed_at": _c("Changed at", "datetime"),
+    "created_at": _c("Created", "datetime"), "imported_at": _c("Imported at", "datetime"),
+    "imported_by": _c("Imported by", width=110), "filename": _c("File", width=190), "file": _c("File", width=190),
+    "sheet": _c("Sheet"), "row": _c("Row", "int"), "column": _c("Column"),
     "level_of_problem": _c("Severity", width="small"), "severity": _c("Severity", width="small"),
     "message": _c("Message", "long"), "field": _c("Field"), "old_value": _c("Before"), "new_value": _c("After"),
     # items
@@ -123,7 +124,7 @@ def spec(name: str, frame: pd.DataFrame | None = None) -> Column:
         elif pd.api.types.is_float_dtype(series):
             kind = "score"
         elif pd.api.types.is_datetime64_any_dtype(series):
-            kind = "date"
+            kind = "datetime"
     return _c(label(name), kind)
 
 
@@ -163,6 +164,9 @@ def cell_text(value: Any, kind: str) -> str:
     if kind == "date":
         day = _as_date(value)
         return day.isoformat() if day else str(value)
+    if kind == "datetime":  # to the minute; midnight is shown as the date alone, never ' 00:00:00'
+        moment = pd.Timestamp(value)
+        return moment.strftime("%Y-%m-%d") if moment == moment.normalize() else moment.strftime("%Y-%m-%d %H:%M")
     if kind == "bool":
         return value if isinstance(value, str) else "yes" if bool(value) else "no"
     if isinstance(value, list | tuple | set):
@@ -180,6 +184,8 @@ def display_frame(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> 
         numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
         if kind == "date":
             out[name] = [_as_date(v) for v in series]  # a blank stays missing: the table draws it empty
+        elif kind == "datetime":
+            out[name] = [cell_text(v, "datetime") for v in series]
         elif kind == "bool":
             out[name] = [cell_text(v, "bool") for v in series]
         elif kind in ("int", "score", "percent"):
@@ -202,7 +208,7 @@ def export_frame(frame: pd.DataFrame, columns: Iterable[str] | None = None,
         series = out[name]
         if kind == "date":
             out[name] = [_as_date(v) for v in series]
-        elif kind in ("percent", "bool"):
+        elif kind in ("percent", "bool", "datetime"):
             out[name] = [cell_text(v, kind) for v in series]
         elif kind in ("text", "long", "level", "list"):
             out[name] = [cell_text(v, "text") for v in series]

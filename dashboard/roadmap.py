@@ -144,13 +144,14 @@ def _prioritise_assessment(group: pd.DataFrame, catalog: Catalog) -> dict[Any, d
 def short_why(gap: int, weight: float, direct: Sequence[str], unlocks: int, pulled_by: str | None = None) -> str:
     """The reason for a priority as a sentence a manager reads: the gap, the weight, what waits for it.
 
-    E.g. *Gap 2 at weight 1.5 (a foundation); 6 open actions wait for it (5.3, A.2.2 …).*
+    E.g. *Gap 2 at weight 1.5 (a foundation); 6 actions wait for it (5.3, A.2.2 …).* (open actions of the
+    same assessment, directly or through others)
     """
     text = f"Gap {gap} at weight {weight:g}" + (" (a foundation)" if weight > 1 else "")
     if unlocks:
-        shown = ", ".join(direct[:3]) + (" …" if unlocks > len(direct[:3]) else "")
-        text += f"; {unlocks} open action{'s' if unlocks > 1 else ''} wait{'' if unlocks > 1 else 's'} for it ({shown})"
-    if pulled_by and pulled_by not in direct[:3]:
+        shown = ", ".join(direct[:2]) + (" …" if unlocks > len(direct[:2]) else "")
+        text += f"; {unlocks} action{'s' if unlocks > 1 else ''} wait{'' if unlocks > 1 else 's'} for it ({shown})"
+    if pulled_by and pulled_by not in direct[:2]:
         text += f"; needed before {pulled_by}"
     return text + "."
 
@@ -364,8 +365,8 @@ def _merged_short_why(part: pd.DataFrame, top: pd.Series, waiting: Sequence[str]
     if float(top["weight"]) > 1:
         text += " (a foundation)"
     if waiting:
-        text += f"; {len(waiting)} other action{'s' if len(waiting) > 1 else ''} wait{'' if len(waiting) > 1 else 's'} " \
-                f"for it ({', '.join(waiting[:3])}{' …' if len(waiting) > 3 else ''})"
+        text += f"; {len(waiting)} action{'s' if len(waiting) > 1 else ''} wait{'' if len(waiting) > 1 else 's'} " \
+                f"for it ({', '.join(waiting[:2])}{' …' if len(waiting) > 2 else ''})"
     if pulled_by:
         text += f"; needed before {pulled_by}"
     return text + "."

@@ -469,23 +469,31 @@ def statement_of_applicability(assessment_id: int) -> None:
         return
     for warning in soa_warnings(soa):
         st.warning(warning)
-    table(query(soa_table, assessment_id, catalog()), key="soa_table", labels=SOA_LABELS)
+    shown = query(soa_table, assessment_id, catalog())  # the objective and raw status are in the exports
+    table(shown, key="soa_table", column_order=["control", "title", "applicable", "justification", "implemented", "level",
+                                                "evidence"],
+          labels=SOA_LABELS | {"justification": "Justification"}, row_height=76,
+          widths={"control": 70, "title": 170, "applicable": 75, "justification": 260, "implemented": 100, "level": 95,
+                  "evidence": 200})
 
 
-def column_config(frame: pd.DataFrame, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+def column_config(frame: pd.DataFrame, labels: Mapping[str, str] | None = None,
+                  widths: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """`st.column_config` for every column of the frame, from `dashboard.columns`: the label, a format for
     dates, shares and scores, the width (large for long text such as why and evidence) and the help."""
     config: dict[str, Any] = {}
     for name in frame.columns:
         spec = columns.spec(name, frame)
-        common = {"label": (labels or {}).get(name) or spec.label, "width": spec.width, "help": spec.help or None}
+        common = {"label": (labels or {}).get(name) or spec.label, "width": (widths or {}).get(name, spec.width),
+                  "help": spec.help or None}
         numeric = pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name])
         if spec.kind == "date" and any(hasattr(v, "isoformat") for v in frame[name]):
             config[name] = st.column_config.DateColumn(format="YYYY-MM-DD", **common)
         elif spec.kind == "percent" and numeric:  # display_frame gives percentages as 0-100
             config[name] = st.column_config.NumberColumn(format="%.0f%%", **common)
-        elif spec.kind == "score" and numeric:
-            config[name] = st.column_config.NumberColumn(format="%.2f", **common)
+        elif spec.kind == "score" and numeric:  # a whole number (an item's gap) without decimals
+            whole = pd.api.types.is_integer_dtype(frame[name])
+            config[name] = st.column_config.NumberColumn(format="%d" if whole else "%.2f", **common)
         elif spec.kind == "int" and numeric:
             config[name] = st.column_config.NumberColumn(format="%d", **common)
         else:
@@ -494,11 +502,12 @@ def column_config(frame: pd.DataFrame, labels: Mapping[str, str] | None = None) 
 
 
 def table(frame: pd.DataFrame, *, key: str, labels: Mapping[str, str] | None = None,
-          overrides: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+          overrides: Mapping[str, Any] | None = None, widths: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
     """`st.dataframe` for people: headers, formats and widths from `dashboard.columns`, blanks shown blank;
-    `overrides` replaces a column's configuration (e.g. a link)."""
+    `widths` sets a column's width on this table, `overrides` replaces its configuration (e.g. a link).
+    With `row_height` above 64 px, long text wraps in its cell."""
     shown = columns.display_frame(frame)
-    config = column_config(shown, labels) | dict(overrides or {})
+    config = column_config(shown, labels, widths) | dict(overrides or {})
     st.dataframe(shown, hide_index=True, key=key, column_config=config, placeholder="", **kwargs)
 
 

@@ -44,22 +44,23 @@ else:
         st.caption(f"Showing the {EDITOR_ROWS} highest-priority of {len(shown)} actions; choose units or a round in "
                    "the sidebar to see the others. The exports hold them all.")
         shown = shown.head(EDITOR_ROWS)
-    # what fits at 1440 px: the plan and its tracking first, the reason last; the rest in the detail view below
-    visible = (["rank", "phase", "item_id", "title", "units_below", "units_assessed"] if by_item
-               else ["rank", "phase", "unit", "item_id", "title", "gap"])
-    visible += ["owner", "due_date", "status", "why"]
+    # what fits at 1440 px, the long text wrapped (rows of 76 px): the rest in the detail view below
+    visible = (["rank", "phase", "item_id", "title", "units_below", "why"] if by_item
+               else ["rank", "phase", "unit", "item_id", "title", "why"])
+    visible += ["owner", "due_date", "status"]
     outside = int(plan["due_outside_phase"].sum())
     if outside:
         st.caption(f"⚠ {outside} action(s) have a due date set outside their phase's window (see an action in "
                    "full below, and the exports): move the date, or accept that the action runs late or early.")
     version = st.session_state.setdefault("roadmap_editor_version", 0)
     key = f"roadmap_editor_{int(by_item)}_{version}"
-    config = ui.column_config(shown[visible])
+    config = ui.column_config(shown[visible], widths={"rank": 50, "phase": 60, "unit": 110, "item_id": 65, "title": 150,
+                                                      "units_below": 80, "why": 230, "owner": 105, "due_date": 100})
     config["status"] = st.column_config.SelectboxColumn("Status", options=list(roadmap.STATUSES), required=True)
     st.data_editor(
         shown[visible], key=key, hide_index=True, num_rows="fixed",
         disabled=not user or [c for c in visible if c not in ("owner", "due_date", "status")], column_config=config,
-        placeholder="",
+        placeholder="", row_height=76,
     )
     with st.expander("One action in full: its next step, evidence, levels and how its priority is computed"):
         pick = st.selectbox("Action", shown.index.tolist(), key="roadmap_detail_pick",
@@ -67,12 +68,14 @@ else:
                             + (f" · {shown.loc[i, 'unit']}" if "unit" in shown.columns else ""))
         if pick is not None:
             st.text(shown.loc[pick, "score_detail"])
-            detail = [c for c in ("suggested_action", "units", "level", "target_level", "lowest_level", "score", "evidence",
+            detail = [c for c in ("suggested_action", "units", "units_assessed", "level", "target_level", "gap", "lowest_level",
+                                  "max_gap", "score", "evidence",
                                   "phase_start", "phase_end", "due_outside_phase") if c in shown.columns]
             row = shown.loc[pick]
             ui.table(pd.DataFrame({"field": [columns.label(c) for c in detail],
                                    "value": [columns.cell_text(row[c], columns.spec(c).kind) for c in detail]}),
-                     key="roadmap_detail", labels={"field": "Field", "value": "Value"})
+                     key="roadmap_detail", labels={"field": "Field", "value": "Value"}, row_height=76,
+                     widths={"field": 160, "value": 780})
     edits = st.session_state.get(key, {}).get("edited_rows", {})
     if not user:
         st.info("Type your name in the sidebar to change owners, due dates and status: it goes into the change log.")

@@ -54,3 +54,5 @@ def test_cell_text() -> None:
     assert columns.cell_text(2.3849, "score") == "2.38" and columns.cell_text(3.0, "score") == "3"
     assert columns.cell_text(pd.Timestamp("2026-01-02 00:00:00"), "date") == "2026-01-02"
     assert columns.cell_text(0.5, "percent") == "50%"
+    assert columns.cell_text(pd.Timestamp("2026-11-30 13:01:45"), "datetime") == "2026-11-30 13:01"
+    assert columns.cell_text(pd.Timestamp("2026-11-30"), "datetime") == "2026-11-30"

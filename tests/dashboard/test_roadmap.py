@@ -63,11 +63,11 @@ def test_priority_rule_table(catalog: Catalog, specs, item: str, score: float, p
 
 def test_why_is_a_short_sentence_naming_the_gap_the_weight_and_what_waits(catalog: Catalog) -> None:
     result = _by_item(roadmap.prioritise(_actions((1, "4.1", 1), (1, "4.2", 1), (1, "4.3", 1)), catalog))
-    assert result["4.1"]["why"] == "Gap 1 at weight 1; 2 open actions wait for it (4.2, 4.3)."
+    assert result["4.1"]["why"] == "Gap 1 at weight 1; 2 actions wait for it (4.2, 4.3)."
     assert result["4.3"]["why"] == "Gap 1 at weight 1.5 (a foundation)."
     assert result["4.1"]["score_detail"].startswith("Gap 1 × weight 1 + 0.5 × 2 open action(s) waiting for it = score 2.")
     single = _by_item(roadmap.prioritise(_actions((1, "5.2", 1), (1, "5.3", 1)), catalog))
-    assert single["5.2"]["why"] == "Gap 1 at weight 1.5 (a foundation); 1 open action waits for it (5.3)."
+    assert single["5.2"]["why"] == "Gap 1 at weight 1.5 (a foundation); 1 action waits for it (5.3)."
 
 
 def test_foundations_rank_before_the_controls_that_rely_on_them(catalog: Catalog) -> None:

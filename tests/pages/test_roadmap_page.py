@@ -76,7 +76,8 @@ def test_page_shows_prioritised_phased_actions_with_reasons(demo_db: Path) -> No
     labels = [c.get("label") for c in config.values()]
     assert "Item" in labels and "Due date" in labels and "Why this priority" in labels
     assert not any("_" in (label or "") for label in labels)
-    assert all(config[c]["width"] == "large" for c in config if config[c].get("label") in ("Why this priority", "Next step"))
+    assert app.data_editor[0].proto.row_height > 64  # long text (why, title) wraps in its cell: nothing cut at 1440 px
+    assert sum(c["width"] for c in config.values() if isinstance(c.get("width"), int)) <= 1000
     detail = [t.value for t in app.text]
     assert detail and detail[0] == plan["score_detail"].iloc[0] and "×" in detail[0]
     assert app.get("plotly_chart"), "the timeline chart is missing"
