@@ -36,9 +36,31 @@ import pandas as pd
 from dashboard import settings
 from dashboard.db import frame, rows
 
-__all__ = ["ADMIN", "ASSESSOR", "LEAD", "ROLES", "ROLE_TITLES", "VIEWER", "AccessDenied", "Principal",
-           "assignments", "check_assessment", "check_assessments", "env_admins", "grant", "group_roles",
-           "local_admin", "may_open_page", "require", "resolve", "revoke", "units_sql", "visible_units"]
+__all__ = [
+    "ADMIN",
+    "ASSESSOR",
+    "LEAD",
+    "ROLES",
+    "ROLE_TITLES",
+    "VIEWER",
+    "AccessDenied",
+    "Principal",
+    "assignments",
+    "check_assessment",
+    "check_assessments",
+    "check_unit",
+    "env_admins",
+    "grant",
+    "group_roles",
+    "local_admin",
+    "may_open_page",
+    "require",
+    "resolve",
+    "revoke",
+    "units_sql",
+    "visible_assessments",
+    "visible_units",
+]
 
 ADMIN, LEAD, ASSESSOR, VIEWER = "administrator", "lead", "assessor", "viewer"
 ROLES = (ADMIN, LEAD, ASSESSOR, VIEWER)  # strongest first
@@ -129,10 +151,36 @@ def units_sql(principal: Principal, column: str = "u.id") -> str:
 
 
 def visible_units(con: duckdb.DuckDBPyConnection, *, principal: Principal, include_archived: bool = False) -> pd.DataFrame:
-    """The units (id, name, parent) the principal may see."""
-    archived = "" if include_archived else " AND NOT u.archived"
-    return frame(con, f"""SELECT u.id, u.name, p.name AS parent FROM unit u LEFT JOIN unit p ON p.id = u.parent_id
-                          WHERE {units_sql(principal)}{archived} ORDER BY lower(u.name)""")
+    """`store.list_units`, only the units the principal may see."""
+    from dashboard import store
+
+    found = store.list_units(con, include_archived)
+    if principal.every_unit:
+        return found
+    allowed = principal.unit_ids or frozenset()
+    return found[found["id"].isin(allowed)].reset_index(drop=True)
+
+
+def visible_assessments(con: duckdb.DuckDBPyConnection, *, principal: Principal) -> pd.DataFrame:
+    """`store.list_assessments`, only the assessments of the units the principal may see."""
+    from dashboard import store
+
+    found = store.list_assessments(con)
+    if principal.every_unit:
+        return found
+    allowed = principal.unit_ids or frozenset()
+    return found[found["unit_id"].isin(allowed)].reset_index(drop=True)
+
+
+def check_unit(con: duckdb.DuckDBPyConnection, principal: Principal, unit: str) -> None:
+    """Refuse a unit (by name) the principal may not see; a unit that does not exist yet needs can_organise
+    (creating units is an administrator's or a lead's job)."""
+    require(principal, "can_read")
+    found = rows(con, "SELECT id FROM unit WHERE lower(name) = lower(?)", [" ".join(unit.split())])
+    if not found:
+        require(principal, "can_organise")
+    elif principal.unit_ids is not None and int(found[0][0]) not in principal.unit_ids:
+        raise AccessDenied(f"You are not assigned to the unit {unit!r}.")
 
 
 def _assessment_ids(picks: Iterable[object]) -> list[int]:
@@ -329,3 +377,29 @@ def role_log(con: duckdb.DuckDBPyConnection, *, principal: Principal) -> pd.Data
     require(principal, "can_manage")
     return frame(con, """SELECT changed_at, changed_by, item_id AS email, old_value AS removed, new_value AS added
                          FROM change_log WHERE field = 'role' AND source = 'access' ORDER BY changed_at DESC, id DESC""")
+
+
+# --- writes: what each action needs (dashboard.ui.write asks before it runs one) -----------------------------
+
+# changes to answers of one assessment: an assessor of its unit may make them
+_ANSWER_ACTIONS = frozenset({"update_response", "decide", "dismiss", "begin", "save_edits", "set_actions"})
+# anyone with a role: caching a summary they were allowed to read
+_READER_ACTIONS = frozenset({"remember"})
+# access: the functions check can_manage themselves
+_MANAGE_ACTIONS = frozenset({"grant", "revoke"})
+
+
+def authorise_write(con: duckdb.DuckDBPyConnection, principal: Principal, action: str,
+                    assessment_ids: Iterable[int] = ()) -> None:
+    """Refuse (AccessDenied) a write the principal may not make: answers (and roadmap edits) of the units it may
+    see for administrators, leads and assessors; every other write (imports, undo, merges, units, rounds,
+    finalising, dates, crosswalks, proposals from files, the demo) for administrators and leads only."""
+    if action in _READER_ACTIONS:
+        require(principal, "can_read")
+    elif action in _MANAGE_ACTIONS:
+        require(principal, "can_manage")
+    elif action in _ANSWER_ACTIONS:
+        require(principal, "can_answer")
+        check_assessments(con, principal, list(assessment_ids))
+    else:
+        require(principal, "can_organise")
