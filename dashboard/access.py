@@ -223,7 +223,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "pages/summaries.py": _EVERY_ROLE,
     "pages/assess.py": _ANSWERING,
     "pages/interview.py": _ANSWERING,
-    "pages/proposals.py": _ANSWERING,
+    "pages/proposals.py": _ORGANISING,  # proposals from imported 27001 files name every unit
     "pages/roadmap.py": _ANSWERING,
     "pages/units.py": _ORGANISING,
     "pages/import_data.py": _ORGANISING,
