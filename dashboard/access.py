@@ -208,6 +208,22 @@ def check_assessment(con: duckdb.DuckDBPyConnection, principal: Principal, asses
     check_assessments(con, principal, [assessment_id])
 
 
+# what people wrote, and who: the columns a viewer does not see, in whatever table they appear
+FREE_TEXT_COLUMNS = frozenset({"justification", "evidence", "owner", "notes", "changed_by", "created_by",
+                               "evidence_now"})
+
+
+def without_free_text(principal: Principal, result: object) -> object:
+    """`result` as the principal may see it: a table's free-text columns emptied for a viewer."""
+    if principal.can_read_text or not isinstance(result, pd.DataFrame):
+        return result
+    found = [c for c in result.columns if c in FREE_TEXT_COLUMNS]
+    if found:
+        result = result.copy()
+        result[found] = None
+    return result
+
+
 # --- which pages a role may open (app.py's navigation shows only these; ui.page_setup refuses the others) ---
 
 _EVERY_ROLE = frozenset(ROLES)

@@ -273,7 +273,8 @@ def query(reader: str | Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     path = db_path()
     result = _cached(path, change_token(path), function.__module__, function.__qualname__,
                      tuple(_freeze(a) for a in args), tuple(sorted((k, _freeze(v)) for k, v in kwargs.items())))
-    return result  # st.cache_data unpickles a fresh copy for every call: callers may change it
+    # a viewer's tables without free text, whichever reader made them (store.responses empties it in the core)
+    return access.without_free_text(who, result)  # st.cache_data unpickles a fresh copy: callers may change it
 
 
 def _check_picks(who: Principal, picks: Any) -> None:

@@ -101,6 +101,10 @@ def test_a_viewer_sees_no_free_text_and_a_person_without_role_sees_whom_to_ask(
     viewer = _people(demo_db)["viewer"]
     app = _app(viewer, "pages/overview.py")
     assert any("Vic Viewer" in c.value and "viewer@example.org" in c.value for c in app.sidebar.caption)
+    app.switch_page("pages/drilldown.py").run()
+    shown = [f.value for f in app.dataframe if "evidence" in f.value.columns]
+    assert shown and all(f["evidence"].isna().all() and f["notes"].isna().all() for f in shown)
+    assert all(f["maturity"].notna().any() for f in shown)  # the figures stay
     nobody = Principal("x@example.org", "Xavier", None, frozenset())
     app = _app(nobody)
     assert [t.value for t in app.title] == ["No access yet"]
@@ -153,3 +157,19 @@ def test_sign_in_needs_a_cookie_secret_and_shows_a_sign_in_page(demo_db: Path) -
     assert not app.exception
     assert [b.label for b in app.button] == ["Sign in"] and not app.metric
     assert "a-long-random-cookie-secret" not in _texts(app)
+
+
+def test_the_signed_in_identity_is_what_a_change_records(demo_db: Path) -> None:
+    who = _people(demo_db)["assessor"]
+    with connect(demo_db) as con:
+        con.execute("UPDATE assessment SET status = 'draft'")
+        own = con.execute("SELECT max(a.id) FROM assessment a JOIN unit u ON u.id = a.unit_id WHERE u.name = ?",
+                          [OWN]).fetchall()[0][0]
+    app = _app(who, "pages/assess.py", assessment=str(own))
+    assert not [t for t in app.sidebar.text_input if t.key == "assessor_name_input"]  # nothing to type: signed in
+    app.radio(key=f"a{own}:4.1:maturity").set_value(1).run()
+    assert not app.exception
+    with connect(demo_db) as con:
+        logged = con.execute("SELECT changed_by FROM change_log WHERE assessment_id = ? AND item_id = '4.1' "
+                             "ORDER BY id DESC LIMIT 1", [own]).fetchall()
+    assert logged == [("Asa Assessor <assessor@example.org>",)]
