@@ -24,8 +24,8 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere: make the core im
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.import_generate import generate  # noqa: E402
-from dashboard.db import connect  # noqa: E402
 from dashboard.access import local_admin  # noqa: E402
+from dashboard.db import connect  # noqa: E402
 from dashboard.undo import undo_import  # noqa: E402
 from dashboard.units import near_duplicates  # noqa: E402
 from etl.importer import import_bytes  # noqa: E402
