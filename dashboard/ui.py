@@ -13,6 +13,7 @@ import functools
 import importlib
 import inspect
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -76,7 +77,7 @@ def page_setup() -> None:
     if PagesManager.uses_pages_directory and first_run:  # only a session's first run: never eat a click
         PagesManager.uses_pages_directory = False
         st.rerun()
-    who = signed_in()
+    who = signed_in(account_box=False)  # app.py drew the account box this run (a widget may be drawn only once)
     page = os.path.relpath(sys._getframe(1).f_code.co_filename, settings.repo_root()).replace(os.sep, "/")
     if not access.may_open_page(who, page):
         st.error("Your role does not open this page. " + _whom_to_ask())
@@ -152,24 +153,30 @@ def _sign_in_page(section: Mapping[str, Any]) -> None:
                "to check the [auth] settings (redirect_uri, client_id, server_metadata_url).")
 
 
-def signed_in() -> Principal:
+def signed_in(*, account_box: bool = True) -> Principal:
     """Who is asking, resolved for this run (sign-in page, refusal or the 'no role' page stop the run), with the
-    account box in the sidebar."""
+    account box in the sidebar (drawn by app.py's navigation, once per run)."""
     who = _resolve()
     st.session_state[_RUN_KEY] = who
-    with st.sidebar:
-        if who.local:
-            st.caption("Local mode: no sign-in; everyone who can reach this address is an administrator.")
-        else:
-            st.caption(f"Signed in as **{who.name}** ({who.email}) · {who.title}")
-            if not st.session_state.get(_TEST_KEY) and st.button("Log out", key="logout"):
-                st.logout()
+    if account_box:
+        _account_box(who)
     if not who.can_read:
         st.title("No access yet")
         st.write(f"You are signed in as {who.email or who.name}, but you have no role in this dashboard. "
                  + _whom_to_ask())
         st.stop()
     return who
+
+
+def _account_box(who: Principal) -> None:
+    with st.sidebar:
+        if who.local:
+            st.caption("Local mode: no sign-in; everyone who can reach this address is an administrator.")
+        else:
+            plain = re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$&:])", r"\\\1", f"{who.name} ({who.email})")  # names are text
+            st.caption(f"Signed in as {plain} · {who.title}")
+            if st.button("Log out", key="logout"):
+                st.logout()
 
 
 def principal() -> Principal:

@@ -99,8 +99,9 @@ def test_a_viewer_sees_no_free_text_and_a_person_without_role_sees_whom_to_ask(
         demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIMS_ADMINS", "boss@example.org")
     viewer = _people(demo_db)["viewer"]
-    app = _app(viewer, "pages/overview.py")
-    assert any("Vic Viewer" in c.value and "viewer@example.org" in c.value for c in app.sidebar.caption)
+    app = _app(viewer)  # (AppTest drops app.py's sidebar elements from its tree after a switch_page)
+    assert any("Vic Viewer" in c.value and "viewer@example" in c.value for c in app.sidebar.caption)
+    assert [b.label for b in app.sidebar.button] == ["Log out"]
     app.switch_page("pages/drilldown.py").run()
     shown = [f.value for f in app.dataframe if "evidence" in f.value.columns]
     assert shown and all(f["evidence"].isna().all() and f["notes"].isna().all() for f in shown)
@@ -119,11 +120,11 @@ def test_the_access_page_grants_and_refuses_the_last_administrator(demo_db: Path
     assert not app.exception
     app.text_input(key="access_grant_email").input("admin@example.org")
     app.selectbox(key="access_grant_role").select("administrator")
-    app.button[0].click().run()
+    next(b for b in app.button if b.label == "Grant").click().run()
     assert any("Granted" in s.value for s in app.success)
     app.text_input(key="access_revoke_email").input("admin@example.org")
     app.selectbox(key="access_revoke_role").select("administrator")
-    app.button[1].click().run()
+    next(b for b in app.button if b.label == "Revoke").click().run()
     assert any("last administrator" in e.value for e in app.error)
     with connect(demo_db) as con:
         log = con.execute("SELECT item_id, new_value, changed_by FROM change_log WHERE field = 'role'").fetchall()
