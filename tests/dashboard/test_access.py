@@ -275,3 +275,17 @@ def test_the_core_writes_refuse_by_themselves(demo: duckdb.DuckDBPyConnection) -
         tracking.set_actions(demo, [(_assessment(demo, OWN), "4.3")], {"status": "done"}, principal=viewer, by="v")
     assert demo.execute("SELECT count(*) FROM change_log").fetchall() == before  # nothing written
     assert tracking.set_actions(demo, [(_assessment(demo, OWN), "4.3")], {"status": "done"}, principal=assessor, by="a") == 1
+
+
+def test_a_merge_moves_the_assessors_of_the_merged_unit(con: duckdb.DuckDBPyConnection) -> None:
+    from dashboard import units
+
+    admin = access.local_admin()
+    store.ensure_unit(con, "Group I.T.")
+    target = store.ensure_unit(con, "Group IT")
+    access.grant(con, "a@example.org", "assessor", "Group I.T.", by=admin)
+    access.grant(con, "b@example.org", "assessor", "Group I.T.", by=admin)
+    access.grant(con, "b@example.org", "assessor", "Group IT", by=admin)
+    units.merge_units(con, "Group I.T.", "Group IT", principal=admin, by="lead")
+    assert access.resolve(con, "a@example.org", "A").unit_ids == frozenset({target})
+    assert con.execute("SELECT count(*) FROM role_assignment WHERE email = 'b@example.org'").fetchall() == [(1,)]
