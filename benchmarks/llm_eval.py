@@ -40,10 +40,12 @@ if str(ROOT) not in sys.path:
 import pandas as pd  # noqa: E402
 
 from dashboard import interview, llm, scoring, summarize  # noqa: E402
+from dashboard.access import local_admin  # noqa: E402
 from dashboard.catalog import Catalog, load_catalog  # noqa: E402
 from dashboard.db import connect  # noqa: E402
 from dashboard.extract import sentences  # noqa: E402
 
+ADMIN = local_admin("llm-eval")  # the evaluation reads the whole organisation, as the command line does
 SCOPES = (summarize.Scope("executive"), summarize.Scope("unit", "Retail Banking"),
           summarize.Scope("section", "A.6"), summarize.Scope("item", "A.5.2"))
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*%?")
@@ -99,7 +101,7 @@ def evaluate_summaries(db: Path, config: llm.LLMConfig, catalog: Catalog) -> lis
     rows = []
     for scope in SCOPES:
         with connect(db) as con:
-            request = summarize.prepare(con, scope, catalog)
+            request = summarize.prepare(con, scope, catalog, principal=ADMIN)
         window = llm.context(config) if config.enabled else None
         chat, _ = summarize.messages(request, summarize.input_budget(request, config, window) if window else 24000)
         started = time.monotonic()
@@ -119,7 +121,7 @@ def interview_sample(db: Path, count: int, seed: int = 7) -> list[tuple[str, str
     """(item, evidence, level) of `count` demo answers written to match their level: a fixed sample, taking the
     levels in turn."""
     with connect(db) as con:
-        items = scoring.item_scores(con, scoring.select_assessments(con))
+        items = scoring.item_scores(con, scoring.select_assessments(con, principal=ADMIN))
     rows = [(r.item_id, r.evidence.strip(), int(r.maturity)) for r in items.itertuples()
             if isinstance(r.evidence, str) and len(r.evidence.split()) >= 6 and not pd.isna(r.maturity)]
     rng, by_level = random.Random(seed), {}
@@ -177,7 +179,7 @@ def run(db: Path | None, config: llm.LLMConfig, interview_count: int) -> tuple[l
 
             db = Path(tmp) / "demo.duckdb"
             with connect(db) as con:
-                load_demo(con, by="llm-eval", catalog=catalog)
+                load_demo(con, principal=ADMIN, by="llm-eval", catalog=catalog)
         rows = evaluate_summaries(db, config, catalog)
         details: list[str] = []
         if config.enabled and interview_count:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dashboard import settings
+from dashboard.access import local_admin
 
 __all__ = ["main"]
 
@@ -21,7 +22,7 @@ EXIT_OK, EXIT_ERROR, EXIT_REJECTED = 0, 1, 2
 # Modules that add commands: each has `register(commands)` taking argparse's subparsers object and
 # setting `run=` on its parsers (a function of the parsed arguments returning the exit code).
 PLUGINS: tuple[str, ...] = ("etl.commands_summarize", "etl.commands_roadmap", "etl.commands_units", "etl.commands_frameworks",
-                            "etl.commands_board")
+                            "etl.commands_board", "etl.commands_access")
 
 
 def _user() -> str:
@@ -76,8 +77,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
             result = FileResult(str(path), "rejected", report.problems, rows_read=batch.rows_read if batch else 0)
         else:
             with connect(args.db, on_wait=_err) as con:
-                result = import_bytes(con, str(path), data, by=_user(), catalog=catalog, dry_run=args.dry_run,
-                                      validated=(batch, report), **options)
+                result = import_bytes(con, str(path), data, principal=local_admin(_user()), by=_user(), catalog=catalog,
+                                      dry_run=args.dry_run, validated=(batch, report), **options)
         for problem in result.problems:
             _err(str(problem))
         if hints := alias_hints(result.problems):
@@ -94,6 +95,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from dashboard import scoring, store
+    from dashboard.access import local_admin
     from dashboard.catalog import load_catalog
     from dashboard.db import connect
     from etl import exports, response_exports
@@ -108,7 +110,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
             ids = store.list_assessments(con).query("unit.str.lower() == @args.unit.lower()")["id"].tolist()
         if args.what == "responses":  # cut into parts when one file would be above the import limit
             try:
-                files, rows = response_exports.write_responses(con, args.out, args.format, assessment_ids=ids)
+                files, rows = response_exports.write_responses(con, args.out, args.format, principal=local_admin(),
+                                                               assessment_ids=ids)
             except ValueError as exc:
                 _err(f"error: {exc}")
                 return EXIT_ERROR
@@ -132,7 +135,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from etl.demo import load_demo
 
     with connect(args.db, on_wait=_err) as con:
-        results = load_demo(con, by=_user())
+        results = load_demo(con, principal=local_admin(_user()), by=_user())
     failed = [r for r in results if not r.ok]
     for result in results:
         for problem in result.problems:
@@ -145,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m etl",
         description="Load, score and export ISO/IEC 42001 gap assessments.",
-        epilog="The database is data/aims.duckdb unless --db or the AIMS_DB environment variable says otherwise.",
+        epilog="The database is data/aims.duckdb unless --db or the AIMS_DB environment variable says otherwise. "
+               "The command line has no sign-in: it acts as a local administrator (every unit, every change), "
+               "recorded in the change log under AIMS_USER or the login name.",
     )
     parser.add_argument("--db", help="DuckDB database file (default: $AIMS_DB or data/aims.duckdb)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

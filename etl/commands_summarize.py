@@ -35,6 +35,7 @@ class _Progress:
 
 def _run(args: argparse.Namespace) -> int:
     from dashboard import llm, scoring, summarize
+    from dashboard.access import local_admin
 
     if args.executive and (args.unit or args.section or args.item):
         print("error: --executive covers the whole organisation; leave out --unit, --section and --item", file=sys.stderr)
@@ -57,7 +58,8 @@ def _run(args: argparse.Namespace) -> int:
     if config.enabled:
         note(f"Summarising with {config.describe()}… (Ctrl-C cancels)")
     try:
-        summary = summarize.summarize(args.db, scope, config, force=args.regenerate, on_progress=_Progress(sys.stderr))
+        summary = summarize.summarize(args.db, scope, config, principal=local_admin(), force=args.regenerate,
+                                      on_progress=_Progress(sys.stderr))
     except summarize.SummaryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

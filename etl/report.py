@@ -24,6 +24,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from dashboard import analytics, charts, llm, provenance, roadmap, scoring, summarize
+from dashboard.access import Principal
 from dashboard.catalog import Catalog, Scale, load_catalog
 from dashboard.organisation import name as organisation_name
 from etl.roadmap_exports import priority_brief, scoring_brief, selection_facts
@@ -107,7 +108,7 @@ def _cards(summary: dict[str, Any], scale: Scale) -> str:
     ]) + "</div>"
 
 
-def _executive(con: duckdb.DuckDBPyConnection, round_label: str | None) -> str:
+def _executive(con: duckdb.DuckDBPyConnection, round_label: str | None, principal: Principal) -> str:
     """The executive paragraph of the Summaries page: a model's summary already made for this selection (never
     a new call from here: the report stays offline), else the offline summariser's."""
     scope = summarize.Scope("executive", round_label=round_label or scoring.LATEST)
@@ -115,10 +116,10 @@ def _executive(con: duckdb.DuckDBPyConnection, round_label: str | None) -> str:
         summary = None
         try:
             config = llm.load_config()
-            summary = summarize.cached_for(con, scope, config.model) if config.enabled else None
+            summary = summarize.cached_for(con, scope, config.model, principal=principal) if config.enabled else None
         except llm.LLMError:
             summary = None
-        summary = summary or summarize.offline_for(con, scope)
+        summary = summary or summarize.offline_for(con, scope, principal=principal)
     except summarize.SummaryError:
         return ""
     engine = "offline summariser" if summary.offline else summary.engine
@@ -144,6 +145,7 @@ def _block(heading: str, *content: str, level: int = 2) -> str:
 def build_report(
     con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int], *, organisation: str = "",
     round_label: str | None = None, catalog: Catalog | None = None, today: dt.date | None = None,
+    principal: Principal,
 ) -> str:
     """The whole report as one self-contained HTML page (about 5 MB: plotly.js is inside).
 
@@ -166,7 +168,7 @@ def build_report(
         f"<h1>{_e(title)}</h1>",
         f'<p class="muted">ISO/IEC 42001 gap assessment · generated {_e(today)} · catalog {_e(catalog.version)}</p>',
         '<table class="facts">' + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in head) + "</table>",
-        _executive(con, round_label),
+        _executive(con, round_label, principal),
         _block("Where we stand", _cards(summary, scale)),
     ]
     if not drafts.empty:

@@ -14,7 +14,7 @@ import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import xlsxwriter
@@ -22,14 +22,17 @@ import xlsxwriter
 from etl.archive import MIB, Limits, current_limits
 from etl.exports import BOM, RESPONSE_COLUMNS, WIDTHS, cell_rows, csv_bytes, responses_table
 
+if TYPE_CHECKING:
+    from dashboard.access import Principal
+
 __all__ = ["UNITS_PER_READ", "write_responses"]
 
 UNITS_PER_READ = 25  # a large export reads and writes this many units at a time, never the whole table
 XLSX_PACKING = 6  # a first guess of a workbook's unpacked size per byte of file (measured: 10); halved if wrong
 
 
-def write_responses(con: Any, path: str | Path, fmt: str, *, assessment_ids: Sequence[int] | None = None,
-                    limits: Limits | None = None) -> tuple[list[Path], int]:
+def write_responses(con: Any, path: str | Path, fmt: str, *, principal: Principal,
+                    assessment_ids: Sequence[int] | None = None, limits: Limits | None = None) -> tuple[list[Path], int]:
     """Write the responses of the chosen assessments (all by default) so that the importer accepts them
     again, whatever their number; return the files written and the rows.
 
@@ -38,7 +41,8 @@ def write_responses(con: Any, path: str | Path, fmt: str, *, assessment_ids: Seq
     within them. A part holds whole units (a unit too large for one part is cut between its assessments,
     never inside one), so each part imports on its own, all or nothing, and importing every part gives
     the same answers as one file would. Rows are read `UNITS_PER_READ` units at a time and streamed to
-    disk, so memory stays flat whatever the size of the organisation.
+    disk, so memory stays flat whatever the size of the organisation. Only what `principal` may read is
+    written (`store.responses` refuses the rest).
     """
     from dashboard import store
 
@@ -56,7 +60,7 @@ def write_responses(con: Any, path: str | Path, fmt: str, *, assessment_ids: Seq
                                                                  limits.max_file_bytes * XLSX_PACKING))
     while True:
         with tempfile.TemporaryDirectory(prefix="aims-export-", dir=path.parent) as scratch:
-            parts, rows = _write_parts(con, units, Path(scratch), fmt, budget, limits)
+            parts, rows = _write_parts(con, units, Path(scratch), fmt, budget, limits, principal)
             if all(_fits(part, fmt, limits) for part in parts):
                 return _name_parts(parts, path), rows
         if budget < 4_096:
@@ -77,7 +81,7 @@ def _name_parts(parts: list[Path], path: Path) -> list[Path]:
 
 
 def _write_parts(con: Any, units: list[list[int]], scratch: Path, fmt: str, budget: int,
-                 limits: Limits) -> tuple[list[Path], int]:
+                 limits: Limits, principal: Principal) -> tuple[list[Path], int]:
     """Stream the units' responses into parts of at most `budget` bytes (CSV bytes, or a workbook's unpacked
     size as estimated from them); return the parts, in order, and the rows written."""
     from dashboard import store
@@ -95,7 +99,7 @@ def _write_parts(con: Any, units: list[list[int]], scratch: Path, fmt: str, budg
     try:
         for start in range(0, max(len(units), 1), UNITS_PER_READ):
             batch = units[start:start + UNITS_PER_READ]
-            table = responses_table(store.responses(con, assessment_ids=[i for unit in batch for i in unit]))
+            table = responses_table(store.responses(con, principal=principal, assessment_ids=[i for unit in batch for i in unit]))
             if not parts:
                 current(0)
             bounds = _assessment_bounds(table)

@@ -11,6 +11,7 @@ import pytest
 from benchmarks import llm_eval
 from dashboard import llm, summarize
 from tests.llm_server import ChatServer, Received, Reply, form_of, judge, quotations
+from tests.principals import ADMIN
 
 
 def scripted_model(body: dict[str, Any]) -> Reply:
@@ -69,4 +70,4 @@ def _request(db: Path, scope: summarize.Scope) -> summarize.Request:
     from dashboard.db import connect
 
     with connect(db) as con:
-        return summarize.prepare(con, scope)
+        return summarize.prepare(con, scope, principal=ADMIN)

@@ -14,6 +14,7 @@ from dashboard import roadmap, scoring, store, tracking
 from dashboard.catalog import Catalog
 from dashboard.db import connect, rows
 from tests.dashboard.helpers import BY, new_assessment, stage
+from tests.principals import ADMIN
 
 TODAY = dt.date(2026, 11, 30)
 
@@ -158,9 +159,9 @@ def test_plan_takes_gaps_from_the_scoring_engine(con: duckdb.DuckDBPyConnection)
 
 def test_set_actions_tracks_status_owner_due_with_change_log(con: duckdb.DuckDBPyConnection) -> None:
     a = _small(con)
-    assert tracking.set_actions(con, [(a.id, "4.3")], {"status": "in progress", "owner": "  Dana  Lee "}, by="lead") == 1
-    assert tracking.set_actions(con, [(a.id, "4.3")], {"status": "in progress"}, by="lead") == 0  # no change, no log
-    tracking.set_actions(con, [(a.id, "4.3")], {"due_date": "2026-04-15"}, by="lead")
+    assert tracking.set_actions(con, [(a.id, "4.3")], {"status": "in progress", "owner": "  Dana  Lee "}, principal=ADMIN, by="lead") == 1
+    assert tracking.set_actions(con, [(a.id, "4.3")], {"status": "in progress"}, principal=ADMIN, by="lead") == 0  # no change, no log
+    tracking.set_actions(con, [(a.id, "4.3")], {"due_date": "2026-04-15"}, principal=ADMIN, by="lead")
     log = rows(con, "SELECT field, old_value, new_value, changed_by, source FROM change_log "
                     "WHERE item_id = '4.3' AND field LIKE 'action_%' ORDER BY id")
     assert log == [("action_status", None, "in progress", "lead", "roadmap"),
@@ -171,7 +172,7 @@ def test_set_actions_tracks_status_owner_due_with_change_log(con: duckdb.DuckDBP
     # the response keeps what the unit answered
     assert rows(con, "SELECT owner FROM response WHERE assessment_id = ? AND item_id = '4.3'", [a.id]) == [("Scope Owner",)]
     # clearing the roadmap's owner falls back to the response's
-    tracking.set_actions(con, [(a.id, "4.3")], {"owner": None}, by="lead")
+    tracking.set_actions(con, [(a.id, "4.3")], {"owner": None}, principal=ADMIN, by="lead")
     assert roadmap.plan(con, [a.id], today=TODAY).set_index("item_id").loc["4.3", "owner"] == "Scope Owner"
 
 
@@ -183,17 +184,17 @@ def test_set_actions_tracks_status_owner_due_with_change_log(con: duckdb.DuckDBP
 def test_set_actions_refuses_bad_values(con: duckdb.DuckDBPyConnection, changes: dict, message: str) -> None:
     a = _small(con)
     with pytest.raises(store.StoreError, match=message):
-        tracking.set_actions(con, [(a.id, "4.3")], changes, by="lead")
+        tracking.set_actions(con, [(a.id, "4.3")], changes, principal=ADMIN, by="lead")
     assert rows(con, "SELECT count(*) FROM roadmap_action") == [(0,)]
 
 
 def test_set_actions_is_all_or_nothing_and_checks_keys(con: duckdb.DuckDBPyConnection) -> None:
     a = _small(con)
     with pytest.raises(store.StoreError, match="No catalog item"):
-        tracking.set_actions(con, [(a.id, "4.3"), (a.id, "99.9")], {"status": "done"}, by="lead")
+        tracking.set_actions(con, [(a.id, "4.3"), (a.id, "99.9")], {"status": "done"}, principal=ADMIN, by="lead")
     assert rows(con, "SELECT count(*) FROM roadmap_action") == [(0,)]
     with pytest.raises(store.StoreError, match="No assessment"):
-        tracking.set_actions(con, [(9999, "4.3")], {"status": "done"}, by="lead")
+        tracking.set_actions(con, [(9999, "4.3")], {"status": "done"}, principal=ADMIN, by="lead")
 
 
 def test_a_finalised_round_can_still_be_tracked(con: duckdb.DuckDBPyConnection) -> None:
@@ -201,15 +202,15 @@ def test_a_finalised_round_can_still_be_tracked(con: duckdb.DuckDBPyConnection) 
     store.set_status(con, a.id, "final", BY)
     with pytest.raises(store.StoreError, match="read-only"):
         store.update_response(con, a.id, "4.3", {"owner": "x"}, by=BY)
-    assert tracking.set_actions(con, [(a.id, "4.3")], {"status": "done"}, by="lead") == 1
+    assert tracking.set_actions(con, [(a.id, "4.3")], {"status": "done"}, principal=ADMIN, by="lead") == 1
     assert roadmap.plan(con, [a.id], today=TODAY).set_index("item_id").loc["4.3", "status"] == "done"
 
 
 def test_next_round_picks_up_the_plan_where_it_was(con: duckdb.DuckDBPyConnection) -> None:
     a = _small(con)
     tracking.set_actions(con, [(a.id, "4.3")], {"status": "in progress", "owner": "Dana", "due_date": dt.date(2026, 9, 1)},
-                      by="lead")
-    tracking.set_actions(con, [(a.id, "5.2")], {"status": "done"}, by="lead")
+                      principal=ADMIN, by="lead")
+    tracking.set_actions(con, [(a.id, "5.2")], {"status": "done"}, principal=ADMIN, by="lead")
     b = new_assessment(con, "Alpha", "R2", scope="clauses", assessed_on=dt.date(2026, 10, 1))
     store.upsert_responses(con, stage(b.id, {"4.3": {"maturity": 2}, "5.2": {"maturity": 2}}), by=BY)
     nxt = roadmap.plan(con, [b.id], today=TODAY).set_index("item_id")
@@ -217,7 +218,7 @@ def test_next_round_picks_up_the_plan_where_it_was(con: duckdb.DuckDBPyConnectio
         "in progress", "Dana", dt.date(2026, 9, 1))
     assert nxt.loc["4.3", "carried_from"] == "R1"
     assert nxt.loc["5.2", "status"] == "open"  # marked done, yet still below target when assessed again
-    tracking.set_actions(con, [(b.id, "4.3")], {"owner": "Eli"}, by="lead")  # the new round's own record wins
+    tracking.set_actions(con, [(b.id, "4.3")], {"owner": "Eli"}, principal=ADMIN, by="lead")  # the new round's own record wins
     assert roadmap.plan(con, [b.id], today=TODAY).set_index("item_id").loc["4.3", "owner"] == "Eli"
     assert roadmap.plan(con, [a.id], today=TODAY).set_index("item_id").loc["4.3", "owner"] == "Dana"
 
@@ -227,7 +228,7 @@ def test_save_edits_maps_editor_rows_to_actions(con: duckdb.DuckDBPyConnection) 
     shown = roadmap.plan(con, [a.id], today=TODAY)
     row_of = {item: n for n, item in enumerate(shown["item_id"])}
     edits = {row_of["8.2"]: {"status": "done", "owner": "Ops", "score": 99}, str(row_of["5.2"]): {"due_date": "2026-12-31"}}
-    assert roadmap.save_edits(con, shown, edits, by="lead") == 2
+    assert roadmap.save_edits(con, shown, edits, principal=ADMIN, by="lead") == 2
     after = roadmap.plan(con, [a.id], today=TODAY).set_index("item_id")
     assert (after.loc["8.2", "status"], after.loc["8.2", "owner"]) == ("done", "Ops")
     assert after.loc["8.2", "score"] == shown.set_index("item_id").loc["8.2", "score"]  # computed columns ignored
@@ -244,7 +245,7 @@ def demo(demo_db_copy: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def test_demo_plan_respects_dependencies_and_phases(demo: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
-    ids = scoring.select_assessments(demo, round_label=scoring.LATEST)
+    ids = scoring.select_assessments(demo, principal=ADMIN, round_label=scoring.LATEST)
     actions = roadmap.plan(demo, ids, today=TODAY)
     assert len(actions) == scoring.organisation_summary(demo, ids)["open_gaps"]
     assert set(actions["phase"]) == {"Now", "Next", "Later"}
@@ -261,7 +262,7 @@ def test_demo_plan_respects_dependencies_and_phases(demo: duckdb.DuckDBPyConnect
 
 
 def test_organisation_view_merges_the_same_item_across_units(demo: duckdb.DuckDBPyConnection) -> None:
-    ids = scoring.select_assessments(demo, round_label=scoring.LATEST)
+    ids = scoring.select_assessments(demo, principal=ADMIN, round_label=scoring.LATEST)
     actions = roadmap.plan(demo, ids, today=TODAY)
     merged = roadmap.organisation_plan(demo, ids, today=TODAY)
     items = scoring.item_scores(demo, ids)
@@ -281,22 +282,22 @@ def test_organisation_view_merges_the_same_item_across_units(demo: duckdb.DuckDB
 
 
 def test_organisation_edit_applies_to_every_unit(demo: duckdb.DuckDBPyConnection) -> None:
-    ids = scoring.select_assessments(demo, round_label=scoring.LATEST)
+    ids = scoring.select_assessments(demo, principal=ADMIN, round_label=scoring.LATEST)
     merged = roadmap.organisation_plan(demo, ids, today=TODAY)
     row = int(merged.index[merged["item_id"] == "A.5.2"][0])
-    changed = roadmap.save_edits(demo, merged, {row: {"owner": "Central AI Office", "status": "in progress"}}, by="lead")
+    changed = roadmap.save_edits(demo, merged, {row: {"owner": "Central AI Office", "status": "in progress"}}, principal=ADMIN, by="lead")
     assert changed == merged.loc[row, "units_below"]
     after = roadmap.plan(demo, ids, today=TODAY)
     mine = after[after["item_id"] == "A.5.2"]
     assert set(mine["owner"]) == {"Central AI Office"} and set(mine["status"]) == {"in progress"}
     assert roadmap.organisation_plan(demo, ids, today=TODAY).set_index("item_id").loc["A.5.2", "status"] == "in progress"
     # done in some units only: the merged status says "in progress"
-    tracking.set_actions(demo, [mine[["assessment_id", "item_id"]].iloc[0].tolist()], {"status": "done"}, by="lead")
+    tracking.set_actions(demo, [mine[["assessment_id", "item_id"]].iloc[0].tolist()], {"status": "done"}, principal=ADMIN, by="lead")
     assert roadmap.organisation_plan(demo, ids, today=TODAY).set_index("item_id").loc["A.5.2", "status"] == "in progress"
 
 
 def test_timeline_title_shows_a_group_or_round_name_as_typed_not_as_html(demo: duckdb.DuckDBPyConnection) -> None:
-    ids = scoring.select_assessments(demo, units=["HR & People"], round_label=scoring.LATEST)
+    ids = scoring.select_assessments(demo, principal=ADMIN, units=["HR & People"], round_label=scoring.LATEST)
     actions = roadmap.plan(demo, ids, today=TODAY)
     figure = roadmap.timeline_chart(actions, title="Phases · 1 unit(s) in <a href='https://x.invalid'>Ops</a>", today=TODAY)
     assert figure.layout.title.text == "Phases"
@@ -304,7 +305,7 @@ def test_timeline_title_shows_a_group_or_round_name_as_typed_not_as_html(demo: d
 
 
 def test_timeline_chart_shows_each_phase_with_its_counts(demo: duckdb.DuckDBPyConnection) -> None:
-    ids = scoring.select_assessments(demo, units=["HR & People"], round_label=scoring.LATEST)
+    ids = scoring.select_assessments(demo, principal=ADMIN, units=["HR & People"], round_label=scoring.LATEST)
     actions = roadmap.plan(demo, ids, today=TODAY)
     figure = roadmap.timeline_chart(actions, title="t", today=TODAY)
     bars = [t for t in figure.data if t.type == "bar"]
@@ -323,7 +324,7 @@ def test_timeline_chart_shows_each_phase_with_its_counts(demo: duckdb.DuckDBPyCo
 
 
 def test_default_due_dates_lie_inside_their_phase_window(demo: duckdb.DuckDBPyConnection) -> None:
-    ids = scoring.select_assessments(demo, round_label=scoring.LATEST)
+    ids = scoring.select_assessments(demo, round_label=scoring.LATEST, principal=ADMIN)
     for actions in (roadmap.plan(demo, ids, today=TODAY), roadmap.organisation_plan(demo, ids, today=TODAY)):
         phases = {p.name: p for p in roadmap.PHASES}
         default = actions[~actions["due_set"]]
@@ -348,10 +349,10 @@ def test_a_due_date_set_outside_its_phase_is_flagged(con: duckdb.DuckDBPyConnect
     store.upsert_responses(con, stage(a.id, {"4.3": {"maturity": 1, "target": 3}}), by=BY)  # a foundation: Now
     row = roadmap.plan(con, [a.id], today=TODAY).iloc[0]  # its window: 31 Mar to 30 Jun 2026
     assert (row["phase"], row["due_date"], row["due_outside_phase"]) == ("Now", dt.date(2026, 6, 30), False)
-    tracking.set_actions(con, [(a.id, "4.3")], {"due_date": "2027-09-30"}, by="lead")
+    tracking.set_actions(con, [(a.id, "4.3")], {"due_date": "2027-09-30"}, by="lead", principal=ADMIN)
     row = roadmap.plan(con, [a.id], today=TODAY).iloc[0]
     assert row["due_set"] and row["due_outside_phase"]
-    tracking.set_actions(con, [(a.id, "4.3")], {"due_date": "2026-05-15"}, by="lead")
+    tracking.set_actions(con, [(a.id, "4.3")], {"due_date": "2026-05-15"}, by="lead", principal=ADMIN)
     assert not roadmap.plan(con, [a.id], today=TODAY).iloc[0]["due_outside_phase"]
 
 
@@ -360,7 +361,7 @@ def test_organisation_view_keeps_prerequisites_first_across_units(
     demo: duckdb.DuckDBPyConnection, catalog: Catalog, prerequisite: str, dependent: str,
 ) -> None:
     assert prerequisite in catalog.by_id[dependent].depends_on
-    ids = scoring.select_assessments(demo, round_label=scoring.LATEST)
+    ids = scoring.select_assessments(demo, round_label=scoring.LATEST, principal=ADMIN)
     merged = roadmap.organisation_plan(demo, ids, today=TODAY).set_index("item_id")
     order = [p.name for p in roadmap.PHASES]
     assert prerequisite in merged.index and dependent in merged.index
@@ -371,7 +372,7 @@ def test_organisation_view_keeps_prerequisites_first_across_units(
 def test_organisation_view_never_ranks_a_prerequisite_after_what_relies_on_it(
     demo: duckdb.DuckDBPyConnection, catalog: Catalog,
 ) -> None:
-    ids = scoring.select_assessments(demo, round_label=scoring.LATEST)
+    ids = scoring.select_assessments(demo, round_label=scoring.LATEST, principal=ADMIN)
     merged = roadmap.organisation_plan(demo, ids, today=TODAY).set_index("item_id")
     order = [p.name for p in roadmap.PHASES]
     checked = 0
@@ -388,7 +389,7 @@ def test_organisation_view_never_ranks_a_prerequisite_after_what_relies_on_it(
 
 
 def test_timeline_labels_today_above_the_plot_and_keeps_counts_off_the_bars(demo: duckdb.DuckDBPyConnection) -> None:
-    ids = scoring.select_assessments(demo, units=["HR & People"], round_label=scoring.LATEST)
+    ids = scoring.select_assessments(demo, units=["HR & People"], round_label=scoring.LATEST, principal=ADMIN)
     actions = roadmap.plan(demo, ids, today=TODAY)
     figure = roadmap.timeline_chart(actions, title="t", today=TODAY)
     today = [a for a in figure.layout.annotations if a.name == "today"]

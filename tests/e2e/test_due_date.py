@@ -20,6 +20,7 @@ from dashboard import rounds, store
 from dashboard.catalog import load_catalog
 from dashboard.db import connect
 from tests.e2e.conftest import ProxyTrap, Server, assert_clean, browser_tab, keyed, settle, type_name
+from tests.principals import ADMIN
 
 pytestmark = pytest.mark.e2e
 
@@ -42,7 +43,7 @@ def test_a_due_date_left_with_tab_is_saved_and_found_after_a_reload(
         unit = store.list_units(con)["name"].iloc[0]
         created, _ = rounds.start_assessment(con, unit=unit, label="2027-Q1", scope="clauses",
                                              catalog_version=load_catalog().version, assessed_on=dt.date(2027, 1, 15),
-                                             by=NAME)
+                                             by=NAME, principal=ADMIN)
     aid = created.id
 
     with browser_tab(chromium, server) as tab:
@@ -88,8 +89,8 @@ def test_a_due_date_left_with_tab_is_saved_and_found_after_a_reload(
         assert_clean(tab, server, "reloading the questionnaire")
 
     with connect(demo_database, wait=15) as con:
-        saved = store.responses(con, assessment_ids=[aid]).set_index("item_id")
-        history = store.item_history(con, aid)
+        saved = store.responses(con, assessment_ids=[aid], principal=ADMIN).set_index("item_id")
+        history = store.item_history(con, aid, principal=ADMIN)
     assert str(saved.loc["7.1", "due_date"])[:10] == DUE
     assert saved.loc["7.2", "maturity"] == 2 and saved.loc["7.3", "evidence"] == "Training log for 2026"
     assert saved.loc["7.4", "due_date"] is None or str(saved.loc["7.4", "due_date"]) in ("NaT", "None")

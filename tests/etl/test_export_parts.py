@@ -18,6 +18,7 @@ from etl import response_exports
 from etl.archive import MIB, Limits
 from etl.canonical import COLUMNS
 from etl.cli import main
+from tests.principals import ADMIN
 
 ANSWERS = ["unit", "assessment", "assessed_on", "item_id", "maturity", "target", "applicable", "justification",
            "evidence", "owner", "due_date", "notes"]
@@ -32,7 +33,7 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def answers(db: Path) -> list[tuple[object, ...]]:
     with connect(db) as con:
-        frame = store.responses(con)
+        frame = store.responses(con, principal=ADMIN)
     frame = frame[frame["unit"].isin(frame.loc[frame["assessment"].notna(), "unit"])]
     return sorted(tuple(str(v) for v in row) for row in frame[ANSWERS].itertuples(index=False))
 
@@ -79,7 +80,7 @@ def test_an_export_above_the_limit_is_cut_into_parts_of_whole_units_that_import_
 def test_an_export_within_the_limit_is_one_file_at_the_path_given(org: Path, tmp_path: Path) -> None:
     out = tmp_path / "all.xlsx"
     with connect(org) as con:
-        files, rows = response_exports.write_responses(con, out, "xlsx")
+        files, rows = response_exports.write_responses(con, out, "xlsx", principal=ADMIN)
     assert files == [out] and rows == 24 * 3 * 70
     assert len(list(tmp_path.iterdir())) == 1, list(tmp_path.iterdir())  # no scratch file left behind
     assert len(units_in(out)) == 24
@@ -87,7 +88,7 @@ def test_an_export_within_the_limit_is_one_file_at_the_path_given(org: Path, tmp
 
 def test_a_unit_larger_than_a_part_is_cut_between_its_rounds(org: Path, tmp_path: Path) -> None:
     with connect(org) as con:
-        files, _ = response_exports.write_responses(con, tmp_path / "r.csv", "csv", limits=Limits(max_file_bytes=12_000))
+        files, _ = response_exports.write_responses(con, tmp_path / "r.csv", "csv", limits=Limits(max_file_bytes=12_000), principal=ADMIN)
     assert len(files) >= 24 * 3  # one round of 70 rows is about 9 KB: each part holds one round
     rounds = [{(row["unit"], row["assessment"]) for row in csv.DictReader(io.StringIO(f.read_bytes().decode("utf-8-sig")))}
               for f in files]
@@ -96,5 +97,5 @@ def test_a_unit_larger_than_a_part_is_cut_between_its_rounds(org: Path, tmp_path
 
 def test_a_round_too_large_for_any_part_is_refused_with_the_setting_to_change(org: Path, tmp_path: Path) -> None:
     with connect(org) as con, pytest.raises(ValueError, match=r"too large for one file .*AIMS_MAX_UPLOAD_MB"):
-        response_exports.write_responses(con, tmp_path / "r.csv", "csv", limits=Limits(max_file_bytes=2_000))
+        response_exports.write_responses(con, tmp_path / "r.csv", "csv", limits=Limits(max_file_bytes=2_000), principal=ADMIN)
     assert list(tmp_path.iterdir()) == []  # nothing half-written

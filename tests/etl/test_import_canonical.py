@@ -15,12 +15,13 @@ from etl import exports
 from etl.canonical import COLUMNS
 from etl.importer import import_bytes, import_path
 from etl.template import build_template
+from tests.principals import ADMIN
 
 BY = "tester"
 
 
 def imp(con, data: bytes, name: str = "answers.csv", **options):
-    return import_bytes(con, name, data, by=BY, **options)
+    return import_bytes(con, name, data, principal=ADMIN, by=BY, **options)
 
 
 def stored(con, *fields: str, unit: str | None = None) -> dict[str, tuple]:
@@ -82,7 +83,7 @@ def test_filled_canonical_xlsx_imports(con, make_xlsx) -> None:
                              JOIN import_batch b ON b.id = r.created_import""").fetchall()
     assert created == [(BY, "import", "filled.xlsx")]
     assert con.execute("SELECT count(*) FROM change_log").fetchall() == [(0,)]
-    history = store.item_history(con, assessment.id, "4.1")
+    history = store.item_history(con, assessment.id, "4.1", principal=ADMIN)
     assert history[["field", "new_value", "changed_by", "source"]].values.tolist() == [
         ["created", "from filled.xlsx", BY, "import"]]
 
@@ -90,7 +91,7 @@ def test_filled_canonical_xlsx_imports(con, make_xlsx) -> None:
 def test_import_path_reads_a_real_file(con, make_csv, tmp_path: Path) -> None:
     path = tmp_path / "from-disk.csv"
     path.write_bytes(make_csv([row("4.1", maturity=3)]))
-    result = import_path(con, path, by=BY)
+    result = import_path(con, path, principal=ADMIN, by=BY)
     assert result.status == "imported"
     assert result.file == str(path)
     assert stored(con, "maturity") == {"4.1": (3,)}
@@ -442,7 +443,7 @@ def test_exported_formula_text_round_trips(con, make_csv, tmp_path: Path, fmt: s
     assert imp(con, data).status == "imported"
     assert stored(con, "evidence") == {k: (v,) for k, v in TRICKY.items()}
 
-    table = exports.responses_table(store.responses(con))
+    table = exports.responses_table(store.responses(con, principal=ADMIN))
     exported = exports.to_csv(table) if fmt == "csv" else exports.to_xlsx([("Responses", table)])
     if fmt == "csv":
         assert b"'=SUM(A1)" in exported

@@ -20,6 +20,7 @@ from dashboard.columns import label
 from dashboard.db import connect
 from etl import report, roadmap_exports
 from tests.etl.conftest import REPO_ROOT
+from tests.principals import ADMIN
 
 PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1", "-1", "@SUM(A1)", "\t=1+1", "\r=1+1"]
@@ -96,14 +97,14 @@ def hostile_db(demo_db: Path, catalog: Catalog) -> Path:
                 store.update_response(con, a.id, item, {"maturity": n % 2, "evidence": text, "notes": HOSTILE[-1 - n],
                                                         "owner": HOSTILE[(n + 1) % len(HOSTILE)]}, by="attacker")
             store.update_response(con, a.id, "A.10.4", {"applicable": False, "justification": HOSTILE[0]}, by="attacker")
-            tracking.set_actions(con, [(a.id, "4.3")], {"owner": "@SUM(A1)"}, by="attacker")
-            tracking.set_actions(con, [(a.id, "5.2")], {"owner": HTML_OWNER}, by="attacker")
+            tracking.set_actions(con, [(a.id, "4.3")], {"owner": "@SUM(A1)"}, principal=ADMIN, by="attacker")
+            tracking.set_actions(con, [(a.id, "5.2")], {"owner": HTML_OWNER}, principal=ADMIN, by="attacker")
     return demo_db
 
 
 def test_no_export_contains_a_formula_or_an_unescaped_cell(hostile_db: Path) -> None:
     with connect(hostile_db) as con:
-        ids = scoring.select_assessments(con, round_label=scoring.LATEST)
+        ids = scoring.select_assessments(con, principal=ADMIN, round_label=scoring.LATEST)
         evil = store.get_assessment(con, unit=EVIL_UNIT, label="2026-Q4")
         assert evil is not None and evil.id in ids
         files = {
@@ -114,7 +115,7 @@ def test_no_export_contains_a_formula_or_an_unescaped_cell(hostile_db: Path) -> 
             "soa.csv": roadmap_exports.soa_file(con, evil.id, "csv"),
             "soa.xlsx": roadmap_exports.soa_file(con, evil.id, "xlsx", organisation="@ORG"),
         }
-        page = report.build_report(con, ids, organisation="<b>Org</b>")
+        page = report.build_report(con, ids, organisation="<b>Org</b>", principal=ADMIN)
     texts = {name: (assert_csv_safe(data) if name.endswith(".csv") else assert_xlsx_safe(data)) for name, data in files.items()}
     # the hostile text is exported, neutralised with a leading apostrophe, not dropped (the store trims
     # leading tabs and carriage returns, which leaves "=1+1")
@@ -134,7 +135,7 @@ def test_no_export_contains_a_formula_or_an_unescaped_cell(hostile_db: Path) -> 
 
 def test_roadmap_numbers_equal_the_scoring_engine(demo_db: Path) -> None:
     with connect(demo_db) as con:
-        ids = scoring.select_assessments(con, round_label=scoring.LATEST)
+        ids = scoring.select_assessments(con, principal=ADMIN, round_label=scoring.LATEST)
         items = scoring.item_scores(con, ids).set_index(["unit", "item_id"])
         summary = scoring.organisation_summary(con, ids)
         data = roadmap_exports.roadmap_file(con, ids, "xlsx", organisation="Aldermoor Financial Group",
@@ -162,7 +163,7 @@ def test_roadmap_numbers_equal_the_scoring_engine(demo_db: Path) -> None:
 
 def test_roadmap_workbook_is_formatted_for_people(demo_db: Path) -> None:
     with connect(demo_db) as con:
-        ids = scoring.select_assessments(con, units=["HR & People"], round_label=scoring.LATEST)
+        ids = scoring.select_assessments(con, principal=ADMIN, units=["HR & People"], round_label=scoring.LATEST)
         data = roadmap_exports.roadmap_file(con, ids, "xlsx")
     book = openpyxl.load_workbook(io.BytesIO(data))
     label_of = {label(c): c for c in roadmap_exports.ROADMAP_EXPORT_COLUMNS}
@@ -192,7 +193,7 @@ def test_roadmap_workbook_is_formatted_for_people(demo_db: Path) -> None:
 
 def test_organisation_export_merges_units(demo_db: Path) -> None:
     with connect(demo_db) as con:
-        ids = scoring.select_assessments(con, round_label=scoring.LATEST)
+        ids = scoring.select_assessments(con, principal=ADMIN, round_label=scoring.LATEST)
         merged = roadmap.organisation_plan(con, ids)
         data = roadmap_exports.roadmap_file(con, ids, "xlsx", organisation_view=True)
     exported = _sheet_rows(data, "Organisation roadmap")
@@ -251,7 +252,7 @@ def test_nothing_to_plan_still_exports(con, catalog: Catalog) -> None:
     assert roadmap.plan(con, [a.id]).empty and roadmap.organisation_plan(con, [a.id]).empty
     assert _csv_rows(roadmap_exports.roadmap_file(con, [a.id], "csv")) == [_headers(roadmap_exports.ROADMAP_EXPORT_COLUMNS)]
     assert _sheet_rows(roadmap_exports.roadmap_file(con, [a.id], "xlsx", organisation_view=True), "Organisation roadmap") == []
-    page = report.build_report(con, [a.id])
+    page = report.build_report(con, [a.id], principal=ADMIN)
     assert "No open gap: every assessed item meets its target." in page and "Annex A coverage</h2>" not in page
 
 
@@ -269,7 +270,7 @@ def test_cli_exports_roadmap_and_soa(demo_db: Path, tmp_path: Path, cli: Callabl
                "--scope", "annex_a")
     assert done.returncode == 0, done.stderr
     with connect(demo_db) as con:
-        expected = roadmap.organisation_plan(con, scoring.select_assessments(con, round_label="2025-Q4"))
+        expected = roadmap.organisation_plan(con, scoring.select_assessments(con, principal=ADMIN, round_label="2025-Q4"))
     expected = expected[expected["kind"] == "annex_a"]
     assert [r[2] for r in _csv_rows(out.read_bytes())[1:]] == expected["item_id"].tolist()
     assert len(expected) and all(i.startswith("A.") for i in expected["item_id"])

@@ -11,6 +11,7 @@ import pytest
 from dashboard import store, ui
 from dashboard.db import connect
 from tests.pages.test_assess import _app, _responses, _start
+from tests.principals import ADMIN
 
 
 def test_due_date_text_is_read_strictly_as_an_iso_date() -> None:
@@ -38,7 +39,7 @@ def test_a_typed_due_date_is_saved_a_wrong_one_is_refused_and_blank_clears_it(em
     assert not any("is not a date" in e.value for e in app.error)
     assert pd_missing(_responses(empty_db, aid).loc["4.1", "due_date"])
     with connect(empty_db) as con:
-        history = store.item_history(con, aid, "4.1")
+        history = store.item_history(con, aid, "4.1", principal=ADMIN)
     assert history[history["field"] == "due_date"]["new_value"].tolist()[::-1][:1] == ["2026-12-31"]
 
     with connect(empty_db) as con:  # another person sets it; this session shows it on its next rerun

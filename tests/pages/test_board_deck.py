@@ -16,6 +16,7 @@ from dashboard import organisation, scoring
 from dashboard.db import connect
 from etl import deck, report
 from tests.pages.conftest import APP, ROOT
+from tests.principals import ADMIN
 
 TITLES = ["Where we stand on ISO/IEC 42001 — Aldermoor Financial Group", "Maturity per clause",
           "Annex A coverage per objective", "Maturity by unit and section", "Top roadmap themes", "Roadmap by phase"]
@@ -50,7 +51,7 @@ def test_the_deck_names_units_and_round_on_every_slide_and_shows_the_overviews_h
     slides = list(Presentation(str(deck_file)).slides)
     assert [s.shapes.title.text for s in slides] == TITLES
     with connect(demo_db) as con:
-        units = sorted(scoring.section_scores(con, scoring.select_assessments(con))["unit"].unique())
+        units = sorted(scoring.section_scores(con, scoring.select_assessments(con, principal=ADMIN))["unit"].unique())
     for slide in slides:
         context = _texts(slide)["Context"]
         assert "Round: Latest per unit" in context and f"Units ({len(units)})" in context
@@ -72,7 +73,7 @@ def test_without_a_browser_the_slide_says_so_instead_of_failing(demo_db: Path, m
     monkeypatch.delenv("BROWSER_PATH", raising=False)
     monkeypatch.setattr(report, "find_chromium", lambda: None)
     with connect(demo_db) as con:
-        data = deck.build_deck(con, scoring.select_assessments(con))
+        data = deck.build_deck(con, scoring.select_assessments(con, principal=ADMIN))
     slides = list(Presentation(io.BytesIO(data)).slides)
     assert "no Chromium found" in _texts(slides[1])["No image"]
     assert _texts(slides[0])["Headline"].startswith("Overall maturity: ")
@@ -85,7 +86,7 @@ def test_the_organisation_name_is_set_once_in_settings_and_used_by_the_report_an
     assert not app.exception and "saved" in app.success[0].value
     with connect(demo_db) as con:
         assert organisation.name(con) == "Aldermoor <b>Group</b>"
-        page = report.build_report(con, scoring.select_assessments(con))
+        page = report.build_report(con, scoring.select_assessments(con, principal=ADMIN), principal=ADMIN)
     assert "AI management system gap assessment — Aldermoor &lt;b&gt;Group&lt;/b&gt;" in page  # escaped, never HTML
     assert "Aldermoor <b>Group</b>" in _page("pages/present.py").title[0].value
     with connect(demo_db) as con, pytest.raises(ValueError, match="at most"):

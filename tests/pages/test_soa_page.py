@@ -11,6 +11,7 @@ from dashboard import rounds, scoring, store
 from dashboard.catalog import load_catalog
 from dashboard.db import connect
 from tests.pages.conftest import APP
+from tests.principals import ADMIN
 
 CATALOG = load_catalog()
 
@@ -18,7 +19,7 @@ CATALOG = load_catalog()
 def test_the_questionnaire_keeps_an_inclusion_justification_and_the_soa_warns_about_the_rest(empty_db: Path) -> None:
     with connect(empty_db) as con:
         created, _ = rounds.start_assessment(con, unit="Treasury", label="2026-Q4", scope="annex_a",
-                                            catalog_version=CATALOG.version, assessed_on=None, by="setup")
+                                            catalog_version=CATALOG.version, assessed_on=None, by="setup", principal=ADMIN)
     aid = created.id
     app = AppTest.from_file(APP, default_timeout=60)
     app.query_params["assessment"] = str(aid)
@@ -33,8 +34,8 @@ def test_the_questionnaire_keeps_an_inclusion_justification_and_the_soa_warns_ab
     # an excluded control asks for no inclusion reason
     assert not [t for t in app.text_area if t.key == f"a{aid}:A.10.4:inclusion_justification"]
     with connect(empty_db) as con:
-        saved = store.responses(con, assessment_ids=[aid]).set_index("item_id")
-        history = store.item_history(con, aid, "A.10.2")
+        saved = store.responses(con, assessment_ids=[aid], principal=ADMIN).set_index("item_id")
+        history = store.item_history(con, aid, "A.10.2", principal=ADMIN)
     assert saved.loc["A.10.2", "inclusion_justification"] == "Supplier risk R-07: models bought in"
     assert "inclusion_justification" in set(history["field"])
 
@@ -56,7 +57,7 @@ def test_the_questionnaire_keeps_an_inclusion_justification_and_the_soa_warns_ab
 def test_unjustified_controls_counts_included_controls_only(empty_db: Path) -> None:
     with connect(empty_db) as con:
         created, _ = rounds.start_assessment(con, unit="Ops", label="R1", scope="annex_a", catalog_version=CATALOG.version,
-                                            assessed_on=None, by="setup")
+                                            assessed_on=None, by="setup", principal=ADMIN)
         store.update_response(con, created.id, "A.2.2", {"inclusion_justification": "AI policy risk R-01"}, by="t")
         store.update_response(con, created.id, "A.10.4", {"applicable": False, "justification": "No customers"}, by="t")
         soa = scoring.statement_of_applicability(con, created.id)
