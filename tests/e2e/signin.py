@@ -189,3 +189,67 @@ def sign_out(tab: Tab, server: Server, found: Provider, *, button: re.Pattern[st
     page.locator('[data-testid="stApp"]').wait_for()
     settle(page)
     return page
+
+
+# --- the dashboard's own sign-in screens (dashboard/ui.py) ------------------------------------------------
+
+LOG_OUT_BUTTON = re.compile(r"^(log out|sign out)", re.IGNORECASE)
+
+
+def grant(database: Path, email: str, role: str, unit: str | None = None) -> str:
+    """`python -m etl access grant EMAIL ROLE [--unit UNIT]`, as an administrator would on the server."""
+    command = [sys.executable, "-m", "etl", "--db", str(database), "access", "grant", email, role]
+    if unit:
+        command += ["--unit", unit]
+    done = subprocess.run(command, cwd=ROOT, env=_clean_env() | {"AIMS_USER": "e2e set-up"}, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, f"{' '.join(command[2:])} failed ({done.returncode}):\n{done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def nav_titles(page: Any) -> list[str]:
+    """The titles of the pages the sidebar lists (unfolding 'View more' first)."""
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    if nav.count() == 0:
+        return []
+    more = nav.locator('[data-testid="stSidebarNavViewButton"]')
+    if more.count() and more.first.is_visible() and "more" in more.first.inner_text().lower():
+        more.first.click()
+        settle(page)
+    spans = nav.locator('a[data-testid="stSidebarNavLink"] span[label]')
+    return [str(spans.nth(i).get_attribute("label")) for i in range(spans.count())]
+
+
+def sidebar_text(page: Any) -> str:
+    bar = page.locator('[data-testid="stSidebar"]')
+    return bar.inner_text() if bar.count() else ""
+
+
+def main_text(page: Any) -> str:
+    return page.locator('[data-testid="stMain"]').inner_text()
+
+
+class Received:
+    """Everything the dashboard's server sent to a tab over its websocket (tables and charts included, which
+    the page's text does not show: a dataframe is drawn on a canvas)."""
+
+    def __init__(self, tab: Tab) -> None:
+        self.frames: list[bytes] = []
+        tab.page.on("websocket", self._watch)
+
+    def _watch(self, socket: Any) -> None:
+        socket.on("framereceived", lambda payload: self.frames.append(
+            payload if isinstance(payload, bytes) else str(payload).encode("utf-8")))
+
+    def mark(self) -> int:
+        return len(self.frames)
+
+    def text(self, since: int = 0) -> str:
+        """The frames since `since`, decoded, with markdown's backslash escapes and HTML entities undone."""
+        return readable(b"\n".join(self.frames[since:]).decode("utf-8", errors="replace"))
+
+
+def readable(text: str) -> str:
+    import html
+
+    return html.unescape(text.replace("\\", ""))
