@@ -10,6 +10,8 @@ if ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from dashboard import ui  # noqa: E402
+
 st.set_page_config(page_title="AIMS gap assessment · ISO/IEC 42001", layout="wide")
 
 PAGES = {
@@ -34,7 +36,9 @@ PAGES = {
     ],
     "Settings": [
         st.Page("pages/settings.py", title="AI settings"),
+        st.Page("pages/access.py", title="Access"),
     ],
 }
 
-st.navigation(PAGES).run()
+# sign-in (or local mode), and only the pages this person's role opens; each page refuses the others by URL too
+st.navigation(ui.visible_pages(PAGES)).run()

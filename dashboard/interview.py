@@ -24,6 +24,7 @@ import duckdb
 import pandas as pd
 
 from dashboard import llm, store
+from dashboard.access import Principal, check_unit, require
 from dashboard.catalog import Catalog, Item, load_catalog
 
 __all__ = [
@@ -100,10 +101,13 @@ def _ask_next(state: Interview, catalog: Catalog, said: str = "") -> Interview:
                    transcript=(*turns, Turn("assistant", _question(item, position, state.total))))
 
 
-def begin(con: duckdb.DuckDBPyConnection, *, unit: str, label: str, scope: str,
+def begin(con: duckdb.DuckDBPyConnection, *, principal: Principal, unit: str, label: str, scope: str,
           catalog: Catalog | None = None) -> Interview:
-    """Start an interview for a unit and round, or resume it: answered items are skipped."""
+    """Start an interview for a unit and round, or resume it: answered items are skipped. Only for a unit the
+    principal may answer for (a new unit: administrators and leads)."""
     catalog = catalog or load_catalog()
+    require(principal, "can_answer")
+    check_unit(con, principal, unit)
     found = store.get_assessment(con, unit=" ".join(unit.split()), label=label.strip())
     if found is None:
         found = store.create_assessment(con, unit=unit, label=label, scope=scope, catalog_version=catalog.version,
@@ -113,7 +117,7 @@ def begin(con: duckdb.DuckDBPyConnection, *, unit: str, label: str, scope: str,
     elif scope != found.scope:
         store.widen_scope(con, found, scope)
         found = store.get_assessment(con, found.id) or found
-    rows = store.responses(con, assessment_ids=[found.id])
+    rows = store.responses(con, principal=principal, assessment_ids=[found.id])
     rows = rows[rows["applicable"]]
     queue = tuple(rows.loc[rows["maturity"].isna(), "item_id"])
     greeting = (f"Let's assess {found.unit} ({found.label}, scope: {found.scope}). I ask one question at a time; "
@@ -212,14 +216,15 @@ def _merged(old: Any, new: str) -> str:
     return new if not old.strip() or new in old else f"{old.strip()}\n{new}"
 
 
-def decide(con: duckdb.DuckDBPyConnection, state: Interview, level: int, *, by: str,
+def decide(con: duckdb.DuckDBPyConnection, state: Interview, level: int, *, principal: Principal, by: str,
            catalog: Catalog | None = None) -> Interview:
     """Save the chosen level (source `interview`) with the person's words as evidence, then ask the next item."""
     catalog = catalog or load_catalog()
+    require(principal, "can_answer")
     if state.phase != "confirm" or state.current is None:
         raise store.StoreError("There is no answer waiting for a level.")
     item = catalog.by_id[state.current]
-    stored = store.responses(con, assessment_ids=[state.assessment_id])
+    stored = store.responses(con, principal=principal, assessment_ids=[state.assessment_id])
     row = stored[stored["item_id"] == item.id].iloc[0]
     changes: dict[str, Any] = {"maturity": int(level), "evidence": _merged(row["evidence"], "\n".join(state.answers))}
     if state.proposal:

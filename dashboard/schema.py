@@ -203,6 +203,19 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE assessment ALTER COLUMN assessed_on SET NOT NULL;
     """,
+    # sign-in and roles (dashboard/access.py): who holds which role, an assessor once per unit (unit_id NULL for
+    # the organisation-wide roles); role changes go into change_log with no assessment
+    """
+    CREATE TABLE role_assignment (
+        email      VARCHAR NOT NULL,
+        role       VARCHAR NOT NULL CHECK (role IN ('administrator', 'lead', 'assessor', 'viewer')),
+        unit_id    INTEGER,
+        granted_by VARCHAR,
+        granted_at TIMESTAMP NOT NULL DEFAULT current_localtimestamp(),
+        CHECK ((role = 'assessor') = (unit_id IS NOT NULL))
+    );
+    ALTER TABLE change_log ALTER COLUMN assessment_id DROP NOT NULL;
+    """,
 )
 
 

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 
 import duckdb
 
+from dashboard.access import Principal, units_sql
 from dashboard.db import frame
 
 __all__ = ["ALL_ROUNDS", "KINDS", "LATEST", "Pick", "assessment_ids", "parts", "previous", "select_assessments",
@@ -79,6 +80,7 @@ def view_count(picks: Iterable[Pick]) -> int:
 def select_assessments(
     con: duckdb.DuckDBPyConnection,
     *,
+    principal: Principal,
     units: Sequence[str] | None = None,
     round_label: str | None = LATEST,
     group: str | None = None,
@@ -87,10 +89,12 @@ def select_assessments(
 
     `LATEST` (or None) takes each unit's newest clauses answers and newest Annex A answers (see the module's
     docstring); a round label takes that round's assessments; `ALL_ROUNDS` takes every assessment. A group is
-    a parent unit: it selects the units under it (and the parent's own assessments). Archived units are left out.
+    a parent unit: it selects the units under it (and the parent's own assessments). Archived units are left out,
+    and so are the units the principal may not see (`dashboard.access`): an assessor's selection never holds
+    another unit's assessment.
     """
     params: list[object] = []
-    where = ["NOT u.archived"]
+    where = ["NOT u.archived", units_sql(principal)]
     if units:
         where.append(f"u.name IN ({', '.join('?' for _ in units)})")
         params.extend(units)

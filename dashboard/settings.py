@@ -28,6 +28,16 @@ SETTINGS: tuple[Setting, ...] = (
             "How long a command waits for another process (e.g. a running dashboard) to release the database file."),
     Setting("AIMS_MAX_UPLOAD_MB", "25", "Largest spreadsheet or CSV file accepted for import, in megabytes."),
     Setting("AIMS_USER", "", "Name recorded in the change log for command-line changes (defaults to the login name)."),
+    # sign-in and roles (dashboard/access.py)
+    Setting("AIMS_ADMINS", "",
+            "Emails (comma separated) of the people who are administrators when they sign in, whatever the "
+            "database says: the first administrators of a deployment."),
+    Setting("AIMS_REQUIRE_LOGIN", "false",
+            "'true' refuses to serve anything unless sign-in ([auth] in .streamlit/secrets.toml) is configured."),
+    Setting("AIMS_GROUP_CLAIM", "groups", "The claim of the provider's identity token that lists a person's groups."),
+    Setting("AIMS_ROLE_GROUPS", "",
+            "Groups of that claim mapped to an organisation-wide role, e.g. 'aims-admins=administrator, "
+            "aims-leads=lead, aims-board=viewer'. Unit assessors are assigned on the Access page."),
     Setting("AIMS_DRAFT_COMPLETENESS", "80",
             "Management views (Overview, Presentation, report, executive summary) mark a draft round whose "
             "completeness is below this percentage as provisional, naming the unit, instead of presenting it as a "

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from dashboard.access import Principal, check_assessment, check_assessments, require, units_sql
 from dashboard.db import frame, one, rows, transaction
 
 __all__ = [
@@ -409,10 +410,19 @@ def upsert_responses(
 
 
 def responses(
-    con: duckdb.DuckDBPyConnection, *, unit: str | None = None, assessment_ids: Iterable[int] | None = None
+    con: duckdb.DuckDBPyConnection, *, principal: Principal, unit: str | None = None,
+    assessment_ids: Iterable[int] | None = None,
 ) -> pd.DataFrame:
-    """Every in-scope item of the chosen assessments in canonical columns (unanswered items included)."""
-    where, params = ["1=1"], []
+    """Every in-scope item of the chosen assessments in canonical columns (unanswered items included).
+
+    Only the units the principal may see; asking for another unit's assessment by id is refused (AccessDenied).
+    A viewer gets the figures without the free text (justification, evidence, owner, notes, who changed it)."""
+    if assessment_ids is not None:
+        assessment_ids = [int(i) for i in assessment_ids]
+        check_assessments(con, principal, assessment_ids)
+    else:
+        require(principal, "can_read")
+    where, params = [units_sql(principal)], []
     if unit:
         where.append("lower(u.name) = lower(?)")
         params.append(unit)
@@ -420,7 +430,7 @@ def responses(
         ids = [int(i) for i in assessment_ids]
         where.append(f"a.id IN ({', '.join('?' for _ in ids) or 'NULL'})")
         params.extend(ids)
-    return frame(
+    found = frame(
         con,
         f"""SELECT u.name AS unit, a.label AS assessment, a.assessed_on, c.section, c.item_id, c.title,
                    r.maturity, coalesce(r.target, a.default_target) AS target,
@@ -434,11 +444,22 @@ def responses(
             ORDER BY lower(u.name), a.assessed_on NULLS LAST, a.label, c.ord""",
         params,
     )
+    if not principal.can_read_text:
+        found[list(FREE_TEXT)] = None
+    return found
 
 
-def item_history(con: duckdb.DuckDBPyConnection, assessment_id: int, item_id: str | None = None) -> pd.DataFrame:
+# the columns a viewer does not see: what people wrote, and who
+FREE_TEXT = ("justification", "evidence", "owner", "notes", "changed_by")
+
+
+def item_history(con: duckdb.DuckDBPyConnection, assessment_id: int, item_id: str | None = None, *,
+                 principal: Principal) -> pd.DataFrame:
     """The history of one response (or of a whole assessment), newest first: its creation (who, how,
-    from which imported file) and every logged change."""
+    from which imported file) and every logged change. Refused for a unit the principal may not see, and for
+    a viewer (the history holds the free text)."""
+    check_assessment(con, principal, assessment_id)
+    require(principal, "can_read_text")
     item = "" if item_id is None else " AND item_id = ?"
     params: list[Any] = [assessment_id, *([item_id] if item_id is not None else [])] * 2
     return frame(

@@ -25,6 +25,7 @@ import duckdb
 import pandas as pd
 
 from dashboard import llm, provenance, roadmap, scoring
+from dashboard.access import Principal, check_unit
 from dashboard.catalog import Catalog, load_catalog
 from dashboard.db import connect, one
 from dashboard.extract import extract, first_sentence
@@ -216,12 +217,17 @@ def _facts(con: duckdb.DuckDBPyConnection, scope: Scope, ids: list[int], items: 
 _PRIORITY = "roadmap priority"
 
 
-def prepare(con: duckdb.DuckDBPyConnection, scope: Scope, catalog: Catalog | None = None) -> Request:
-    """The sources (free text with its unit and item) and the figures for `scope`."""
+def prepare(con: duckdb.DuckDBPyConnection, scope: Scope, catalog: Catalog | None = None, *,
+            principal: Principal) -> Request:
+    """The sources (free text with its unit and item) and the figures for `scope`: only the units the principal
+    may see (an assessor's executive summary covers its own units; another unit is refused)."""
     catalog = catalog or load_catalog()
     _check_key(con, scope, catalog)
     unit = _unit_name(con, scope.unit or (scope.key if scope.kind == "unit" else ""))
-    ids = scoring.select_assessments(con, units=[unit] if unit else None, round_label=scope.round_label)
+    if unit:
+        check_unit(con, principal, unit)
+    ids = scoring.select_assessments(con, principal=principal, units=[unit] if unit else None,
+                                     round_label=scope.round_label)
     if not ids:
         raise SummaryError("No assessment matches this choice of unit and round.")
     items = scoring.item_scores(con, ids)
@@ -431,14 +437,14 @@ def lookup(con: duckdb.DuckDBPyConnection, request: Request, model: str) -> Summ
 NO_MODEL = "No model is configured: this is the offline extractive summary."
 
 
-def offline_for(con: duckdb.DuckDBPyConnection, scope: Scope) -> Summary:
+def offline_for(con: duckdb.DuckDBPyConnection, scope: Scope, *, principal: Principal) -> Summary:
     """The offline summary of a selection (small and cacheable; the full request stays out of the cache)."""
-    return offline(prepare(con, scope), notice=NO_MODEL)
+    return offline(prepare(con, scope, principal=principal), notice=NO_MODEL)
 
 
-def cached_for(con: duckdb.DuckDBPyConnection, scope: Scope, model: str) -> Summary | None:
+def cached_for(con: duckdb.DuckDBPyConnection, scope: Scope, model: str, *, principal: Principal) -> Summary | None:
     """The cached model summary of a selection's current input, if any."""
-    return lookup(con, prepare(con, scope), model)
+    return lookup(con, prepare(con, scope, principal=principal), model)
 
 
 def remember(con: duckdb.DuckDBPyConnection, request: Request, summary: Summary) -> None:
@@ -452,11 +458,11 @@ def remember(con: duckdb.DuckDBPyConnection, request: Request, summary: Summary)
     )
 
 
-def summarize(db: Any, scope: Scope, config: llm.LLMConfig, *, force: bool = False,
+def summarize(db: Any, scope: Scope, config: llm.LLMConfig, *, principal: Principal, force: bool = False,
               on_retry: Callable[[str], None] | None = None) -> Summary:
     """Prepare, use the cache or generate, remember — holding the database only while reading and writing."""
     with connect(db) as con:
-        request = prepare(con, scope)
+        request = prepare(con, scope, principal=principal)
         cached = None if force or not config.enabled else lookup(con, request, config.model)
     if cached:
         return cached

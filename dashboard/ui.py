@@ -9,8 +9,11 @@ the dashboard is open.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +21,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import identity, provenance, scoring, selection, store
+from dashboard import access, identity, provenance, scoring, selection, settings, store
+from dashboard.access import AccessDenied, Principal
 from dashboard.catalog import Catalog, Item, load_catalog
 from dashboard.db import lease, resolve_path
 
@@ -45,12 +49,21 @@ __all__ = [
 ]
 
 _USER_KEY = "assessor_name"
-# until sign-in exists, the name typed in `identity_box` is who makes each change in this browser session
-identity.set_provider(lambda: st.session_state.get(_USER_KEY))
+
+
+def _recorded_name() -> str | None:
+    """Who makes each change in this browser session: the signed-in person; in local mode the typed name."""
+    who = principal()
+    return st.session_state.get(_USER_KEY) if who.local else who.recorded_as
+
+
+identity.set_provider(_recorded_name)
 
 
 def page_setup() -> None:
-    """First call of every page: make sure the app's frame (app.py and its navigation) is in charge.
+    """First call of every page: make sure the app's frame (app.py and its navigation) is in charge, know who
+    is asking (sign-in), and refuse what the role may not open: the page itself, or a deep link
+    (`?assessment=ID`) to another unit's assessment.
 
     A deep link (e.g. /assess?assessment=3) as the very first request to a fresh server makes Streamlit
     run the page on its own in its legacy `pages/` mode, without app.py. Switching that mode off and
@@ -63,6 +76,118 @@ def page_setup() -> None:
     if PagesManager.uses_pages_directory and first_run:  # only a session's first run: never eat a click
         PagesManager.uses_pages_directory = False
         st.rerun()
+    who = signed_in()
+    page = os.path.relpath(sys._getframe(1).f_code.co_filename, settings.repo_root()).replace(os.sep, "/")
+    if not access.may_open_page(who, page):
+        st.error("Your role does not open this page. " + _whom_to_ask())
+        st.stop()
+    link = st.query_params.get("assessment")
+    if link and str(link).isdigit():
+        try:
+            _check_picks(who, [int(link)])
+        except AccessDenied as exc:
+            st.error(str(exc))
+            st.stop()
+
+
+# --- who is asking (dashboard/access.py holds the rules) ----------------------------------------------------
+
+_TEST_KEY = "_aims_test_principal"  # tests only: a Principal object put there by code (AppTest), never user input
+_RUN_KEY = "_aims_principal"
+
+
+def auth_section() -> dict[str, Any]:
+    """The `[auth]` section of .streamlit/secrets.toml ({} when sign-in is not configured)."""
+    try:
+        section = st.secrets.get("auth")
+    except Exception:  # no secrets file at all
+        return {}
+    return dict(section) if section else {}
+
+
+def providers(section: Mapping[str, Any]) -> list[str | None]:
+    """The providers to offer: named sub-sections ([auth.keycloak]), or None for the default one in [auth]."""
+    named = [k for k, v in section.items() if isinstance(v, Mapping)]
+    return named or [None]
+
+
+def _whom_to_ask() -> str:
+    admins = sorted(access.env_admins())
+    return "Ask an administrator" + (f" ({', '.join(admins)})" if admins else "") + " for a role."
+
+
+def _resolve() -> Principal:
+    seeded = st.session_state.get(_TEST_KEY)
+    if isinstance(seeded, Principal):
+        return seeded
+    section = auth_section()
+    if not section:
+        if settings.get("AIMS_REQUIRE_LOGIN").lower() in ("1", "true", "yes"):
+            st.error("This dashboard requires sign-in (AIMS_REQUIRE_LOGIN=true), and none is configured. The "
+                     "administrator adds an [auth] section to .streamlit/secrets.toml (see the README); nothing is "
+                     "shown until then.")
+            st.stop()
+        return access.local_admin(identity.clean_name(st.session_state.get(_USER_KEY)))
+    if not section.get("cookie_secret"):
+        st.error("Sign-in is configured without a cookie_secret. The administrator adds `cookie_secret` (a long "
+                 "random string) to the [auth] section of .streamlit/secrets.toml and restarts the server.")
+        st.stop()
+    if not st.user.is_logged_in:
+        _sign_in_page(section)
+        st.stop()
+    claim = st.user.get(settings.get("AIMS_GROUP_CLAIM"))
+    groups = [claim] if isinstance(claim, str) else list(claim or [])
+    with lease(db_path()) as con:
+        return access.resolve(con, st.user.get("email"), st.user.get("name"), [str(g) for g in groups])
+
+
+def _sign_in_page(section: Mapping[str, Any]) -> None:
+    st.title("AIMS gap assessment")
+    st.write("Sign in with your organisation's account to continue.")
+    for provider in providers(section):
+        label = "Sign in" + (f" with {provider}" if provider else "")
+        if st.button(label, type="primary", key=f"sign_in_{provider or 'default'}"):
+            st.login(provider) if provider else st.login()
+    st.caption("If signing in fails, check that your account may use this application, or ask an administrator "
+               "to check the [auth] settings (redirect_uri, client_id, server_metadata_url).")
+
+
+def signed_in() -> Principal:
+    """Who is asking, resolved for this run (sign-in page, refusal or the 'no role' page stop the run), with the
+    account box in the sidebar."""
+    who = _resolve()
+    st.session_state[_RUN_KEY] = who
+    with st.sidebar:
+        if who.local:
+            st.caption("Local mode: no sign-in; everyone who can reach this address is an administrator.")
+        else:
+            st.caption(f"Signed in as **{who.name}** ({who.email}) · {who.title}")
+            if not st.session_state.get(_TEST_KEY) and st.button("Log out", key="logout"):
+                st.logout()
+    if not who.can_read:
+        st.title("No access yet")
+        st.write(f"You are signed in as {who.email or who.name}, but you have no role in this dashboard. "
+                 + _whom_to_ask())
+        st.stop()
+    return who
+
+
+def principal() -> Principal:
+    """The principal of this run (resolved by `page_setup`, or now)."""
+    seeded = st.session_state.get(_TEST_KEY)
+    if isinstance(seeded, Principal):
+        return seeded
+    found = st.session_state.get(_RUN_KEY)
+    return found if isinstance(found, Principal) else _resolve()
+
+
+def visible_pages(pages: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
+    """app.py's navigation, only the pages this principal's role opens (the pages also refuse by URL)."""
+    who = signed_in()
+    root = settings.repo_root()
+    out = {group: [p for p in entries if access.may_open_page(who, os.path.relpath(str(p._page), root).replace(os.sep, "/"))]
+           for group, entries in pages.items()}
+    return {group: entries for group, entries in out.items() if entries}
 
 
 _PRESENTATION_CSS = """
@@ -109,8 +234,8 @@ def change_token(path: str | None = None) -> tuple[int, ...]:
 
 
 _NAMED: dict[str, Callable[..., Any]] = {
-    "assessments": store.list_assessments,
-    "units": store.list_units,
+    "assessments": access.visible_assessments,
+    "units": access.visible_units,
     "rounds": scoring.rounds,
     "select_assessments": scoring.select_assessments,
     "section_scores": scoring.section_scores,
@@ -140,15 +265,57 @@ def query(reader: str | Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     names in `_NAMED` ("units", "section_scores", ...).
     """
     function = _NAMED[reader] if isinstance(reader, str) else reader
+    who = principal()
+    if _takes_principal(function):
+        kwargs.setdefault("principal", who)
+    elif args and not who.every_unit and _looks_like_picks(args[0]):  # an id list handed around: check it too
+        _check_picks(who, args[0])
     path = db_path()
     result = _cached(path, change_token(path), function.__module__, function.__qualname__,
                      tuple(_freeze(a) for a in args), tuple(sorted((k, _freeze(v)) for k, v in kwargs.items())))
     return result  # st.cache_data unpickles a fresh copy for every call: callers may change it
 
 
-def write(action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run a write against a short-lived connection; the change token moves, so caches refresh."""
+def _check_picks(who: Principal, picks: Any) -> None:
     with lease(db_path()) as con:
+        access.check_assessments(con, who, picks)
+
+
+@functools.lru_cache(maxsize=512)
+def _takes_principal(function: Callable[..., Any]) -> bool:
+    try:
+        return "principal" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _looks_like_picks(value: Any) -> bool:
+    return isinstance(value, list | tuple) and bool(value) and all(
+        isinstance(v, int) or (isinstance(v, tuple) and len(v) == 3) for v in value)
+
+
+def _assessment_ids(action: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> list[int]:
+    """The assessments a write touches, for `access.authorise_write`: an id as first argument, an interview's,
+    or the roadmap rows' assessment column."""
+    first = args[0] if args else kwargs.get("assessment_id")
+    if isinstance(first, int):
+        return [first]
+    if isinstance(first, pd.DataFrame):
+        return sorted({int(i) for i in first["assessment_id"].dropna()}) if "assessment_id" in first.columns else []
+    if hasattr(first, "assessment_id"):  # an interview state
+        return [int(first.assessment_id)]
+    return []
+
+
+def write(action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a write against a short-lived connection, if the principal may make it (`access.authorise_write`:
+    AccessDenied otherwise); the change token moves, so caches refresh."""
+    who = principal()
+    if _takes_principal(action):
+        kwargs.setdefault("principal", who)
+    with lease(db_path()) as con:
+        if getattr(action, "__module__", "") != access.__name__:  # access's own checks and grants check themselves
+            access.authorise_write(con, who, action.__name__, _assessment_ids(action, args, kwargs))
         return action(con, *args, **kwargs)
 
 
@@ -181,7 +348,7 @@ _SCOPES = {"both": "Clauses and Annex A", "clause": "Clauses 4-10", "annex_a": "
 def filters(*, key: str, scope: bool = True) -> Selection:
     """Unit, group, round and scope pickers in the sidebar, shared by the dashboard pages."""
     units = query("units")["name"].tolist()
-    groups = query(scoring.groups)
+    groups = query(scoring.groups) if principal().every_unit else []  # a group names other units
     rounds = [scoring.LATEST, *reversed(query("rounds"))]
     with st.sidebar:
         st.subheader("Filters")
@@ -262,7 +429,10 @@ def _empty_state() -> None:
 
 
 def identity_box() -> str | None:
-    """Sidebar field for the assessor's name, asked once per browser session; returns the name or None."""
+    """Sidebar field for the assessor's name, asked once per browser session; returns the name or None.
+    Signed in, the name is the signed-in identity (shown by `signed_in`), not typed."""
+    if not principal().local:
+        return identity.current_user()
     with st.sidebar:
         st.text_input(
             "Your name", value=st.session_state.get(_USER_KEY) or "", key="assessor_name_input",

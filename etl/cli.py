@@ -20,7 +20,8 @@ EXIT_OK, EXIT_ERROR, EXIT_REJECTED = 0, 1, 2
 
 # Modules that add commands: each has `register(commands)` taking argparse's subparsers object and
 # setting `run=` on its parsers (a function of the parsed arguments returning the exit code).
-PLUGINS: tuple[str, ...] = ("etl.commands_summarize", "etl.commands_roadmap", "etl.commands_units", "etl.commands_frameworks")
+PLUGINS: tuple[str, ...] = ("etl.commands_summarize", "etl.commands_roadmap", "etl.commands_units", "etl.commands_frameworks",
+                           "etl.commands_access")
 
 
 def _user() -> str:
@@ -93,6 +94,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from dashboard import scoring, store
+    from dashboard.access import local_admin
     from dashboard.catalog import load_catalog
     from dashboard.db import connect
     from etl import exports
@@ -106,7 +108,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         if args.unit:
             ids = store.list_assessments(con).query("unit.str.lower() == @args.unit.lower()")["id"].tolist()
         if args.what == "responses":
-            table = exports.responses_table(store.responses(con, assessment_ids=ids))
+            table = exports.responses_table(store.responses(con, principal=local_admin(), assessment_ids=ids))
         elif args.what == "scores":
             table = exports.scores_table(scoring.section_scores(con, ids), catalog)
         else:
@@ -134,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m etl",
         description="Load, score and export ISO/IEC 42001 gap assessments.",
-        epilog="The database is data/aims.duckdb unless --db or the AIMS_DB environment variable says otherwise.",
+        epilog="The database is data/aims.duckdb unless --db or the AIMS_DB environment variable says otherwise. "
+               "The command line has no sign-in: it acts as a local administrator (every unit, every change), "
+               "recorded in the change log under AIMS_USER or the login name.",
     )
     parser.add_argument("--db", help="DuckDB database file (default: $AIMS_DB or data/aims.duckdb)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

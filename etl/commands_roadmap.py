@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 
 from dashboard import scoring, selection, store
+from dashboard.access import local_admin
 from etl.cli import EXIT_ERROR, EXIT_OK, _err
 
 __all__ = ["register"]
@@ -62,7 +63,7 @@ def _select(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> list[se
         units.append(known[unit.strip().lower()])
     if args.round_label and args.round_label not in scoring.rounds(con):
         raise store.StoreError(f"no round labelled {args.round_label!r} (known: {', '.join(scoring.rounds(con)) or 'none'})")
-    ids = scoring.select_assessments(con, units=units or None, round_label=args.round_label or scoring.LATEST)
+    ids = scoring.select_assessments(con, principal=local_admin(), units=units or None, round_label=args.round_label or scoring.LATEST)
     if not ids:
         raise store.StoreError("no assessment matches the chosen units and round")
     return ids

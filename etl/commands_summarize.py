@@ -15,6 +15,7 @@ __all__ = ["register"]
 
 def _run(args: argparse.Namespace) -> int:
     from dashboard import llm, scoring, summarize
+    from dashboard.access import local_admin
 
     if args.executive and (args.unit or args.section or args.item):
         print("error: --executive covers the whole organisation; leave out --unit, --section and --item", file=sys.stderr)
@@ -37,7 +38,7 @@ def _run(args: argparse.Namespace) -> int:
     if config.enabled:
         progress(f"Summarising with {config.describe()}…")
     try:
-        summary = summarize.summarize(args.db, scope, config, force=args.regenerate, on_retry=progress)
+        summary = summarize.summarize(args.db, scope, config, principal=local_admin(), force=args.regenerate, on_retry=progress)
     except summarize.SummaryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

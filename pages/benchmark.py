@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import analytics, charts, ui
+from dashboard import analytics, charts, peers, ui
 
 ui.page_setup()
 st.title("Benchmarking across units")
@@ -50,3 +50,10 @@ else:
     ui.table_download(below, f"units-below-target-{section}", key="bench_below")
 with st.expander("Ranking as a table"):
     ui.table_download(ranked, "ranking", key="bench_rank")
+
+if not ui.principal().every_unit:  # a unit assessor: its units against the organisation, no other unit named
+    st.subheader("Your unit against the organisation")
+    st.caption(f"The organisation's median and middle half (25th to 75th percentile) of all units' section scores; "
+               f"sections scored by fewer than {peers.MIN_UNITS} units are left out. No other unit is named.")
+    band = ui.query(peers.organisation_band, round_label=sel.round_label)
+    ui.table_download(peers.against_band(sections, band), "unit-against-organisation", key="bench_band")

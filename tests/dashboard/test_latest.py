@@ -15,6 +15,7 @@ from dashboard import analytics, provenance, rounds, schema, scoring, selection,
 from dashboard.catalog import Catalog
 from dashboard.db import connect, rows
 from etl import exports
+from tests.principals import ADMIN
 
 from .helpers import BY, new_assessment, stage
 
@@ -49,7 +50,7 @@ def two_units(con: duckdb.DuckDBPyConnection) -> tuple[duckdb.DuckDBPyConnection
 
 def test_latest_takes_the_newest_clauses_and_the_newest_annex_a_of_each_unit(two_units) -> None:
     con, ids = two_units
-    picks = scoring.select_assessments(con)
+    picks = scoring.select_assessments(con, principal=ADMIN)
     view = ids["retail_q3"]  # the newer of Retail's two rounds stands for the unit
     assert picks == sorted([(ids["retail_q1"], "annex_a", view), (ids["retail_q3"], "clause", view), ids["hr_q3"]],
                            key=lambda p: (p, "") if isinstance(p, int) else (p[0], p[1]))
@@ -75,13 +76,13 @@ def test_latest_takes_the_newest_clauses_and_the_newest_annex_a_of_each_unit(two
     # Retail's gaps: A.2.2 from its older Annex A round; its older 4.1 = 1 is superseded by the newer 4.1 = 3
     assert gaps[gaps["unit"] == "Retail Banking"][["assessment", "item_id"]].values.tolist() == [["2026-Q1", "A.2.2"]]
     # a round label still takes that round only: Retail's 2026-Q3 has no Annex A
-    q3 = scoring.organisation_summary(con, scoring.select_assessments(con, round_label="2026-Q3"))
+    q3 = scoring.organisation_summary(con, scoring.select_assessments(con, principal=ADMIN, round_label="2026-Q3"))
     assert q3["annex_maturity"] == 4.0
 
 
 def test_the_rounds_used_are_named(two_units) -> None:
     con, _ = two_units
-    picks = scoring.select_assessments(con)
+    picks = scoring.select_assessments(con, principal=ADMIN)
     used = provenance.rounds_used(con, picks).set_index("unit")
     assert used.loc["Retail Banking", ["clauses", "annex_a"]].tolist() == ["2026-Q3", "2026-Q1"]
     assert used.loc["Retail Banking", "annex_a_on"] == pd.Timestamp("2026-03-01")
@@ -99,7 +100,7 @@ def test_a_larger_group_is_counted_not_listed() -> None:
 
 def test_change_compares_like_with_like(two_units) -> None:
     con, ids = two_units
-    picks = scoring.select_assessments(con)
+    picks = scoring.select_assessments(con, principal=ADMIN)
     now, before = selection.previous(con, picks)
     # Retail's clauses (2026-Q3) against its 2026-Q1 clauses; its Annex A (2026-Q1) and HR have no earlier round
     assert now == [(ids["retail_q3"], "clause", ids["retail_q3"])]
@@ -118,10 +119,10 @@ def test_newest_is_decided_by_date_then_creation_then_id(con: duckdb.DuckDBPyCon
     first = new_assessment(con, "Ops", "A", assessed_on=dt.date(2026, 5, 1))
     second = new_assessment(con, "Ops", "B", assessed_on=dt.date(2026, 5, 1))  # same day, created later
     older = new_assessment(con, "Ops", "C", assessed_on=dt.date(2026, 4, 1))  # created last, dated earlier
-    assert scoring.select_assessments(con) == [second.id]
+    assert scoring.select_assessments(con, principal=ADMIN) == [second.id]
     con.execute("UPDATE assessment SET created_at = TIMESTAMP '2026-05-01 09:00' WHERE unit_id = ?", [first.unit_id])
-    assert scoring.select_assessments(con) == [max(first.id, second.id)]  # a full tie: the higher id
-    assert older.id not in scoring.select_assessments(con)
+    assert scoring.select_assessments(con, principal=ADMIN) == [max(first.id, second.id)]  # a full tie: the higher id
+    assert older.id not in scoring.select_assessments(con, principal=ADMIN)
 
 
 def test_every_assessment_has_a_date(con: duckdb.DuckDBPyConnection) -> None:
@@ -150,7 +151,7 @@ def test_migration_dates_old_undated_assessments(tmp_path: Path) -> None:
         assert rows(con, "SELECT assessment_id, field, old_value, new_value, changed_by FROM change_log") == [
             (1, "assessed_on", None, "2026-02-03", "migration")]
         # the formerly undated round, created later, is now the newer one by date
-        assert scoring.select_assessments(con) == [1]
+        assert scoring.select_assessments(con, principal=ADMIN) == [1]
 
 
 def test_a_rounds_date_can_be_corrected_and_decides_the_latest(two_units) -> None:
@@ -160,7 +161,7 @@ def test_a_rounds_date_can_be_corrected_and_decides_the_latest(two_units) -> Non
     assert rows(con, """SELECT field, old_value, new_value, changed_by FROM change_log
                         WHERE assessment_id = ? AND field = 'assessed_on'""", [ids["retail_q1"]]) == [
         ("assessed_on", "2026-03-01", "2026-10-01", "Ana")]
-    assert ids["retail_q1"] in scoring.select_assessments(con)  # now the newest for both scopes
+    assert ids["retail_q1"] in scoring.select_assessments(con, principal=ADMIN)  # now the newest for both scopes
     store.set_status(con, ids["hr_q3"], "final", "Ana")
     with pytest.raises(store.StoreError, match="finalised and read-only"):
         rounds.set_date(con, ids["hr_q3"], dt.date(2026, 1, 1), by="Ana")
@@ -169,7 +170,7 @@ def test_a_rounds_date_can_be_corrected_and_decides_the_latest(two_units) -> Non
 
 def test_incomplete_drafts_are_marked(two_units, monkeypatch: pytest.MonkeyPatch) -> None:
     con, ids = two_units
-    picks = scoring.select_assessments(con)
+    picks = scoring.select_assessments(con, principal=ADMIN)
     # HR: 2 of 70 answered; Retail: clauses 1 of 32, Annex A 1 of 38 (all drafts)
     found = provenance.drafts(con, picks)
     assert found["unit"].tolist() == ["Retail Banking", "HR", "Retail Banking"]
@@ -244,7 +245,7 @@ def test_the_executive_summary_names_the_rounds_and_the_provisional_drafts(two_u
     from dashboard import summarize
 
     con, _ = two_units
-    request = summarize.prepare(con, summarize.Scope("executive"))
+    request = summarize.prepare(con, summarize.Scope("executive"), principal=ADMIN)
     assert "Rounds used: 2026-Q3 — HR; clauses 2026-Q3, Annex A 2026-Q1 — Retail Banking" in request.facts
     assert any(f.startswith("Provisional: 3 draft round(s) under 80% complete") for f in request.facts)
     assert "clause maturity 2.50 (Managed), Annex A maturity 3.00 (Defined)" in request.facts
@@ -267,7 +268,7 @@ def test_a_new_round_starts_from_the_newest_answers_of_each_scope(con: duckdb.Du
     _answer(con, annex.id, {"A.2.2": 4})
     created, counts = rounds.start_assessment(con, unit="Ops", label="R3", scope="both", catalog_version="x",
                                               assessed_on=dt.date(2026, 7, 1), by=BY, copy_previous=True)
-    copied = store.responses(con, assessment_ids=[created.id]).dropna(subset=["maturity"])
+    copied = store.responses(con, principal=ADMIN, assessment_ids=[created.id]).dropna(subset=["maturity"])
     copied = copied.set_index("item_id")["maturity"].to_dict()
     # the clauses from R1 (R2 has none), Annex A from R2, the newest round that has them
     assert copied == {"4.1": 2, "A.2.2": 4} and counts.new == 2

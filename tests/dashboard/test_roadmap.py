@@ -14,6 +14,7 @@ from dashboard import roadmap, scoring, store, tracking
 from dashboard.catalog import Catalog
 from dashboard.db import connect, rows
 from tests.dashboard.helpers import BY, new_assessment, stage
+from tests.principals import ADMIN
 
 TODAY = dt.date(2026, 11, 30)
 
@@ -233,7 +234,7 @@ def demo(demo_db_copy: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def test_demo_plan_respects_dependencies_and_phases(demo: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
-    ids = scoring.select_assessments(demo, round_label=scoring.LATEST)
+    ids = scoring.select_assessments(demo, principal=ADMIN, round_label=scoring.LATEST)
     actions = roadmap.plan(demo, ids, today=TODAY)
     assert len(actions) == scoring.organisation_summary(demo, ids)["open_gaps"]
     assert set(actions["phase"]) == {"Now", "Next", "Later"}
@@ -250,7 +251,7 @@ def test_demo_plan_respects_dependencies_and_phases(demo: duckdb.DuckDBPyConnect
 
 
 def test_organisation_view_merges_the_same_item_across_units(demo: duckdb.DuckDBPyConnection) -> None:
-    ids = scoring.select_assessments(demo, round_label=scoring.LATEST)
+    ids = scoring.select_assessments(demo, principal=ADMIN, round_label=scoring.LATEST)
     actions = roadmap.plan(demo, ids, today=TODAY)
     merged = roadmap.organisation_plan(demo, ids, today=TODAY)
     items = scoring.item_scores(demo, ids)
@@ -270,7 +271,7 @@ def test_organisation_view_merges_the_same_item_across_units(demo: duckdb.DuckDB
 
 
 def test_organisation_edit_applies_to_every_unit(demo: duckdb.DuckDBPyConnection) -> None:
-    ids = scoring.select_assessments(demo, round_label=scoring.LATEST)
+    ids = scoring.select_assessments(demo, principal=ADMIN, round_label=scoring.LATEST)
     merged = roadmap.organisation_plan(demo, ids, today=TODAY)
     row = int(merged.index[merged["item_id"] == "A.5.2"][0])
     changed = roadmap.save_edits(demo, merged, {row: {"owner": "Central AI Office", "status": "in progress"}}, by="lead")
@@ -285,7 +286,7 @@ def test_organisation_edit_applies_to_every_unit(demo: duckdb.DuckDBPyConnection
 
 
 def test_timeline_title_shows_a_group_or_round_name_as_typed_not_as_html(demo: duckdb.DuckDBPyConnection) -> None:
-    ids = scoring.select_assessments(demo, units=["HR & People"], round_label=scoring.LATEST)
+    ids = scoring.select_assessments(demo, principal=ADMIN, units=["HR & People"], round_label=scoring.LATEST)
     actions = roadmap.plan(demo, ids, today=TODAY)
     figure = roadmap.timeline_chart(actions, title="Phases · 1 unit(s) in <a href='https://x.invalid'>Ops</a>", today=TODAY)
     assert figure.layout.title.text == "Phases"
@@ -293,7 +294,7 @@ def test_timeline_title_shows_a_group_or_round_name_as_typed_not_as_html(demo: d
 
 
 def test_timeline_chart_shows_each_phase_with_its_counts(demo: duckdb.DuckDBPyConnection) -> None:
-    ids = scoring.select_assessments(demo, units=["HR & People"], round_label=scoring.LATEST)
+    ids = scoring.select_assessments(demo, principal=ADMIN, units=["HR & People"], round_label=scoring.LATEST)
     actions = roadmap.plan(demo, ids, today=TODAY)
     figure = roadmap.timeline_chart(actions, title="t", today=TODAY)
     bars = [t for t in figure.data if t.type == "bar"]

@@ -23,6 +23,7 @@ from dashboard import scoring, store
 from dashboard.catalog import Catalog
 from dashboard.db import connect
 from dashboard.scoring import LATEST
+from tests.principals import ADMIN
 
 from .helpers import BY, new_assessment, stage
 
@@ -468,16 +469,16 @@ def test_rounds_ordered_by_date(rounds_db) -> None:
 )
 def test_select_assessments(rounds_db, units, round_label, expected) -> None:
     con, ids = rounds_db
-    got = scoring.select_assessments(con, units=units, round_label=round_label)
+    got = scoring.select_assessments(con, principal=ADMIN, units=units, round_label=round_label)
     assert got == sorted(ids[key] for key in expected)
 
 
 def test_select_assessments_skips_archived_units(rounds_db) -> None:
     con, ids = rounds_db
     store.archive_unit(con, store.ensure_unit(con, "Delta"))
-    assert scoring.select_assessments(con, round_label=LATEST) == sorted([ids[("Alpha", "2026-H1")],
+    assert scoring.select_assessments(con, principal=ADMIN, round_label=LATEST) == sorted([ids[("Alpha", "2026-H1")],
                                                                           ids[("Gamma", "Backlog")]])
-    assert scoring.select_assessments(con, round_label="2026-H1") == [ids[("Alpha", "2026-H1")]]
+    assert scoring.select_assessments(con, principal=ADMIN, round_label="2026-H1") == [ids[("Alpha", "2026-H1")]]
 
 
 # --- agreement with the command-line export on the demo data -----------------------------------------

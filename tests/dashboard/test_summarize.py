@@ -17,6 +17,7 @@ from dashboard import llm, roadmap, scoring, store, summarize
 from dashboard.db import connect
 from dashboard.extract import extract, first_sentence, sentences
 from tests.llm_server import use_server
+from tests.principals import ADMIN
 
 UNIT = "Retail Banking"
 
@@ -75,7 +76,7 @@ def test_first_sentence_is_cut_politely() -> None:
 
 
 def test_an_item_summary_quotes_only_that_items_text_from_each_units_latest_round(demo: duckdb.DuckDBPyConnection) -> None:
-    request = summarize.prepare(demo, summarize.Scope("item", "A.5.2"))
+    request = summarize.prepare(demo, summarize.Scope("item", "A.5.2"), principal=ADMIN)
     assert request.sources
     assert {s.item_id for s in request.sources} == {"A.5.2"}
     latest = store.list_assessments(demo).sort_values("assessed_on").groupby("unit").tail(1)
@@ -86,9 +87,9 @@ def test_an_item_summary_quotes_only_that_items_text_from_each_units_latest_roun
 
 
 def test_a_unit_summary_reads_one_unit_and_a_section_summary_one_section(demo: duckdb.DuckDBPyConnection) -> None:
-    unit = summarize.prepare(demo, summarize.Scope("unit", UNIT.lower()))
+    unit = summarize.prepare(demo, summarize.Scope("unit", UNIT.lower()), principal=ADMIN)
     assert {s.unit for s in unit.sources} == {UNIT} and unit.title == f"{UNIT} · Latest per unit"
-    section = summarize.prepare(demo, summarize.Scope("section", "6", unit=UNIT))
+    section = summarize.prepare(demo, summarize.Scope("section", "6", unit=UNIT), principal=ADMIN)
     assert {s.unit for s in section.sources} == {UNIT}
     assert all(s.item_id.startswith("6.") for s in section.sources)
     assert section.title.startswith("Section 6 Planning in Retail Banking")
@@ -103,7 +104,7 @@ def test_a_unit_summary_reads_one_unit_and_a_section_summary_one_section(demo: d
 def test_unknown_choices_are_refused_with_a_reason(demo: duckdb.DuckDBPyConnection, scope: summarize.Scope,
                                                     message: str) -> None:
     with pytest.raises(summarize.SummaryError, match=message):
-        summarize.prepare(demo, scope)
+        summarize.prepare(demo, scope, principal=ADMIN)
 
 
 def test_a_scope_must_name_what_it_summarises() -> None:
@@ -121,7 +122,7 @@ def test_a_scope_must_name_what_it_summarises() -> None:
                          ids=["item", "section", "unit", "executive"])
 def test_with_no_model_every_summary_is_offline_and_says_so(demo: duckdb.DuckDBPyConnection,
                                                            scope: summarize.Scope) -> None:
-    request = summarize.prepare(demo, scope)
+    request = summarize.prepare(demo, scope, principal=ADMIN)
     summary = summarize.generate(request, llm.load_config())
     assert summary.offline and summary.engine == summarize.OFFLINE_ENGINE
     assert "No model is configured" in summary.notice
@@ -138,7 +139,7 @@ def test_the_offline_unit_summary_names_strengths_weaknesses_and_thin_evidence(d
     for item, level, evidence in [("4.1", 4, "Context analysis approved by ExCo and reviewed every year."),
                                   ("5.2", 0, "Nothing written down yet."), ("6.1.2", 3, "see Jira")]:
         store.update_response(demo, assessment.id, item, {"maturity": level, "evidence": evidence}, by="t")
-    summary = summarize.offline(summarize.prepare(demo, summarize.Scope("unit", "Tiny Unit", round_label="2026-T1")))
+    summary = summarize.offline(summarize.prepare(demo, summarize.Scope("unit", "Tiny Unit", round_label="2026-T1"), principal=ADMIN))
     groups: dict[str, list[summarize.Point]] = {}
     for point in summary.points:
         groups.setdefault(point.group, []).append(point)
@@ -151,9 +152,9 @@ def test_the_offline_unit_summary_names_strengths_weaknesses_and_thin_evidence(d
 def test_the_executive_priorities_are_the_roadmaps_first_actions(demo: duckdb.DuckDBPyConnection) -> None:
     """Not the weakest sections again (the second paragraph names those): the roadmap's first three actions,
     the ones the Roadmap page lists first, so that the summary and the roadmap never disagree."""
-    request = summarize.prepare(demo, summarize.Scope("executive"))
+    request = summarize.prepare(demo, summarize.Scope("executive"), principal=ADMIN)
     summary = summarize.offline(request)
-    plan = roadmap.organisation_plan(demo, scoring.select_assessments(demo, round_label=scoring.LATEST)).head(3)
+    plan = roadmap.organisation_plan(demo, scoring.select_assessments(demo, principal=ADMIN, round_label=scoring.LATEST)).head(3)
     priorities = [p.text for p in summary.points if p.group == "Priorities (from the roadmap)"]
     labels = {phase.name: phase.label for phase in roadmap.PHASES}
     assert priorities == [f"{labels[r.phase]} · {r.summary}" for r in plan.itertuples()]
@@ -169,7 +170,7 @@ def test_offline_summaries_open_no_socket(demo: duckdb.DuckDBPyConnection, monke
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     for scope in (summarize.Scope("item", "A.5.2"), summarize.Scope("unit", UNIT), summarize.Scope("executive")):
-        summary = summarize.generate(summarize.prepare(demo, scope), llm.load_config())
+        summary = summarize.generate(summarize.prepare(demo, scope, principal=ADMIN), llm.load_config())
         assert summary.offline and summary.points
 
 
@@ -184,7 +185,7 @@ def _model_summary(request: summarize.Request) -> summarize.Summary:
 
 
 def test_model_summaries_are_cached_by_model_prompt_and_input(demo: duckdb.DuckDBPyConnection) -> None:
-    request = summarize.prepare(demo, summarize.Scope("item", "A.5.2"))
+    request = summarize.prepare(demo, summarize.Scope("item", "A.5.2"), principal=ADMIN)
     summary = _model_summary(request)
     assert summarize.lookup(demo, request, "openai/m") is None
     summarize.remember(demo, request, summary)
@@ -194,14 +195,14 @@ def test_model_summaries_are_cached_by_model_prompt_and_input(demo: duckdb.DuckD
     assert summarize.lookup(demo, request, "openai/other") is None  # another model: another key
     draft = next(s for s in request.sources if not store.get_assessment(demo, s.assessment_id).is_final)
     store.update_response(demo, draft.assessment_id, "A.5.2", {"evidence": "Changed text."}, by="t")
-    changed = summarize.prepare(demo, summarize.Scope("item", "A.5.2"))
+    changed = summarize.prepare(demo, summarize.Scope("item", "A.5.2"), principal=ADMIN)
     assert summarize.lookup(demo, changed, "openai/m") is None  # other input: another key
     row = demo.execute("SELECT model, prompt_version FROM summary_cache").fetchall()
     assert row == [("openai/m", summarize.PROMPT_VERSION)]
 
 
 def test_offline_summaries_are_not_cached(demo: duckdb.DuckDBPyConnection) -> None:
-    request = summarize.prepare(demo, summarize.Scope("item", "A.5.2"))
+    request = summarize.prepare(demo, summarize.Scope("item", "A.5.2"), principal=ADMIN)
     summarize.remember(demo, request, summarize.offline(request))
     assert demo.execute("SELECT count(*) FROM summary_cache").fetchall() == [(0,)]
 
@@ -220,7 +221,7 @@ def test_text_is_escaped_so_markdown_shows_it_as_written(hostile: str) -> None:
 
 
 def test_only_citation_links_built_here_appear_in_the_markdown(demo: duckdb.DuckDBPyConnection) -> None:
-    request = summarize.prepare(demo, summarize.Scope("item", "A.5.2"))
+    request = summarize.prepare(demo, summarize.Scope("item", "A.5.2"), principal=ADMIN)
     summary = _model_summary(request)
     hostile = summarize.Summary(summary.title, summary.engine, False, summary.created_at,
                                 ("<script>alert(1)</script> ![x](https://evil.example/p.png)",),

@@ -11,6 +11,7 @@ import pytest
 from dashboard import store
 from dashboard.undo import UndoRefused, undo_import
 from etl.importer import import_bytes
+from tests.principals import ADMIN
 
 FIRST = (b"unit,assessment,assessed_on,item_id,maturity,evidence\n"
          b"Ops,R1,2026-01-10,4.1,2,Register v1\nOps,R1,2026-01-10,4.2,1,\n")
@@ -81,11 +82,11 @@ def test_undo_of_an_import_that_updated_restores_exactly_what_it_changed(con) ->
     assert (result.restored, result.removed_responses) == (2, 4)  # 4.1 maturity, evidence; 4.3, A.2.2, Claims, Legal
     assert result.removed_assessments == ["Legal R7"] and result.removed_units == ["Legal"]
     ops = store.get_assessment(con, unit="Ops", label="R1")
-    history = store.item_history(con, ops.id, "4.1")
+    history = store.item_history(con, ops.id, "4.1", principal=ADMIN)
     undo_rows = history[history["source"] == "undo"]
     assert sorted(undo_rows[["field", "old_value", "new_value", "changed_by"]].values.tolist()) == [
         ["evidence", "Register v2", "Register v1", "lead"], ["maturity", "3", "2", "lead"]]
-    removed = store.item_history(con, ops.id, "4.3")
+    removed = store.item_history(con, ops.id, "4.3", principal=ADMIN)
     assert removed.iloc[0][["field", "old_value", "source"]].tolist() == ["removed", f"created by import {second}", "undo"]
     scope_log = con.execute("SELECT field, old_value, new_value, source FROM change_log WHERE item_id IS NULL "
                             "AND assessment_id = ? ORDER BY id", [ops.id]).fetchall()

@@ -16,6 +16,7 @@ from dashboard.units import (
     near_duplicates,
     similar_unit_pairs,
 )
+from tests.principals import ADMIN
 
 SAME = "same name apart from case, spacing or punctuation"
 ORDER = "same words in another order"
@@ -107,7 +108,7 @@ def test_merge_moves_every_round_logs_it_and_removes_the_unit(con) -> None:
     assert units[["name", "parent", "assessments"]].fillna("").values.tolist() == [
         ["Group IT", "", 3], ["IT Security", "Group IT", 0]]
     assert store.get_assessment(con, moved[0]).unit == "Group IT"
-    assert store.responses(con, assessment_ids=[moved[0]]).set_index("item_id").loc["4.1", "maturity"] == 2
+    assert store.responses(con, principal=ADMIN, assessment_ids=[moved[0]]).set_index("item_id").loc["4.1", "maturity"] == 2
     log = con.execute("""SELECT assessment_id, field, old_value, new_value, changed_by, source FROM change_log
                          WHERE field = 'unit' ORDER BY assessment_id""").fetchall()
     assert log == [(i, "unit", "Group I.T.", "Group IT", "lead", "merge") for i in moved]

@@ -20,6 +20,7 @@ from dashboard import store
 from dashboard.catalog import load_catalog
 from dashboard.db import connect
 from tests.e2e.conftest import ProxyTrap, Server, assert_clean, browser_tab, keyed, open_from_sidebar, settle, type_name
+from tests.principals import ADMIN
 
 pytestmark = pytest.mark.e2e
 
@@ -104,8 +105,8 @@ def test_a_new_assessor_answers_closes_the_tab_and_finds_the_answer_again(
 
     # 4. what the database holds: the answer, and who gave it
     with connect(demo_database, wait=15) as con:
-        saved = store.responses(con, assessment_ids=[assessment_id]).set_index("item_id").loc[item.id]
-        history = store.item_history(con, assessment_id)
+        saved = store.responses(con, principal=ADMIN, assessment_ids=[assessment_id]).set_index("item_id").loc[item.id]
+        history = store.item_history(con, assessment_id, principal=ADMIN)
     assert saved["maturity"] == LEVEL and saved["evidence"] == EVIDENCE and saved["changed_by"] == NAME, saved.to_dict()
     mine = history[history["item_id"] == item.id]
     assert sorted(mine["field"]) == ["created", "evidence", "maturity"], mine.to_dict("records")

@@ -15,6 +15,7 @@ from etl import exports
 from etl.canonical import COLUMNS
 from etl.importer import import_bytes, import_path
 from etl.template import build_template
+from tests.principals import ADMIN
 
 BY = "tester"
 
@@ -82,7 +83,7 @@ def test_filled_canonical_xlsx_imports(con, make_xlsx) -> None:
                              JOIN import_batch b ON b.id = r.created_import""").fetchall()
     assert created == [(BY, "import", "filled.xlsx")]
     assert con.execute("SELECT count(*) FROM change_log").fetchall() == [(0,)]
-    history = store.item_history(con, assessment.id, "4.1")
+    history = store.item_history(con, assessment.id, "4.1", principal=ADMIN)
     assert history[["field", "new_value", "changed_by", "source"]].values.tolist() == [
         ["created", "from filled.xlsx", BY, "import"]]
 
@@ -442,7 +443,7 @@ def test_exported_formula_text_round_trips(con, make_csv, tmp_path: Path, fmt: s
     assert imp(con, data).status == "imported"
     assert stored(con, "evidence") == {k: (v,) for k, v in TRICKY.items()}
 
-    table = exports.responses_table(store.responses(con))
+    table = exports.responses_table(store.responses(con, principal=ADMIN))
     exported = exports.to_csv(table) if fmt == "csv" else exports.to_xlsx([("Responses", table)])
     if fmt == "csv":
         assert b"'=SUM(A1)" in exported

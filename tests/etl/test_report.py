@@ -18,6 +18,7 @@ from dashboard import roadmap, scoring
 from dashboard.catalog import Catalog
 from dashboard.db import connect
 from etl import report
+from tests.principals import ADMIN
 
 CHROMIUM = report.find_chromium()
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine (apt-get install chromium)")
@@ -52,7 +53,7 @@ def _figure(page: str, div_id: str) -> dict:
 @pytest.fixture
 def built(demo_db: Path) -> tuple[str, dict]:
     with connect(demo_db) as con:
-        ids = scoring.select_assessments(con, round_label=scoring.LATEST)
+        ids = scoring.select_assessments(con, principal=ADMIN, round_label=scoring.LATEST)
         page = report.build_report(con, ids, organisation="Aldermoor Financial Group", round_label=scoring.LATEST)
         expected = {
             "summary": scoring.organisation_summary(con, ids),

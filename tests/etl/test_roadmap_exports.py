@@ -19,6 +19,7 @@ from dashboard.charts import LEVEL_COLOURS
 from dashboard.db import connect
 from etl import report, roadmap_exports
 from tests.etl.conftest import REPO_ROOT
+from tests.principals import ADMIN
 
 PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1", "-1", "@SUM(A1)", "\t=1+1", "\r=1+1"]
@@ -90,7 +91,7 @@ def hostile_db(demo_db: Path, catalog: Catalog) -> Path:
 
 def test_no_export_contains_a_formula_or_an_unescaped_cell(hostile_db: Path) -> None:
     with connect(hostile_db) as con:
-        ids = scoring.select_assessments(con, round_label=scoring.LATEST)
+        ids = scoring.select_assessments(con, principal=ADMIN, round_label=scoring.LATEST)
         evil = store.get_assessment(con, unit=EVIL_UNIT, label="2026-Q4")
         assert evil is not None and evil.id in ids
         files = {
@@ -121,7 +122,7 @@ def test_no_export_contains_a_formula_or_an_unescaped_cell(hostile_db: Path) -> 
 
 def test_roadmap_numbers_equal_the_scoring_engine(demo_db: Path) -> None:
     with connect(demo_db) as con:
-        ids = scoring.select_assessments(con, round_label=scoring.LATEST)
+        ids = scoring.select_assessments(con, principal=ADMIN, round_label=scoring.LATEST)
         items = scoring.item_scores(con, ids).set_index(["unit", "item_id"])
         summary = scoring.organisation_summary(con, ids)
         data = roadmap_exports.roadmap_file(con, ids, "xlsx", organisation="Aldermoor Financial Group",
@@ -146,7 +147,7 @@ def test_roadmap_numbers_equal_the_scoring_engine(demo_db: Path) -> None:
 
 def test_roadmap_workbook_is_formatted_for_people(demo_db: Path) -> None:
     with connect(demo_db) as con:
-        ids = scoring.select_assessments(con, units=["HR & People"], round_label=scoring.LATEST)
+        ids = scoring.select_assessments(con, principal=ADMIN, units=["HR & People"], round_label=scoring.LATEST)
         data = roadmap_exports.roadmap_file(con, ids, "xlsx")
     book = openpyxl.load_workbook(io.BytesIO(data))
     assert book.sheetnames == ["Cover", "Roadmap"]
@@ -175,7 +176,7 @@ def test_roadmap_workbook_is_formatted_for_people(demo_db: Path) -> None:
 
 def test_organisation_export_merges_units(demo_db: Path) -> None:
     with connect(demo_db) as con:
-        ids = scoring.select_assessments(con, round_label=scoring.LATEST)
+        ids = scoring.select_assessments(con, principal=ADMIN, round_label=scoring.LATEST)
         merged = roadmap.organisation_plan(con, ids)
         data = roadmap_exports.roadmap_file(con, ids, "xlsx", organisation_view=True)
     exported = _sheet_rows(data, "Organisation roadmap")
@@ -240,7 +241,7 @@ def test_cli_exports_roadmap_and_soa(demo_db: Path, tmp_path: Path, cli: Callabl
                "--scope", "annex_a")
     assert done.returncode == 0, done.stderr
     with connect(demo_db) as con:
-        expected = roadmap.organisation_plan(con, scoring.select_assessments(con, round_label="2025-Q4"))
+        expected = roadmap.organisation_plan(con, scoring.select_assessments(con, principal=ADMIN, round_label="2025-Q4"))
     expected = expected[expected["kind"] == "annex_a"]
     assert [r[2] for r in _csv_rows(out.read_bytes())[1:]] == expected["item_id"].tolist()
     assert len(expected) and all(i.startswith("A.") for i in expected["item_id"])

@@ -14,6 +14,7 @@ from dashboard.catalog import load_catalog
 from dashboard.db import connect
 from etl.cli import main as cli
 from tests.pages.conftest import APP
+from tests.principals import ADMIN
 
 CATALOG = load_catalog()
 
@@ -39,7 +40,7 @@ def _start(db: Path, unit: str = "Treasury", scope: str = "clauses", label: str 
 
 def _responses(db: Path, assessment_id: int):
     with connect(db) as con:
-        return store.responses(con, assessment_ids=[assessment_id]).set_index("item_id")
+        return store.responses(con, principal=ADMIN, assessment_ids=[assessment_id]).set_index("item_id")
 
 
 def test_create_a_unit_and_start_an_assessment_through_the_form(empty_db: Path) -> None:
@@ -54,7 +55,7 @@ def test_create_a_unit_and_start_an_assessment_through_the_form(empty_db: Path) 
     assert "Started Treasury 2026-Q4" in app.success[0].value
     with connect(empty_db) as con:
         found = store.get_assessment(con, unit="treasury", label="2026-Q4")
-        history = store.item_history(con, found.id)
+        history = store.item_history(con, found.id, principal=ADMIN)
     assert found.scope == "clauses" and found.status == "draft" and found.source == "form"
     assert history.iloc[0]["changed_by"] == "Ada Lovelace"
 
@@ -68,7 +69,7 @@ def test_an_answer_is_saved_as_it_is_given_and_logged(empty_db: Path) -> None:
     saved = _responses(empty_db, assessment_id).loc["4.1"]
     assert saved["maturity"] == 2 and saved["evidence"] == "Context register v2 on SharePoint"
     with connect(empty_db) as con:
-        history = store.item_history(con, assessment_id, "4.1")
+        history = store.item_history(con, assessment_id, "4.1", principal=ADMIN)
     assert set(history["field"]) == {"created", "maturity", "evidence"}
     assert set(history["changed_by"]) == {"Ada Lovelace"}
     assert "Context register" in history[history["field"] == "evidence"].iloc[0]["new_value"]
@@ -111,7 +112,7 @@ def test_two_people_see_each_others_answers_and_the_later_write_wins(empty_db: P
     ada.run()
     assert ada.radio(key=key).value == 2
     with connect(empty_db) as con:
-        history = store.item_history(con, assessment_id, "4.3")
+        history = store.item_history(con, assessment_id, "4.3", principal=ADMIN)
     # newest first, both recorded, after Ada's first answer created the response
     assert history[["field", "changed_by"]].values.tolist() == [["maturity", "Bob"], ["maturity", "Ada"], ["created", "Ada"]]
 
@@ -219,7 +220,7 @@ def test_a_name_typed_just_before_start_counts_for_that_click(empty_db: Path) ->
     assert "Started Treasury 2026-Q4" in app.success[0].value
     with connect(empty_db) as con:
         created = store.get_assessment(con, unit="Treasury", label="2026-Q4")
-        assert store.item_history(con, created.id).iloc[0]["changed_by"] == "Grace"
+        assert store.item_history(con, created.id, principal=ADMIN).iloc[0]["changed_by"] == "Grace"
 
 
 def test_emptying_the_name_box_stops_recording_under_the_old_name(empty_db: Path) -> None:

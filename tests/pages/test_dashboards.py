@@ -18,6 +18,7 @@ from dashboard import analytics, scoring, store
 from dashboard.db import connect
 from etl.cli import main as cli
 from tests.pages.conftest import APP
+from tests.principals import ADMIN
 
 
 def _page(page: str) -> AppTest:
@@ -89,7 +90,7 @@ def test_heatmap_sorts_by_a_chosen_section(demo_db: Path) -> None:
 def test_ranking_median_and_units_below_target(demo_db: Path) -> None:
     app = _page("pages/benchmark.py")
     with connect(demo_db) as con:
-        ids = scoring.select_assessments(con)
+        ids = scoring.select_assessments(con, principal=ADMIN)
         ranked = analytics.ranking(con, ids)
         below = analytics.units_below_target(con, ids, "4")
     figure = _figure(app, "Units by overall maturity")
@@ -115,7 +116,7 @@ def _drilldown(db: Path, section: str) -> tuple[AppTest, pd.DataFrame]:
     app.run()
     assert not app.exception
     with connect(db) as con:
-        items = scoring.item_scores(con, scoring.select_assessments(con))
+        items = scoring.item_scores(con, scoring.select_assessments(con, principal=ADMIN))
     return app, items[items["section"] == section]
 
 
@@ -149,8 +150,8 @@ def test_trend_lists_improved_and_regressed_items(demo_db: Path) -> None:
     overall = _figure(app, "Overall maturity across rounds")
     assert [t["name"] for t in overall["data"]] == ["Clauses 4-10", "Annex A", "Overall"]
     with connect(demo_db) as con:
-        first = scoring.select_assessments(con, units=["Life Insurance"], round_label="2025-Q1")
-        last = scoring.select_assessments(con, units=["Life Insurance"], round_label="2026-Q3")
+        first = scoring.select_assessments(con, principal=ADMIN, units=["Life Insurance"], round_label="2025-Q1")
+        last = scoring.select_assessments(con, principal=ADMIN, units=["Life Insurance"], round_label="2026-Q3")
         changes = analytics.item_changes(con, first, last)
     caption = next(c.value for c in app.caption if "improved" in c.value)
     assert f"{(changes['direction'] == 'improved').sum()} improved" in caption
@@ -160,7 +161,7 @@ def test_trend_lists_improved_and_regressed_items(demo_db: Path) -> None:
 def test_presentation_page_shows_the_overall_level_and_themes(demo_db: Path) -> None:
     app = _page("pages/present.py")
     with connect(demo_db) as con:
-        summary = scoring.organisation_summary(con, scoring.select_assessments(con))
+        summary = scoring.organisation_summary(con, scoring.select_assessments(con, principal=ADMIN))
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Overall maturity"] == f"{summary['overall_maturity']:.2f}"
     assert metrics["Annex A coverage"] == f"{summary['annex_coverage']:.0%}"
@@ -193,7 +194,7 @@ def test_overall_maturity_is_the_same_in_ranking_scores_and_trend(demo_db: Path)
     """Overall maturity is defined once (scoring.overall_sql); the ranking, the per-assessment scores and
     the trend all give the same figure."""
     with connect(demo_db) as con:
-        ids = scoring.select_assessments(con, round_label="2026-Q3")
+        ids = scoring.select_assessments(con, principal=ADMIN, round_label="2026-Q3")
         ranked = analytics.ranking(con, ids).set_index("unit")["overall_maturity"]
         scores = scoring.assessment_scores(con, ids).set_index("unit")["overall_maturity"]
         trend = analytics.overall_trend(con, ids).set_index("round").loc["2026-Q3", "overall_maturity"]

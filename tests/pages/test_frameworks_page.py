@@ -15,6 +15,7 @@ from dashboard.db import connect
 from etl.crosswalk_import import Provenance, import_mapping
 from tests.pages.conftest import APP
 from tests.pages.test_dashboards import _array
+from tests.principals import ADMIN
 
 PAGE = "pages/frameworks.py"
 
@@ -42,7 +43,7 @@ def test_the_page_shows_the_engines_figures_and_names_the_mapping_set(demo_db: P
     assert "AIMS project crosswalk ISO/IEC 42001 to EU AI Act" in _info(app)
     assert "shipped with this tool" in _info(app)
     with connect(demo_db) as con:
-        ids = scoring.select_assessments(con)
+        ids = scoring.select_assessments(con, principal=ADMIN)
         expected = readiness.organisation_readiness(con, ids, "eu-ai-act")
         per_unit = readiness.requirement_readiness(con, ids, "eu-ai-act")
     summary = app.dataframe[0].value
@@ -70,7 +71,7 @@ def test_switching_framework_and_drilling_into_a_requirement(demo_db: Path) -> N
     app.selectbox(key="fw_requirement").set_value("9.2.1").run()
     basis = app.dataframe[-1].value
     with connect(demo_db) as con:
-        ids = scoring.select_assessments(con)
+        ids = scoring.select_assessments(con, principal=ADMIN)
     assert len(basis) == len(ids) and set(basis["item_id"]) == {"9.2.1"} and set(basis["relationship"]) == {"equal"}
     assert all(link.startswith("assess?assessment=") and link.endswith("&item=9.2.1") for link in basis["link"])
 
@@ -123,6 +124,6 @@ def test_proposed_answers_page_accepts_a_proposal_only_when_saved(demo_db: Path)
         assert assessment is not None
         items = scoring.item_scores(con, [assessment.id]).set_index("item_id")
         assert items.loc["9.2.1", "maturity"] == 4 and pd.isna(items.loc["9.2.2", "maturity"])
-        history = store.item_history(con, assessment.id, "9.2.1")
+        history = store.item_history(con, assessment.id, "9.2.1", principal=ADMIN)
         assert history[history["field"] == "maturity"].iloc[-1]["source"] == "proposed from ISO/IEC 27001:2022 9.2.1"
         assert set(proposals.proposals(con)["item_id"]) == {"9.2.2", "7.5.3", "10.2"}

@@ -12,6 +12,7 @@ from dashboard.catalog import load_catalog
 from dashboard.db import connect
 from tests.llm_server import ChatServer, Reply, use_server
 from tests.pages.conftest import APP
+from tests.principals import ADMIN
 
 PAGE = "pages/interview.py"
 UNIT, LABEL = "Interview Unit", "2026-I1"
@@ -59,7 +60,7 @@ def _said(app: AppTest) -> list[str]:
 
 def _stored(db: Path) -> dict[str, tuple[int, str, str]]:
     with connect(db) as con:
-        rows = store.responses(con).set_index("item_id")
+        rows = store.responses(con, principal=ADMIN).set_index("item_id")
         sources = dict(con.execute("SELECT item_id, max(source) FROM change_log WHERE changed_by = 'Ada Assessor' "
                                    "GROUP BY item_id").fetchall())
     return {i: (int(rows.loc[i, "maturity"]), rows.loc[i, "evidence"], sources[i]) for i in sources}
@@ -113,7 +114,7 @@ def test_with_the_local_model_the_agent_proposes_asks_once_and_the_person_decide
     assert stored["4.1"][0] == 3 and stored["4.2"] == (2, "Customers.\nNobody keeps a list, we just know them.",
                                                        "interview")
     with connect(nearly_done) as con:
-        notes = store.responses(con).set_index("item_id").loc["4.2", "notes"]
+        notes = store.responses(con, principal=ADMIN).set_index("item_id").loc["4.2", "notes"]
     assert notes == "Interview: openai/test-model proposed level 1 (Only informal knowledge.); Ada Assessor chose 2."
 
 

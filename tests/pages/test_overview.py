@@ -16,6 +16,7 @@ from dashboard import analytics, scoring, store
 from dashboard.db import connect
 from etl.cli import main as cli
 from tests.pages.conftest import APP
+from tests.principals import ADMIN
 
 
 def _app() -> AppTest:
@@ -57,7 +58,7 @@ def test_empty_database_offers_the_demo_in_one_click(empty_db: Path) -> None:
 def test_headline_figures_come_from_the_scoring_engine(demo_db: Path) -> None:
     app = _app()
     with connect(demo_db) as con:
-        ids = scoring.select_assessments(con, round_label=scoring.LATEST)
+        ids = scoring.select_assessments(con, principal=ADMIN, round_label=scoring.LATEST)
         summary = scoring.organisation_summary(con, ids)
         sections = scoring.organisation_sections(con, ids)
     metrics = _metrics(app)
@@ -110,14 +111,14 @@ def test_a_new_import_shows_up_without_restarting(demo_db: Path, tmp_path: Path)
 def test_changes_are_in_points_and_each_chart_says_what_it_covers(demo_db: Path) -> None:
     app = _app()
     with connect(demo_db) as con:
-        latest = scoring.select_assessments(con, round_label=scoring.LATEST)
+        latest = scoring.select_assessments(con, principal=ADMIN, round_label=scoring.LATEST)
         now, change = analytics.summary_change(con, latest)
         # like with like: every unit's previous round is 2025-Q4, which for HR & People covered the clauses only,
         # so HR's first Annex A answers are on neither side of the change
         hr = store.get_assessment(con, unit="HR & People", label="2026-Q3")
         matched = [i for i in latest if i != hr.id] + [(hr.id, "clause", hr.id)]
         after = scoring.organisation_summary(con, matched)
-        before = scoring.organisation_summary(con, scoring.select_assessments(con, round_label="2025-Q4"))
+        before = scoring.organisation_summary(con, scoring.select_assessments(con, principal=ADMIN, round_label="2025-Q4"))
     assert change is not None
     assert change["annex_coverage"] == pytest.approx(after["annex_coverage"] - before["annex_coverage"])
     assert change["clause_maturity"] == pytest.approx(now["clause_maturity"] - before["clause_maturity"])
