@@ -152,11 +152,23 @@ def _sign_in_page(section: Mapping[str, Any]) -> None:
                "to check the [auth] settings (redirect_uri, client_id, server_metadata_url).")
 
 
-def signed_in() -> Principal:
+def signed_in(*, account_box: bool = True) -> Principal:
     """Who is asking, resolved for this run (sign-in page, refusal or the 'no role' page stop the run), with the
-    account box in the sidebar."""
+    account box in the sidebar (drawn once per run: app.py's navigation passes account_box=False and the page's
+    `page_setup` draws it; a person without a role gets it here, with the page that stops the run)."""
     who = _resolve()
     st.session_state[_RUN_KEY] = who
+    if account_box or not who.can_read:
+        _account_box(who)
+    if not who.can_read:
+        st.title("No access yet")
+        st.write(f"You are signed in as {who.email or who.name}, but you have no role in this dashboard. "
+                 + _whom_to_ask())
+        st.stop()
+    return who
+
+
+def _account_box(who: Principal) -> None:
     with st.sidebar:
         if who.local:
             st.caption("Local mode: no sign-in; everyone who can reach this address is an administrator.")
@@ -164,12 +176,6 @@ def signed_in() -> Principal:
             st.caption(f"Signed in as **{who.name}** ({who.email}) · {who.title}")
             if not st.session_state.get(_TEST_KEY) and st.button("Log out", key="logout"):
                 st.logout()
-    if not who.can_read:
-        st.title("No access yet")
-        st.write(f"You are signed in as {who.email or who.name}, but you have no role in this dashboard. "
-                 + _whom_to_ask())
-        st.stop()
-    return who
 
 
 def principal() -> Principal:
@@ -183,7 +189,7 @@ def principal() -> Principal:
 
 def visible_pages(pages: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
     """app.py's navigation, only the pages this principal's role opens (the pages also refuse by URL)."""
-    who = signed_in()
+    who = signed_in(account_box=False)  # page_setup draws it: one "Log out" button per run
     root = settings.repo_root()
     out = {group: [p for p in entries if access.may_open_page(who, os.path.relpath(str(p._page), root).replace(os.sep, "/"))]
            for group, entries in pages.items()}
