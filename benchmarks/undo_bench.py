@@ -24,6 +24,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere: make the core im
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.import_generate import generate  # noqa: E402
+from dashboard.access import local_admin  # noqa: E402
 from dashboard.db import connect  # noqa: E402
 from dashboard.undo import undo_import  # noqa: E402
 from dashboard.units import near_duplicates  # noqa: E402
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                 ids.append(result.import_id)
             for import_id, step in ((ids[1], "undo (restores)"), (ids[0], "undo (removes)")):
                 started = time.perf_counter()
-                done = undo_import(con, import_id, by="bench")
+                done = undo_import(con, import_id, principal=local_admin("bench"), by="bench")
                 table.append((step, done.describe().split(": ", 1)[1], time.perf_counter() - started))
     rng = random.Random(42)
     stored, new = _names(rng, 500), _names(rng, 1_500, (" Hub", " Desk", " Team", ""))

@@ -21,8 +21,25 @@ Interface (for the pages, the command line and the tests)
   with field ``role``, item_id the email, assessment_id NULL, source ``access``); ``assignments(con, *, principal)``.
   Revoking the last administrator is refused (administrators named in ``AIMS_ADMINS`` count).
 
+* Writes: ``authorise_write(con, principal, action_name, assessment_ids)`` — answers and roadmap actions of its
+  units for administrators, leads and assessors; every other write (imports, undo, merges, rounds, finalising,
+  dates, crosswalks, proposals, the demo) for administrators and leads. ``dashboard.ui.write`` asks it before
+  every write; undo, merge, start/finalise/re-date a round and roadmap tracking also take ``principal`` themselves.
+* ``without_free_text(principal, frame)``: a viewer's tables lose FREE_TEXT_COLUMNS (``ui.query`` applies it).
+* ``PAGE_ROLES`` / ``may_open_page``: app.py lists only the role's pages; ``ui.page_setup`` refuses the others
+  (error text "Your role does not open this page") and a ``?assessment=ID`` of another unit ("...not assigned...").
+
 The core functions that select or read take ``principal`` as a required keyword (no default): a caller that
-forgets it gets a TypeError, never everything.
+forgets it gets a TypeError, never everything. Core functions taking it: ``scoring/selection.select_assessments``,
+``store.responses``, ``store.item_history``, ``summarize.prepare/offline_for/cached_for/summarize``,
+``interview.begin/decide``, ``peers.organisation_band``, ``undo.undo_import``, ``units.merge_units``,
+``rounds.start_assessment/finalise/set_date``, ``roadmap.save_edits``, ``tracking.set_actions``.
+
+In the app (dashboard/ui.py): ``ui.principal()`` is this run's principal: from ``st.user`` (email, name, the
+``AIMS_GROUP_CLAIM`` claim) when ``[auth]`` is in secrets.toml, else a local administrator. Tests put a Principal
+object into ``st.session_state[ui._TEST_KEY]`` (only an object of this class is honoured: no widget, query
+parameter or typed text can make one). Signed in, every change records ``Principal.recorded_as``:
+"Name <email>".
 """
 
 from __future__ import annotations
@@ -206,6 +223,22 @@ def check_assessments(con: duckdb.DuckDBPyConnection, principal: Principal, pick
 
 def check_assessment(con: duckdb.DuckDBPyConnection, principal: Principal, assessment_id: int) -> None:
     check_assessments(con, principal, [assessment_id])
+
+
+# what people wrote, and who: the columns a viewer does not see, in whatever table they appear
+FREE_TEXT_COLUMNS = frozenset({"justification", "evidence", "owner", "notes", "changed_by", "created_by",
+                               "evidence_now"})
+
+
+def without_free_text(principal: Principal, result: object) -> object:
+    """`result` as the principal may see it: a table's free-text columns emptied for a viewer."""
+    if principal.can_read_text or not isinstance(result, pd.DataFrame):
+        return result
+    found = [c for c in result.columns if c in FREE_TEXT_COLUMNS]
+    if found:
+        result = result.copy()
+        result[found] = None
+    return result
 
 
 # --- which pages a role may open (app.py's navigation shows only these; ui.page_setup refuses the others) ---

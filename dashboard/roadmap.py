@@ -21,6 +21,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard import scoring, tracking
+from dashboard.access import Principal
 from dashboard.catalog import Catalog, Item, Scale, load_catalog
 from dashboard.charts import chart_title
 
@@ -326,7 +327,8 @@ def _merged_why(part: pd.DataFrame, top: pd.Series) -> str:
 
 
 def save_edits(
-    con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, edited_rows: Mapping[Any, Mapping[str, Any]], *, by: str,
+    con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, edited_rows: Mapping[Any, Mapping[str, Any]], *,
+    principal: Principal, by: str,
 ) -> int:
     """Store owner, due date and status edited in the roadmap table; return how many actions changed.
 
@@ -340,7 +342,7 @@ def save_edits(
         keys = record["keys"] if "keys" in rows.columns else [(int(record["assessment_id"]), str(record["item_id"]))]
         changes = {field: (None if value == "" else value) for field, value in edits.items() if field in tracking.ACTION_FIELDS}
         if changes:
-            changed += tracking.set_actions(con, keys, changes, by=by)
+            changed += tracking.set_actions(con, keys, changes, principal=principal, by=by)
     return changed
 
 

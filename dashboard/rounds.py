@@ -6,6 +6,7 @@ import datetime as dt
 
 import duckdb
 
+from dashboard.access import Principal, authorise_write
 from dashboard.db import frame, one, transaction
 from dashboard.store import (
     _ASSESSMENT_SQL,
@@ -94,8 +95,9 @@ def finalise_blockers(con: duckdb.DuckDBPyConnection, assessment_id: int) -> lis
     return blockers
 
 
-def finalise(con: duckdb.DuckDBPyConnection, assessment_id: int, *, by: str) -> None:
-    """Freeze a complete assessment; refuses with the reasons when it is not complete."""
+def finalise(con: duckdb.DuckDBPyConnection, assessment_id: int, *, principal: Principal, by: str) -> None:
+    """Freeze a complete assessment; refuses with the reasons when it is not complete (administrators and leads)."""
+    authorise_write(con, principal, "finalise", [assessment_id])
     blockers = finalise_blockers(con, assessment_id)
     if blockers:
         raise StoreError("Cannot finalise yet — " + "; ".join(blockers) + ".")
@@ -103,10 +105,11 @@ def finalise(con: duckdb.DuckDBPyConnection, assessment_id: int, *, by: str) -> 
         set_status(con, assessment_id, "final", by)
 
 
-def set_date(con: duckdb.DuckDBPyConnection, assessment_id: int, day: dt.date, *, by: str) -> bool:
+def set_date(con: duckdb.DuckDBPyConnection, assessment_id: int, day: dt.date, *, principal: Principal, by: str) -> bool:
     """Correct the date an assessment describes (the date decides which round is a unit's latest), logged in
     the change log with who and when. A finalised round is read-only, its date included: refused.
-    Returns whether anything changed."""
+    Returns whether anything changed. Administrators and leads only."""
+    authorise_write(con, principal, "set_date", [assessment_id])
     if not isinstance(day, dt.date):
         raise StoreError(f"An assessment date must be a date, not {day!r}.")
     day = day.date() if isinstance(day, dt.datetime) else day
@@ -137,12 +140,15 @@ def start_assessment(
     scope: str,
     catalog_version: str,
     assessed_on: dt.date | None,
+    principal: Principal,
     by: str,
     copy_previous: bool = False,
     default_target: int = 3,
 ) -> tuple[Assessment, UpsertCounts]:
     """Create a draft round for a unit, optionally starting from its previous answers: the clauses from the
-    newest earlier round covering the clauses, the Annex A answers from the newest covering Annex A."""
+    newest earlier round covering the clauses, the Annex A answers from the newest covering Annex A.
+    Administrators and leads only."""
+    authorise_write(con, principal, "start_assessment")
     with transaction(con):
         created = create_assessment(con, unit=unit, label=label, scope=scope, catalog_version=catalog_version,
                                     assessed_on=assessed_on, source="form", default_target=default_target)

@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from dashboard.access import Principal, authorise_write
 from dashboard.db import frame, one, transaction
 from dashboard.store import StoreError, _as_text, _now, get_assessment
 
@@ -51,15 +52,19 @@ def set_actions(
     keys: Iterable[tuple[int, str]],
     changes: dict[str, Any],
     *,
+    principal: Principal,
     by: str,
     source: str = "roadmap",
 ) -> int:
     """Set status, owner or due date of roadmap actions (None clears owner or due date); return how many changed.
+    Refused (AccessDenied) for an action of a unit the principal may not change.
 
     `keys` are (assessment id, item id) pairs: one action, or the same item in several units at once (the
     organisation view). One transaction; each changed field goes to the change log as `action_<field>`.
     Finalised rounds are allowed: their answers stay frozen while the plan that follows them is tracked.
     """
+    keys = [(int(a), str(i)) for a, i in keys]
+    authorise_write(con, principal, "set_actions", [a for a, _ in keys])
     checked = {field: _check_action(field, value) for field, value in changes.items()}
     unique = list(dict.fromkeys((int(a), str(i)) for a, i in keys))
     changed_actions = 0

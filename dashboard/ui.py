@@ -13,6 +13,7 @@ import functools
 import importlib
 import inspect
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -76,7 +77,7 @@ def page_setup() -> None:
     if PagesManager.uses_pages_directory and first_run:  # only a session's first run: never eat a click
         PagesManager.uses_pages_directory = False
         st.rerun()
-    who = signed_in()
+    who = signed_in(account_box=False)  # app.py drew the account box this run (a widget may be drawn only once)
     page = os.path.relpath(sys._getframe(1).f_code.co_filename, settings.repo_root()).replace(os.sep, "/")
     if not access.may_open_page(who, page):
         st.error("Your role does not open this page. " + _whom_to_ask())
@@ -132,7 +133,7 @@ def _resolve() -> Principal:
         st.error("Sign-in is configured without a cookie_secret. The administrator adds `cookie_secret` (a long "
                  "random string) to the [auth] section of .streamlit/secrets.toml and restarts the server.")
         st.stop()
-    if not st.user.is_logged_in:
+    if not st.user.get("is_logged_in"):  # (AppTest has no sign-in: the attribute may be missing there)
         _sign_in_page(section)
         st.stop()
     claim = st.user.get(settings.get("AIMS_GROUP_CLAIM"))
@@ -154,11 +155,10 @@ def _sign_in_page(section: Mapping[str, Any]) -> None:
 
 def signed_in(*, account_box: bool = True) -> Principal:
     """Who is asking, resolved for this run (sign-in page, refusal or the 'no role' page stop the run), with the
-    account box in the sidebar (drawn once per run: app.py's navigation passes account_box=False and the page's
-    `page_setup` draws it; a person without a role gets it here, with the page that stops the run)."""
+    account box in the sidebar (drawn by app.py's navigation, once per run)."""
     who = _resolve()
     st.session_state[_RUN_KEY] = who
-    if account_box or not who.can_read:
+    if account_box:
         _account_box(who)
     if not who.can_read:
         st.title("No access yet")
@@ -173,8 +173,9 @@ def _account_box(who: Principal) -> None:
         if who.local:
             st.caption("Local mode: no sign-in; everyone who can reach this address is an administrator.")
         else:
-            st.caption(f"Signed in as **{who.name}** ({who.email}) · {who.title}")
-            if not st.session_state.get(_TEST_KEY) and st.button("Log out", key="logout"):
+            plain = re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$&:])", r"\\\1", f"{who.name} ({who.email})")  # names are text
+            st.caption(f"Signed in as {plain} · {who.title}")
+            if st.button("Log out", key="logout"):
                 st.logout()
 
 
@@ -189,7 +190,7 @@ def principal() -> Principal:
 
 def visible_pages(pages: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
     """app.py's navigation, only the pages this principal's role opens (the pages also refuse by URL)."""
-    who = signed_in(account_box=False)  # page_setup draws it: one "Log out" button per run
+    who = signed_in()
     root = settings.repo_root()
     out = {group: [p for p in entries if access.may_open_page(who, os.path.relpath(str(p._page), root).replace(os.sep, "/"))]
            for group, entries in pages.items()}
@@ -279,7 +280,8 @@ def query(reader: str | Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     path = db_path()
     result = _cached(path, change_token(path), function.__module__, function.__qualname__,
                      tuple(_freeze(a) for a in args), tuple(sorted((k, _freeze(v)) for k, v in kwargs.items())))
-    return result  # st.cache_data unpickles a fresh copy for every call: callers may change it
+    # a viewer's tables without free text, whichever reader made them (store.responses empties it in the core)
+    return access.without_free_text(who, result)  # st.cache_data unpickles a fresh copy: callers may change it
 
 
 def _check_picks(who: Principal, picks: Any) -> None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
+from dashboard.access import Principal, authorise_write
 from dashboard.db import frame, one, rows, transaction
 from dashboard.store import RESPONSE_FIELDS
 
@@ -172,8 +173,10 @@ def _refusal(number: int, filename: str, conflicts: pd.DataFrame) -> UndoRefused
     return UndoRefused(f"Import {number} ({filename}) cannot be undone: {'; '.join(reasons)}.", conflicts)
 
 
-def undo_import(con: duckdb.DuckDBPyConnection, import_id: int, *, by: str) -> UndoResult:
-    """Undo one import in one transaction, or raise `UndoRefused` (with the conflicts) and change nothing."""
+def undo_import(con: duckdb.DuckDBPyConnection, import_id: int, *, principal: Principal, by: str) -> UndoResult:
+    """Undo one import in one transaction, or raise `UndoRefused` (with the conflicts) and change nothing.
+    Administrators and leads only (an import spans units)."""
+    authorise_write(con, principal, "undo_import")
     with transaction(con):
         found = one(con, "SELECT filename, log_mark, undone_by, undone_at, summary FROM import_batch WHERE id = ?",
                     [import_id])

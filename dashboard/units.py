@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from dashboard.access import Principal, authorise_write
 from dashboard.db import one, rows, transaction
 
 __all__ = ["MergeResult", "UnitClash", "close_reason", "fold_name", "merge_units", "near_duplicate_pairs",
@@ -220,8 +221,10 @@ def _unit(con: duckdb.DuckDBPyConnection, name: str) -> tuple[int, str]:
     return int(found[0]), str(found[1])
 
 
-def merge_units(con: duckdb.DuckDBPyConnection, source: str, target: str, *, by: str) -> MergeResult:
-    """Move every round of `source` to `target`, log each move, remove `source`; one transaction."""
+def merge_units(con: duckdb.DuckDBPyConnection, source: str, target: str, *, principal: Principal, by: str) -> MergeResult:
+    """Move every round of `source` to `target`, log each move, remove `source`; one transaction. Administrators
+    and leads only."""
+    authorise_write(con, principal, "merge_units")
     with transaction(con):
         source_id, source_name = _unit(con, source)
         target_id, target_name = _unit(con, target)

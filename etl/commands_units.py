@@ -37,12 +37,13 @@ def _imports(args: argparse.Namespace) -> int:
 
 
 def _undo(args: argparse.Namespace) -> int:
+    from dashboard.access import local_admin
     from dashboard.db import connect
     from dashboard.undo import UndoRefused, undo_import
 
     with connect(args.db, on_wait=_err) as con:
         try:
-            result = undo_import(con, args.id, by=_user())
+            result = undo_import(con, args.id, principal=local_admin(_user()), by=_user())
         except UndoRefused as exc:
             _err(f"error: {exc}")
             for row in exc.conflicts.itertuples():
@@ -57,12 +58,13 @@ def _undo(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
+    from dashboard.access import local_admin
     from dashboard.db import connect
     from dashboard.units import UnitClash, merge_units
 
     with connect(args.db, on_wait=_err) as con:
         try:
-            result = merge_units(con, args.source, args.target, by=_user())
+            result = merge_units(con, args.source, args.target, principal=local_admin(_user()), by=_user())
         except UnitClash as exc:
             _err(f"error: {exc}")
             return 2

@@ -84,5 +84,5 @@ with st.expander("Bring your own mapping set"):
             outcome, added = ui.write(crosswalk_import.import_mapping, upload.name, upload.getvalue(), provenance,
                                       by=ui.sync_identity() or "unknown", replace=replace)
             st.success(escape_markdown(f"{outcome}: {added.describe()}"))
-        except (crosswalk_import.CrosswalkError, MappingSetError) as exc:
+        except (crosswalk_import.CrosswalkError, MappingSetError, PermissionError) as exc:  # PermissionError: a role
             st.error(escape_markdown(f"Refused, nothing imported: {exc}"))

@@ -32,7 +32,7 @@ if state is None:
         try:
             st.session_state["interview"] = ui.write(interview.begin, unit=unit, label=label, scope=scope, catalog=catalog)
             st.rerun()
-        except store.StoreError as exc:
+        except (store.StoreError, PermissionError) as exc:  # PermissionError: access.AccessDenied, another unit
             st.error(escape_markdown(str(exc)))
     st.stop()
 

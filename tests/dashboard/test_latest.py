@@ -156,15 +156,15 @@ def test_migration_dates_old_undated_assessments(tmp_path: Path) -> None:
 
 def test_a_rounds_date_can_be_corrected_and_decides_the_latest(two_units) -> None:
     con, ids = two_units
-    assert rounds.set_date(con, ids["retail_q1"], dt.date(2026, 10, 1), by="Ana")
-    assert not rounds.set_date(con, ids["retail_q1"], dt.date(2026, 10, 1), by="Ana")  # unchanged: nothing logged
+    assert rounds.set_date(con, ids["retail_q1"], dt.date(2026, 10, 1), principal=ADMIN, by="Ana")
+    assert not rounds.set_date(con, ids["retail_q1"], dt.date(2026, 10, 1), principal=ADMIN, by="Ana")  # unchanged: nothing logged
     assert rows(con, """SELECT field, old_value, new_value, changed_by FROM change_log
                         WHERE assessment_id = ? AND field = 'assessed_on'""", [ids["retail_q1"]]) == [
         ("assessed_on", "2026-03-01", "2026-10-01", "Ana")]
     assert ids["retail_q1"] in scoring.select_assessments(con, principal=ADMIN)  # now the newest for both scopes
     store.set_status(con, ids["hr_q3"], "final", "Ana")
     with pytest.raises(store.StoreError, match="finalised and read-only"):
-        rounds.set_date(con, ids["hr_q3"], dt.date(2026, 1, 1), by="Ana")
+        rounds.set_date(con, ids["hr_q3"], dt.date(2026, 1, 1), principal=ADMIN, by="Ana")
     assert store.get_assessment(con, ids["hr_q3"]).assessed_on == dt.date(2026, 9, 2)
 
 
@@ -267,7 +267,7 @@ def test_a_new_round_starts_from_the_newest_answers_of_each_scope(con: duckdb.Du
     _answer(con, both.id, {"4.1": 2, "A.2.2": 3})
     _answer(con, annex.id, {"A.2.2": 4})
     created, counts = rounds.start_assessment(con, unit="Ops", label="R3", scope="both", catalog_version="x",
-                                              assessed_on=dt.date(2026, 7, 1), by=BY, copy_previous=True)
+                                              assessed_on=dt.date(2026, 7, 1), principal=ADMIN, by=BY, copy_previous=True)
     copied = store.responses(con, principal=ADMIN, assessment_ids=[created.id]).dropna(subset=["maturity"])
     copied = copied.set_index("item_id")["maturity"].to_dict()
     # the clauses from R1 (R2 has none), Annex A from R2, the newest round that has them

@@ -148,9 +148,9 @@ def test_plan_takes_gaps_from_the_scoring_engine(con: duckdb.DuckDBPyConnection)
 
 def test_set_actions_tracks_status_owner_due_with_change_log(con: duckdb.DuckDBPyConnection) -> None:
     a = _small(con)
-    assert tracking.set_actions(con, [(a.id, "4.3")], {"status": "in progress", "owner": "  Dana  Lee "}, by="lead") == 1
-    assert tracking.set_actions(con, [(a.id, "4.3")], {"status": "in progress"}, by="lead") == 0  # no change, no log
-    tracking.set_actions(con, [(a.id, "4.3")], {"due_date": "2026-04-15"}, by="lead")
+    assert tracking.set_actions(con, [(a.id, "4.3")], {"status": "in progress", "owner": "  Dana  Lee "}, principal=ADMIN, by="lead") == 1
+    assert tracking.set_actions(con, [(a.id, "4.3")], {"status": "in progress"}, principal=ADMIN, by="lead") == 0  # no change, no log
+    tracking.set_actions(con, [(a.id, "4.3")], {"due_date": "2026-04-15"}, principal=ADMIN, by="lead")
     log = rows(con, "SELECT field, old_value, new_value, changed_by, source FROM change_log "
                     "WHERE item_id = '4.3' AND field LIKE 'action_%' ORDER BY id")
     assert log == [("action_status", None, "in progress", "lead", "roadmap"),
@@ -161,7 +161,7 @@ def test_set_actions_tracks_status_owner_due_with_change_log(con: duckdb.DuckDBP
     # the response keeps what the unit answered
     assert rows(con, "SELECT owner FROM response WHERE assessment_id = ? AND item_id = '4.3'", [a.id]) == [("Scope Owner",)]
     # clearing the roadmap's owner falls back to the response's
-    tracking.set_actions(con, [(a.id, "4.3")], {"owner": None}, by="lead")
+    tracking.set_actions(con, [(a.id, "4.3")], {"owner": None}, principal=ADMIN, by="lead")
     assert roadmap.plan(con, [a.id], today=TODAY).set_index("item_id").loc["4.3", "owner"] == "Scope Owner"
 
 
@@ -173,17 +173,17 @@ def test_set_actions_tracks_status_owner_due_with_change_log(con: duckdb.DuckDBP
 def test_set_actions_refuses_bad_values(con: duckdb.DuckDBPyConnection, changes: dict, message: str) -> None:
     a = _small(con)
     with pytest.raises(store.StoreError, match=message):
-        tracking.set_actions(con, [(a.id, "4.3")], changes, by="lead")
+        tracking.set_actions(con, [(a.id, "4.3")], changes, principal=ADMIN, by="lead")
     assert rows(con, "SELECT count(*) FROM roadmap_action") == [(0,)]
 
 
 def test_set_actions_is_all_or_nothing_and_checks_keys(con: duckdb.DuckDBPyConnection) -> None:
     a = _small(con)
     with pytest.raises(store.StoreError, match="No catalog item"):
-        tracking.set_actions(con, [(a.id, "4.3"), (a.id, "99.9")], {"status": "done"}, by="lead")
+        tracking.set_actions(con, [(a.id, "4.3"), (a.id, "99.9")], {"status": "done"}, principal=ADMIN, by="lead")
     assert rows(con, "SELECT count(*) FROM roadmap_action") == [(0,)]
     with pytest.raises(store.StoreError, match="No assessment"):
-        tracking.set_actions(con, [(9999, "4.3")], {"status": "done"}, by="lead")
+        tracking.set_actions(con, [(9999, "4.3")], {"status": "done"}, principal=ADMIN, by="lead")
 
 
 def test_a_finalised_round_can_still_be_tracked(con: duckdb.DuckDBPyConnection) -> None:
@@ -191,15 +191,15 @@ def test_a_finalised_round_can_still_be_tracked(con: duckdb.DuckDBPyConnection) 
     store.set_status(con, a.id, "final", BY)
     with pytest.raises(store.StoreError, match="read-only"):
         store.update_response(con, a.id, "4.3", {"owner": "x"}, by=BY)
-    assert tracking.set_actions(con, [(a.id, "4.3")], {"status": "done"}, by="lead") == 1
+    assert tracking.set_actions(con, [(a.id, "4.3")], {"status": "done"}, principal=ADMIN, by="lead") == 1
     assert roadmap.plan(con, [a.id], today=TODAY).set_index("item_id").loc["4.3", "status"] == "done"
 
 
 def test_next_round_picks_up_the_plan_where_it_was(con: duckdb.DuckDBPyConnection) -> None:
     a = _small(con)
     tracking.set_actions(con, [(a.id, "4.3")], {"status": "in progress", "owner": "Dana", "due_date": dt.date(2026, 9, 1)},
-                      by="lead")
-    tracking.set_actions(con, [(a.id, "5.2")], {"status": "done"}, by="lead")
+                      principal=ADMIN, by="lead")
+    tracking.set_actions(con, [(a.id, "5.2")], {"status": "done"}, principal=ADMIN, by="lead")
     b = new_assessment(con, "Alpha", "R2", scope="clauses", assessed_on=dt.date(2026, 10, 1))
     store.upsert_responses(con, stage(b.id, {"4.3": {"maturity": 2}, "5.2": {"maturity": 2}}), by=BY)
     nxt = roadmap.plan(con, [b.id], today=TODAY).set_index("item_id")
@@ -207,7 +207,7 @@ def test_next_round_picks_up_the_plan_where_it_was(con: duckdb.DuckDBPyConnectio
         "in progress", "Dana", dt.date(2026, 9, 1))
     assert nxt.loc["4.3", "carried_from"] == "R1"
     assert nxt.loc["5.2", "status"] == "open"  # marked done, yet still below target when assessed again
-    tracking.set_actions(con, [(b.id, "4.3")], {"owner": "Eli"}, by="lead")  # the new round's own record wins
+    tracking.set_actions(con, [(b.id, "4.3")], {"owner": "Eli"}, principal=ADMIN, by="lead")  # the new round's own record wins
     assert roadmap.plan(con, [b.id], today=TODAY).set_index("item_id").loc["4.3", "owner"] == "Eli"
     assert roadmap.plan(con, [a.id], today=TODAY).set_index("item_id").loc["4.3", "owner"] == "Dana"
 
@@ -217,7 +217,7 @@ def test_save_edits_maps_editor_rows_to_actions(con: duckdb.DuckDBPyConnection) 
     shown = roadmap.plan(con, [a.id], today=TODAY)
     row_of = {item: n for n, item in enumerate(shown["item_id"])}
     edits = {row_of["8.2"]: {"status": "done", "owner": "Ops", "score": 99}, str(row_of["5.2"]): {"due_date": "2026-12-31"}}
-    assert roadmap.save_edits(con, shown, edits, by="lead") == 2
+    assert roadmap.save_edits(con, shown, edits, principal=ADMIN, by="lead") == 2
     after = roadmap.plan(con, [a.id], today=TODAY).set_index("item_id")
     assert (after.loc["8.2", "status"], after.loc["8.2", "owner"]) == ("done", "Ops")
     assert after.loc["8.2", "score"] == shown.set_index("item_id").loc["8.2", "score"]  # computed columns ignored
@@ -274,14 +274,14 @@ def test_organisation_edit_applies_to_every_unit(demo: duckdb.DuckDBPyConnection
     ids = scoring.select_assessments(demo, principal=ADMIN, round_label=scoring.LATEST)
     merged = roadmap.organisation_plan(demo, ids, today=TODAY)
     row = int(merged.index[merged["item_id"] == "A.5.2"][0])
-    changed = roadmap.save_edits(demo, merged, {row: {"owner": "Central AI Office", "status": "in progress"}}, by="lead")
+    changed = roadmap.save_edits(demo, merged, {row: {"owner": "Central AI Office", "status": "in progress"}}, principal=ADMIN, by="lead")
     assert changed == merged.loc[row, "units_below"]
     after = roadmap.plan(demo, ids, today=TODAY)
     mine = after[after["item_id"] == "A.5.2"]
     assert set(mine["owner"]) == {"Central AI Office"} and set(mine["status"]) == {"in progress"}
     assert roadmap.organisation_plan(demo, ids, today=TODAY).set_index("item_id").loc["A.5.2", "status"] == "in progress"
     # done in some units only: the merged status says "in progress"
-    tracking.set_actions(demo, [mine[["assessment_id", "item_id"]].iloc[0].tolist()], {"status": "done"}, by="lead")
+    tracking.set_actions(demo, [mine[["assessment_id", "item_id"]].iloc[0].tolist()], {"status": "done"}, principal=ADMIN, by="lead")
     assert roadmap.organisation_plan(demo, ids, today=TODAY).set_index("item_id").loc["A.5.2", "status"] == "in progress"
 
 

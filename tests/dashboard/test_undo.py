@@ -55,7 +55,7 @@ def rounds(con) -> list[tuple]:
 
 def test_undo_of_an_import_that_only_created(con) -> None:
     first = load(con, "first.csv", FIRST)
-    result = undo_import(con, first, by="lead")
+    result = undo_import(con, first, principal=ADMIN, by="lead")
     assert (result.restored, result.removed_responses, result.removed_assessments, result.removed_units) == (
         0, 2, ["Ops R1"], ["Ops"])
     assert answers(con) == [] and rounds(con) == [] and store.list_units(con, True).empty
@@ -63,7 +63,7 @@ def test_undo_of_an_import_that_only_created(con) -> None:
     assert listed.loc[0, "undone"].endswith(" by lead")
     # undoing twice is refused; the same file can be imported again
     with pytest.raises(UndoRefused, match=rf"Import {first} \(first.csv\) was already undone on .* by lead"):
-        undo_import(con, first, by="lead")
+        undo_import(con, first, principal=ADMIN, by="lead")
     again = load(con, "first.csv", FIRST)
     assert again != first and len(answers(con)) == 2
 
@@ -75,7 +75,7 @@ def test_undo_of_an_import_that_updated_restores_exactly_what_it_changed(con) ->
     second = load(con, "second.xlsx", SECOND, by="bob")
     assert rounds(con) != before_rounds and answers(con) != before_answers
 
-    result = undo_import(con, second, by="lead")
+    result = undo_import(con, second, principal=ADMIN, by="lead")
 
     assert answers(con) == before_answers
     assert rounds(con) == before_rounds  # Ops R1 back to clauses only, Claims R1 undated again
@@ -99,7 +99,7 @@ def test_an_answer_changed_since_blocks_the_undo_and_is_listed(con) -> None:
     store.update_response(con, ops.id, "4.2", {"maturity": 3}, by="ana", source="form")
     before = answers(con)
     with pytest.raises(UndoRefused) as refused:
-        undo_import(con, first, by="lead")
+        undo_import(con, first, principal=ADMIN, by="lead")
     assert "1 answer(s) or round(s) were changed after it (Ops R1 4.2)" in str(refused.value)
     assert refused.value.conflicts[["unit", "round", "item", "field", "changed_by", "source"]].values.tolist() == [
         ["Ops", "R1", "4.2", "maturity", "ana", "form"]]
@@ -111,19 +111,19 @@ def test_a_later_import_blocks_until_it_is_undone_itself(con) -> None:
     first = load(con, "first.csv", FIRST)
     second = load(con, "second.xlsx", SECOND)
     with pytest.raises(UndoRefused) as refused:
-        undo_import(con, first, by="lead")
+        undo_import(con, first, principal=ADMIN, by="lead")
     listed = refused.value.conflicts
     assert {("4.1", "maturity"), ("4.1", "evidence")} <= set(zip(listed["item"], listed["field"], strict=True))
     assert "answered after the import, in a round it created" in set(listed["why"])  # 4.3 and A.2.2
-    undo_import(con, second, by="lead")
-    undo_import(con, first, by="lead")  # what an undone import did is not later work
+    undo_import(con, second, principal=ADMIN, by="lead")
+    undo_import(con, first, principal=ADMIN, by="lead")  # what an undone import did is not later work
     assert answers(con) == [] and rounds(con) == []
 
 
 def test_a_round_answered_by_hand_after_the_import_keeps_its_unit(con) -> None:
     first = load(con, "first.csv", FIRST)
     store.create_assessment(con, unit="Ops", label="R2", scope="clauses", catalog_version="test")
-    undo_import(con, first, by="lead")
+    undo_import(con, first, principal=ADMIN, by="lead")
     assert rounds(con) == [("Ops", "R2", "clauses", dt.date.today())]  # the unit holds a round: kept (dated today)
 
 
@@ -133,14 +133,14 @@ def test_a_finalised_round_is_never_changed(con) -> None:
     store.set_status(con, ops.id, "final", by="lead")
     before = answers(con)
     with pytest.raises(UndoRefused, match=r"it touched finalised round\(s\) Ops R1, which are never changed") as refused:
-        undo_import(con, first, by="lead")
+        undo_import(con, first, principal=ADMIN, by="lead")
     assert refused.value.conflicts["why"].str.startswith("finalised").any()
     assert answers(con) == before and rounds(con)[0][:2] == ("Ops", "R1")
 
 
 def test_unknown_imports_and_dry_runs(con) -> None:
     with pytest.raises(UndoRefused, match="No import with id 99"):
-        undo_import(con, 99, by="lead")
+        undo_import(con, 99, principal=ADMIN, by="lead")
     dry = import_bytes(con, "first.csv", FIRST, by="importer", dry_run=True)
     assert dry.status == "dry run" and dry.import_id is None
     assert store.list_imports(con).empty and rounds(con) == []

@@ -100,7 +100,7 @@ def test_merge_moves_every_round_logs_it_and_removes_the_unit(con) -> None:
     store.ensure_unit(con, "IT Security", parent="Group I.T.")
     assert similar_unit_pairs(con)[0][:2] == ("Group I.T.", "Group IT")
 
-    result = merge_units(con, "group i.t.", "Group IT", by="lead")
+    result = merge_units(con, "group i.t.", "Group IT", principal=ADMIN, by="lead")
 
     assert result.rounds == ["2025-Q4", "2026-Q3"]
     assert "2 round(s)" in result.describe() and "Group I.T. removed" in result.describe()
@@ -120,7 +120,7 @@ def test_a_label_clash_is_refused_naming_both_rounds_and_nothing_moves(con) -> N
     b = _round(con, "Payments & Cards", "2026-Q1")
     _round(con, "Payments", "2026-Q2")
     with pytest.raises(UnitClash) as refused:
-        merge_units(con, "Payments", "Payments & Cards", by="lead")
+        merge_units(con, "Payments", "Payments & Cards", principal=ADMIN, by="lead")
     message = str(refused.value)
     assert "both have a round labelled '2026-Q1'" in message
     assert f"assessment {a} of Payments" in message and f"assessment {b} of Payments & Cards" in message
@@ -135,4 +135,4 @@ def test_a_label_clash_is_refused_naming_both_rounds_and_nothing_moves(con) -> N
 def test_merge_refuses_unknown_or_same_units(con, source: str, target: str, message: str) -> None:
     _round(con, "Payments", "R1")
     with pytest.raises(UnitClash, match=message):
-        merge_units(con, source, target, by="lead")
+        merge_units(con, source, target, principal=ADMIN, by="lead")

@@ -84,8 +84,8 @@ def hostile_db(demo_db: Path, catalog: Catalog) -> Path:
                 store.update_response(con, a.id, item, {"maturity": n % 2, "evidence": text, "notes": HOSTILE[-1 - n],
                                                         "owner": HOSTILE[(n + 1) % len(HOSTILE)]}, by="attacker")
             store.update_response(con, a.id, "A.10.4", {"applicable": False, "justification": HOSTILE[0]}, by="attacker")
-            tracking.set_actions(con, [(a.id, "4.3")], {"owner": "@SUM(A1)"}, by="attacker")
-            tracking.set_actions(con, [(a.id, "5.2")], {"owner": HTML_OWNER}, by="attacker")
+            tracking.set_actions(con, [(a.id, "4.3")], {"owner": "@SUM(A1)"}, principal=ADMIN, by="attacker")
+            tracking.set_actions(con, [(a.id, "5.2")], {"owner": HTML_OWNER}, principal=ADMIN, by="attacker")
     return demo_db
 
 

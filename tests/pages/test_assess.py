@@ -34,7 +34,7 @@ def _app(page: str = "pages/assess.py", *, name: str | None = "Ada Lovelace", as
 def _start(db: Path, unit: str = "Treasury", scope: str = "clauses", label: str = "2026-Q4", copy: bool = False) -> int:
     with connect(db) as con:
         created, _ = rounds.start_assessment(con, unit=unit, label=label, scope=scope, catalog_version=CATALOG.version,
-                                            assessed_on=None, by="setup", copy_previous=copy)
+                                            assessed_on=None, principal=ADMIN, by="setup", copy_previous=copy)
     return created.id
 
 
