@@ -63,6 +63,7 @@ print(json.dumps({"seconds": seconds, "rows": cells.num_rows - 1,
 FULL = """
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[3])
+from dashboard.access import local_admin
 from dashboard.catalog import load_catalog
 from dashboard.db import connect
 from etl.importer import import_bytes
@@ -71,7 +72,7 @@ data = open(sys.argv[1], "rb").read()
 marks = []
 with connect(sys.argv[2], catalog=catalog) as con:
     started = time.perf_counter()
-    result = import_bytes(con, sys.argv[1], data, by="benchmark", catalog=catalog,
+    result = import_bytes(con, sys.argv[1], data, principal=local_admin("bench"), by="benchmark", catalog=catalog,
                           progress=lambda fraction, text: marks.append(time.perf_counter()))
     seconds = time.perf_counter() - started
 assert result.status == "imported", result.describe()

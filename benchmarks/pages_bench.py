@@ -216,11 +216,12 @@ def prepare_databases(workdir: Path, org: Path, units: int, rounds: int, with_de
         print(generate(org, units, rounds).describe(), flush=True)
     databases: dict[str, str] = {}
     if with_demo:
+        from dashboard.access import local_admin
         from etl.demo import load_demo
 
         demo = workdir / "demo.duckdb"
         with connect(demo) as con:
-            failed = [r.describe() for r in load_demo(con, by="benchmark") if not r.ok]
+            failed = [r.describe() for r in load_demo(con, principal=local_admin("bench"), by="benchmark") if not r.ok]
         if failed:
             raise SystemExit("the demo data could not be loaded: " + "; ".join(failed))
         databases["demo"] = str(demo)

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             ids = []
             for path, step in ((first, "import (creates)"), (second, "import (changes)")):
                 started = time.perf_counter()
-                result = import_bytes(con, path.name, path.read_bytes(), by="bench")
+                result = import_bytes(con, path.name, path.read_bytes(), principal=local_admin("bench"), by="bench")
                 table.append((step, result.describe().split(": ", 1)[1], time.perf_counter() - started))
                 assert result.status == "imported", result.problems
                 ids.append(result.import_id)

@@ -248,5 +248,9 @@ def merge_units(con: duckdb.DuckDBPyConnection, source: str, target: str, *, pri
                 [[int(i), source_name, target_name, by, now] for i, _ in moved])
         con.execute("UPDATE unit SET parent_id = ? WHERE parent_id = ?", [target_id, source_id])
         con.execute("UPDATE unit SET parent_id = NULL WHERE id = ? AND parent_id = ?", [target_id, target_id])
+        # an assessor of the merged unit now assesses the unit it became (once)
+        con.execute("""DELETE FROM role_assignment WHERE unit_id = ? AND (email, role) IN
+                       (SELECT email, role FROM role_assignment WHERE unit_id = ?)""", [source_id, target_id])
+        con.execute("UPDATE role_assignment SET unit_id = ? WHERE unit_id = ?", [target_id, source_id])
         con.execute("DELETE FROM unit WHERE id = ?", [source_id])
     return MergeResult(source_name, target_name, [str(label) for _, label in moved])

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dashboard import settings
+from dashboard.access import local_admin
 
 __all__ = ["main"]
 
@@ -76,8 +77,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
             result = FileResult(str(path), "rejected", report.problems, rows_read=batch.rows_read if batch else 0)
         else:
             with connect(args.db, on_wait=_err) as con:
-                result = import_bytes(con, str(path), data, by=_user(), catalog=catalog, dry_run=args.dry_run,
-                                      validated=(batch, report), **options)
+                result = import_bytes(con, str(path), data, principal=local_admin(_user()), by=_user(), catalog=catalog,
+                                      dry_run=args.dry_run, validated=(batch, report), **options)
         for problem in result.problems:
             _err(str(problem))
         if hints := alias_hints(result.problems):
@@ -123,7 +124,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from etl.demo import load_demo
 
     with connect(args.db, on_wait=_err) as con:
-        results = load_demo(con, by=_user())
+        results = load_demo(con, principal=local_admin(_user()), by=_user())
     failed = [r for r in results if not r.ok]
     for result in results:
         for problem in result.problems:

@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from dashboard import store
+from dashboard.access import Principal
 from dashboard.catalog import Catalog, load_catalog
 from dashboard.db import transaction
 from etl.demo_data import DEMO_DRAFT_ROUNDS, DEMO_ORGANISATION, build_demo_rows
@@ -33,10 +34,11 @@ def demo_workbooks(catalog: Catalog) -> list[tuple[str, bytes]]:
     return books
 
 
-def load_demo(con: duckdb.DuckDBPyConnection, *, by: str, catalog: Catalog | None = None) -> list[FileResult]:
+def load_demo(con: duckdb.DuckDBPyConnection, *, principal: Principal, by: str,
+              catalog: Catalog | None = None) -> list[FileResult]:
     """Import every demo workbook, then finalise the rounds that are not meant to stay drafts."""
     catalog = catalog or load_catalog()
-    results = [import_bytes(con, name, data, by=by, catalog=catalog, source="demo")
+    results = [import_bytes(con, name, data, principal=principal, by=by, catalog=catalog, source="demo")
                for name, data in demo_workbooks(catalog)]
     if all(r.ok for r in results):
         with transaction(con):

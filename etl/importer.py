@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard import undo
+from dashboard.access import Principal, authorise_write
 from dashboard.catalog import Catalog, load_catalog
 from dashboard.db import frame, rows
 from dashboard.store import (
@@ -305,6 +306,7 @@ def import_bytes(
     name: str,
     data: bytes,
     *,
+    principal: Principal,
     by: str,
     catalog: Catalog | None = None,
     unit: str | None = None,
@@ -318,7 +320,9 @@ def import_bytes(
 ) -> FileResult:
     """Validate and load one file in one transaction; on any error the database is left as it was.
     `validated`: what `validate_bytes` said of these bytes with these options, when the caller parsed the
-    file before opening the database (the command line does, so that a bad file never holds the lock)."""
+    file before opening the database (the command line does, so that a bad file never holds the lock).
+    Administrators and leads only (a file may hold any unit): AccessDenied for the others."""
+    authorise_write(con, principal, "import_bytes")
     catalog = catalog or load_catalog()
     chosen, report = parse_mapping(name, mapping)
     if chosen is None:

@@ -14,6 +14,7 @@ from dashboard.catalog import Catalog, load_catalog
 from dashboard.db import connect
 from etl.demo import load_demo
 from tests.llm_server import ChatServer, use_server
+from tests.principals import ADMIN
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +38,7 @@ def con(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 def demo_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     with connect(path) as con:
-        results = load_demo(con, by="tests")
+        results = load_demo(con, principal=ADMIN, by="tests")
     assert all(r.ok for r in results)
     return path
 

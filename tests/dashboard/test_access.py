@@ -250,3 +250,42 @@ def test_the_command_line_manages_roles(demo_db_copy: Path, capsys: pytest.Captu
     with pytest.raises(SystemExit):
         cli(["--help"])
     assert "local administrator" in capsys.readouterr().out
+
+
+def test_the_core_writes_refuse_by_themselves(demo: duckdb.DuckDBPyConnection) -> None:
+    """Not only ui.write's gate: the write functions themselves refuse a principal without the right."""
+    from dashboard import rounds, tracking, undo, units
+    from etl.importer import import_bytes
+
+    people = _principals(demo)
+    assessor, viewer = people["assessor"], people["viewer"]
+    before = demo.execute("SELECT count(*) FROM change_log").fetchall()
+    with pytest.raises(AccessDenied):
+        import_bytes(demo, "x.csv", b"unit,assessment,item_id,maturity\nHR & People,R9,4.1,2\n", principal=assessor, by="a")
+    with pytest.raises(AccessDenied):
+        undo.undo_import(demo, 1, principal=assessor, by="a")
+    with pytest.raises(AccessDenied):
+        units.merge_units(demo, OTHER, OWN, principal=assessor, by="a")
+    with pytest.raises(AccessDenied):
+        rounds.start_assessment(demo, unit=OWN, label="R9", scope="both", catalog_version="x", assessed_on=None,
+                                principal=assessor, by="a")
+    with pytest.raises(AccessDenied):
+        tracking.set_actions(demo, [(_assessment(demo, OTHER), "4.3")], {"status": "done"}, principal=assessor, by="a")
+    with pytest.raises(AccessDenied):
+        tracking.set_actions(demo, [(_assessment(demo, OWN), "4.3")], {"status": "done"}, principal=viewer, by="v")
+    assert demo.execute("SELECT count(*) FROM change_log").fetchall() == before  # nothing written
+    assert tracking.set_actions(demo, [(_assessment(demo, OWN), "4.3")], {"status": "done"}, principal=assessor, by="a") == 1
+
+
+def test_a_merge_moves_the_assessors_of_the_merged_unit(con: duckdb.DuckDBPyConnection) -> None:
+    from dashboard import units
+
+    admin = access.local_admin()
+    store.ensure_unit(con, "Group I.T.")
+    target = store.ensure_unit(con, "Group IT")
+    access.grant(con, "a@example.org", "assessor", "Group I.T.", by=admin)
+    access.grant(con, "b@example.org", "assessor", "Group I.T.", by=admin)
+    access.grant(con, "b@example.org", "assessor", "Group IT", by=admin)
+    units.merge_units(con, "Group I.T.", "Group IT", principal=admin, by="lead")
+    assert access.resolve(con, "a@example.org", "A").unit_ids == frozenset({target})
+    assert con.execute("SELECT count(*) FROM role_assignment WHERE email = 'b@example.org'").fetchall() == [(1,)]

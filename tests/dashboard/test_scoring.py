@@ -489,7 +489,7 @@ def test_demo_scores_agree_with_cli_export(tmp_path: Path) -> None:
 
     path = tmp_path / "demo.duckdb"
     with connect(path, wait=5) as con:
-        results = load_demo(con, by="test")
+        results = load_demo(con, principal=ADMIN, by="test")
         assert all(r.ok for r in results)
         library = scoring.section_scores(con)
     assert len(library) > 100

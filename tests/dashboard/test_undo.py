@@ -36,7 +36,7 @@ SECOND = xlsx([["unit", "assessment", "assessed_on", "item_id", "maturity", "evi
 
 
 def load(con, name: str, data: bytes, by: str = "importer") -> int:
-    result = import_bytes(con, name, data, by=by)
+    result = import_bytes(con, name, data, principal=ADMIN, by=by)
     assert result.status == "imported", result.problems
     assert result.import_id is not None
     return result.import_id
@@ -141,6 +141,6 @@ def test_a_finalised_round_is_never_changed(con) -> None:
 def test_unknown_imports_and_dry_runs(con) -> None:
     with pytest.raises(UndoRefused, match="No import with id 99"):
         undo_import(con, 99, principal=ADMIN, by="lead")
-    dry = import_bytes(con, "first.csv", FIRST, by="importer", dry_run=True)
+    dry = import_bytes(con, "first.csv", FIRST, principal=ADMIN, by="importer", dry_run=True)
     assert dry.status == "dry run" and dry.import_id is None
     assert store.list_imports(con).empty and rounds(con) == []

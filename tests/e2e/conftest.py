@@ -29,6 +29,7 @@ import pytest
 
 from dashboard.db import connect
 from etl.demo import load_demo
+from tests.principals import ADMIN
 from tests.processes import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +77,7 @@ def chromium() -> Iterator[Any]:
 def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("e2e") / "demo.duckdb"
     with connect(path) as con:
-        results = load_demo(con, by="e2e")
+        results = load_demo(con, principal=ADMIN, by="e2e")
     assert all(r.ok for r in results), [r.describe() for r in results if not r.ok]
     return path
 

@@ -21,7 +21,7 @@ BY = "tester"
 
 
 def imp(con, data: bytes, name: str = "answers.csv", **options):
-    return import_bytes(con, name, data, by=BY, **options)
+    return import_bytes(con, name, data, principal=ADMIN, by=BY, **options)
 
 
 def stored(con, *fields: str, unit: str | None = None) -> dict[str, tuple]:
@@ -91,7 +91,7 @@ def test_filled_canonical_xlsx_imports(con, make_xlsx) -> None:
 def test_import_path_reads_a_real_file(con, make_csv, tmp_path: Path) -> None:
     path = tmp_path / "from-disk.csv"
     path.write_bytes(make_csv([row("4.1", maturity=3)]))
-    result = import_path(con, path, by=BY)
+    result = import_path(con, path, principal=ADMIN, by=BY)
     assert result.status == "imported"
     assert result.file == str(path)
     assert stored(con, "maturity") == {"4.1": (3,)}

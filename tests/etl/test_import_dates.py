@@ -47,7 +47,7 @@ def test_a_labelled_round_without_a_date_takes_the_import_date(con) -> None:
     assert "Retail Banking 2026-Q4" in notes[0].message and notes[0].column == "assessed_on"
     assert store.get_assessment(con, unit="Retail Banking", label="2026-Q4") is None  # the preview wrote nothing
 
-    result = import_bytes(con, "retail.xlsx", data, by=BY)
+    result = import_bytes(con, "retail.xlsx", data, principal=ADMIN, by=BY)
     assert result.ok and any(NOTE in p.message for p in result.problems)
     created = store.get_assessment(con, unit="Retail Banking", label="2026-Q4")
     assert created is not None and created.assessed_on == TODAY
@@ -61,14 +61,14 @@ def test_a_labelled_round_without_a_date_takes_the_import_date(con) -> None:
 def test_a_round_already_stored_keeps_its_date_and_no_note_is_given(con) -> None:
     store.create_assessment(con, unit="Retail Banking", label="2026-Q4", scope="both", catalog_version="x",
                             assessed_on=dt.date(2026, 10, 2))
-    result = import_bytes(con, "retail.xlsx", _titled_workbook("2026-Q4"), by=BY)
+    result = import_bytes(con, "retail.xlsx", _titled_workbook("2026-Q4"), principal=ADMIN, by=BY)
     assert result.ok and not any("no date in the file" in p.message for p in result.problems)
     assert store.get_assessment(con, unit="Retail Banking", label="2026-Q4").assessed_on == dt.date(2026, 10, 2)
 
 
 def test_a_dated_file_gets_no_note(con) -> None:
     data = b"unit,assessment,assessed_on,item_id,maturity\nOps,2026-Q2,2026-05-04,4.1,2\n"
-    result = import_bytes(con, "ops.csv", data, by=BY)
+    result = import_bytes(con, "ops.csv", data, principal=ADMIN, by=BY)
     assert result.ok and not result.problems
     assert store.get_assessment(con, unit="Ops", label="2026-Q2").assessed_on == dt.date(2026, 5, 4)
 

@@ -45,7 +45,7 @@ def csv_file(rows: Rows, *, delimiter: str = ",", encoding: str = "utf-8", bom: 
 
 
 def imp(con, data: bytes, name: str = "unit.xlsx", **options: Any):
-    return import_bytes(con, name, data, by=BY, **options)
+    return import_bytes(con, name, data, principal=ADMIN, by=BY, **options)
 
 
 def ok(result) -> None:

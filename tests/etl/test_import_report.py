@@ -18,6 +18,7 @@ from etl.importer import import_bytes
 from etl.preview import preview_bytes
 from etl.problems import REPORT_COLUMNS, problems_csv, problems_frame
 from etl.template import build_template
+from tests.principals import ADMIN
 
 from .test_import_layouts import workbook
 
@@ -51,7 +52,7 @@ def bad_file() -> bytes:
 
 def test_every_bad_cell_is_named_in_order_and_nothing_is_written(con, bad_file: bytes, db_snapshot) -> None:
     before = db_snapshot(con)
-    result = import_bytes(con, "unit-ops.xlsx", bad_file, by=BY)
+    result = import_bytes(con, "unit-ops.xlsx", bad_file, principal=ADMIN, by=BY)
     assert result.status == "rejected"
     found = [(p.severity, p.row, p.column, p.value) for p in result.problems]
     assert found == [
@@ -78,7 +79,7 @@ def test_every_bad_cell_is_named_in_order_and_nothing_is_written(con, bad_file: 
 
 def test_warnings_alone_do_not_stop_the_import(con) -> None:
     rows = [HEADER, ["Ops", "R1", "A.2.2", 2, None, None, "x"], ["Ops", "R1", "A.2.2", 2, None, None, "x"]]
-    result = import_bytes(con, "w.xlsx", workbook(("S", rows)), by=BY)
+    result = import_bytes(con, "w.xlsx", workbook(("S", rows)), principal=ADMIN, by=BY)
     assert result.status == "imported"
     # besides the repeated row: the round, undated, took the import's date (said at its first row)
     assert [(p.severity, p.row, "no date in the file" in p.message) for p in result.problems] == [
@@ -92,19 +93,19 @@ def test_warnings_alone_do_not_stop_the_import(con) -> None:
 ])
 def test_missing_required_columns_name_the_header_row(con, header: list[str], options: dict, missing: str) -> None:
     rows = [["Gap assessment"], header, ["x", "A.2.2", 2]]
-    result = import_bytes(con, "m.xlsx", workbook(("Data", rows)), by=BY, **options)
+    result = import_bytes(con, "m.xlsx", workbook(("Data", rows)), principal=ADMIN, by=BY, **options)
     [problem] = errors(result)
     assert (problem.sheet, problem.row) == ("Data", 2) and missing in problem.message
 
 
 def test_a_file_without_any_item_id_column_says_what_it_looked_for(con) -> None:
-    result = import_bytes(con, "notes.xlsx", workbook(("Notes", [["Unit", "Maturity"], ["Ops", 2]])), by=BY)
+    result = import_bytes(con, "notes.xlsx", workbook(("Notes", [["Unit", "Maturity"], ["Ops", 2]])), principal=ADMIN, by=BY)
     [problem] = errors(result)
     assert "item-id column" in problem.message and "'Notes'" in problem.message
 
 
 def test_the_untouched_template_holds_no_answers_and_its_questions_are_not_data(con, catalog) -> None:
-    result = import_bytes(con, "template.xlsx", build_template(catalog), by=BY)
+    result = import_bytes(con, "template.xlsx", build_template(catalog), principal=ADMIN, by=BY)
     [problem] = errors(result)
     assert problem.message == "the file holds no answered rows" and problem.sheet == "Responses"
 
@@ -114,7 +115,7 @@ def test_report_csv_has_every_column_and_neutralises_formulas(con) -> None:
     rows = [HEADER, ["Ops", "R1", "A.2.2", hostile, None, None, None], ["Ops", "R1", "-2+3", 1, None, None, None]]
     out = io.StringIO()
     csv.writer(out).writerows(rows)
-    result = import_bytes(con, "=evil.csv", out.getvalue().encode(), by=BY)
+    result = import_bytes(con, "=evil.csv", out.getvalue().encode(), principal=ADMIN, by=BY)
     text = problems_csv(result.problems)
     table = list(csv.DictReader(io.StringIO(text)))
     assert list(table[0]) == REPORT_COLUMNS
@@ -130,7 +131,7 @@ def test_cli_prints_the_same_report_on_stderr_and_exits_2(tmp_path: Path, bad_fi
     path.write_bytes(bad_file)
     assert main(["--db", str(tmp_path / "cli.duckdb"), "import", str(path)]) == 2
     err = capsys.readouterr().err.splitlines()
-    expected = import_bytes(con, str(path), bad_file, by=BY).problems
+    expected = import_bytes(con, str(path), bad_file, principal=ADMIN, by=BY).problems
     assert err[:len(expected)] == [str(p) for p in expected]
     assert "rejected, nothing imported (8 errors)" in err[-1]
 
@@ -138,7 +139,7 @@ def test_cli_prints_the_same_report_on_stderr_and_exits_2(tmp_path: Path, bad_fi
 def test_the_page_preview_reports_the_same_problems(con, bad_file: bytes) -> None:
     preview = preview_bytes(con, "unit-ops.xlsx", bad_file)
     assert preview.status == "rejected" and (preview.errors, preview.warnings) == (8, 1)
-    assert preview.problems == import_bytes(con, "unit-ops.xlsx", bad_file, by=BY).problems
+    assert preview.problems == import_bytes(con, "unit-ops.xlsx", bad_file, principal=ADMIN, by=BY).problems
 
 
 def test_cli_mapping_as_json_text_or_file(tmp_path: Path, capsys) -> None:
@@ -178,7 +179,7 @@ def test_a_part_that_expands_beyond_its_declared_size_is_refused(con, db_snapsho
     assert zipfile.ZipFile(io.BytesIO(data)).getinfo("xl/worksheets/sheet1.xml").file_size == 1000
     before = db_snapshot(con)
     started = time.perf_counter()
-    result = import_bytes(con, "liar.xlsx", data, by=BY)
+    result = import_bytes(con, "liar.xlsx", data, principal=ADMIN, by=BY)
     assert time.perf_counter() - started < 2
     [problem] = errors(result)
     assert "expands beyond the size its archive declares" in problem.message and "zip bomb" in problem.message
@@ -192,7 +193,7 @@ def test_a_word_document_renamed_xlsx_is_refused(con) -> None:
                          'package/2006/content-types"><Override PartName="/word/document.xml" ContentType="application/'
                          'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
         archive.writestr("word/document.xml", "<w:document/>")
-    [problem] = errors(import_bytes(con, "report.xlsx", out.getvalue(), by=BY))
+    [problem] = errors(import_bytes(con, "report.xlsx", out.getvalue(), principal=ADMIN, by=BY))
     assert "Word document" in problem.message
 
 
@@ -204,7 +205,7 @@ def test_a_word_document_renamed_xlsx_is_refused(con) -> None:
 ])
 def test_refusals_reach_the_report_and_write_nothing(con, db_snapshot, name: str, data: bytes, says: str) -> None:
     before = db_snapshot(con)
-    result = import_bytes(con, name, data, by=BY)
+    result = import_bytes(con, name, data, principal=ADMIN, by=BY)
     [problem] = errors(result)
     assert says in problem.message and problem.file == name
     assert db_snapshot(con) == before
@@ -213,5 +214,5 @@ def test_refusals_reach_the_report_and_write_nothing(con, db_snapshot, name: str
 def test_the_size_limit_comes_from_the_setting(con, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIMS_MAX_UPLOAD_MB", "0.001")
     data = b"unit,assessment,item_id,maturity\n" + b"Ops,R1,4.1,2\n" * 200
-    [problem] = errors(import_bytes(con, "big.csv", data, by=BY))
+    [problem] = errors(import_bytes(con, "big.csv", data, principal=ADMIN, by=BY))
     assert "above the 0.001 MB limit" in problem.message

@@ -16,6 +16,7 @@ from etl.importer import import_bytes, import_key
 from etl.mapping import Mapping, MappingError
 from etl.preview import preview_bytes
 from etl.unit_aliases import parse_unit_aliases
+from tests.principals import ADMIN
 
 from .conftest import CLI_USER, REPO_ROOT
 
@@ -30,12 +31,12 @@ def unit_rounds(con) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def seeded(con):
-    assert import_bytes(con, "existing.csv", EXISTING, by="t").status == "imported"
+    assert import_bytes(con, "existing.csv", EXISTING, principal=ADMIN, by="t").status == "imported"
     return con
 
 
 def test_a_unit_like_an_existing_one_is_a_warning_and_would_be_created(seeded) -> None:
-    result = import_bytes(seeded, "near.csv", NEAR, by="t")
+    result = import_bytes(seeded, "near.csv", NEAR, principal=ADMIN, by="t")
     assert result.status == "imported"
     [warning] = [p for p in result.problems if p.severity == "warning"]
     assert warning.message.startswith("unit 'Group I.T.' is not in the database but looks like the existing unit "
@@ -53,24 +54,24 @@ def test_the_preview_warns_and_the_choice_removes_the_warning(seeded) -> None:
 
 def test_the_choice_sends_the_rounds_to_the_existing_unit_and_is_part_of_the_hash(seeded) -> None:
     assert import_key(NEAR, mapping=ALIAS) != import_key(NEAR)
-    result = import_bytes(seeded, "near.csv", NEAR, by="t", mapping=ALIAS)
+    result = import_bytes(seeded, "near.csv", NEAR, principal=ADMIN, by="t", mapping=ALIAS)
     assert result.status == "imported" and not result.problems
     assert unit_rounds(seeded) == [("Group IT", "2026-Q1"), ("Group IT", "2026-Q2")]
-    assert import_bytes(seeded, "near.csv", NEAR, by="t", mapping=ALIAS).status == "already imported"
+    assert import_bytes(seeded, "near.csv", NEAR, principal=ADMIN, by="t", mapping=ALIAS).status == "already imported"
     # without the choice it is another import (it would create the unit)
-    assert import_bytes(seeded, "near.csv", NEAR, by="t", dry_run=True).status == "dry run"
+    assert import_bytes(seeded, "near.csv", NEAR, principal=ADMIN, by="t", dry_run=True).status == "dry run"
 
 
 def test_a_choice_that_puts_two_rounds_of_the_file_into_one_is_an_error(seeded) -> None:
     both = NEAR + b"Group IT,2026-Q2,2026-06-15,4.3,2\n"
-    result = import_bytes(seeded, "both.csv", both, by="t", mapping=ALIAS)
+    result = import_bytes(seeded, "both.csv", both, principal=ADMIN, by="t", mapping=ALIAS)
     assert result.status == "rejected"
     assert any("puts two rounds of this file into one ('2026-Q2')" in p.message for p in result.problems)
     assert unit_rounds(seeded) == [("Group IT", "2026-Q1")]
 
 
 def test_a_choice_naming_no_unit_of_the_file_is_a_warning(seeded) -> None:
-    result = import_bytes(seeded, "near.csv", NEAR, by="t", mapping='{"units": {"Payments": "Group IT"}}')
+    result = import_bytes(seeded, "near.csv", NEAR, principal=ADMIN, by="t", mapping='{"units": {"Payments": "Group IT"}}')
     assert any("the unit choice 'Payments' -> 'Group IT' names no unit of this file" in p.message
                for p in result.problems)
 
@@ -139,7 +140,7 @@ def test_imports_then_undo_import_then_refusals(tmp_path: Path, capsys) -> None:
 def test_undo_import_as_a_subprocess(tmp_path: Path) -> None:
     db = tmp_path / "cli.duckdb"
     with connect(db) as con:
-        import_bytes(con, "existing.csv", EXISTING, by="t")
+        import_bytes(con, "existing.csv", EXISTING, principal=ADMIN, by="t")
     env = {"AIMS_DB": str(db), "AIMS_USER": "sub-lead", "PATH": "/usr/bin:/bin"}
 
     def run(*args: str) -> subprocess.CompletedProcess:
@@ -158,9 +159,9 @@ def test_undo_import_as_a_subprocess(tmp_path: Path) -> None:
 def test_merge_units_and_similar_units(tmp_path: Path, capsys) -> None:
     db = str(tmp_path / "cli.duckdb")
     with connect(db) as con:
-        import_bytes(con, "existing.csv", EXISTING, by="t")
-        import_bytes(con, "near.csv", NEAR, by="t")
-        import_bytes(con, "clash.csv", NEAR.replace(b"2026-Q2", b"2026-Q1").replace(b"Group I.T.", b"GroupIT"), by="t")
+        import_bytes(con, "existing.csv", EXISTING, principal=ADMIN, by="t")
+        import_bytes(con, "near.csv", NEAR, principal=ADMIN, by="t")
+        import_bytes(con, "clash.csv", NEAR.replace(b"2026-Q2", b"2026-Q1").replace(b"Group I.T.", b"GroupIT"), principal=ADMIN, by="t")
     assert main(["--db", db, "similar-units"]) == 0
     out = capsys.readouterr().out
     assert "Group I.T.\tGroup IT\tsame name apart from case, spacing or punctuation" in out

@@ -11,6 +11,7 @@ from dashboard.db import connect
 from etl.importer import import_bytes
 from tests.pages.conftest import APP
 from tests.pages.test_import_page import PAYMENTS, metrics, page, table, upload, workbook
+from tests.principals import ADMIN
 
 NEAR = workbook([["Unit", "Round", "Date", "Item", "Maturity"], ["Group I.T.", "2026-Q2", "2026-06-30", "4.1", 3]])
 EXISTING = b"unit,assessment,item_id,maturity\nGroup IT,2026-Q1,4.1,2\n"
@@ -42,7 +43,7 @@ def test_an_import_is_undone_from_the_list_and_can_be_imported_again(empty_db: P
 
 def test_an_undo_refused_lists_the_later_answers(empty_db: Path) -> None:
     with connect(empty_db) as con:
-        import_bytes(con, "existing.csv", EXISTING, by="importer")
+        import_bytes(con, "existing.csv", EXISTING, principal=ADMIN, by="importer")
         round_ = store.get_assessment(con, unit="Group IT", label="2026-Q1")
         store.update_response(con, round_.id, "4.1", {"evidence": "Policy v3"}, by="Bea Form")
     app = undo(page(), "existing.csv")
@@ -56,7 +57,7 @@ def test_an_undo_refused_lists_the_later_answers(empty_db: Path) -> None:
 
 def test_a_near_duplicate_unit_is_a_warning_with_the_choice_to_use_the_existing_unit(empty_db: Path) -> None:
     with connect(empty_db) as con:
-        import_bytes(con, "existing.csv", EXISTING, by="importer")
+        import_bytes(con, "existing.csv", EXISTING, principal=ADMIN, by="importer")
     app = upload(page(), ("near.xlsx", NEAR))
     assert ("Warnings", "1") in metrics(app)
     assert "looks like the existing unit 'Group IT'" in table(app, "severity").loc[0, "message"]
@@ -84,9 +85,9 @@ def units_page(name: str = "Lead") -> AppTest:
 
 def test_the_units_page_merges_two_units_and_refuses_a_label_clash(empty_db: Path) -> None:
     with connect(empty_db) as con:
-        import_bytes(con, "existing.csv", EXISTING, by="importer")
-        import_bytes(con, "near.csv", EXISTING.replace(b"Group IT,2026-Q1", b"Group I.T.,2026-Q2"), by="importer")
-        import_bytes(con, "clash.csv", EXISTING.replace(b"Group IT", b"GroupIT"), by="importer")
+        import_bytes(con, "existing.csv", EXISTING, principal=ADMIN, by="importer")
+        import_bytes(con, "near.csv", EXISTING.replace(b"Group IT,2026-Q1", b"Group I.T.,2026-Q2"), principal=ADMIN, by="importer")
+        import_bytes(con, "clash.csv", EXISTING.replace(b"Group IT", b"GroupIT"), principal=ADMIN, by="importer")
     app = units_page()
     assert any("These look alike: " in c.value and "Group I.T. / Group IT" in c.value for c in app.caption)
     app.selectbox(key="merge_from").select("GroupIT")
