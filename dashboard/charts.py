@@ -268,6 +268,11 @@ def radar(sections: pd.DataFrame, units: list[str], *, title: str = "Units again
     """Section scores of up to six units as outlined polygons (no fills, which blur into one), with the target."""
     figure = go.Figure()
     order = list(sections.drop_duplicates("section")["section"])
+    if not order:  # e.g. a round in which the chosen units have no score: say so instead of failing
+        figure.update_layout(title=chart_title(title), annotations=[{
+            "text": "No section scores for these units in this round", "showarrow": False, "x": 0.5, "y": 0.5,
+            "xref": "paper", "yref": "paper"}], xaxis={"visible": False}, yaxis={"visible": False})
+        return figure
     names = _names(sections)
     full = [names[s] for s in order]
     target = sections.groupby("section")["target"].mean().reindex(order)

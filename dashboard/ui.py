@@ -275,12 +275,16 @@ def query(reader: str | Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run a read of the store (`reader(con, *args, **kwargs)`), cached until the database changes.
 
     `reader` is a module-level function of the core taking the connection first, or one of the short
-    names in `_NAMED` ("units", "section_scores", ...).
+    names in `_NAMED` ("units", "section_scores", ...). `principal=` is the person asking (default: this run's);
+    a download built on click passes the one the page had, since none can be resolved outside the run.
     """
     function = _NAMED[reader] if isinstance(reader, str) else reader
-    who = principal()
+    # a download built on click runs outside the script run, where the signed-in person cannot be found again:
+    # the page hands over the principal it had when it drew the button
+    given = kwargs.pop("principal", None)
+    who = given if isinstance(given, Principal) else principal()
     if _takes_principal(function):
-        kwargs.setdefault("principal", who)
+        kwargs["principal"] = who
     elif args and not who.every_unit and _looks_like_picks(args[0]):  # an id list handed around: check it too
         _check_picks(who, args[0])
     path = db_path()

@@ -11,6 +11,7 @@ from etl import crosswalk_import
 from etl.framework_exports import readiness_file
 
 ui.page_setup()
+who = ui.principal()  # downloads are built on click, outside this run: they are handed the person asking
 st.title("Other frameworks")
 ui.require_data()
 sel = ui.filters(key="fw", scope=False)
@@ -63,7 +64,8 @@ st.subheader("Export")
 cols = st.columns(2)
 for column, fmt, mime in ((cols[0], "csv", "text/csv"),
                           (cols[1], "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
-    column.download_button(f"Download readiness ({fmt.upper()})", lambda fmt=fmt: ui.query(readiness_file, sel.ids, fw, fmt, set_id),
+    column.download_button(f"Download readiness ({fmt.upper()})",
+                           lambda fmt=fmt: ui.query(readiness_file, sel.ids, fw, fmt, set_id, principal=who),
                            f"{fw}-readiness.{fmt}", mime=mime, key=f"fw_export_{fmt}")
 st.code(f"python -m etl frameworks readiness --framework {fw} --set {set_id} --format csv --out {fw}.csv", language="bash")
 

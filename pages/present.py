@@ -6,6 +6,7 @@ from dashboard import analytics, charts, organisation, roadmap, scoring, ui
 from etl import deck
 
 ui.page_setup()
+who = ui.principal()  # downloads are built on click, outside this run: they are handed the person asking
 ui.presentation_style()
 catalog = ui.catalog()
 scale = catalog.scale
@@ -45,7 +46,7 @@ else:
         st.markdown(line)
         with st.expander("Next step", expanded=False):
             st.write(step)
-st.download_button("Board deck (.pptx)", lambda: ui.query(deck.build_deck, ids, round_label=round_label),
+st.download_button("Board deck (.pptx)", lambda: ui.query(deck.build_deck, ids, round_label=round_label, principal=who),
                    file_name="board-deck.pptx", key="present_deck", on_click="ignore",
                    mime="application/vnd.openxmlformats-officedocument.presentationml.presentation")
 st.page_link("pages/overview.py", label="← Leave presentation mode")

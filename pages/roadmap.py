@@ -10,6 +10,7 @@ from etl import report, roadmap_exports
 EDITOR_ROWS = 1000
 
 ui.page_setup()
+who = ui.principal()  # downloads are built on click, outside this run: they are handed the person asking
 st.title("Roadmap")
 user = ui.identity_box()
 ui.require_data()
@@ -94,7 +95,8 @@ left, middle, right = st.columns(3)
 for fmt in ("csv", "xlsx"):  # files are built on click: building both on every rerun costs seconds at scale
     left.download_button(f"Roadmap ({fmt.upper()})",
                          lambda fmt=fmt: ui.query(roadmap_exports.roadmap_file, ids, fmt, organisation_view=by_item,
-                                                  organisation=org_name, round_label=round_label, scope=selection.scope),
+                                                  organisation=org_name, round_label=round_label, scope=selection.scope,
+                                                  principal=who),
                          f"{view}.{fmt}", mime=roadmap_exports.mime(fmt), key=f"roadmap_{fmt}")
 annex = ui.query("assessments")  # the rounds whose Annex A answers are shown
 annex = annex[annex["id"].isin(assessment_ids(ids, "annex_a")) & (annex["scope"] != "clauses")]
@@ -105,9 +107,10 @@ else:
                               format_func=dict(zip(annex["id"], annex["unit"] + " · " + annex["label"], strict=True)).get)
     for fmt in ("csv", "xlsx"):
         middle.download_button(f"SoA ({fmt.upper()})",
-                               lambda fmt=fmt: ui.query(roadmap_exports.soa_file, chosen, fmt, organisation=org_name),
+                               lambda fmt=fmt: ui.query(roadmap_exports.soa_file, chosen, fmt, organisation=org_name, principal=who),
                                f"soa-{chosen}.{fmt}", mime=roadmap_exports.mime(fmt), key=f"soa_{fmt}")
 right.download_button(  # built on click (about 5 MB: plotly.js is inside, so that it opens offline)
-    "Executive report (HTML)", lambda: ui.query(report.build_report, ids, organisation=org_name, round_label=round_label),
+    "Executive report (HTML)",
+    lambda: ui.query(report.build_report, ids, organisation=org_name, round_label=round_label, principal=who),
     "aims-report.html", mime="text/html", key="report_html")
 right.caption("Opens offline in any browser; print it to PDF from there, or use `python -m etl report --pdf`.")

@@ -224,3 +224,13 @@ def test_overall_maturity_is_the_same_in_ranking_scores_and_trend(demo_db: Path)
     assert ranked.sort_index().tolist() == pytest.approx(scores.sort_index().tolist())
     assert trend == pytest.approx(summary)
     assert abs(scores.mean() - summary) <= 0.006  # mean of rounded unit figures vs the rounded mean
+
+
+def test_the_radar_of_a_choice_without_scores_says_so_instead_of_failing() -> None:
+    """An assessor choosing a round in which their unit has no score reached the radar with no sections."""
+    from dashboard import charts
+
+    empty = pd.DataFrame(columns=["unit", "section", "title", "maturity", "target"])
+    figure = charts.radar(empty, ["Life Insurance"])
+    assert [a.text for a in figure.layout.annotations] == ["No section scores for these units in this round"]
+    assert not figure.data
