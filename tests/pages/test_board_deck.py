@@ -10,24 +10,16 @@ from pathlib import Path
 
 import pytest
 from pptx import Presentation
-from streamlit.testing.v1 import AppTest
 
 from dashboard import organisation, scoring
 from dashboard.db import connect
 from etl import deck, report
-from tests.pages.conftest import APP, ROOT
+from tests.pages.apps import open_page as _page
+from tests.pages.conftest import ROOT
 from tests.principals import ADMIN
 
 TITLES = ["Where we stand on ISO/IEC 42001 — Aldermoor Financial Group", "Maturity per clause",
           "Annex A coverage per objective", "Maturity by unit and section", "Top roadmap themes", "Roadmap by phase"]
-
-
-def _page(page: str) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.run()
-    app.switch_page(page).run()
-    assert not app.exception, app.exception
-    return app
 
 
 def _texts(slide) -> dict[str, str]:

@@ -17,24 +17,9 @@ from streamlit.testing.v1 import AppTest
 from dashboard import analytics, scoring, store
 from dashboard.db import connect
 from etl.cli import main as cli
-from tests.pages.conftest import APP
+from tests.pages.apps import chart as _figure
+from tests.pages.apps import open_page as _page
 from tests.principals import ADMIN
-
-
-def _page(page: str) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.run()
-    app.switch_page(page).run()
-    assert not app.exception, app.exception
-    return app
-
-
-def _figure(app: AppTest, title: str) -> dict:
-    for chart in app.get("plotly_chart"):
-        spec = json.loads(chart.proto.spec)
-        if spec["layout"]["title"]["text"].startswith(title):
-            return spec
-    raise AssertionError(f"no chart titled {title!r}")
 
 
 def _array(data: object) -> np.ndarray:

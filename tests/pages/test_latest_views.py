@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 from pathlib import Path
 
 import pytest
@@ -15,29 +14,14 @@ from dashboard import analytics, charts, scoring, store
 from dashboard.db import connect
 from etl import report
 from etl.cli import main as cli
-from tests.pages.conftest import APP
+from tests.pages.apps import chart as _figure
+from tests.pages.apps import open_page as _page
 from tests.principals import ADMIN
 
 CLAUSES = ("4.1", "4.2", "4.3", "4.4", "5.1", "5.2", "5.3", "6.1.1", "6.1.2", "6.1.3", "6.1.4", "6.2", "6.3",
            "7.1", "7.2", "7.3", "7.4", "7.5.1", "7.5.2", "7.5.3", "8.1", "8.2", "8.3", "8.4",
            "9.1", "9.2.1", "9.2.2", "9.3.1", "9.3.2", "9.3.3", "10.1", "10.2")
 USED = "clauses 2026-Q4, Annex A 2026-Q3 — Retail Banking"
-
-
-def _page(page: str) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.run()
-    app.switch_page(page).run()
-    assert not app.exception, app.exception
-    return app
-
-
-def _figure(app: AppTest, title: str) -> dict:
-    for chart in app.get("plotly_chart"):
-        spec = json.loads(chart.proto.spec)
-        if spec["layout"]["title"]["text"].startswith(title):
-            return spec
-    raise AssertionError(f"no chart titled {title!r}")
 
 
 def _captions(app: AppTest) -> str:
