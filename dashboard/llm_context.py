@@ -117,7 +117,8 @@ def input_chars(context: Window, fixed_chars: int, reply_tokens: int, cap: int =
     return min(chars, cap) if cap > 0 else chars
 
 
-def forget() -> None:
-    """Forget what servers said (tests)."""
+def forget(api_base: str | None = None) -> None:
+    """Forget what servers said: every one, or the server at `api_base` (tests; a changed server)."""
     with _lock:
-        _servers.clear()
+        for key in [k for k in _servers if api_base is None or k[0] == api_base.rstrip("/")]:
+            del _servers[key]

@@ -106,10 +106,11 @@ def remember(model: str, api_base: str, form: str) -> None:
         _worked[_key(model, api_base)] = form
 
 
-def forget() -> None:
-    """Forget every remembered form (tests; a changed server)."""
+def forget(api_base: str | None = None) -> None:
+    """Forget the remembered forms: every one, or those of the server at `api_base` (tests; a changed server)."""
     with _lock:
-        _worked.clear()
+        for key in [k for k in _worked if api_base is None or k[1] == api_base.rstrip("/")]:
+            del _worked[key]
 
 
 def _litellm_says(litellm: Any, model: str) -> tuple[bool, bool]:

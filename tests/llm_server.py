@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from dashboard import llm_context, llm_forms
+
 __all__ = ["LLM_VARIABLES", "ChatServer", "Received", "Reply", "form_of", "judge", "quotations", "rubric_line",
            "use_server"]
 
@@ -210,6 +212,9 @@ class ChatServer:
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
+        # a new server may get the port of one an earlier test closed: what that one said is not this one's
+        llm_context.forget(self.url)
+        llm_forms.forget(self.url)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -136,6 +136,20 @@ def test_the_context_window_comes_from_the_server(server: ChatServer, entry: dic
     assert llm.context(_config()) == llm_context.Window(tokens, "server")
 
 
+def test_what_a_server_said_is_remembered_per_address_until_that_address_is_forgotten(server: ChatServer) -> None:
+    server.models = [{"id": "test-model", "max_model_len": 3000}]
+    assert llm.context(_config()).tokens == 3000
+    llm_forms.remember("openai/test-model", server.url, "json_object")
+    server.models = [{"id": "test-model", "max_model_len": 9000}]
+    llm_context.forget("http://127.0.0.1:1/v1")  # another address: this server's answer stays
+    llm_forms.forget("http://127.0.0.1:1/v1")
+    key = ("openai/test-model", server.url)
+    assert llm.context(_config()).tokens == 3000 and key in llm_forms._worked
+    llm_context.forget(server.url + "/")  # a server started on a port an earlier one used asks again
+    llm_forms.forget(server.url)
+    assert llm.context(_config()).tokens == 9000 and key not in llm_forms._worked
+
+
 def test_the_setting_wins_and_unknown_models_get_the_assumption(server: ChatServer,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     assert llm.context(_config()) == llm_context.Window(llm_context.ASSUMED_TOKENS, "assumed")
