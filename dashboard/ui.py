@@ -405,7 +405,7 @@ def table_download(frame: pd.DataFrame, name: str, *, key: str, limit: int = 500
         st.caption(f"Showing the first {limit} of {len(frame)} rows; the CSV holds them all.")
     # built on click, not on every rerun: a large table's CSV costs more than the page itself
     st.download_button("Download as CSV", lambda: to_csv(columns.export_frame(frame)), f"{name}.csv", mime="text/csv",
-                       key=f"{key}_csv")
+                       key=f"{key}_csv", on_click="ignore")
 
 
 def require_data() -> None:
@@ -442,7 +442,7 @@ def _empty_state() -> None:
 
         st.download_button("Download the import template", lambda: build_template(catalog()), "aims-import-template.xlsx",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                           key="template_download")
+                           key="template_download", on_click="ignore")
 
 
 # --- who is working --------------------------------------------------------------------------------

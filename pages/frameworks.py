@@ -66,7 +66,7 @@ for column, fmt, mime in ((cols[0], "csv", "text/csv"),
                           (cols[1], "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
     column.download_button(f"Download readiness ({fmt.upper()})",
                            lambda fmt=fmt: ui.query(readiness_file, sel.ids, fw, fmt, set_id, principal=who),
-                           f"{fw}-readiness.{fmt}", mime=mime, key=f"fw_export_{fmt}")
+                           f"{fw}-readiness.{fmt}", mime=mime, key=f"fw_export_{fmt}", on_click="ignore")
 st.code(f"python -m etl frameworks readiness --framework {fw} --set {set_id} --format csv --out {fw}.csv", language="bash")
 
 with st.expander("Bring your own mapping set"):

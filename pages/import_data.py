@@ -20,7 +20,8 @@ user = ui.identity_box()
 st.caption("Our template or other layouts (columns recognised by their header names, in English, French, Spanish or "
            "German). A file with any error is not imported at all; the same file is never imported twice.")
 st.download_button("Download the import template", lambda: build_template(ui.catalog()), "aims-import-template.xlsx",
-                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="import_template")
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="import_template",
+                   on_click="ignore")
 files = st.file_uploader("Spreadsheets (.xlsx, .xlsm, .csv)", type=["xlsx", "xlsm", "csv"], accept_multiple_files=True,
                          key="import_files")
 left, right = st.columns(2)

@@ -97,7 +97,7 @@ for fmt in ("csv", "xlsx"):  # files are built on click: building both on every 
                          lambda fmt=fmt: ui.query(roadmap_exports.roadmap_file, ids, fmt, organisation_view=by_item,
                                                   organisation=org_name, round_label=round_label, scope=selection.scope,
                                                   principal=who),
-                         f"{view}.{fmt}", mime=roadmap_exports.mime(fmt), key=f"roadmap_{fmt}")
+                         f"{view}.{fmt}", mime=roadmap_exports.mime(fmt), key=f"roadmap_{fmt}", on_click="ignore")
 annex = ui.query("assessments")  # the rounds whose Annex A answers are shown
 annex = annex[annex["id"].isin(assessment_ids(ids, "annex_a")) & (annex["scope"] != "clauses")]
 if annex.empty:
@@ -108,9 +108,10 @@ else:
     for fmt in ("csv", "xlsx"):
         middle.download_button(f"SoA ({fmt.upper()})",
                                lambda fmt=fmt: ui.query(roadmap_exports.soa_file, chosen, fmt, organisation=org_name, principal=who),
-                               f"soa-{chosen}.{fmt}", mime=roadmap_exports.mime(fmt), key=f"soa_{fmt}")
+                               f"soa-{chosen}.{fmt}", mime=roadmap_exports.mime(fmt), key=f"soa_{fmt}",
+                               on_click="ignore")
 right.download_button(  # built on click (about 5 MB: plotly.js is inside, so that it opens offline)
     "Executive report (HTML)",
     lambda: ui.query(report.build_report, ids, organisation=org_name, round_label=round_label, principal=who),
-    "aims-report.html", mime="text/html", key="report_html")
+    "aims-report.html", mime="text/html", key="report_html", on_click="ignore")
 right.caption("Opens offline in any browser; print it to PDF from there, or use `python -m etl report --pdf`.")
