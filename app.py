@@ -14,29 +14,31 @@ from dashboard import ui  # noqa: E402
 
 st.set_page_config(page_title="AIMS gap assessment · ISO/IEC 42001", layout="wide")
 
+# group -> (page file, title); the first page is the default. ui.visible_pages makes the st.Page objects for the
+# pages this person's role opens.
 PAGES = {
     "Dashboards": [
-        st.Page("pages/overview.py", title="Overview", default=True),
-        st.Page("pages/benchmark.py", title="Benchmarking"),
-        st.Page("pages/drilldown.py", title="Sections and controls"),
-        st.Page("pages/trend.py", title="Trends"),
-        st.Page("pages/present.py", title="Presentation"),
-        st.Page("pages/frameworks.py", title="Other frameworks"),
+        ("pages/overview.py", "Overview"),
+        ("pages/benchmark.py", "Benchmarking"),
+        ("pages/drilldown.py", "Sections and controls"),
+        ("pages/trend.py", "Trends"),
+        ("pages/present.py", "Presentation"),
+        ("pages/frameworks.py", "Other frameworks"),
     ],
     "Assess": [
-        st.Page("pages/units.py", title="Units and rounds"),
-        st.Page("pages/assess.py", title="Questionnaire"),
-        st.Page("pages/interview.py", title="AI-guided interview"),
-        st.Page("pages/import_data.py", title="Import"),
-        st.Page("pages/proposals.py", title="Proposed answers"),
+        ("pages/units.py", "Units and rounds"),
+        ("pages/assess.py", "Questionnaire"),
+        ("pages/interview.py", "AI-guided interview"),
+        ("pages/import_data.py", "Import"),
+        ("pages/proposals.py", "Proposed answers"),
     ],
     "Act": [
-        st.Page("pages/roadmap.py", title="Roadmap"),
-        st.Page("pages/summaries.py", title="Summaries"),
+        ("pages/roadmap.py", "Roadmap"),
+        ("pages/summaries.py", "Summaries"),
     ],
     "Settings": [
-        st.Page("pages/settings.py", title="AI settings"),
-        st.Page("pages/access.py", title="Access"),
+        ("pages/settings.py", "AI settings"),
+        ("pages/access.py", "Access"),
     ],
 }
 

@@ -258,7 +258,7 @@ def decide(con: duckdb.DuckDBPyConnection, state: Interview, level: int, *, prin
         note = f"Interview: {p.engine} proposed level {p.level} ({p.rationale})"
         note += f"; {by} chose {level}." if p.level != level else "; accepted."
         changes["notes"] = _merged(row["notes"], note)
-    store.update_response(con, state.assessment_id, item.id, changes, by=by, source="interview")
+    store.update_response(con, state.assessment_id, item.id, changes, by=by, principal=principal, source="interview")
     saved = f"Saved {item.id}: level {level} ({catalog.scale.name(int(level))})."
     moved = replace(state, queue=state.queue[1:], answered=state.answered + 1, notice="")
     return _ask_next(moved, catalog, saved)

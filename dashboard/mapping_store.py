@@ -12,6 +12,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from dashboard.access import Principal, authorise_write
 from dashboard.db import frame, rows, transaction
 from dashboard.frameworks import MappingRow, MappingSet, load_mapping_sets
 
@@ -71,11 +72,13 @@ def list_sets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def save_imported(con: duckdb.DuckDBPyConnection, mapping: MappingSet, *, content_hash: str, by: str,
-                  replace: bool = False) -> str:
+                  principal: Principal, replace: bool = False) -> str:
     """Store an imported set in one transaction; returns 'imported', 'replaced' or 'unchanged' (same content again).
 
-    An id of ours is refused; an id already imported with other content is refused unless `replace`.
+    Administrators and leads only (AccessDenied otherwise). An id of ours is refused; an id already imported with
+    other content is refused unless `replace`.
     """
+    authorise_write(con, principal, "save_imported")
     if mapping.id in load_mapping_sets():
         raise MappingSetError(f"the id {mapping.id!r} belongs to a mapping set shipped with this tool; "
                               "give your set another id (--set-id on the command line)")

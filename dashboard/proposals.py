@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 
 from dashboard import store
+from dashboard.access import Principal, authorise_write
 from dashboard.catalog import Catalog
 from dashboard.db import frame, one, rows, transaction
 from dashboard.frameworks import load_frameworks
@@ -150,9 +151,11 @@ def _open(con: duckdb.DuckDBPyConnection, assessment_id: int, item_id: str) -> t
     return int(found[0]), str(found[1]), found[2]
 
 
-def decide(con: duckdb.DuckDBPyConnection, assessment_id: int, item_id: str, *, by: str, level: int | None = None) -> str:
+def decide(con: duckdb.DuckDBPyConnection, assessment_id: int, item_id: str, *, by: str, principal: Principal,
+           level: int | None = None) -> str:
     """Accept the proposed level (`level` None or equal to it) or save another: the answer is written with the
     proposal's source in the change log; returns 'accepted' or 'changed'."""
+    authorise_write(con, principal, "decide", [assessment_id])
     proposed, sources, evidence = _open(con, assessment_id, item_id)
     chosen = proposed if level is None else int(level)
     outcome = "accepted" if chosen == proposed else "changed"
@@ -162,14 +165,15 @@ def decide(con: duckdb.DuckDBPyConnection, assessment_id: int, item_id: str, *, 
     current = one(con, "SELECT evidence FROM response WHERE assessment_id = ? AND item_id = ?", [assessment_id, item_id])
     if evidence and not (current and current[0]):
         changes["evidence"] = f"From the ISO/IEC 27001 assessment — {evidence}"
-    store.update_response(con, assessment_id, item_id, changes, by=by, source=source)  # refuses a finalised round
+    store.update_response(con, assessment_id, item_id, changes, by=by, principal=principal, source=source)  # refuses a finalised round
     con.execute("UPDATE proposal SET status = ?, decided_by = ?, decided_at = ? WHERE assessment_id = ? AND item_id = ?",
                 [outcome, by, dt.datetime.now().replace(microsecond=0), assessment_id, item_id])
     return outcome
 
 
-def dismiss(con: duckdb.DuckDBPyConnection, assessment_id: int, item_id: str, *, by: str) -> None:
-    """Set a proposal aside without answering the item."""
+def dismiss(con: duckdb.DuckDBPyConnection, assessment_id: int, item_id: str, *, by: str, principal: Principal) -> None:
+    """Set a proposal aside without answering the item (those who may answer for the unit)."""
+    authorise_write(con, principal, "dismiss", [assessment_id])
     _open(con, assessment_id, item_id)
     con.execute("UPDATE proposal SET status = 'dismissed', decided_by = ?, decided_at = ? WHERE assessment_id = ? AND item_id = ?",
                 [by, dt.datetime.now().replace(microsecond=0), assessment_id, item_id])

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from dashboard.access import Principal, check_assessment, check_assessments, require, units_sql
+from dashboard.access import Principal, authorise_write, check_assessment, check_assessments, require, units_sql
 from dashboard.db import frame, one, rows, transaction
 
 __all__ = [
@@ -256,12 +256,15 @@ def update_response(
     changes: dict[str, Any],
     *,
     by: str,
+    principal: Principal,
     source: str = "form",
 ) -> list[str]:
     """Set fields of one response (None clears a field); return the fields that actually changed.
 
-    Runs in its own transaction and logs each changed field with its old and new value.
+    Refused (AccessDenied) unless `principal` may answer for the round's unit. Runs in its own transaction and
+    logs each changed field with its old and new value.
     """
+    authorise_write(con, principal, "update_response", [assessment_id])
     checked = {field: _check_value(field, value) for field, value in changes.items()}
     with transaction(con):
         _writable(con, assessment_id)

@@ -16,7 +16,7 @@ import inspect
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,11 +193,13 @@ def principal() -> Principal:
     return found if isinstance(found, Principal) else _resolve()
 
 
-def visible_pages(pages: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
-    """app.py's navigation, only the pages this principal's role opens (the pages also refuse by URL)."""
+def visible_pages(pages: Mapping[str, Sequence[tuple[str, str]]]) -> dict[str, list[Any]]:
+    """app.py's navigation (group -> (page file, title); the first page is the default), as `st.Page` objects for
+    only the pages this principal's role opens (the pages also refuse by URL)."""
     who = signed_in()
-    root = settings.repo_root()
-    out = {group: [p for p in entries if access.may_open_page(who, os.path.relpath(str(p._page), root).replace(os.sep, "/"))]
+    first = next(path for entries in pages.values() for path, _ in entries)
+    out = {group: [st.Page(path, title=title, default=path == first) for path, title in entries
+                   if access.may_open_page(who, path)]
            for group, entries in pages.items()}
     return {group: entries for group, entries in out.items() if entries}
 

@@ -16,6 +16,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from dashboard.access import local_admin
 from etl.cli import EXIT_ERROR, EXIT_OK, EXIT_REJECTED, _err, _user
 
 __all__ = ["register"]
@@ -133,7 +134,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
         return EXIT_REJECTED
     with connect(args.db, on_wait=_err) as con:
         try:
-            outcome = save_imported(con, mapping, content_hash=digest, by=_user(), replace=args.replace)
+            outcome = save_imported(con, mapping, content_hash=digest, by=_user(), principal=local_admin(_user()),
+                                    replace=args.replace)
         except MappingSetError as exc:
             _err(f"error: {path.name}: {exc}")
             return EXIT_REJECTED
@@ -210,7 +212,7 @@ def _cmd_accept(args: argparse.Namespace) -> int:
             _err(f"error: no assessment of {args.unit!r} labelled {args.assessment!r}")
             return EXIT_ERROR
         try:
-            outcome = proposals.decide(con, assessment.id, args.item, by=_user(), level=args.level)
+            outcome = proposals.decide(con, assessment.id, args.item, by=_user(), principal=local_admin(_user()), level=args.level)
         except proposals.ProposalError as exc:
             _err(f"error: {exc}")
             return EXIT_ERROR

@@ -296,11 +296,11 @@ def _from_ciso(name: str, data: bytes, provenance: Provenance, catalog: Catalog,
     return _finish(name, rows, problems, meta)
 
 
-def import_mapping(con: Any, name: str, data: bytes, provenance: Provenance, *, by: str,
+def import_mapping(con: Any, name: str, data: bytes, provenance: Provenance, *, by: str, principal: Any,
                    replace: bool = False) -> tuple[str, MappingSet]:
     """Read, check and store a mapping file in one step (the page's and the command line's door); returns
     ('imported' | 'replaced' | 'unchanged', the set). Raises CrosswalkError or mapping_store.MappingSetError."""
     from dashboard.mapping_store import save_imported
 
     mapping, digest = parse_mapping_file(name, data, provenance)
-    return save_imported(con, mapping, content_hash=digest, by=by, replace=replace), mapping
+    return save_imported(con, mapping, content_hash=digest, by=by, principal=principal, replace=replace), mapping

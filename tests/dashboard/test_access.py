@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dashboard import access, interview, peers, scoring, store, summarize
+from dashboard import access, interview, peers, proposals, scoring, store, summarize
 from dashboard.access import AccessDenied, Principal
 from dashboard.db import connect
 from etl.cli import main as cli
@@ -165,6 +165,27 @@ def test_writes(demo: duckdb.DuckDBPyConnection, role: str, action: str, unit: s
     else:
         with pytest.raises(AccessDenied):
             access.authorise_write(demo, who, action, ids)
+
+
+def test_the_store_refuses_an_answer_to_another_unit_without_the_pages_gate(demo: duckdb.DuckDBPyConnection) -> None:
+    """store.update_response, proposals.decide and dismiss check the principal themselves: a caller that skips
+    ui.write (the command line, a script, a new page) cannot answer for a unit its principal may not."""
+    people = _principals(demo)
+    other = _assessment(demo, OTHER)
+    own = store.create_assessment(demo, unit=OWN, label="2027-Q1", scope="clauses", catalog_version="test",
+                                  assessed_on=None, source="form").id
+    before = demo.execute("SELECT count(*) FROM change_log").fetchall()
+    for who in (people["assessor"], people["viewer"], people["nobody"]):
+        with pytest.raises(AccessDenied):
+            store.update_response(demo, other, "4.1", {"evidence": "written by an outsider"}, by="x", principal=who)
+    with pytest.raises(AccessDenied):
+        store.update_response(demo, own, "4.1", {"evidence": "a viewer's words"}, by="x", principal=people["viewer"])
+    for call in (proposals.decide, proposals.dismiss):
+        with pytest.raises(AccessDenied):
+            call(demo, other, "9.2.1", by="x", principal=people["assessor"])
+    assert demo.execute("SELECT count(*) FROM change_log").fetchall() == before
+    assert store.update_response(demo, own, "4.1", {"evidence": "The assessor's own words"}, by="asa",
+                                 principal=people["assessor"]) == ["evidence"]
 
 
 def test_an_assessor_of_a_group_sees_the_units_under_it(con: duckdb.DuckDBPyConnection) -> None:

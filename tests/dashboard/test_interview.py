@@ -56,8 +56,8 @@ def test_answered_and_not_applicable_items_are_skipped_so_an_interview_resumes(
     con: duckdb.DuckDBPyConnection, catalog: Catalog, offline: llm.LLMConfig
 ) -> None:
     first = interview.begin(con, principal=ADMIN, unit="Resumed", label="R1", scope="clauses", catalog=catalog)
-    store.update_response(con, first.assessment_id, "4.1", {"maturity": 2}, by=BY)
-    store.update_response(con, first.assessment_id, "4.3", {"evidence": "draft scope only"}, by=BY)  # no level yet
+    store.update_response(con, first.assessment_id, "4.1", {"maturity": 2}, by=BY, principal=ADMIN)
+    store.update_response(con, first.assessment_id, "4.3", {"evidence": "draft scope only"}, by=BY, principal=ADMIN)  # no level yet
     again = interview.begin(con, principal=ADMIN, unit="resumed", label="R1", scope="clauses", catalog=catalog)
     assert again.assessment_id == first.assessment_id
     assert again.queue[:2] == ("4.2", "4.3") and "4.1" not in again.queue
@@ -166,7 +166,7 @@ def test_skip_leaves_the_item_unanswered_and_the_last_decision_ends_the_intervie
 ) -> None:
     state = interview.begin(con, principal=ADMIN, unit="Short Unit", label="S1", scope="clauses", catalog=catalog)
     for item in catalog.items_of("clause")[2:]:
-        store.update_response(con, state.assessment_id, item.id, {"maturity": 3}, by=BY)
+        store.update_response(con, state.assessment_id, item.id, {"maturity": 3}, by=BY, principal=ADMIN)
     state = interview.begin(con, principal=ADMIN, unit="Short Unit", label="S1", scope="clauses", catalog=catalog)
     assert state.queue == ("4.1", "4.2")
     state = interview.skip(state, catalog)

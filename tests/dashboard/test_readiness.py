@@ -13,6 +13,7 @@ import pytest
 from dashboard import readiness, scoring, store
 from dashboard.frameworks import MappingRow, MappingSet
 from dashboard.mapping_store import save_imported
+from tests.principals import ADMIN
 
 from .helpers import BY, new_assessment
 
@@ -42,7 +43,7 @@ def _set() -> MappingSet:
 
 @pytest.fixture
 def db(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    save_imported(con, _set(), content_hash="h", by=BY)
+    save_imported(con, _set(), content_hash="h", by=BY, principal=ADMIN)
     return con
 
 
@@ -50,11 +51,11 @@ def _answer(con: duckdb.DuckDBPyConnection, unit: str, answers: dict[str, Any], 
     assessment = new_assessment(con, unit, "R1", scope=scope)
     for item, value in answers.items():
         if value == "n/a":
-            store.update_response(con, assessment.id, item, {"applicable": False, "justification": "not used"}, by=BY)
+            store.update_response(con, assessment.id, item, {"applicable": False, "justification": "not used"}, by=BY, principal=ADMIN)
         elif isinstance(value, tuple):
-            store.update_response(con, assessment.id, item, {"maturity": value[0], "target": value[1]}, by=BY)
+            store.update_response(con, assessment.id, item, {"maturity": value[0], "target": value[1]}, by=BY, principal=ADMIN)
         else:
-            store.update_response(con, assessment.id, item, {"maturity": value}, by=BY)
+            store.update_response(con, assessment.id, item, {"maturity": value}, by=BY, principal=ADMIN)
     return assessment.id
 
 
@@ -142,7 +143,7 @@ def test_several_units_each_count_once(db: duckdb.DuckDBPyConnection) -> None:
 
 def test_the_basis_lists_each_answer_with_its_link_relationship_and_evidence(db: duckdb.DuckDBPyConnection) -> None:
     first = _answer(db, "Unit A", {"6.1.1": 4})
-    store.update_response(db, first, "6.1.1", {"evidence": "Risk criteria v2"}, by=BY)
+    store.update_response(db, first, "6.1.1", {"evidence": "Risk criteria v2"}, by=BY, principal=ADMIN)
     second = _answer(db, "Unit B", {"6.1.2": 2})
     behind = readiness.basis(db, [first, second], "eu-ai-act", "Art. 10", SET)
     assert len(behind) == 4  # two units x two mapped items

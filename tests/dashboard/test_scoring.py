@@ -70,7 +70,7 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[duckdb.Du
             "4.1": {"maturity": 2}, "4.2": {"maturity": 3}, "4.3": {"maturity": 4, "target": 4},
             "5.1": {"maturity": 5}, "5.2": {"maturity": 1}, "5.3": {"maturity": 3},
         }.items():
-            store.update_response(con, alpha.id, item, changes, by=BY)
+            store.update_response(con, alpha.id, item, changes, by=BY, principal=ADMIN)
         # ... and part through the import path
         store.upsert_responses(con, stage(alpha.id, {
             "6.1.2": {"maturity": 0}, "6.1.4": {"maturity": 2}, "6.2": {"maturity": 4, "target": 5},
@@ -93,12 +93,12 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[duckdb.Du
 
         eps = new_assessment(con, "Epsilon", "R1", scope="clauses", default_target=4)
         ids["epsilon"] = eps.id
-        store.update_response(con, eps.id, "4.1", {"maturity": 3}, by=BY)
-        store.update_response(con, eps.id, "4.2", {"maturity": 4}, by=BY)
+        store.update_response(con, eps.id, "4.1", {"maturity": 3}, by=BY, principal=ADMIN)
+        store.update_response(con, eps.id, "4.2", {"maturity": 4}, by=BY, principal=ADMIN)
 
         delta = new_assessment(con, "Delta", "R1", scope="annex_a")
         ids["delta"] = delta.id
-        store.update_response(con, delta.id, "A.9.2", {"maturity": 2}, by=BY)
+        store.update_response(con, delta.id, "A.9.2", {"maturity": 2}, by=BY, principal=ADMIN)
         yield con, ids
 
 

@@ -234,14 +234,15 @@ def test_create_assessment_invalid(con: duckdb.DuckDBPyConnection, label: str, s
 
 def test_update_response_logs_each_changed_field(con: duckdb.DuckDBPyConnection) -> None:
     a = new_assessment(con, "Alpha", "R1")
-    changed = store.update_response(con, a.id, "4.1", {"maturity": 2, "evidence": "Policy v1", "owner": "Ana"}, by="ana")
+    changed = store.update_response(con, a.id, "4.1", {"maturity": 2, "evidence": "Policy v1", "owner": "Ana"}, by="ana", principal=ADMIN)
     assert changed == ["maturity", "evidence", "owner"]
     assert _log(con, a.id) == [
         ("4.1", "maturity", None, "2", "ana", "form"),
         ("4.1", "evidence", None, "Policy v1", "ana", "form"),
         ("4.1", "owner", None, "Ana", "ana", "form"),
     ]
-    changed = store.update_response(con, a.id, "4.1", {"maturity": 3, "evidence": "Policy v1"}, by="bo", source="interview")
+    changed = store.update_response(con, a.id, "4.1", {"maturity": 3, "evidence": "Policy v1"}, by="bo", source="interview",
+                                    principal=ADMIN)
     assert changed == ["maturity"]
     assert _log(con, a.id)[3:] == [("4.1", "maturity", "2", "3", "bo", "interview")]
     stored = _response(con, a.id, "4.1")
@@ -252,19 +253,19 @@ def test_update_response_logs_each_changed_field(con: duckdb.DuckDBPyConnection)
 
 def test_update_response_noop_returns_empty_and_logs_nothing(con: duckdb.DuckDBPyConnection) -> None:
     a = new_assessment(con, "Alpha", "R1")
-    store.update_response(con, a.id, "A.2.2", {"maturity": 4, "due_date": "2026-05-01", "notes": "n"}, by=BY)
+    store.update_response(con, a.id, "A.2.2", {"maturity": 4, "due_date": "2026-05-01", "notes": "n"}, by=BY, principal=ADMIN)
     before = _log(con, a.id)
     assert len(before) == 3
     same = {"maturity": 4, "due_date": dt.date(2026, 5, 1), "notes": "  n  ", "applicable": True}
-    assert store.update_response(con, a.id, "A.2.2", same, by=BY) == []
-    assert store.update_response(con, a.id, "A.2.2", {}, by=BY) == []
+    assert store.update_response(con, a.id, "A.2.2", same, by=BY, principal=ADMIN) == []
+    assert store.update_response(con, a.id, "A.2.2", {}, by=BY, principal=ADMIN) == []
     assert _log(con, a.id) == before
 
 
 def test_update_response_clears_maturity(con: duckdb.DuckDBPyConnection) -> None:
     a = new_assessment(con, "Alpha", "R1")
-    store.update_response(con, a.id, "5.2", {"maturity": 3}, by=BY)
-    assert store.update_response(con, a.id, "5.2", {"maturity": None}, by="clearer") == ["maturity"]
+    store.update_response(con, a.id, "5.2", {"maturity": 3}, by=BY, principal=ADMIN)
+    assert store.update_response(con, a.id, "5.2", {"maturity": None}, by="clearer", principal=ADMIN) == ["maturity"]
     stored = _response(con, a.id, "5.2")
     assert stored is not None and stored["maturity"] is None
     assert _log(con, a.id)[-1] == ("5.2", "maturity", "3", None, "clearer", "form")
@@ -272,7 +273,7 @@ def test_update_response_clears_maturity(con: duckdb.DuckDBPyConnection) -> None
 
 def test_update_response_applicable_logged_as_yes_no(con: duckdb.DuckDBPyConnection) -> None:
     a = new_assessment(con, "Alpha", "R1")
-    assert store.update_response(con, a.id, "A.10.4", {"applicable": False, "justification": "No clients"}, by=BY) == [
+    assert store.update_response(con, a.id, "A.10.4", {"applicable": False, "justification": "No clients"}, by=BY, principal=ADMIN) == [
         "applicable", "justification"]
     assert _log(con, a.id)[0] == ("A.10.4", "applicable", "yes", "no", BY, "form")
 
@@ -287,14 +288,14 @@ def test_update_response_applicable_logged_as_yes_no(con: duckdb.DuckDBPyConnect
 def test_update_response_invalid_value(con: duckdb.DuckDBPyConnection, changes: dict) -> None:
     a = new_assessment(con, "Alpha", "R1")
     with pytest.raises(StoreError):
-        store.update_response(con, a.id, "4.1", changes, by=BY)
+        store.update_response(con, a.id, "4.1", changes, by=BY, principal=ADMIN)
     assert _response(con, a.id, "4.1") is None
     assert _log(con, a.id) == []
 
 
 def test_update_response_unknown_assessment(con: duckdb.DuckDBPyConnection) -> None:
     with pytest.raises(StoreError):
-        store.update_response(con, 999, "4.1", {"maturity": 1}, by=BY)
+        store.update_response(con, 999, "4.1", {"maturity": 1}, by=BY, principal=ADMIN)
     assert _count(con, "response") == 0
 
 
@@ -304,7 +305,7 @@ def test_update_response_unknown_assessment(con: duckdb.DuckDBPyConnection) -> N
 @pytest.fixture
 def final(con: duckdb.DuckDBPyConnection) -> store.Assessment:
     a = new_assessment(con, "Alpha", "R1")
-    store.update_response(con, a.id, "4.1", {"maturity": 2, "evidence": "E1"}, by=BY)
+    store.update_response(con, a.id, "4.1", {"maturity": 2, "evidence": "E1"}, by=BY, principal=ADMIN)
     store.set_status(con, a.id, "final", by="lead")
     return a
 
@@ -325,7 +326,7 @@ def test_set_status_logs_and_marks_final(con: duckdb.DuckDBPyConnection, final: 
 def test_final_refuses_update_response(con: duckdb.DuckDBPyConnection, final: store.Assessment, changes: dict) -> None:
     log_before = _log(con, final.id)
     with pytest.raises(StoreError, match="finalised"):
-        store.update_response(con, final.id, "4.1", changes, by=BY)
+        store.update_response(con, final.id, "4.1", changes, by=BY, principal=ADMIN)
     assert _response(con, final.id, "4.1")["maturity"] == 2  # type: ignore[index]
     assert _response(con, final.id, "4.1")["notes"] is None  # type: ignore[index]
     assert _log(con, final.id) == log_before
@@ -359,7 +360,7 @@ def test_final_accepts_upsert_without_changes(con: duckdb.DuckDBPyConnection, fi
 
 def test_reopened_assessment_is_writable(con: duckdb.DuckDBPyConnection, final: store.Assessment) -> None:
     store.set_status(con, final.id, "draft", by="lead")
-    assert store.update_response(con, final.id, "4.1", {"maturity": 4}, by=BY) == ["maturity"]
+    assert store.update_response(con, final.id, "4.1", {"maturity": 4}, by=BY, principal=ADMIN) == ["maturity"]
 
 
 # --- upsert_responses ----------------------------------------------------------------------------
@@ -367,8 +368,8 @@ def test_reopened_assessment_is_writable(con: duckdb.DuckDBPyConnection, final: 
 
 def test_upsert_counts_na_and_change_log(con: duckdb.DuckDBPyConnection) -> None:
     a = new_assessment(con, "Alpha", "R1")
-    store.update_response(con, a.id, "4.1", {"maturity": 2, "notes": "keep"}, by=BY)
-    store.update_response(con, a.id, "4.2", {"maturity": 3, "evidence": "E"}, by=BY)
+    store.update_response(con, a.id, "4.1", {"maturity": 2, "notes": "keep"}, by=BY, principal=ADMIN)
+    store.update_response(con, a.id, "4.2", {"maturity": 3, "evidence": "E"}, by=BY, principal=ADMIN)
     before = len(_log(con, a.id))
     staged = stage(a.id, {
         "4.1": {"evidence": "new evidence"},                 # updated; NA maturity/notes keep stored values
@@ -427,7 +428,7 @@ def test_upsert_target_against_the_target_in_force(
 ) -> None:
     a = new_assessment(con, "Alpha", "R1", default_target=default_target)
     if stored_target is not None:
-        store.update_response(con, a.id, "6.2", {"target": stored_target}, by=BY)
+        store.update_response(con, a.id, "6.2", {"target": stored_target}, by=BY, principal=ADMIN)
     counts = store.upsert_responses(con, stage(a.id, {"6.2": {"target": staged_target}}), by=BY)
     assert counts == expected_counts
     stored = _response(con, a.id, "6.2")
@@ -473,7 +474,7 @@ def _snapshot(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
 def test_failed_transaction_leaves_database_unchanged(db_path: Path) -> None:
     with connect(db_path, wait=5) as con:
         a = new_assessment(con, "Alpha", "R1")
-        store.update_response(con, a.id, "4.1", {"maturity": 1}, by=BY)
+        store.update_response(con, a.id, "4.1", {"maturity": 1}, by=BY, principal=ADMIN)
         before = _snapshot(con)
         with pytest.raises(Boom), transaction(con):
             b = new_assessment(con, "Beta", "R1")

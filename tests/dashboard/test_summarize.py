@@ -138,7 +138,7 @@ def test_the_offline_unit_summary_names_strengths_weaknesses_and_thin_evidence(d
     assessment = store.create_assessment(demo, unit="Tiny Unit", label="2026-T1", scope="clauses", catalog_version="t")
     for item, level, evidence in [("4.1", 4, "Context analysis approved by ExCo and reviewed every year."),
                                   ("5.2", 0, "Nothing written down yet."), ("6.1.2", 3, "see Jira")]:
-        store.update_response(demo, assessment.id, item, {"maturity": level, "evidence": evidence}, by="t")
+        store.update_response(demo, assessment.id, item, {"maturity": level, "evidence": evidence}, by="t", principal=ADMIN)
     summary = summarize.offline(summarize.prepare(demo, summarize.Scope("unit", "Tiny Unit", round_label="2026-T1"), principal=ADMIN))
     groups: dict[str, list[summarize.Point]] = {}
     for point in summary.points:
@@ -194,7 +194,7 @@ def test_model_summaries_are_cached_by_model_prompt_and_input(demo: duckdb.DuckD
     assert found.points == summary.points and found.created_at == summary.created_at and found.dropped_citations == 1
     assert summarize.lookup(demo, request, "openai/other") is None  # another model: another key
     draft = next(s for s in request.sources if not store.get_assessment(demo, s.assessment_id).is_final)
-    store.update_response(demo, draft.assessment_id, "A.5.2", {"evidence": "Changed text."}, by="t")
+    store.update_response(demo, draft.assessment_id, "A.5.2", {"evidence": "Changed text."}, by="t", principal=ADMIN)
     changed = summarize.prepare(demo, summarize.Scope("item", "A.5.2"), principal=ADMIN)
     assert summarize.lookup(demo, changed, "openai/m") is None  # other input: another key
     row = demo.execute("SELECT model, prompt_version FROM summary_cache").fetchall()

@@ -32,8 +32,8 @@ def demo_template(demo_db_template: Path, tmp_path_factory: pytest.TempPathFacto
     with connect(path) as con:
         # a draft round whose evidence carries personal data and an injection attempt
         draft = store.create_assessment(con, unit=UNIT, label="2027-Q1", scope="both", catalog_version="t")
-        store.update_response(con, draft.id, "A.5.2", {"maturity": 2, "evidence": HOSTILE}, by="test")
-        store.update_response(con, draft.id, "A.5.3", {"maturity": 1, "evidence": "AIIA records kept in Archer."}, by="t")
+        store.update_response(con, draft.id, "A.5.2", {"maturity": 2, "evidence": HOSTILE}, by="test", principal=ADMIN)
+        store.update_response(con, draft.id, "A.5.3", {"maturity": 1, "evidence": "AIIA records kept in Archer."}, by="t", principal=ADMIN)
     return path
 
 

@@ -96,7 +96,7 @@ def test_undo_of_an_import_that_updated_restores_exactly_what_it_changed(con) ->
 def test_an_answer_changed_since_blocks_the_undo_and_is_listed(con) -> None:
     first = load(con, "first.csv", FIRST)
     ops = store.get_assessment(con, unit="Ops", label="R1")
-    store.update_response(con, ops.id, "4.2", {"maturity": 3}, by="ana", source="form")
+    store.update_response(con, ops.id, "4.2", {"maturity": 3}, by="ana", source="form", principal=ADMIN)
     before = answers(con)
     with pytest.raises(UndoRefused) as refused:
         undo_import(con, first, principal=ADMIN, by="lead")

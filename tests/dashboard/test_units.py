@@ -96,7 +96,7 @@ def _round(con, unit: str, label: str, scope: str = "both") -> int:
 def test_merge_moves_every_round_logs_it_and_removes_the_unit(con) -> None:
     kept = _round(con, "Group IT", "2025-Q1")
     moved = [_round(con, "Group I.T.", "2025-Q4"), _round(con, "Group I.T.", "2026-Q3")]
-    store.update_response(con, moved[0], "4.1", {"maturity": 2}, by="ana")
+    store.update_response(con, moved[0], "4.1", {"maturity": 2}, by="ana", principal=ADMIN)
     store.ensure_unit(con, "IT Security", parent="Group I.T.")
     assert similar_unit_pairs(con)[0][:2] == ("Group I.T.", "Group IT")
 

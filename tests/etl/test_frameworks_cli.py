@@ -73,7 +73,7 @@ def _nothing_imported(db: Path) -> None:
 
 def test_a_csv_in_our_layout_is_imported_with_its_provenance_beside_ours(db_path: Path) -> None:
     with connect(db_path) as con:
-        outcome, mapping = import_mapping(con, "acme.csv", GOOD_CSV.encode(), PROVENANCE, by="tester")
+        outcome, mapping = import_mapping(con, "acme.csv", GOOD_CSV.encode(), PROVENANCE, by="tester", principal=ADMIN)
         assert outcome == "imported"
         stored = get_set(con, "acme-nist")
         assert [s.id for s in sets_for(con, "nist-ai-rmf")] == ["aims-42001-nist-ai-rmf", "acme-nist"]  # ours first
@@ -87,17 +87,17 @@ def test_a_csv_in_our_layout_is_imported_with_its_provenance_beside_ours(db_path
 
 def test_importing_never_replaces_a_set_silently(db_path: Path) -> None:
     with connect(db_path) as con:
-        import_mapping(con, "acme.csv", GOOD_CSV.encode(), PROVENANCE, by="tester")
-        assert import_mapping(con, "acme.csv", GOOD_CSV.encode(), PROVENANCE, by="tester")[0] == "unchanged"
+        import_mapping(con, "acme.csv", GOOD_CSV.encode(), PROVENANCE, by="tester", principal=ADMIN)
+        assert import_mapping(con, "acme.csv", GOOD_CSV.encode(), PROVENANCE, by="tester", principal=ADMIN)[0] == "unchanged"
         changed = GOOD_CSV.replace("Both define AI roles.", "Reworded.")
         with pytest.raises(MappingSetError, match=r"already imported from acme\.csv"):
-            import_mapping(con, "acme.csv", changed.encode(), PROVENANCE, by="tester")
+            import_mapping(con, "acme.csv", changed.encode(), PROVENANCE, by="tester", principal=ADMIN)
         assert get_set(con, "acme-nist").rows[0].rationale == "Both define AI roles."
-        assert import_mapping(con, "acme.csv", changed.encode(), PROVENANCE, by="tester", replace=True)[0] == "replaced"
+        assert import_mapping(con, "acme.csv", changed.encode(), PROVENANCE, by="tester", principal=ADMIN, replace=True)[0] == "replaced"
         assert get_set(con, "acme-nist").rows[0].rationale == "Reworded."
         ours = Provenance(**{**vars(PROVENANCE), "set_id": "aims-42001-nist-ai-rmf"})
         with pytest.raises(MappingSetError, match="shipped with this tool"):
-            import_mapping(con, "acme.csv", GOOD_CSV.encode(), ours, by="tester", replace=True)
+            import_mapping(con, "acme.csv", GOOD_CSV.encode(), ours, by="tester", principal=ADMIN, replace=True)
         assert get_set(con, "aims-42001-nist-ai-rmf").origin == "ours"
 
 
@@ -110,9 +110,9 @@ def test_a_ciso_assistant_library_is_read_with_urns_relationships_and_provenance
         ("A.9.4", "Art. 5", "intersects with", "intended use")]
     assert "1 not_related rows skipped" in mapping.made_from
     with connect(db_path) as con:
-        save_imported(con, mapping, content_hash="x", by="tester")
+        save_imported(con, mapping, content_hash="x", by="tester", principal=ADMIN)
         ids = [store.create_assessment(con, unit="Ops", label="R1", scope="both", catalog_version="t").id]
-        store.update_response(con, ids[0], "A.6.2.8", {"maturity": 4}, by="tester")
+        store.update_response(con, ids[0], "A.6.2.8", {"maturity": 4}, by="tester", principal=ADMIN)
         table = readiness.requirement_readiness(con, ids, "eu-ai-act", "acme-42001-to-ai-act").set_index("requirement")
     assert (table.loc["Art. 12", "state"], table.loc["Art. 12", "maturity"]) == ("covered", 4.0)  # their equal, not ours
     assert table.loc["Art. 4", "state"] == readiness.NOT_COVERED  # their set says nothing about it
@@ -167,21 +167,22 @@ BAD = [
 def test_bad_input_is_refused_with_a_clear_message_and_nothing_is_written(db_path: Path, case: str, name: str, content: str,
                                                                          message: str) -> None:
     with connect(db_path) as con, pytest.raises(CrosswalkError) as refused:
-        import_mapping(con, name, content.encode(), PROVENANCE, by="tester")
+        import_mapping(con, name, content.encode(), PROVENANCE, by="tester", principal=ADMIN)
     assert message in str(refused.value)
     _nothing_imported(db_path)
 
 
 def test_a_csv_without_provenance_is_refused(db_path: Path) -> None:
     with connect(db_path) as con, pytest.raises(CrosswalkError, match="needs 'licence'"):
-        import_mapping(con, "acme.csv", GOOD_CSV.encode(), Provenance(target_framework="nist-ai-rmf", made_by="Me"), by="t")
+        import_mapping(con, "acme.csv", GOOD_CSV.encode(), Provenance(target_framework="nist-ai-rmf", made_by="Me"), by="t",
+                       principal=ADMIN)
     _nothing_imported(db_path)
 
 
 def test_one_bad_row_refuses_the_whole_file(db_path: Path) -> None:
     content = GOOD_CSV + "4.1,GOVERN 1.1,kind of,x\n"
     with connect(db_path) as con, pytest.raises(CrosswalkError):
-        import_mapping(con, "acme.csv", content.encode(), PROVENANCE, by="tester")
+        import_mapping(con, "acme.csv", content.encode(), PROVENANCE, by="tester", principal=ADMIN)
     _nothing_imported(db_path)
 
 
@@ -212,7 +213,7 @@ def test_cli_readiness_export_has_human_headers_figures_from_the_engine_and_is_f
         db_path: Path, tmp_path: Path) -> None:
     with connect(db_path) as con:
         hostile = store.create_assessment(con, unit="=HYPERLINK(1)", label="R1", scope="both", catalog_version="t").id
-        store.update_response(con, hostile, "A.6.2.8", {"maturity": 2, "evidence": "x"}, by="t")
+        store.update_response(con, hostile, "A.6.2.8", {"maturity": 2, "evidence": "x"}, by="t", principal=ADMIN)
         expected = readiness.requirement_readiness(con, [hostile], "eu-ai-act").set_index("requirement")
     out = tmp_path / "ai-act.csv"
     assert main(["--db", str(db_path), "frameworks", "readiness", "--framework", "eu-ai-act", "--format", "csv",

@@ -87,9 +87,9 @@ def test_from_import_to_accepted_answer_with_the_source_in_the_change_log(db_pat
         assert items["maturity"].isna().all()
         assert readiness.requirement_readiness(con, ids, "iso-27001").set_index("requirement").loc["9.2.1", "state"] == "not assessed"
 
-        assert proposals.decide(con, assessment.id, "9.2.1", by="assessor") == "accepted"
-        assert proposals.decide(con, assessment.id, "7.5.3", by="assessor", level=2) == "changed"
-        proposals.dismiss(con, assessment.id, "10.2", by="assessor")
+        assert proposals.decide(con, assessment.id, "9.2.1", by="assessor", principal=ADMIN) == "accepted"
+        assert proposals.decide(con, assessment.id, "7.5.3", by="assessor", level=2, principal=ADMIN) == "changed"
+        proposals.dismiss(con, assessment.id, "10.2", by="assessor", principal=ADMIN)
         items = scoring.item_scores(con, ids).set_index("item_id")
         assert (items.loc["9.2.1", "maturity"], items.loc["7.5.3", "maturity"]) == (4, 2)
         assert pd.isna(items.loc["10.2", "maturity"]) and pd.isna(items.loc["9.2.2", "maturity"])
@@ -103,13 +103,13 @@ def test_from_import_to_accepted_answer_with_the_source_in_the_change_log(db_pat
         assert "Audit programme 2026" in items.loc["9.2.1", "evidence"]
         assert set(proposals.proposals(con)["item_id"]) == {"9.2.2"}
         with pytest.raises(proposals.ProposalError, match=r"no open proposal for item 9\.2\.1"):
-            proposals.decide(con, assessment.id, "9.2.1", by="assessor")
+            proposals.decide(con, assessment.id, "9.2.1", by="assessor", principal=ADMIN)
 
 
 def test_an_answered_item_is_never_overwritten_and_a_final_round_takes_no_proposal(db_path: Path) -> None:
     with connect(db_path) as con:
         answered = store.create_assessment(con, unit="Group IT", label="2026-Q4", scope="both", catalog_version="t")
-        store.update_response(con, answered.id, "9.2.1", {"maturity": 1}, by="assessor")
+        store.update_response(con, answered.id, "9.2.1", {"maturity": 1}, by="assessor", principal=ADMIN)
         counts = propose_from_file(con, "isms.xlsx", isms_workbook(ROWS), by="importer")[1]
         assert counts is not None and counts.already_answered == 1 and counts.proposed == 3 and not counts.created
         assert scoring.item_scores(con, [answered.id]).set_index("item_id").loc["9.2.1", "maturity"] == 1

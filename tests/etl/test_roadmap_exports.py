@@ -95,8 +95,8 @@ def hostile_db(demo_db: Path, catalog: Catalog) -> Path:
             items = ["4.3", "5.2", "5.3", "6.1.2", "A.5.2", "A.2.2"]
             for n, (item, text) in enumerate(zip(items, HOSTILE, strict=True)):
                 store.update_response(con, a.id, item, {"maturity": n % 2, "evidence": text, "notes": HOSTILE[-1 - n],
-                                                        "owner": HOSTILE[(n + 1) % len(HOSTILE)]}, by="attacker")
-            store.update_response(con, a.id, "A.10.4", {"applicable": False, "justification": HOSTILE[0]}, by="attacker")
+                                                        "owner": HOSTILE[(n + 1) % len(HOSTILE)]}, by="attacker", principal=ADMIN)
+            store.update_response(con, a.id, "A.10.4", {"applicable": False, "justification": HOSTILE[0]}, by="attacker", principal=ADMIN)
             tracking.set_actions(con, [(a.id, "4.3")], {"owner": "@SUM(A1)"}, principal=ADMIN, by="attacker")
             tracking.set_actions(con, [(a.id, "5.2")], {"owner": HTML_OWNER}, principal=ADMIN, by="attacker")
     return demo_db
@@ -248,7 +248,7 @@ def test_soa_needs_an_annex_a_assessment(demo_db: Path) -> None:
 def test_nothing_to_plan_still_exports(con, catalog: Catalog) -> None:
     a = store.create_assessment(con, unit="Calm Unit", label="R1", scope="clauses", catalog_version=catalog.version)
     for item in ("4.1", "5.2"):  # at or above target; everything else not assessed: no gap anywhere
-        store.update_response(con, a.id, item, {"maturity": 4}, by="t")
+        store.update_response(con, a.id, item, {"maturity": 4}, by="t", principal=ADMIN)
     assert roadmap.plan(con, [a.id]).empty and roadmap.organisation_plan(con, [a.id]).empty
     assert _csv_rows(roadmap_exports.roadmap_file(con, [a.id], "csv")) == [_headers(roadmap_exports.ROADMAP_EXPORT_COLUMNS)]
     assert _sheet_rows(roadmap_exports.roadmap_file(con, [a.id], "xlsx", organisation_view=True), "Organisation roadmap") == []

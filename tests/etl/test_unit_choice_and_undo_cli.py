@@ -126,13 +126,13 @@ def test_imports_then_undo_import_then_refusals(tmp_path: Path, capsys) -> None:
 
     with connect(db) as con:  # a later answer by hand blocks the undo
         ops = store.get_assessment(con, unit="Group IT", label="2026-Q1")
-        store.update_response(con, ops.id, "4.1", {"maturity": 4}, by="ana")
+        store.update_response(con, ops.id, "4.1", {"maturity": 4}, by="ana", principal=ADMIN)
     assert main(["--db", db, "undo-import", "1"]) == 2
     err = capsys.readouterr().err
     assert "error: Import 1 (existing.csv) cannot be undone" in err
     assert "  Group IT 2026-Q1 4.1 maturity: changed after the import by ana (form, " in err
     with connect(db) as con:
-        store.update_response(con, ops.id, "4.1", {"maturity": 2}, by="ana")  # putting it back is still later work
+        store.update_response(con, ops.id, "4.1", {"maturity": 2}, by="ana", principal=ADMIN)  # putting it back is still later work
     assert main(["--db", db, "undo-import", "1"]) == 2
     capsys.readouterr()
 

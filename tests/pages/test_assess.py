@@ -145,7 +145,7 @@ def test_not_applicable_needs_a_justification_before_finalising(empty_db: Path) 
 def _answer_everything(db: Path, assessment_id: int, level: int = 2) -> None:
     with connect(db) as con:
         for item in CATALOG.items_of("clause"):
-            store.update_response(con, assessment_id, item.id, {"maturity": level}, by="setup")
+            store.update_response(con, assessment_id, item.id, {"maturity": level}, by="setup", principal=ADMIN)
 
 
 def test_finalise_freezes_the_round(empty_db: Path) -> None:
@@ -164,14 +164,14 @@ def test_finalise_freezes_the_round(empty_db: Path) -> None:
     with connect(empty_db) as con:
         assert store.get_assessment(con, assessment_id).status == "final"
         with pytest.raises(store.StoreError, match="read-only"):
-            store.update_response(con, assessment_id, "4.1", {"maturity": 4}, by="someone")
+            store.update_response(con, assessment_id, "4.1", {"maturity": 4}, by="someone", principal=ADMIN)
 
 
 def test_the_result_shows_level_gaps_and_agrees_with_the_export(empty_db: Path, tmp_path: Path) -> None:
     assessment_id = _start(empty_db)
     _answer_everything(empty_db, assessment_id, level=2)
     with connect(empty_db) as con:
-        store.update_response(con, assessment_id, "5.2", {"maturity": 0}, by="setup")
+        store.update_response(con, assessment_id, "5.2", {"maturity": 0}, by="setup", principal=ADMIN)
     app = _app(assessment=assessment_id)
     out = tmp_path / "scores.csv"
     assert cli(["--db", str(empty_db), "export", "scores", "--format", "csv", "--out", str(out)]) == 0
@@ -197,7 +197,7 @@ def test_the_result_shows_level_gaps_and_agrees_with_the_export(empty_db: Path, 
 def test_copy_from_the_previous_round(empty_db: Path) -> None:
     first = _start(empty_db, label="2026-Q1")
     with connect(empty_db) as con:
-        store.update_response(con, first, "6.1.2", {"maturity": 3, "evidence": "Risk method v1"}, by="setup")
+        store.update_response(con, first, "6.1.2", {"maturity": 3, "evidence": "Risk method v1"}, by="setup", principal=ADMIN)
         store.set_status(con, first, "final", "setup")
     second = _start(empty_db, label="2026-Q3", copy=True)
     copied = _responses(empty_db, second).loc["6.1.2"]

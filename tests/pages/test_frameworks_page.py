@@ -80,7 +80,7 @@ def test_an_imported_set_is_chosen_explicitly_and_the_page_says_so(demo_db: Path
     with connect(demo_db) as con:
         import_mapping(con, "acme.csv", b"source_item,target_item,relationship,rationale\n4.1,Art. 4,equal,ours\n",
                        Provenance(target_framework="eu-ai-act", set_id="acme", name="ACME <b>set</b>", made_by="ACME",
-                                  licence="CC-BY-4.0"), by="tester")
+                                  licence="CC-BY-4.0"), by="tester", principal=ADMIN)
     app = _open()
     assert "shipped with this tool" in _info(app)  # ours stays the default
     app.selectbox(key="fw_set").set_value("acme").run()
@@ -92,7 +92,7 @@ def test_an_imported_set_is_chosen_explicitly_and_the_page_says_so(demo_db: Path
 def test_unit_names_are_escaped_in_the_heatmap(demo_db: Path) -> None:
     with connect(demo_db) as con:
         draft = store.create_assessment(con, unit="<b>Evil</b>", label="R9", scope="both", catalog_version="t")
-        store.update_response(con, draft.id, "7.2", {"maturity": 3}, by="t")
+        store.update_response(con, draft.id, "7.2", {"maturity": 3}, by="t", principal=ADMIN)
     app = _open()
     assert "&lt;b&gt;Evil&lt;/b&gt;" in _heatmap(app)["data"][0]["y"]
 

@@ -12,14 +12,12 @@ from tests.pages.conftest import APP, ROOT
 
 
 def _page_files() -> list[str]:
-    """The pages that app.py registers, read from its source so that a new page is tested automatically."""
+    """The pages that app.py registers (its PAGES literal: group -> (file, title)), read from its source so that a
+    new page is tested automatically."""
     tree = ast.parse(Path(APP).read_text())
-    return [
-        node.args[0].value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "Page"
-        and node.args and isinstance(node.args[0], ast.Constant)
-    ]
+    found = next(node.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                 and any(isinstance(t, ast.Name) and t.id == "PAGES" for t in node.targets))
+    return [path for entries in ast.literal_eval(found).values() for path, _title in entries]
 
 
 PAGES = _page_files()

@@ -58,8 +58,8 @@ def test_unjustified_controls_counts_included_controls_only(empty_db: Path) -> N
     with connect(empty_db) as con:
         created, _ = rounds.start_assessment(con, unit="Ops", label="R1", scope="annex_a", catalog_version=CATALOG.version,
                                             assessed_on=None, by="setup", principal=ADMIN)
-        store.update_response(con, created.id, "A.2.2", {"inclusion_justification": "AI policy risk R-01"}, by="t")
-        store.update_response(con, created.id, "A.10.4", {"applicable": False, "justification": "No customers"}, by="t")
+        store.update_response(con, created.id, "A.2.2", {"inclusion_justification": "AI policy risk R-01"}, by="t", principal=ADMIN)
+        store.update_response(con, created.id, "A.10.4", {"applicable": False, "justification": "No customers"}, by="t", principal=ADMIN)
         soa = scoring.statement_of_applicability(con, created.id)
     missing = scoring.unjustified_controls(soa)
     assert "A.2.2" not in missing and "A.10.4" not in missing and "A.2.3" in missing

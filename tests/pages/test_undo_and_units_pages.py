@@ -45,7 +45,7 @@ def test_an_undo_refused_lists_the_later_answers(empty_db: Path) -> None:
     with connect(empty_db) as con:
         import_bytes(con, "existing.csv", EXISTING, principal=ADMIN, by="importer")
         round_ = store.get_assessment(con, unit="Group IT", label="2026-Q1")
-        store.update_response(con, round_.id, "4.1", {"evidence": "Policy v3"}, by="Bea Form")
+        store.update_response(con, round_.id, "4.1", {"evidence": "Policy v3"}, by="Bea Form", principal=ADMIN)
     app = undo(page(), "existing.csv")
     assert "cannot be undone: 1 answer(s) or round(s) were changed after it (Group IT 2026-Q1 4.1)" in app.error[0].value
     conflicts = table(app, "why")
