@@ -8,7 +8,6 @@ attempt of its HTTP clients (requests, urllib, httpx) to reach the network is re
 
 from __future__ import annotations
 
-import ast
 import os
 import re
 import socketserver
@@ -38,18 +37,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-component-update", "--disable-sync"]
 ENABLE = "To run it: `apt-get install chromium` (Debian's package, /usr/bin/chromium) and `pip install playwright`."
 SERVER_START_SECONDS = 60
-
-
-def app_pages() -> list[tuple[str, str]]:
-    """(file, title) of every `st.Page(...)` that app.py registers, in order, read from its source."""
-    pages = []
-    for node in ast.walk(ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "Page" and node.args:
-            first = node.args[0]
-            if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                titles = [k.value.value for k in node.keywords if k.arg == "title" and isinstance(k.value, ast.Constant)]
-                pages.append((first.value, str(titles[0]) if titles else Path(first.value).stem))
-    return pages
 
 
 @pytest.fixture(scope="module")

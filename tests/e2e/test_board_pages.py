@@ -14,7 +14,8 @@ import pytest
 from dashboard import scoring
 from dashboard.db import connect
 from etl import report
-from tests.e2e.conftest import Server, app_pages, settle
+from tests.app_pages import app_pages
+from tests.e2e.conftest import Server, settle
 from tests.principals import ADMIN
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import ProxyTrap, Server, app_pages, settle
+from tests.app_pages import app_pages
+from tests.e2e.conftest import ProxyTrap, Server, settle
 
 pytestmark = pytest.mark.e2e
 

@@ -38,7 +38,7 @@ pytestmark = pytest.mark.e2e
 MAX_CHOICES = 20  # options tried per select box (the sections and Annex A objectives fit; the 38+ items do not)
 ANSWER_WIDGETS = {"Current maturity", "Target", "Applicable to this unit", "Maturity level", "Level to save as the answer"}
 FREE_TEXT = ("evidence", "notes", "justification", "owner")
-DOWNLOAD_WAIT_S = 20  # a file is built on click in well under a second here; a lost click never arrives
+DOWNLOAD_WAIT_S = 90  # a file is built on click: the board deck renders its charts through Chromium (kaleido)
 MIN_TEXT = 12  # shorter answer texts ("n/a", "Yes") say nothing about a unit
 
 

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app_pages import app_pages
 from tests.pages.conftest import APP, ROOT
 
-
-def _page_files() -> list[str]:
-    """The pages that app.py registers (its PAGES literal: group -> (file, title)), read from its source so that a
-    new page is tested automatically."""
-    tree = ast.parse(Path(APP).read_text())
-    found = next(node.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
-                 and any(isinstance(t, ast.Name) and t.id == "PAGES" for t in node.targets))
-    return [path for entries in ast.literal_eval(found).values() for path, _title in entries]
-
-
-PAGES = _page_files()
+PAGES = [path for path, _title in app_pages()]
 
 
 def test_every_page_file_is_registered() -> None:
