@@ -154,10 +154,10 @@ def simulate(db: str, unit: str, model: Model, seed: int) -> dict[str, Any]:
                     evidence = evidence[:model.evidence_chars].strip()
                 answers[item.id] = (level, evidence)  # what the run must find stored
                 clock.person += chance.lognormvariate(math.log(model.think), SIGMA) + 2 * POINT_CLICK
-                run(app.selectbox(key=f"a{created.id}:{item.id}:maturity").set_value(level))
+                run(app.selectbox(key=f"a{created.id}:{item.id}:maturity:compact").set_value(level))
                 if evidence:
                     clock.person += POINT_CLICK + len(evidence) * model.keystroke + model.keystroke
-                    run(app.text_input(key=f"a{created.id}:{item.id}:evidence").input(evidence))
+                    run(app.text_input(key=f"a{created.id}:{item.id}:evidence:compact").input(evidence))
             if section.id == model.break_after:
                 clock.person += model.break_minutes * 60
             if number + 1 < len(sections):

@@ -478,9 +478,11 @@ def sync_identity() -> str | None:
 
 
 def bind(key: str, stored: Any) -> None:
-    """Show the stored value in widget `key`; take it over whenever the database changed it (another person)."""
+    """Show the stored value in widget `key`; take it over whenever the database changed it (another person), and
+    whenever the widget comes back after a run that did not draw it (another section, the other mode), since
+    Streamlit forgets an undrawn widget's value."""
     seen = f"_seen::{key}"
-    if seen not in st.session_state or st.session_state[seen] != stored:
+    if key not in st.session_state or seen not in st.session_state or st.session_state[seen] != stored:
         st.session_state[key] = stored
         st.session_state[seen] = stored
 
@@ -667,23 +669,29 @@ def _levels_help(item: Item) -> str:
             + "\n\n" + "  \n".join(item.questions))
 
 
+def _compact_on(assessment: store.Assessment, item: Item, field: str, readonly: bool) -> dict[str, Any]:
+    key = f"a{assessment.id}:{item.id}:{field}:compact"
+    return {"key": key, "on_change": _save, "args": (assessment.id, item.id, field, key), "disabled": readonly}
+
+
 def compact_item_editor(assessment: store.Assessment, row: Mapping[str, Any], item: Item, *, readonly: bool) -> None:
     """One questionnaire item on one line: title (questions and rubric in its help), level, evidence and, for an
     Annex A control, applicability (a control not applicable asks for its justification in the evidence's place).
 
-    The widgets are the full editor's (same keys, same save on change), so an answer given here is stored
-    exactly as there. Evidence holding several lines keeps a (short) text area, so no line break is lost."""
+    The widgets save through the full editor's `_save` (same fields, same change log), so an answer given here is
+    stored exactly as there; their keys end in `:compact` (a widget of another kind under the full editor's key
+    would not show its value when the mode changes). Evidence holding several lines keeps a (short) text area, so
+    no line break is lost."""
     scale = catalog().scale
     stored = _stored(row)
-    prefix = f"a{assessment.id}:{item.id}"
     for field in ("maturity", "applicable", "evidence", "justification"):
-        bind(f"{prefix}:{field}", stored[field])
+        bind(_compact_on(assessment, item, field, readonly)["key"], stored[field])
     title, level, text, switch = st.columns([2.9, 2.6, 3.3, 1.6], vertical_alignment="center")
     title.markdown(f"**{item.id}** {item.title}", help=_levels_help(item))
     applicable = True
     if item.kind == "annex_a":
         with switch:
-            applicable = st.toggle("Applicable", **_on(assessment, item, "applicable", readonly))
+            applicable = st.toggle("Applicable", **_compact_on(assessment, item, "applicable", readonly))
     field, hint = ("evidence", "Evidence: what exists, where, since when") if applicable else \
         ("justification", "Why not applicable? (required; for the SoA)")
     with level:
@@ -691,13 +699,13 @@ def compact_item_editor(assessment: store.Assessment, row: Mapping[str, Any], it
             st.selectbox(f"Level of {item.id}", [None, 0, 1, 2, 3, 4, 5], label_visibility="collapsed",
                          placeholder="Not assessed yet",
                          format_func=lambda v: "Not assessed yet" if v is None else item.level_label(scale, v),
-                         **_on(assessment, item, "maturity", readonly))
+                         **_compact_on(assessment, item, "maturity", readonly))
         else:
             st.caption("Not applicable")
     with text:
         box = st.text_area if "\n" in stored[field] else st.text_input
         box(f"{field.capitalize()} for {item.id}", placeholder=hint, label_visibility="collapsed",
-            **({"height": 68} if box is st.text_area else {}), **_on(assessment, item, field, readonly))
+            **({"height": 68} if box is st.text_area else {}), **_compact_on(assessment, item, field, readonly))
         if not applicable and not stored["justification"].strip():
             st.error("A justification is required for a control that is not applicable.")
 

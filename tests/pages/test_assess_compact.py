@@ -51,15 +51,15 @@ def test_answering_in_compact_mode_saves_the_same_as_the_full_editor(empty_db: P
 
     app = _compact(_app(assessment=compact_id))
     assert not app.radio, "compact mode draws no full editor"
-    app.selectbox(key=f"a{compact_id}:4.1:maturity").set_value(2).run()
-    app.text_input(key=f"a{compact_id}:4.1:evidence").input("Context register v2 on SharePoint").run()
-    app.selectbox(key=f"a{compact_id}:4.2:maturity").set_value(0).run()
+    app.selectbox(key=f"a{compact_id}:4.1:maturity:compact").set_value(2).run()
+    app.text_input(key=f"a{compact_id}:4.1:evidence:compact").input("Context register v2 on SharePoint").run()
+    app.selectbox(key=f"a{compact_id}:4.2:maturity:compact").set_value(0).run()
     app.selectbox(key=f"section_{compact_id}").set_value("A.10").run()
-    app.toggle(key=f"a{compact_id}:A.10.4:applicable").set_value(False).run()
+    app.toggle(key=f"a{compact_id}:A.10.4:applicable:compact").set_value(False).run()
     assert any("justification is required" in e.value for e in app.error)
-    app.text_input(key=f"a{compact_id}:A.10.4:justification").input("We sell no AI system to customers.").run()
+    app.text_input(key=f"a{compact_id}:A.10.4:justification:compact").input("We sell no AI system to customers.").run()
     assert not any("justification is required" in e.value for e in app.error)
-    app.selectbox(key=f"a{compact_id}:A.10.2:maturity").set_value(4).run()
+    app.selectbox(key=f"a{compact_id}:A.10.2:maturity:compact").set_value(4).run()
     assert not app.exception, app.exception
 
     full_answers, full_log = _stored(empty_db, full_id)
@@ -76,7 +76,7 @@ def test_the_level_choice_offers_each_levels_rubric_line(empty_db: Path) -> None
     assessment_id = _start(empty_db)
     app = _compact(_app(assessment=assessment_id))
     item = CATALOG.by_id["4.1"]
-    level = app.selectbox(key=f"a{assessment_id}:4.1:maturity")
+    level = app.selectbox(key=f"a{assessment_id}:4.1:maturity:compact")
     assert level.options[0] == "Not assessed yet"
     for value in range(6):
         assert item.rubric[value] in level.options[value + 1]  # the list shows the item's line for each level
@@ -94,7 +94,7 @@ def test_the_mode_lasts_for_the_session(empty_db: Path) -> None:
     app.button_group(key=f"view_{assessment_id}").set_value("Result").run()
     app.button_group(key=f"view_{assessment_id}").set_value("Answer").run()
     assert app.toggle(key="compact_toggle").value
-    assert not app.radio and app.selectbox(key=f"a{assessment_id}:4.1:maturity")
+    assert not app.radio and app.selectbox(key=f"a{assessment_id}:4.1:maturity:compact")
     app.switch_page("pages/overview.py").run()
     app.switch_page("pages/assess.py").run()
     assert app.toggle(key="compact_toggle").value and not app.radio
@@ -107,9 +107,9 @@ def test_compact_mode_is_read_only_without_a_name_and_keeps_multi_line_evidence(
     with connect(empty_db) as con:
         store.update_response(con, assessment_id, "4.2", {"evidence": "Register\nMinutes of 2026-02-01"}, by="setup")
     app = _compact(_app(assessment=assessment_id, name=None))
-    assert app.selectbox(key=f"a{assessment_id}:4.1:maturity").disabled
-    assert app.text_input(key=f"a{assessment_id}:4.1:evidence").disabled
-    kept = app.text_area(key=f"a{assessment_id}:4.2:evidence")  # a one-line field would drop the line break
+    assert app.selectbox(key=f"a{assessment_id}:4.1:maturity:compact").disabled
+    assert app.text_input(key=f"a{assessment_id}:4.1:evidence:compact").disabled
+    kept = app.text_area(key=f"a{assessment_id}:4.2:evidence:compact")  # a one-line field would drop the line break
     assert kept.value == "Register\nMinutes of 2026-02-01"
 
 
@@ -143,3 +143,20 @@ def test_an_imported_round_has_no_time_spent(empty_db: Path) -> None:
     metrics = {m.label: m.value for m in app.metric}
     assert (metrics["Active time"], metrics["Elapsed"], metrics["Answers saved"]) == ("—", "—", "0")
     assert any("not time spent" in c.value for c in app.caption)
+
+
+def test_answers_show_after_changing_section_or_mode(empty_db: Path) -> None:
+    assessment_id = _start(empty_db)
+    app = _app(assessment=assessment_id)
+    full, compact = f"a{assessment_id}:4.1:evidence", f"a{assessment_id}:4.1:evidence:compact"
+    app.text_area(key=full).input("Context register v2").run()
+    app.selectbox(key=f"section_{assessment_id}").set_value("5").run()
+    app.selectbox(key=f"section_{assessment_id}").set_value("4").run()
+    assert app.text_area(key=full).value == "Context register v2"  # Streamlit forgot the undrawn widget's value
+    _compact(app)
+    assert app.text_input(key=compact).value == "Context register v2"
+    app.text_input(key=compact).input("Context register v3").run()
+    app.selectbox(key=f"a{assessment_id}:4.1:maturity:compact").set_value(3).run()
+    app.toggle(key="compact_toggle").set_value(False).run()
+    assert app.text_area(key=full).value == "Context register v3"
+    assert app.radio(key=f"a{assessment_id}:4.1:maturity").value == 3
