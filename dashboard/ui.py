@@ -35,6 +35,8 @@ __all__ = [
     "catalog",
     "change_token",
     "column_config",
+    "compact_item_editor",
+    "compact_mode",
     "db_path",
     "due_date",
     "filters",
@@ -478,9 +480,11 @@ def sync_identity() -> str | None:
 
 
 def bind(key: str, stored: Any) -> None:
-    """Show the stored value in widget `key`; take it over whenever the database changed it (another person)."""
+    """Show the stored value in widget `key`; take it over whenever the database changed it (another person), and
+    whenever the widget comes back after a run that did not draw it (another section, the other mode), since
+    Streamlit forgets an undrawn widget's value."""
     seen = f"_seen::{key}"
-    if seen not in st.session_state or st.session_state[seen] != stored:
+    if key not in st.session_state or seen not in st.session_state or st.session_state[seen] != stored:
         st.session_state[key] = stored
         st.session_state[seen] = stored
 
@@ -641,6 +645,73 @@ def _fields(assessment: store.Assessment, item: Item, fields: tuple[str, ...], r
                         table(changes.drop(columns=["item_id"]), key=f"history_{prefix}")
 
 
+# --- the compact questionnaire: one line per item ----------------------------------------------------------
+
+_COMPACT = "_compact_mode"  # the choice, kept for the session: a widget's own state is dropped when it is not drawn
+
+
+def compact_mode() -> bool:
+    """The questionnaire's mode switch: the full editor per item, or one line per item. The choice lasts for
+    the browser session (other views and pages included)."""
+    if "compact_toggle" not in st.session_state:
+        st.session_state["compact_toggle"] = bool(st.session_state.get(_COMPACT, False))
+    on = st.toggle("Compact: one line per item", key="compact_toggle",
+                   help="One line per item: the level (each level's line for the item on the ? beside its title and "
+                        "in the list), evidence in one field and, for Annex A, applicability. Saved as in the full "
+                        "editor, which holds the other fields (target, owner, due date, notes, history).")
+    st.session_state[_COMPACT] = on
+    return on
+
+
+def _levels_help(item: Item) -> str:
+    """Every level's line for the item, then its questions: the help beside the item's title (levels first, so a
+    tooltip too tall for the window still shows them)."""
+    scale = catalog().scale
+    return ("  \n".join(f"**{level} · {scale.name(level)}**: {item.rubric[level]}" for level in range(6))
+            + "\n\n" + "  \n".join(item.questions))
+
+
+def _compact_on(assessment: store.Assessment, item: Item, field: str, readonly: bool) -> dict[str, Any]:
+    key = f"a{assessment.id}:{item.id}:{field}:compact"
+    return {"key": key, "on_change": _save, "args": (assessment.id, item.id, field, key), "disabled": readonly}
+
+
+def compact_item_editor(assessment: store.Assessment, row: Mapping[str, Any], item: Item, *, readonly: bool) -> None:
+    """One questionnaire item on one line: title (questions and rubric in its help), level, evidence and, for an
+    Annex A control, applicability (a control not applicable asks for its justification in the evidence's place).
+
+    The widgets save through the full editor's `_save` (same fields, same change log), so an answer given here is
+    stored exactly as there; their keys end in `:compact` (a widget of another kind under the full editor's key
+    would not show its value when the mode changes). Evidence holding several lines keeps a (short) text area, so
+    no line break is lost."""
+    scale = catalog().scale
+    stored = _stored(row)
+    for field in ("maturity", "applicable", "evidence", "justification"):
+        bind(_compact_on(assessment, item, field, readonly)["key"], stored[field])
+    title, level, text, switch = st.columns([2.9, 2.6, 3.3, 1.6], vertical_alignment="center")
+    title.markdown(f"**{item.id}** {item.title}", help=_levels_help(item))
+    applicable = True
+    if item.kind == "annex_a":
+        with switch:
+            applicable = st.toggle("Applicable", **_compact_on(assessment, item, "applicable", readonly))
+    field, hint = ("evidence", "Evidence: what exists, where, since when") if applicable else \
+        ("justification", "Why not applicable? (required; for the SoA)")
+    with level:
+        if applicable:
+            st.selectbox(f"Level of {item.id}", [None, 0, 1, 2, 3, 4, 5], label_visibility="collapsed",
+                         placeholder="Not assessed yet",
+                         format_func=lambda v: "Not assessed yet" if v is None else item.level_label(scale, v),
+                         **_compact_on(assessment, item, "maturity", readonly))
+        else:
+            st.caption("Not applicable")
+    with text:
+        box = st.text_area if "\n" in stored[field] else st.text_input
+        box(f"{field.capitalize()} for {item.id}", placeholder=hint, label_visibility="collapsed",
+            **({"height": 68} if box is st.text_area else {}), **_compact_on(assessment, item, field, readonly))
+        if not applicable and not stored["justification"].strip():
+            st.error("A justification is required for a control that is not applicable.")
+
+
 def statement_of_applicability(assessment_id: int) -> None:
     """The Statement of Applicability of one assessment: every Annex A control, whether it is included, the
     justification either way and whether it is implemented; a warning counts the decisions left unjustified."""
@@ -738,8 +809,38 @@ def assessment_result(assessment: store.Assessment, sections: pd.DataFrame) -> N
     else:
         table(actions.head(8)[["rank", "phase", "item_id", "title", "maturity", "target", "why", "suggested_action"]],
               key=f"result_roadmap_{assessment.id}")
+    _time_spent(assessment)
     left, right = st.columns(2)
     with left:
         st.page_link("pages/overview.py", label="Open the Overview")
     with right:
         st.page_link("pages/roadmap.py", label="Open the full roadmap")
+
+
+def _time_spent(assessment: store.Assessment) -> None:
+    """The time the round's answers took (dashboard/timing.py): active and elapsed, and per item on request."""
+    from dashboard import timing
+
+    st.subheader("Time spent on this round")
+    spent = query(timing.assessment_times, [assessment.id]).iloc[0]
+    answered = int(spent["answers"]) > 0
+    cols = st.columns(3)
+    cols[0].metric("Active time", timing.format_duration(spent["active_s"]) if answered else "—",
+                   help="Time between answers saved in the questionnaire or the interview; a gap longer than "
+                        f"{settings.get('AIMS_PAUSE_MINUTES')} min (AIMS_PAUSE_MINUTES) is a pause and not counted.")
+    cols[1].metric("Elapsed", timing.format_duration(spent["elapsed_s"]) if answered else "—",
+                   help="From the first to the last answer saved in the questionnaire or the interview.")
+    cols[2].metric("Answers saved", int(spent["answers"]),
+                   help="Saves of an answer in the questionnaire or the interview; imported or copied answers are "
+                        "not time spent.")
+    if not answered:
+        st.caption("No answer of this round was given in the questionnaire or the interview (imported or copied "
+                   "answers are not time spent).")
+        return
+    with st.expander("Time per item"):
+        items = query(timing.item_times, assessment.id).sort_values("active_s", ascending=False, kind="stable")
+        items.insert(1, "title", [catalog().by_id[i].title if i in catalog().by_id else "" for i in items["item_id"]])
+        items["active"] = [timing.format_duration(s) for s in items.pop("active_s")]
+        st.caption("Longest first. A gap between two answers counts for the item whose answer ended it.")
+        table(items, key=f"result_time_{assessment.id}",
+              labels={"active": "Active time", "edits": "Saves", "first_at": "First answer", "last_at": "Last answer"})

@@ -50,7 +50,11 @@ if view == "Answer":
     st.progress(float(row["completeness"] or 0) if row["applicable"] else 1.0,
                 text=f"Section {section}: {row['assessed']} of {row['applicable']} applicable items assessed")
     responses = ui.query(store.responses, assessment_ids=[chosen])
+    compact = ui.compact_mode()  # one line per item, or the full editor; kept for the session
     for item_row in responses[responses["section"] == section].itertuples(index=False):
+        if compact:
+            ui.compact_item_editor(assessment, item_row._asdict(), catalog.by_id[item_row.item_id], readonly=readonly)
+            continue
         with st.container(border=True):
             ui.item_editor(assessment, item_row._asdict(), catalog.by_id[item_row.item_id], readonly=readonly)
     position = list(progress).index(section)
