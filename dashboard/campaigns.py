@@ -25,7 +25,7 @@ from urllib.parse import quote
 import duckdb
 import pandas as pd
 
-from dashboard import access, rounds, scoring
+from dashboard import access, rounds, scoring, timing
 from dashboard.access import ASSESSOR, Principal, require, units_sql
 from dashboard.db import frame, one, rows, transaction
 from dashboard.review import (
@@ -53,7 +53,7 @@ __all__ = ["BOARD_COLUMNS", "OVERDUE_COLUMNS", "STATES", "Campaign", "CampaignEr
 # the states in which a round still owes its answers: past the due date, it is overdue
 OWING = (NOT_STARTED, IN_PROGRESS, RETURNED)
 BOARD_COLUMNS = ["unit", "assessment_id", "assessors", "state", "answered_pct", "last_activity", "due_on", "overdue",
-                 "days_overdue", "returned_comments"]
+                 "days_overdue", "returned_comments", "active_s", "elapsed_s"]
 OVERDUE_COLUMNS = ["unit", "assessors", "due_on", "days_overdue", "state", "mailto"]
 
 
@@ -225,8 +225,8 @@ def board(con: duckdb.DuckDBPyConnection, campaign_id: int, *, principal: Princi
     """One row per round of the campaign whose unit the principal may see (an assessor: its own units), by unit name:
     unit, assessment_id, assessors, state, answered_pct (0-1, the scoring engine's completeness), last_activity
     (the last answer or review step), due_on, overdue, days_overdue, returned_comments (the comments of the last
-    return while the round is returned), and the time spent from `dashboard.timing` (active_s, elapsed_s) when that
-    module is present."""
+    return while the round is returned), and the time spent from `dashboard.timing`: active_s (pauses over
+    AIMS_PAUSE_MINUTES left out) and elapsed_s, in seconds."""
     require(principal, "can_read")
     _campaign(con, campaign_id)
     today = today or dt.date.today()
@@ -258,21 +258,19 @@ def board(con: duckdb.DuckDBPyConnection, campaign_id: int, *, principal: Princi
     late = [(today - pd.Timestamp(d).date()).days if o else 0 for d, o in zip(found["due_on"], owing, strict=True)]
     found["days_overdue"] = pd.array([max(d, 0) for d in late], dtype="int64")
     found["overdue"] = found["days_overdue"] > 0
-    out = found[BOARD_COLUMNS].copy()
-    return _with_times(con, out, principal)
+    return _with_times(con, found, principal)
 
 
 def _with_times(con: duckdb.DuckDBPyConnection, out: pd.DataFrame, principal: Principal) -> pd.DataFrame:
-    """The board's time spent, from `dashboard.timing` (helper h12's module) when it exists; nothing made up."""
-    try:
-        from dashboard import timing  # type: ignore[attr-defined]
-    except ImportError:
-        return out
+    """The board's time spent, from `dashboard.timing`: active_s (pauses left out) and elapsed_s (first to last
+    answer given in the app; imported and copied answers are no time spent)."""
     ids = [int(i) for i in out["assessment_id"]]
-    times = timing.assessment_times(con, ids, principal=principal) if ids else pd.DataFrame(
-        columns=["assessment_id", "active_s", "elapsed_s"])
-    merged = out.merge(times[["assessment_id", "active_s", "elapsed_s"]], on="assessment_id", how="left")
-    return merged
+    times = timing.assessment_times(con, ids, principal=principal)
+    found = dict(zip(times["assessment_id"].astype(int), zip(times["active_s"], times["elapsed_s"], strict=True),
+                     strict=True))
+    out["active_s"] = [float(found[i][0]) if i in found else 0.0 for i in ids]
+    out["elapsed_s"] = [float(found[i][1]) if i in found else 0.0 for i in ids]
+    return out[BOARD_COLUMNS]
 
 
 def progress_over_time(con: duckdb.DuckDBPyConnection, campaign_id: int, *, principal: Principal,

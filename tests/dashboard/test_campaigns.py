@@ -302,7 +302,7 @@ def test_the_boards_counts_equal_the_rounds_states(org: duckdb.DuckDBPyConnectio
     review.submit(org, ids["Banking"], principal=lea, by=BY)
     review.finalise(org, ids["Banking"], principal=lea, by=BY)         # finalised; Group: not started
     board = campaigns.board(org, found.id, principal=lea, today=dt.date(2026, 4, 10))
-    assert board.columns.tolist()[:10] == campaigns.BOARD_COLUMNS
+    assert board.columns.tolist() == campaigns.BOARD_COLUMNS
     counts = board["state"].value_counts().to_dict()
     truth = {}
     for assessment_id in ids.values():
@@ -412,3 +412,18 @@ def test_final_only_changes_latest_per_unit_and_says_so(demo_db_copy: Path) -> N
         campaigns.set_final_only(con, False, principal=who, by=BY)
         assert scoring.select_assessments(con, principal=ADMIN, round_label=scoring.LATEST) == before
         assert provenance.FINAL_ONLY_NOTE not in provenance.notes(con, before)
+
+
+def test_the_boards_time_spent_comes_from_timing(org: duckdb.DuckDBPyConnection, catalog: Catalog,
+                                                 launched: campaigns.Campaign) -> None:
+    life = round_of(launched, "Life")
+    answer_all(org, catalog, life, leave_out=27)  # five answers given in the questionnaire (source form)
+    start_at = dt.datetime(2026, 1, 20, 9, 0)
+    items = [r[0] for r in org.execute("SELECT item_id FROM response WHERE assessment_id = ? ORDER BY item_id",
+                                       [life]).fetchall()]
+    for item, minutes in zip(items, (0, 2, 5, 40, 41), strict=True):  # a 35-minute pause in the middle
+        org.execute("UPDATE response SET created_at = ? WHERE assessment_id = ? AND item_id = ?",
+                    [start_at + dt.timedelta(minutes=minutes), life, item])
+    board = campaigns.board(org, launched.id, principal=lead(org)).set_index("unit")
+    assert board.loc["Life", "active_s"] == 6 * 60 and board.loc["Life", "elapsed_s"] == 41 * 60
+    assert board.loc["Banking", "active_s"] == 0 and board.loc["Banking", "elapsed_s"] == 0
