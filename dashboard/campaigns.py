@@ -224,9 +224,9 @@ def board(con: duckdb.DuckDBPyConnection, campaign_id: int, *, principal: Princi
           today: dt.date | None = None) -> pd.DataFrame:
     """One row per round of the campaign whose unit the principal may see (an assessor: its own units), by unit name:
     unit, assessment_id, assessors, state, answered_pct (0-1, the scoring engine's completeness), last_activity
-    (the last answer or review step), due_on, overdue, days_overdue, returned_comments (the comments of the last
-    return while the round is returned), and the time spent from `dashboard.timing`: active_s (pauses over
-    AIMS_PAUSE_MINUTES left out) and elapsed_s, in seconds."""
+    (the last answer or review step; answers copied at the launch are not activity), due_on, overdue,
+    days_overdue, returned_comments (the comments of the last return while the round is returned), and the time
+    spent from `dashboard.timing`: active_s (pauses over AIMS_PAUSE_MINUTES left out) and elapsed_s, in seconds."""
     require(principal, "can_read")
     _campaign(con, campaign_id)
     today = today or dt.date.today()
@@ -236,9 +236,11 @@ def board(con: duckdb.DuckDBPyConnection, campaign_id: int, *, principal: Princi
                    (SELECT string_agg(ra.email, ', ' ORDER BY ra.email) FROM round_assessor ra
                     WHERE ra.assessment_id = a.id) AS assessors,
                    {state_sql()} AS state,
-                   greatest((SELECT max(greatest(r.changed_at, r.created_at)) FROM response r WHERE r.assessment_id = a.id),
+                   greatest((SELECT max(r.changed_at) FROM response r WHERE r.assessment_id = a.id
+                             AND r.created_source IS DISTINCT FROM 'copy'),
                             (SELECT max(l.changed_at) FROM change_log l WHERE l.assessment_id = a.id
-                             AND (l.item_id IS NOT NULL OR l.field IN ('review', 'status')))) AS last_activity,
+                             AND ((l.item_id IS NOT NULL AND l.source IS DISTINCT FROM 'copy')
+                                  OR l.field IN ('review', 'status')))) AS last_activity,
                    c.due_on,
                    CASE WHEN rr.state = '{RETURNED}' AND a.status = 'draft' THEN
                         (SELECT count(*) FROM review_comment rc WHERE rc.assessment_id = a.id AND rc.return_no = rr.returns)

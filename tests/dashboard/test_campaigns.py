@@ -192,6 +192,10 @@ def test_copy_previous_uses_each_units_previous_answers(org: duckdb.DuckDBPyConn
     board = campaigns.board(org, found.id, principal=lead(org)).set_index("unit")
     assert board.loc["Life", "state"] == "in progress" and board.loc["Banking", "state"] == "not started"
     assert board.loc["Life", "answered_pct"] == pytest.approx(30 / 32, abs=0.01)
+    assert pd_isna(board.loc["Life", "last_activity"])  # copied answers are nobody's activity yet
+    store.update_response(org, round_of(found, "Life"), "4.1", {"maturity": 5}, by="ann")
+    board = campaigns.board(org, found.id, principal=lead(org)).set_index("unit")
+    assert not pd_isna(board.loc["Life", "last_activity"])
 
 
 # --- the review -------------------------------------------------------------------------------------------------
