@@ -17,6 +17,7 @@ them on a board until every round is finalised.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from dashboard.review import (
     ReviewError,
     comments,
     finalise,
+    in_review,
     return_round,
     review_state,
     state_sql,
@@ -47,7 +49,7 @@ from dashboard.selection import FINAL_ONLY_KEY, final_only
 from dashboard.store import SCOPES, StoreError, _now, create_assessment
 
 __all__ = ["BOARD_COLUMNS", "OVERDUE_COLUMNS", "STATES", "Campaign", "CampaignError", "ReviewError", "board",
-           "campaigns", "comments", "final_only", "finalise", "launch", "mailto", "overdue", "progress_over_time",
+           "campaigns", "comments", "final_only", "finalise", "in_review", "launch", "mailto", "overdue", "progress_over_time",
            "return_round", "review_state", "set_final_only", "submit"]
 
 # the states in which a round still owes its answers: past the due date, it is overdue
@@ -305,13 +307,14 @@ def progress_over_time(con: duckdb.DuckDBPyConnection, campaign_id: int, *, prin
     timeline: dict[int, list[tuple[pd.Timestamp, int, str]]] = {int(i): [] for i in events["assessment_id"].unique()}
     for row in steps.itertuples():
         timeline[int(row.assessment_id)].append((pd.Timestamp(row.at), int(row.ord), str(row.state)))
+    ordered = [sorted(history) for history in timeline.values()]
     records = []
     for day in days:
         closing = pd.Timestamp(day + dt.timedelta(days=1))
         counts = dict.fromkeys(STATES, 0)
-        for history in timeline.values():
-            past = [s for s in sorted(history) if s[0] < closing]
-            counts[past[-1][2] if past else NOT_STARTED] += 1
+        for history in ordered:
+            done = bisect.bisect_left([s[0] for s in history], closing)  # the steps before the day's end
+            counts[history[done - 1][2] if done else NOT_STARTED] += 1
         records += [(day, state, counts[state]) for state in STATES]
     return pd.DataFrame(records, columns=["day", "state", "units"])
 

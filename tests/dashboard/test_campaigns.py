@@ -210,7 +210,7 @@ def test_the_review_from_submit_to_finalise(org: duckdb.DuckDBPyConnection, cata
                                             launched: campaigns.Campaign) -> None:
     life = round_of(launched, "Life")
     ann, lea = assessor(org), lead(org)
-    assert review.review_state(org, life) == "not started"
+    assert review.review_state(org, life) == "not started" and review.in_review(org, life)
     answer_all(org, catalog, life, leave_out=3)
     assert review.review_state(org, life) == "in progress"
     with pytest.raises(review.ReviewError, match=r"Life 2026-Q1 cannot be submitted yet — 3 applicable item\(s\) not assessed"):
@@ -286,6 +286,7 @@ def test_a_round_outside_campaigns_still_finalises_directly(org: duckdb.DuckDBPy
     made, _ = rounds.start_assessment(org, unit="Other", label="2026-Q1", scope="clauses", catalog_version="t",
                                       assessed_on=DAY, principal=ADMIN, by="x")
     answer_all(org, catalog, made.id)
+    assert not review.in_review(org, made.id)
     rounds.finalise(org, made.id, principal=ADMIN, by="x")
     assert review.review_state(org, made.id) == "finalised"
 
