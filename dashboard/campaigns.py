@@ -225,7 +225,8 @@ def _campaign(con: duckdb.DuckDBPyConnection, campaign_id: int) -> tuple[str, dt
 def board(con: duckdb.DuckDBPyConnection, campaign_id: int, *, principal: Principal,
           today: dt.date | None = None) -> pd.DataFrame:
     """One row per round of the campaign whose unit the principal may see (an assessor: its own units), by unit name:
-    unit, assessment_id, assessors, state, answered_pct (0-1, the scoring engine's completeness), last_activity
+    unit, assessment_id, assessors (named at the launch, or holding the assessor role on the unit or a unit above
+    it: whoever answers for it), state, answered_pct (0-1, the scoring engine's completeness), last_activity
     (the last answer or review step; answers copied at the launch are not activity), due_on, overdue,
     days_overdue, returned_comments (the comments of the last return while the round is returned), and the time
     spent from `dashboard.timing`: active_s (pauses over AIMS_PAUSE_MINUTES left out) and elapsed_s, in seconds."""
@@ -234,9 +235,19 @@ def board(con: duckdb.DuckDBPyConnection, campaign_id: int, *, principal: Princi
     today = today or dt.date.today()
     found = frame(
         con,
-        f"""SELECT u.name AS unit, a.id AS assessment_id,
-                   (SELECT string_agg(ra.email, ', ' ORDER BY ra.email) FROM round_assessor ra
-                    WHERE ra.assessment_id = a.id) AS assessors,
+        f"""WITH RECURSIVE up(unit_id, ancestor) AS (
+                SELECT id, id FROM unit
+                UNION ALL SELECT up.unit_id, u.parent_id FROM up JOIN unit u ON u.id = up.ancestor
+                WHERE u.parent_id IS NOT NULL),
+            answering AS (  -- named at the launch, or holding the assessor role on the unit or a unit above it
+                SELECT assessment_id, email FROM round_assessor
+                UNION SELECT cr.assessment_id, ra.email FROM campaign_round cr
+                JOIN assessment a ON a.id = cr.assessment_id JOIN up ON up.unit_id = a.unit_id
+                JOIN role_assignment ra ON ra.role = 'assessor' AND ra.unit_id = up.ancestor
+                WHERE cr.campaign_id = ?)
+            SELECT u.name AS unit, a.id AS assessment_id,
+                   (SELECT string_agg(DISTINCT w.email, ', ' ORDER BY w.email) FROM answering w
+                    WHERE w.assessment_id = a.id) AS assessors,
                    {state_sql()} AS state,
                    greatest((SELECT max(r.changed_at) FROM response r WHERE r.assessment_id = a.id
                              AND r.created_source IS DISTINCT FROM 'copy'),
@@ -252,7 +263,7 @@ def board(con: duckdb.DuckDBPyConnection, campaign_id: int, *, principal: Princi
             LEFT JOIN round_review rr ON rr.assessment_id = a.id
             WHERE cr.campaign_id = ? AND {units_sql(principal)}
             ORDER BY lower(u.name)""",
-        [int(campaign_id)],
+        [int(campaign_id), int(campaign_id)],
     )
     ids = [int(i) for i in found["assessment_id"]]
     scores = scoring.assessment_scores(con, ids) if ids else pd.DataFrame(columns=["assessment_id", "completeness"])

@@ -109,8 +109,13 @@ def test_launch_grants_assessors_through_access_and_logs_it(org: duckdb.DuckDBPy
     # carl (assessor of the parent) and the lead were not given another role
     assert org.execute("SELECT count(*) FROM role_assignment WHERE email = 'carl@example.org'").fetchall()[0][0] == 1
     assert org.execute("SELECT count(*) FROM role_assignment WHERE email = 'lead@example.org'").fetchall()[0][0] == 1
-    board = campaigns.board(org, found.id, principal=lead(org))
-    assert board.set_index("unit").loc["Life", "assessors"] == "ann@example.org, carl@example.org, lead@example.org"
+    board = campaigns.board(org, found.id, principal=lead(org)).set_index("unit")
+    assert board.loc["Life", "assessors"] == "ann@example.org, carl@example.org, lead@example.org"
+    # whoever answers for a unit is on its row, named at the launch or not (dora: assessor of the whole Group)
+    access.grant(org, "dora@example.org", "assessor", "Group", by=ADMIN)
+    board = campaigns.board(org, found.id, principal=lead(org)).set_index("unit")
+    assert board.loc["Banking", "assessors"] == "ann@example.org, dora@example.org"
+    assert board.loc["Life", "assessors"] == "ann@example.org, carl@example.org, dora@example.org, lead@example.org"
 
 
 def test_a_lead_grants_the_assessor_role_only(org: duckdb.DuckDBPyConnection) -> None:
