@@ -27,7 +27,7 @@ import duckdb
 import pandas as pd
 
 from dashboard import access, rounds, scoring, timing
-from dashboard.access import ASSESSOR, Principal, require, units_sql
+from dashboard.access import Principal, require, units_sql
 from dashboard.db import frame, one, rows, transaction
 from dashboard.review import (
     FINALISED,
@@ -46,7 +46,7 @@ from dashboard.review import (
     submit,
 )
 from dashboard.selection import FINAL_ONLY_KEY, final_only
-from dashboard.store import SCOPES, StoreError, _now, create_assessment
+from dashboard.store import SCOPES, StoreError, _now, get_assessment
 
 __all__ = ["BOARD_COLUMNS", "OVERDUE_COLUMNS", "STATES", "Campaign", "CampaignError", "ReviewError", "board",
            "campaigns", "comments", "final_only", "finalise", "in_review", "launch", "mailto", "overdue", "progress_over_time",
@@ -169,34 +169,68 @@ def launch(con: duckdb.DuckDBPyConnection, *, name: str, units: Sequence[str] | 
                             f"{label!r}: choose another label, or leave {'it' if len(clash) == 1 else 'them'} out.")
     version = one(con, "SELECT value FROM meta WHERE key = 'catalog_version'")
     catalog_version = str(version[0]) if version else "unknown"
-    created_ids, granted, copied = [], [], 0
-    with transaction(con):
+    listed = ", ".join(str(i) for i, _ in chosen)  # integers from the unit table
+    needed = _lacking(con, named, listed)
+    copied = 0
+    with transaction(con):  # set-based: a campaign of 500 units is a handful of statements
+        now = _now()
         campaign_id = int(rows(con, """INSERT INTO campaign (name, scope, label, assessed_on, due_on, default_target,
                                                             created_by, created_at)
                                        VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
-                               [name, scope, label, assessed_on, due_on, int(default_target), by, _now()])[0][0])
-        for unit_id, unit_name in chosen:
-            created = create_assessment(con, unit=unit_name, label=label, scope=scope, catalog_version=catalog_version,
-                                        assessed_on=assessed_on, source="form", default_target=int(default_target))
-            now = _now()
-            con.executemany(
-                """INSERT INTO change_log (assessment_id, item_id, field, old_value, new_value, changed_by, changed_at,
-                                           source) VALUES (?, NULL, ?, NULL, ?, ?, ?, 'campaign')""",
-                [[created.id, "created", f"{scope} {label}", by, now],
-                 [created.id, "campaign", f"{name} (campaign {campaign_id})", by, now]])
-            con.execute("INSERT INTO campaign_round (campaign_id, assessment_id) VALUES (?, ?)", [campaign_id, created.id])
-            for email in named.get(unit_id, []):
-                con.execute("INSERT INTO round_assessor (assessment_id, email) VALUES (?, ?)", [created.id, email])
-                holder = access.resolve(con, email, email)
-                if holder.can_organise or (holder.role == ASSESSOR and unit_id in (holder.unit_ids or frozenset())):
-                    continue  # already answers for this unit
-                if access.grant(con, email, ASSESSOR, unit_name, by=principal, in_transaction=True):
-                    granted.append(f"{email} → {unit_name}")
-            if copy_previous:
-                copied += rounds.copy_previous_within(con, created, by=by).new
-            created_ids.append(created.id)
+                               [name, scope, label, assessed_on, due_on, int(default_target), by, now])[0][0])
+        made = {int(u): int(a) for a, u in rows(
+            con, f"""INSERT INTO assessment (unit_id, label, scope, assessed_on, source, catalog_version, default_target)
+                     SELECT id, ?, ?, ?, 'form', ?, ? FROM unit WHERE id IN ({listed}) RETURNING id, unit_id""",
+            [label, scope, assessed_on, catalog_version, int(default_target)])}
+        created = ", ".join(str(a) for a in made.values())
+        con.execute(f"""INSERT INTO change_log (assessment_id, item_id, field, old_value, new_value, changed_by,
+                                                changed_at, source)
+                        SELECT a.id, NULL, f.field, NULL, f.value, ?, ?, 'campaign'
+                        FROM assessment a, (VALUES ('created', ?), ('campaign', ?)) f(field, value)
+                        WHERE a.id IN ({created}) ORDER BY a.id, f.field DESC""",
+                    [by, now, f"{scope} {label}", f"{name} (campaign {campaign_id})"])
+        con.execute(f"INSERT INTO campaign_round SELECT ?, id FROM assessment WHERE id IN ({created})", [campaign_id])
+        pairs = pd.DataFrame([(made[u], e) for u, emails in named.items() for e in emails],
+                             columns=["assessment_id", "email"])
+        if not pairs.empty:
+            con.register("_named", pairs)
+            try:
+                con.execute("INSERT INTO round_assessor SELECT assessment_id, email FROM _named")
+            finally:
+                con.unregister("_named")
+        names = dict(chosen)
+        granted = access.grant_assessors(con, [(e, names[u]) for u, e in needed], by=principal)
+        if copy_previous:
+            for unit_id, _ in chosen:
+                found = get_assessment(con, made[unit_id])
+                assert found is not None
+                copied += rounds.copy_previous_within(con, found, by=by).new
     return Campaign(campaign_id, name, scope, label, assessed_on, due_on, int(default_target),
-                    tuple(n for _, n in chosen), tuple(created_ids), tuple(granted), copied)
+                    tuple(n for _, n in chosen), tuple(made[u] for u, _ in chosen), tuple(granted), copied)
+
+
+def _lacking(con: duckdb.DuckDBPyConnection, named: Mapping[int, Sequence[str]], listed: str) -> list[tuple[int, str]]:
+    """(unit id, email) of the named assessors who do not answer for that unit yet: not an administrator or lead
+    (stored or in AIMS_ADMINS), nor an assessor of the unit or of a unit above it."""
+    emails = sorted({e for found in named.values() for e in found})
+    if not emails:
+        return []
+    marks = ", ".join("?" for _ in emails)
+    everywhere = access.env_admins() | {str(r[0]) for r in rows(
+        con, f"SELECT email FROM role_assignment WHERE role IN ('administrator', 'lead') AND email IN ({marks})", emails)}
+    above: dict[int, set[int]] = {}
+    for unit_id, ancestor in rows(con, f"""WITH RECURSIVE up(unit_id, ancestor) AS (
+                                               SELECT id, id FROM unit WHERE id IN ({listed})
+                                               UNION ALL SELECT up.unit_id, u.parent_id FROM up
+                                               JOIN unit u ON u.id = up.ancestor WHERE u.parent_id IS NOT NULL)
+                                           SELECT unit_id, ancestor FROM up"""):
+        above.setdefault(int(unit_id), set()).add(int(ancestor))
+    assigned: dict[str, set[int]] = {}
+    for email, unit_id in rows(con, f"SELECT email, unit_id FROM role_assignment WHERE role = 'assessor' "
+                                    f"AND email IN ({marks})", emails):
+        assigned.setdefault(str(email), set()).add(int(unit_id))
+    return [(u, e) for u, found in named.items() for e in found
+            if e not in everywhere and not (assigned.get(e, set()) & above.get(u, {u}))]
 
 
 # --- reading ----------------------------------------------------------------------------------------------------

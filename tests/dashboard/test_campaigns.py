@@ -145,22 +145,30 @@ def test_a_clash_is_refused_naming_the_units_and_nothing_is_written(org: duckdb.
     assert after == before
 
 
-def test_a_failure_half_way_rolls_the_whole_launch_back(org: duckdb.DuckDBPyConnection, monkeypatch) -> None:
-    real = store.create_assessment
+def test_a_failure_half_way_rolls_the_whole_launch_back(org: duckdb.DuckDBPyConnection, catalog: Catalog,
+                                                         monkeypatch) -> None:
+    old, _ = rounds.start_assessment(org, unit="Life", label="2025-Q4", scope="clauses", catalog_version="t",
+                                     assessed_on=dt.date(2025, 11, 1), principal=ADMIN, by="x")
+    answer_all(org, catalog, old.id)
+    before = org.execute("SELECT (SELECT count(*) FROM assessment), (SELECT count(*) FROM response), "
+                         "(SELECT count(*) FROM change_log), (SELECT count(*) FROM role_assignment)").fetchall()
+    real = rounds.copy_previous_within
     calls = []
 
-    def failing(con, **kwargs):
-        calls.append(kwargs["unit"])
-        if len(calls) == 3:
+    def failing(con, created, *, by):
+        calls.append(created.unit)
+        if len(calls) == 5:  # Banking, Group, Insurance, Life (its answers copied), then P&C fails
             raise store.StoreError("disk full")
-        return real(con, **kwargs)
+        return real(con, created, by=by)
 
-    monkeypatch.setattr(campaigns, "create_assessment", failing)
+    monkeypatch.setattr(rounds, "copy_previous_within", failing)
     with pytest.raises(store.StoreError, match="disk full"):
-        start(org, parent="Group", assessors={"Banking": ["ann@example.org"]})
-    assert org.execute("SELECT count(*) FROM assessment").fetchall()[0][0] == 0
+        start(org, parent="Group", assessors={"Banking": ["ann@example.org"]}, copy_previous=True)
+    assert calls == ["Banking", "Group", "Insurance", "Life", "P&C"]
+    after = org.execute("SELECT (SELECT count(*) FROM assessment), (SELECT count(*) FROM response), "
+                        "(SELECT count(*) FROM change_log), (SELECT count(*) FROM role_assignment)").fetchall()
+    assert after == before
     assert org.execute("SELECT count(*) FROM campaign").fetchall()[0][0] == 0
-    assert org.execute("SELECT count(*) FROM role_assignment WHERE role = 'assessor'").fetchall()[0][0] == 0
 
 
 @pytest.mark.parametrize(("given", "message"), [
