@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import duckdb
 import pytest
 
-from dashboard import access, campaigns, provenance, review, rounds, scoring, store
+from dashboard import access, campaigns, provenance, review, rounds, scoring, selection, store
 from dashboard.access import AccessDenied
 from dashboard.catalog import Catalog
 from dashboard.db import connect
@@ -445,3 +445,23 @@ def test_the_boards_time_spent_comes_from_timing(org: duckdb.DuckDBPyConnection,
     board = campaigns.board(org, launched.id, principal=lead(org)).set_index("unit")
     assert board.loc["Life", "active_s"] == 6 * 60 and board.loc["Life", "elapsed_s"] == 41 * 60
     assert board.loc["Banking", "active_s"] == 0 and board.loc["Banking", "elapsed_s"] == 0
+
+
+def test_final_only_compares_with_the_previous_finalised_round(org: duckdb.DuckDBPyConnection,
+                                                               catalog: Catalog) -> None:
+    made = []
+    for label, day in (("R1", dt.date(2025, 1, 10)), ("R2", dt.date(2025, 6, 10)), ("R3", dt.date(2025, 12, 10))):
+        found, _ = rounds.start_assessment(org, unit="Other", label=label, scope="clauses", catalog_version="t",
+                                           assessed_on=day, principal=ADMIN, by="x")
+        answer_all(org, catalog, found.id)
+        made.append(found.id)
+    rounds.finalise(org, made[0], principal=ADMIN, by="x")
+    rounds.finalise(org, made[2], principal=ADMIN, by="x")  # R2 stays a draft between two finalised rounds
+    latest = scoring.select_assessments(org, principal=ADMIN, units=["Other"])
+    assert latest == [made[2]]
+    assert selection.previous(org, latest)[1] == [(made[1], "clause", made[1])]
+    campaigns.set_final_only(org, True, principal=ADMIN, by="x")
+    assert scoring.select_assessments(org, principal=ADMIN, units=["Other"]) == [made[2]]
+    assert selection.previous(org, latest)[1] == [(made[0], "clause", made[0])]
+    # a draft chosen by its label still finds its own previous round (a finalised one)
+    assert selection.previous(org, [made[1]])[1] == [(made[0], "clause", made[0])]
