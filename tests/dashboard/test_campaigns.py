@@ -128,7 +128,14 @@ def test_a_lead_grants_the_assessor_role_only(org: duckdb.DuckDBPyConnection) ->
         access.revoke(org, "dan@example.org", "assessor", "Life", by=who)
     with pytest.raises(AccessDenied):
         access.grant(org, "eve@example.org", "assessor", "Life", by=assessor(org, "dan@example.org"))
-    assert org.execute("SELECT count(*) FROM role_assignment WHERE email = 'eve@example.org'").fetchall()[0][0] == 0
+    with pytest.raises(AccessDenied):
+        access.grant_assessors(org, [("eve@example.org", "Life")], by=assessor(org, "dan@example.org"))
+    with pytest.raises(ValueError, match="No unit named 'Mars'"):
+        access.grant_assessors(org, [("eve@example.org", "Mars")], by=who)
+    assert access.grant_assessors(org, [("Eve@example.org", "life"), ("dan@example.org", "Life")], by=who) == [
+        "eve@example.org → Life"]  # dan had it already
+    assert org.execute("SELECT role, unit_id IS NOT NULL FROM role_assignment WHERE email = 'eve@example.org'"
+                       ).fetchall() == [("assessor", True)]
 
 
 def test_a_clash_is_refused_naming_the_units_and_nothing_is_written(org: duckdb.DuckDBPyConnection) -> None:
