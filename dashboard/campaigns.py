@@ -150,7 +150,7 @@ def launch(con: duckdb.DuckDBPyConnection, *, name: str, units: Sequence[str] | 
         raise CampaignError(f"The due date {due_on} is before the round's date {assessed_on}.")
     if isinstance(default_target, bool) or int(default_target) != default_target or not 0 <= default_target <= 5:
         raise CampaignError(f"The default target must be a whole level from 0 to 5, not {default_target!r}.")
-    chosen = _units(con, units, parent)
+    chosen = _units(con, [units] if isinstance(units, str) else units, parent)
     by_name = {n.lower(): (i, n) for i, n in chosen}
     named: dict[int, list[str]] = {}
     for unit, emails in (assessors or {}).items():
@@ -160,19 +160,18 @@ def launch(con: duckdb.DuckDBPyConnection, *, name: str, units: Sequence[str] | 
         unit_id, unit_name = by_name[key]
         named.setdefault(unit_id, [])
         named[unit_id] += [e for e in _emails(unit_name, list(emails)) if e not in named[unit_id]]
-    clash = [str(r[0]) for r in rows(
-        con, f"""SELECT u.name FROM assessment a JOIN unit u ON u.id = a.unit_id
-                 WHERE a.label = ? AND a.unit_id IN ({', '.join(str(i) for i, _ in chosen)}) ORDER BY lower(u.name)""",
-        [label])]
-    if clash:
-        raise CampaignError(f"{', '.join(clash)} already {'has' if len(clash) == 1 else 'have'} a round labelled "
-                            f"{label!r}: choose another label, or leave {'it' if len(clash) == 1 else 'them'} out.")
     version = one(con, "SELECT value FROM meta WHERE key = 'catalog_version'")
     catalog_version = str(version[0]) if version else "unknown"
     listed = ", ".join(str(i) for i, _ in chosen)  # integers from the unit table
-    needed = _lacking(con, named, listed)
     copied = 0
     with transaction(con):  # set-based: a campaign of 500 units is a handful of statements
+        clash = [str(r[0]) for r in rows(
+            con, f"""SELECT u.name FROM assessment a JOIN unit u ON u.id = a.unit_id
+                     WHERE a.label = ? AND a.unit_id IN ({listed}) ORDER BY lower(u.name)""", [label])]
+        if clash:
+            raise CampaignError(f"{', '.join(clash)} already {'has' if len(clash) == 1 else 'have'} a round labelled "
+                                f"{label!r}: choose another label, or leave {'it' if len(clash) == 1 else 'them'} out.")
+        needed = _lacking(con, named, listed)
         now = _now()
         campaign_id = int(rows(con, """INSERT INTO campaign (name, scope, label, assessed_on, due_on, default_target,
                                                             created_by, created_at)
