@@ -17,12 +17,15 @@ Interface (for the pages, the command line and the tests)
   ``check_assessments(con, principal, ids_or_picks)``; ``units_sql(principal, column)`` (a SQL condition on a
   unit id column, literals only); ``visible_units(con, *, principal)``; ``may_open_page(principal, path)``.
 * Roles: ``resolve(con, email, name, groups)`` -> Principal; ``grant(con, email, role, unit, *, by)``,
-  ``revoke(con, email, role, unit, *, by)`` (``by`` a Principal that can_manage; each change a change_log row
+  ``revoke(con, email, role, unit, *, by)`` (``by`` a Principal that can_manage — except that a governance lead may
+  grant the unit assessor role, which launching a campaign does (``grant_assessors``: many at once, inside the
+  launch's transaction), and nothing else; each change a change_log row
   with field ``role``, item_id the email, assessment_id NULL, source ``access``); ``assignments(con, *, principal)``.
   Revoking the last administrator is refused (administrators named in ``AIMS_ADMINS`` count).
 
-* Writes: ``authorise_write(con, principal, action_name, assessment_ids)`` — answers and roadmap actions of its
-  units for administrators, leads and assessors; every other write (imports, undo, merges, rounds, finalising,
+* Writes: ``authorise_write(con, principal, action_name, assessment_ids)`` — answers, roadmap actions and submitting
+  a round for review (``review.submit``) of its units for administrators, leads and assessors (an assessor's answers
+  to a round submitted for review are refused until a lead returns it); every other write (imports, undo, merges, rounds, finalising,
   dates, crosswalks, proposals, the demo) for administrators and leads. ``dashboard.ui.write`` asks it before
   every write; undo, merge, start/finalise/re-date a round and roadmap tracking also take ``principal`` themselves.
 * ``without_free_text(principal, frame)``: a viewer's tables lose FREE_TEXT_COLUMNS (``ui.query`` applies it).
@@ -68,6 +71,7 @@ __all__ = [
     "check_unit",
     "env_admins",
     "grant",
+    "grant_assessors",
     "group_roles",
     "local_admin",
     "may_open_page",
@@ -360,9 +364,21 @@ def _label(role: str, unit: str | None) -> str:
     return f"{role} of {unit}" if unit else role
 
 
-def grant(con: duckdb.DuckDBPyConnection, email: str, role: str, unit: str | None = None, *, by: Principal) -> bool:
-    """Give `email` a role (an assessor: for one unit; call again for more). False when it already had it."""
+def _may_grant(by: Principal, role: str) -> None:
+    """Administrators grant every role; a governance lead only the assessor role on a unit (so that launching a
+    campaign can name a unit's assessors). Nobody else grants anything."""
+    if isinstance(by, Principal) and by.role == LEAD and role == ASSESSOR:
+        return
+    if isinstance(by, Principal) and by.role == LEAD:
+        raise AccessDenied("A governance lead may grant only the unit assessor role; ask an administrator for "
+                           f"the role {ROLE_TITLES.get(role, role)}.")
     require(by, "can_manage")
+
+
+def grant(con: duckdb.DuckDBPyConnection, email: str, role: str, unit: str | None = None, *, by: Principal) -> bool:
+    """Give `email` a role (an assessor: for one unit; call again for more). False when it already had it.
+    Administrators grant any role, leads the assessor role only."""
+    _may_grant(by, role)
     email = _check(email, role)
     unit_id = _unit_id(con, unit, role)
     if rows(con, "SELECT 1 FROM role_assignment WHERE email = ? AND role = ? AND unit_id IS NOT DISTINCT FROM ?",
@@ -378,6 +394,38 @@ def grant(con: duckdb.DuckDBPyConnection, email: str, role: str, unit: str | Non
         raise
     con.execute("COMMIT")
     return True
+
+
+def grant_assessors(con: duckdb.DuckDBPyConnection, pairs: Iterable[tuple[str, str]], *, by: Principal) -> list[str]:
+    """`grant` of the assessor role for many (email, unit name) pairs at once, inside the caller's transaction (a
+    campaign's launch): the same permission (administrators and leads), checks and change-log rows, in a few
+    statements. Returns "email → unit" for each role granted (a pair that already had it is left as it is)."""
+    _may_grant(by, ASSESSOR)
+    wanted = sorted({(_check(email, ASSESSOR), " ".join(str(unit).split())) for email, unit in pairs})
+    if not wanted:
+        return []
+    names = sorted({unit.lower() for _, unit in wanted})
+    known = {str(n).lower(): (int(i), str(n)) for i, n in rows(
+        con, f"SELECT id, name FROM unit WHERE lower(name) IN ({', '.join('?' for _ in names)})", names)}
+    missing = [unit for _, unit in wanted if unit.lower() not in known]
+    if missing:
+        raise ValueError(f"No unit named {missing[0]!r}.")
+    held = {(str(e), int(u)) for e, u in rows(con, "SELECT email, unit_id FROM role_assignment WHERE role = ?",
+                                              [ASSESSOR])}
+    new = [(email, *known[unit.lower()]) for email, unit in wanted if (email, known[unit.lower()][0]) not in held]
+    if not new:
+        return []
+    added = pd.DataFrame(new, columns=["email", "unit_id", "unit"])
+    added["label"] = [_label(ASSESSOR, unit) for unit in added["unit"]]
+    con.register("_granted", added)
+    try:
+        con.execute("""INSERT INTO role_assignment (email, role, unit_id, granted_by)
+                       SELECT email, ?, unit_id, ? FROM _granted""", [ASSESSOR, by.recorded_as])
+        con.execute("""INSERT INTO change_log (assessment_id, item_id, field, old_value, new_value, changed_by, source)
+                       SELECT NULL, email, 'role', NULL, label, ?, 'access' FROM _granted""", [by.recorded_as])
+    finally:
+        con.unregister("_granted")
+    return [f"{email} → {unit}" for email, _, unit in new]
 
 
 def revoke(con: duckdb.DuckDBPyConnection, email: str, role: str, unit: str | None = None, *, by: Principal) -> bool:
@@ -415,7 +463,9 @@ def role_log(con: duckdb.DuckDBPyConnection, *, principal: Principal) -> pd.Data
 # --- writes: what each action needs (dashboard.ui.write asks before it runs one) -----------------------------
 
 # changes to answers of one assessment: an assessor of its unit may make them
-_ANSWER_ACTIONS = frozenset({"update_response", "decide", "dismiss", "begin", "save_edits", "set_actions"})
+_ANSWER_ACTIONS = frozenset({"update_response", "decide", "dismiss", "begin", "save_edits", "set_actions", "submit"})
+# writes of answers themselves: refused to an assessor once the round is submitted for review (dashboard/review.py)
+_ANSWER_WRITES = frozenset({"update_response", "decide", "begin"})
 # anyone with a role: caching a summary they were allowed to read
 _READER_ACTIONS = frozenset({"remember"})
 # access: the functions check can_manage themselves
@@ -434,5 +484,23 @@ def authorise_write(con: duckdb.DuckDBPyConnection, principal: Principal, action
     elif action in _ANSWER_ACTIONS:
         require(principal, "can_answer")
         check_assessments(con, principal, list(assessment_ids))
+        if action in _ANSWER_WRITES and principal.role == ASSESSOR:
+            _refuse_submitted(con, list(assessment_ids))
     else:
         require(principal, "can_organise")
+
+
+def _refuse_submitted(con: duckdb.DuckDBPyConnection, assessment_ids: list[int]) -> None:
+    """An assessor does not change the answers of a round submitted for review (a returned round is open again;
+    a finalised one is read-only for everyone, in the store)."""
+    ids = sorted({int(i) for i in assessment_ids})
+    if not ids:
+        return
+    found = rows(con, f"""SELECT u.name, a.label FROM round_review r JOIN assessment a ON a.id = r.assessment_id
+                           JOIN unit u ON u.id = a.unit_id
+                           WHERE r.state = 'submitted' AND a.status = 'draft'
+                           AND r.assessment_id IN ({', '.join(str(i) for i in ids)})""")
+    if found:
+        unit, label = found[0]
+        raise AccessDenied(f"{unit} {label} is submitted for review: its answers stay as submitted until a governance "
+                           "lead returns it to you (with comments) or finalises it.")
