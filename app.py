@@ -25,6 +25,7 @@ PAGES = {
     ],
     "Assess": [
         st.Page("pages/units.py", title="Units and rounds"),
+        st.Page("pages/campaigns.py", title="Campaigns"),
         st.Page("pages/assess.py", title="Questionnaire"),
         st.Page("pages/interview.py", title="AI-guided interview"),
         st.Page("pages/import_data.py", title="Import"),
