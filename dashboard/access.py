@@ -17,12 +17,14 @@ Interface (for the pages, the command line and the tests)
   ``check_assessments(con, principal, ids_or_picks)``; ``units_sql(principal, column)`` (a SQL condition on a
   unit id column, literals only); ``visible_units(con, *, principal)``; ``may_open_page(principal, path)``.
 * Roles: ``resolve(con, email, name, groups)`` -> Principal; ``grant(con, email, role, unit, *, by)``,
-  ``revoke(con, email, role, unit, *, by)`` (``by`` a Principal that can_manage; each change a change_log row
+  ``revoke(con, email, role, unit, *, by)`` (``by`` a Principal that can_manage — except that a governance lead may
+  grant the unit assessor role, which launching a campaign does, and nothing else; each change a change_log row
   with field ``role``, item_id the email, assessment_id NULL, source ``access``); ``assignments(con, *, principal)``.
   Revoking the last administrator is refused (administrators named in ``AIMS_ADMINS`` count).
 
-* Writes: ``authorise_write(con, principal, action_name, assessment_ids)`` — answers and roadmap actions of its
-  units for administrators, leads and assessors; every other write (imports, undo, merges, rounds, finalising,
+* Writes: ``authorise_write(con, principal, action_name, assessment_ids)`` — answers, roadmap actions and submitting
+  a round for review (``review.submit``) of its units for administrators, leads and assessors (an assessor's answers
+  to a round submitted for review are refused until a lead returns it); every other write (imports, undo, merges, rounds, finalising,
   dates, crosswalks, proposals, the demo) for administrators and leads. ``dashboard.ui.write`` asks it before
   every write; undo, merge, start/finalise/re-date a round and roadmap tracking also take ``principal`` themselves.
 * ``without_free_text(principal, frame)``: a viewer's tables lose FREE_TEXT_COLUMNS (``ui.query`` applies it).
@@ -361,23 +363,40 @@ def _label(role: str, unit: str | None) -> str:
     return f"{role} of {unit}" if unit else role
 
 
-def grant(con: duckdb.DuckDBPyConnection, email: str, role: str, unit: str | None = None, *, by: Principal) -> bool:
-    """Give `email` a role (an assessor: for one unit; call again for more). False when it already had it."""
+def _may_grant(by: Principal, role: str) -> None:
+    """Administrators grant every role; a governance lead only the assessor role on a unit (so that launching a
+    campaign can name a unit's assessors). Nobody else grants anything."""
+    if isinstance(by, Principal) and by.role == LEAD and role == ASSESSOR:
+        return
+    if isinstance(by, Principal) and by.role == LEAD:
+        raise AccessDenied("A governance lead may grant only the unit assessor role; ask an administrator for "
+                           f"the role {ROLE_TITLES.get(role, role)}.")
     require(by, "can_manage")
+
+
+def grant(con: duckdb.DuckDBPyConnection, email: str, role: str, unit: str | None = None, *, by: Principal,
+          in_transaction: bool = False) -> bool:
+    """Give `email` a role (an assessor: for one unit; call again for more). False when it already had it.
+    Administrators grant any role, leads the assessor role only. `in_transaction`: the caller holds a transaction
+    (a campaign's launch) and this runs inside it instead of in its own."""
+    _may_grant(by, role)
     email = _check(email, role)
     unit_id = _unit_id(con, unit, role)
     if rows(con, "SELECT 1 FROM role_assignment WHERE email = ? AND role = ? AND unit_id IS NOT DISTINCT FROM ?",
             [email, role, unit_id]):
         return False
-    con.execute("BEGIN TRANSACTION")
+    if not in_transaction:
+        con.execute("BEGIN TRANSACTION")
     try:
         con.execute("INSERT INTO role_assignment (email, role, unit_id, granted_by) VALUES (?, ?, ?, ?)",
                     [email, role, unit_id, by.recorded_as])
         _log(con, email, None, _label(role, unit), by)
     except BaseException:
-        con.execute("ROLLBACK")
+        if not in_transaction:
+            con.execute("ROLLBACK")
         raise
-    con.execute("COMMIT")
+    if not in_transaction:
+        con.execute("COMMIT")
     return True
 
 
@@ -416,7 +435,9 @@ def role_log(con: duckdb.DuckDBPyConnection, *, principal: Principal) -> pd.Data
 # --- writes: what each action needs (dashboard.ui.write asks before it runs one) -----------------------------
 
 # changes to answers of one assessment: an assessor of its unit may make them
-_ANSWER_ACTIONS = frozenset({"update_response", "decide", "dismiss", "begin", "save_edits", "set_actions"})
+_ANSWER_ACTIONS = frozenset({"update_response", "decide", "dismiss", "begin", "save_edits", "set_actions", "submit"})
+# writes of answers themselves: refused to an assessor once the round is submitted for review (dashboard/review.py)
+_ANSWER_WRITES = frozenset({"update_response", "decide", "begin"})
 # anyone with a role: caching a summary they were allowed to read
 _READER_ACTIONS = frozenset({"remember"})
 # access: the functions check can_manage themselves
@@ -435,5 +456,23 @@ def authorise_write(con: duckdb.DuckDBPyConnection, principal: Principal, action
     elif action in _ANSWER_ACTIONS:
         require(principal, "can_answer")
         check_assessments(con, principal, list(assessment_ids))
+        if action in _ANSWER_WRITES and principal.role == ASSESSOR:
+            _refuse_submitted(con, list(assessment_ids))
     else:
         require(principal, "can_organise")
+
+
+def _refuse_submitted(con: duckdb.DuckDBPyConnection, assessment_ids: list[int]) -> None:
+    """An assessor does not change the answers of a round submitted for review (a returned round is open again;
+    a finalised one is read-only for everyone, in the store)."""
+    ids = sorted({int(i) for i in assessment_ids})
+    if not ids:
+        return
+    found = rows(con, f"""SELECT u.name, a.label FROM round_review r JOIN assessment a ON a.id = r.assessment_id
+                           JOIN unit u ON u.id = a.unit_id
+                           WHERE r.state = 'submitted' AND a.status = 'draft'
+                           AND r.assessment_id IN ({', '.join(str(i) for i in ids)})""")
+    if found:
+        unit, label = found[0]
+        raise AccessDenied(f"{unit} {label} is submitted for review: its answers stay as submitted until a governance "
+                           "lead returns it to you (with comments) or finalises it.")

@@ -4,7 +4,8 @@ incomplete to be presented as a full result.
 Management views (Overview, Presentation, the report, the executive summary) show both beside their
 figures: *Latest per unit* may take a unit's clauses from one round and its Annex A answers from another,
 and a draft round under `AIMS_DRAFT_COMPLETENESS` per cent complete counts as it stands but is marked
-provisional, with its unit named, instead of passing for a finished assessment.
+provisional, with its unit named, instead of passing for a finished assessment. When a lead has set management
+views to show finalised rounds only (`selection.final_only`), a line says so.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ import pandas as pd
 from dashboard import settings
 from dashboard.db import frame
 from dashboard.scoring import Selection, items_cte
-from dashboard.selection import COVERS, LATEST, values_sql
+from dashboard.selection import COVERS, LATEST, final_only, values_sql
 
-__all__ = ["DRAFT_MARK", "draft_threshold", "drafts", "drafts_text", "marked", "notes", "rounds_text", "rounds_used"]
+__all__ = ["DRAFT_MARK", "FINAL_ONLY_NOTE", "draft_threshold", "drafts", "drafts_text", "marked", "notes", "rounds_text", "rounds_used"]
 
 DRAFT_MARK = "draft"
+FINAL_ONLY_NOTE = ("Finalised rounds only: each unit's newest finalised round is shown; drafts and rounds under "
+                   "review are left out, and so are units without a finalised round (setting: management views "
+                   "show finalised rounds only).")
 
 
 def draft_threshold() -> float:
@@ -115,5 +119,6 @@ def notes(con: duckdb.DuckDBPyConnection, picks: Selection, round_label: str | N
     drafts marked provisional (empty lines left out)."""
     chosen = list(picks)
     lines = [rounds_text(rounds_used(con, chosen)) if round_label in (LATEST, None) else "",
-             drafts_text(drafts(con, chosen))]
+             drafts_text(drafts(con, chosen)),
+             FINAL_ONLY_NOTE if round_label in (LATEST, None) and final_only(con) else ""]
     return [line for line in lines if line]

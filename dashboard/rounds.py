@@ -23,7 +23,7 @@ from dashboard.store import (
     upsert_responses,
 )
 
-__all__ = ["copy_responses", "default_label", "finalise", "finalise_blockers", "previous_assessment", "set_date",
+__all__ = ["copy_previous_within", "copy_responses", "default_label", "finalise", "finalise_blockers", "previous_assessment", "set_date",
            "start_assessment"]
 
 
@@ -62,18 +62,35 @@ def copy_responses(con: duckdb.DuckDBPyConnection, source_id: int, target_id: in
     Runs in its own transaction; the target must be a draft.
     """
     with transaction(con):
-        target = _writable(con, target_id)
-        kinds = tuple(k for k in _KINDS[target.scope] if kinds is None or k in kinds)
-        copied = frame(
-            con,
-            f"""SELECT ? AS assessment_id, r.item_id, {', '.join('r.' + f for f in RESPONSE_FIELDS)}
-                FROM response r JOIN catalog_item c USING (item_id)
-                WHERE r.assessment_id = ? AND c.kind IN ({', '.join('?' for _ in kinds)})""",
-            [target_id, source_id, *kinds],
-        )
-        if copied.empty:
-            return UpsertCounts()
-        return upsert_responses(con, copied, by=by, source="copy")
+        return _copy(con, source_id, target_id, by=by, kinds=kinds)
+
+
+def _copy(con: duckdb.DuckDBPyConnection, source_id: int, target_id: int, *, by: str,
+          kinds: tuple[str, ...] | None = None) -> UpsertCounts:
+    """`copy_responses` inside the caller's transaction."""
+    target = _writable(con, target_id)
+    kinds = tuple(k for k in _KINDS[target.scope] if kinds is None or k in kinds)
+    copied = frame(
+        con,
+        f"""SELECT ? AS assessment_id, r.item_id, {', '.join('r.' + f for f in RESPONSE_FIELDS)}
+            FROM response r JOIN catalog_item c USING (item_id)
+            WHERE r.assessment_id = ? AND c.kind IN ({', '.join('?' for _ in kinds)})""",
+        [target_id, source_id, *kinds],
+    )
+    if copied.empty:
+        return UpsertCounts()
+    return upsert_responses(con, copied, by=by, source="copy")
+
+
+def copy_previous_within(con: duckdb.DuckDBPyConnection, created: Assessment, *, by: str) -> UpsertCounts:
+    """Fill a new round from its unit's previous answers, inside the caller's transaction: like Latest per unit,
+    each kind of answers (clauses, Annex A) from the newest earlier round that has them."""
+    counts = UpsertCounts()
+    for kind in _KINDS[created.scope]:
+        previous = previous_assessment(con, created.id, kind)
+        if previous is not None:
+            counts = counts + _copy(con, previous.id, created.id, by=by, kinds=(kind,))
+    return counts
 
 
 def finalise_blockers(con: duckdb.DuckDBPyConnection, assessment_id: int) -> list[str]:
@@ -98,6 +115,9 @@ def finalise_blockers(con: duckdb.DuckDBPyConnection, assessment_id: int) -> lis
 def finalise(con: duckdb.DuckDBPyConnection, assessment_id: int, *, principal: Principal, by: str) -> None:
     """Freeze a complete assessment; refuses with the reasons when it is not complete (administrators and leads)."""
     authorise_write(con, principal, "finalise", [assessment_id])
+    from dashboard.review import refuse_unreviewed  # a campaign round is finalised from its review only
+
+    refuse_unreviewed(con, assessment_id)
     blockers = finalise_blockers(con, assessment_id)
     if blockers:
         raise StoreError("Cannot finalise yet — " + "; ".join(blockers) + ".")
@@ -159,8 +179,6 @@ def start_assessment(
         )
     counts = UpsertCounts()
     if copy_previous:  # like Latest per unit: each kind of answers from the newest earlier round that has them
-        for kind in _KINDS[scope]:
-            previous = previous_assessment(con, created.id, kind)
-            if previous is not None:
-                counts = counts + copy_responses(con, previous.id, created.id, by=by, kinds=(kind,))
+        with transaction(con):
+            counts = copy_previous_within(con, created, by=by)
     return created, counts

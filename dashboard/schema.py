@@ -221,6 +221,51 @@ MIGRATIONS: tuple[str, ...] = (
     );
     ALTER TABLE change_log ALTER COLUMN assessment_id DROP NOT NULL;
     """,
+    # campaigns (dashboard/campaigns.py, dashboard/review.py): a lead launches one round per unit at once; each
+    # round's assessors (emails); the review state of a round once an assessor submits it (submitted / returned;
+    # finalised is assessment.status 'final'); the lead's comments when returning it, per item or (item_id NULL)
+    # for the round, numbered by return. Every step is also a change_log row (field 'review' or 'campaign').
+    """
+    CREATE SEQUENCE campaign_id_seq START 1;
+    CREATE TABLE campaign (
+        id             INTEGER PRIMARY KEY DEFAULT nextval('campaign_id_seq'),
+        name           VARCHAR NOT NULL,
+        scope          VARCHAR NOT NULL CHECK (scope IN ('clauses', 'annex_a', 'both')),
+        label          VARCHAR NOT NULL,
+        assessed_on    DATE NOT NULL,
+        due_on         DATE,
+        default_target SMALLINT NOT NULL DEFAULT 3 CHECK (default_target BETWEEN 0 AND 5),
+        created_by     VARCHAR,
+        created_at     TIMESTAMP NOT NULL DEFAULT current_localtimestamp()
+    );
+    CREATE TABLE campaign_round (
+        campaign_id   INTEGER NOT NULL,
+        assessment_id INTEGER NOT NULL PRIMARY KEY
+    );
+    CREATE TABLE round_assessor (
+        assessment_id INTEGER NOT NULL,
+        email         VARCHAR NOT NULL,
+        PRIMARY KEY (assessment_id, email)
+    );
+    CREATE TABLE round_review (
+        assessment_id INTEGER NOT NULL PRIMARY KEY,
+        state         VARCHAR NOT NULL CHECK (state IN ('submitted', 'returned')),
+        returns       INTEGER NOT NULL DEFAULT 0,
+        changed_by    VARCHAR,
+        changed_at    TIMESTAMP
+    );
+    CREATE SEQUENCE review_comment_id_seq START 1;
+    CREATE TABLE review_comment (
+        id              BIGINT PRIMARY KEY DEFAULT nextval('review_comment_id_seq'),
+        assessment_id   INTEGER NOT NULL,
+        item_id         VARCHAR,
+        comment         VARCHAR NOT NULL,
+        made_by         VARCHAR,
+        made_at         TIMESTAMP NOT NULL,
+        state_when_made VARCHAR NOT NULL,
+        return_no       INTEGER NOT NULL
+    );
+    """,
 )
 
 

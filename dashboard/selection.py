@@ -26,14 +26,23 @@ import duckdb
 from dashboard.access import Principal, units_sql
 from dashboard.db import frame
 
-__all__ = ["ALL_ROUNDS", "KINDS", "LATEST", "Pick", "assessment_ids", "parts", "previous", "select_assessments",
-           "values_sql", "view_count"]
+__all__ = ["ALL_ROUNDS", "FINAL_ONLY_KEY", "KINDS", "LATEST", "Pick", "assessment_ids", "final_only", "parts",
+           "previous", "select_assessments", "values_sql", "view_count"]
 
 LATEST = "Latest per unit"
 ALL_ROUNDS = "All rounds"
 KINDS = ("clause", "annex_a")
 
 Pick = int | tuple[int, str, int]
+
+# the setting "management views show finalised rounds only" (set by dashboard.campaigns.set_final_only)
+FINAL_ONLY_KEY = "final_only"
+
+
+def final_only(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether Latest per unit takes finalised rounds only (stored in `meta`; off unless a lead turned it on)."""
+    found = con.execute("SELECT value FROM meta WHERE key = ?", [FINAL_ONLY_KEY]).fetchall()
+    return bool(found) and found[0][0] == "true"
 
 # the scope of an assessment covers a kind of item: both, or clauses for clause items, annex_a for controls
 COVERS = "(a.scope = 'both' OR (a.scope = 'clauses') = (k.kind = 'clause'))"
@@ -84,6 +93,7 @@ def select_assessments(
     units: Sequence[str] | None = None,
     round_label: str | None = LATEST,
     group: str | None = None,
+    finalised_only: bool | None = None,
 ) -> list[Pick]:
     """The selection for the chosen units (or group of units) and round.
 
@@ -92,6 +102,10 @@ def select_assessments(
     a parent unit: it selects the units under it (and the parent's own assessments). Archived units are left out,
     and so are the units the principal may not see (`dashboard.access`): an assessor's selection never holds
     another unit's assessment.
+
+    With the setting "management views show finalised rounds only" on (`final_only`, or `finalised_only=True`),
+    Latest per unit takes each unit's newest *finalised* rounds: drafts and rounds under review are left out, and
+    a unit without a finalised round is left out. A round label or All rounds is taken as asked.
     """
     params: list[object] = []
     where = ["NOT u.archived", units_sql(principal)]
@@ -105,6 +119,8 @@ def select_assessments(
     if not latest and round_label != ALL_ROUNDS:
         where.append("a.label = ?")
         params.append(round_label)
+    if latest and (final_only(con) if finalised_only is None else finalised_only):
+        where.append("a.status = 'final'")
     chosen = f"""SELECT a.* FROM assessment a JOIN unit u ON u.id = a.unit_id LEFT JOIN unit p ON p.id = u.parent_id
                  WHERE {' AND '.join(where)}"""
     if not latest:

@@ -38,6 +38,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AIMS_ROLE_GROUPS", "",
             "Groups of that claim mapped to an organisation-wide role, e.g. 'aims-admins=administrator, "
             "aims-leads=lead, aims-board=viewer'. Unit assessors are assigned on the Access page."),
+    Setting("AIMS_PAUSE_MINUTES", "15",
+            "Time spent answering (dashboard/timing.py): a gap between two answers longer than this many minutes is "
+            "a pause, not counted in the active time of an assessment."),
     Setting("AIMS_DRAFT_COMPLETENESS", "80",
             "Management views (Overview, Presentation, report, executive summary) mark a draft round whose "
             "completeness is below this percentage as provisional, naming the unit, instead of presenting it as a "
