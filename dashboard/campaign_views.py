@@ -18,12 +18,14 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from urllib.parse import urlencode
 
+import duckdb
 import pandas as pd
 
 __all__ = [
     "BOARD_LABELS",
     "board_view",
     "filter_board",
+    "in_review",
     "parse_assessors",
     "parse_item_comments",
     "state_text",
@@ -116,6 +118,16 @@ def filter_board(board: pd.DataFrame, states: Collection[str] = (), overdue_only
     if overdue_only:
         keep &= board["overdue"].fillna(False).astype(bool)
     return board[keep].reset_index(drop=True)
+
+
+def in_review(con: duckdb.DuckDBPyConnection, assessment_id: int) -> bool:
+    """Whether the round takes part in a review (it belongs to a campaign, or was submitted once): the questionnaire
+    then shows its review state and Submit. The rule of `review.refuse_unreviewed`; a stand-in until the core
+    exposes it (requested in campaign_interface.md)."""
+    found = con.execute("""SELECT EXISTS (SELECT 1 FROM campaign_round WHERE assessment_id = ?)
+                                  OR EXISTS (SELECT 1 FROM round_review WHERE assessment_id = ?)""",
+                        [int(assessment_id), int(assessment_id)]).fetchall()
+    return bool(found and found[0][0])
 
 
 def _joined(value: object) -> str:

@@ -747,26 +747,29 @@ def assessment_result(assessment: store.Assessment, sections: pd.DataFrame) -> N
 
 
 def review_panel(assessment: store.Assessment, user: str | None) -> tuple[str | None, pd.DataFrame]:
-    """A campaign round's review at the top of the questionnaire: its state, the lead's comment on the round when it
-    was returned, and **Submit for review** (a refusal shown as the core words it). Returns the state (None for a
-    round outside any campaign, which shows nothing) and the lead's comments on the items, for `item_comments`."""
-    from dashboard import campaigns
+    """A round's review at the top of the questionnaire, for a round of a campaign (or one already submitted): its
+    state, the lead's comment on the round when it was returned, and **Submit for review** (a refusal shown as the
+    core words it). Returns the state (None for a round outside any review, which shows nothing) and the comments
+    of the last return on items, for `item_comments`."""
+    from dashboard import campaign_views, campaigns
     from dashboard.summarize import escape_markdown
 
+    none = pd.DataFrame(columns=["item_id", "comment", "by", "at"])
+    if not query(campaign_views.in_review, assessment.id):
+        return None, none
     state = query(campaigns.review_state, assessment.id)
-    if state is None:
-        return None, pd.DataFrame(columns=["item_id", "comment", "by", "at"])
-    comments = query(campaigns.comments, assessment.id) if state == "returned" else pd.DataFrame(
-        columns=["item_id", "comment", "by", "at"])
+    comments = query(campaigns.comments, assessment.id) if state == "returned" else none
+    if not comments.empty:  # the comments the lead returned it with last time
+        comments = comments[comments["return_no"] == comments["return_no"].max()]
     explain = {"submitted": "waiting for the governance lead's review; answers are read-only meanwhile.",
                "returned": "returned by the governance lead: see the comments, correct, and submit again.",
                "finalised": "finalised after review."}
     st.markdown(f"**Review:** {escape_markdown(state)} — {explain.get(state, 'answer every item, then submit it for review.')}")
     for row in comments[comments["item_id"].isna()].itertuples():
         st.warning(f"**Comment on the round** ({escape_markdown(_who_when(row))}): {escape_markdown(row.comment)}")
-    items = sorted(set(comments["item_id"].dropna()))
+    items = list(dict.fromkeys(comments["item_id"].dropna()))
     if items:  # the comments stand beside their items, which may be in other sections
-        st.caption("The lead commented on " + ", ".join(items) + ": their comments stand above each item.")
+        st.caption("The lead commented on " + ", ".join(items) + ": each comment stands above its item.")
     if state in ("not started", "in progress", "returned") and st.button(
             "Submit for review", key=f"submit_{assessment.id}", disabled=not user):
         try:

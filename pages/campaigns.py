@@ -8,7 +8,9 @@ import streamlit as st
 from dashboard import campaign_charts, campaigns, rounds, ui
 from dashboard import campaign_views as views
 from dashboard.access import AccessDenied
+from dashboard.columns import export_frame
 from dashboard.summarize import escape_markdown
+from etl.exports import to_csv, to_xlsx
 
 ui.page_setup()
 st.title("Campaigns")
@@ -31,6 +33,7 @@ def act(action: str, **values: object) -> None:
         elif action == "return":
             comments = views.parse_item_comments(form["r_items"], set(catalog.by_id), form["r_round"])
             ui.write(campaigns.return_round, values["aid"], comments=comments, by=by)
+            form["r_round"] = form["r_items"] = ""
             message = f"Returned {values['unit']}'s round to its assessors with {len(comments)} comment(s)."
         else:
             ui.write(campaigns.finalise, values["aid"], by=by)
@@ -65,8 +68,7 @@ if listed.empty:
     st.info("No campaign yet." + ("" if who.can_organise else " A governance lead launches them."))
     st.stop()
 
-names = dict(zip(listed["id"], listed["name"] + " · " + listed["label"] + " · due " + listed["due_on"].astype(str),
-                 strict=True))
+names = {r.id: f"{r.name} · {r.label}" + (f" · due {r.due_on:%Y-%m-%d}" if r.due_on else "") for r in listed.itertuples()}
 chosen = st.selectbox("Campaign", list(names), format_func=names.get, key="campaign_pick")
 board = ui.query(campaigns.board, chosen)
 st.caption(f"{len(board)} unit(s): " + " · ".join(f"{(board['state'] == s).sum()} {s}" for s in campaigns.STATES))
@@ -76,13 +78,13 @@ late = right.toggle("Overdue only", key="board_overdue")
 shown = views.board_view(views.filter_board(board, states, late))
 ui.table(shown, key="board", labels=views.BOARD_LABELS,
          overrides={"link": st.column_config.LinkColumn(views.BOARD_LABELS["link"], display_text="open")})
-exported = shown.drop(columns=["link"]).rename(columns=views.BOARD_LABELS)
-cols = st.columns(3)
-cols[0].download_button("Board (CSV)", lambda: campaigns.board_csv(exported), "campaign-board.csv", key="board_csv")
-cols[1].download_button("Board (XLSX)", lambda: campaigns.board_xlsx(exported), "campaign-board.xlsx", key="board_xlsx")
+exported = export_frame(shown.drop(columns=["link"]), extra=views.BOARD_LABELS)  # what is shown, formula-safe
 overdue = ui.query(campaigns.overdue, chosen)
-cols[2].download_button("Overdue units (CSV)", lambda: campaigns.overdue_csv(overdue), "campaign-overdue.csv",
-                        key="overdue_csv", disabled=overdue.empty)
+cols = st.columns(3)
+cols[0].download_button("Board (CSV)", lambda: to_csv(exported), "campaign-board.csv", key="board_csv")
+cols[1].download_button("Board (XLSX)", lambda: to_xlsx([("Board", exported)]), "campaign-board.xlsx", key="board_xlsx")
+cols[2].download_button("Overdue units (CSV)", lambda: to_csv(export_frame(overdue, extra={"mailto": "Mail link"})),
+                        "campaign-overdue.csv", key="overdue_csv", disabled=overdue.empty)
 st.plotly_chart(campaign_charts.progress_chart(ui.query(campaigns.progress_over_time, chosen),
                                                title=f"Progress over time · {names[chosen]}"), key="progress")
 
