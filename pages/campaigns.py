@@ -62,6 +62,7 @@ if who.can_organise:
                      help="Each gets the assessor role on that unit if they lack it (logged).")
         st.checkbox("Start from each unit's previous answers", value=True, key="c_copy")
         st.form_submit_button("Launch", type="primary", on_click=act, args=("launch",))
+    ui.final_only_toggle("campaign_final_only")
 if result := st.session_state.pop("c_result", None):
     (st.success if result[0] == "success" else st.error)(escape_markdown(result[1]))
 if listed.empty:
@@ -94,7 +95,6 @@ if who.can_organise:
     for row in overdue.head(30).itertuples():
         st.link_button(f"Write to {row.unit}'s assessors ({row.days_overdue} day(s) late)", row.mailto)
     st.subheader("Review")
-    ui.final_only_toggle("campaign_final_only")
     waiting = board[board["state"] == "submitted"]
     if waiting.empty:
         st.caption("No round is waiting for review.")

@@ -181,8 +181,6 @@ def test_a_round_outside_campaigns_shows_no_review(demo_db: Path) -> None:
 
 @pytest.mark.parametrize(("page", "key"), [("pages/settings.py", "final_only"), ("pages/campaigns.py", "campaign_final_only")])
 def test_the_final_only_setting_is_switched_from_the_page(demo_db: Path, page: str, key: str) -> None:
-    if page == "pages/campaigns.py":
-        _launch(demo_db)  # the lead's switch sits in the Review part of a campaign
     who = access.local_admin("Ada") if page == "pages/settings.py" else LEAD
     app = _open(who, page)
     assert app.toggle(key=key).value is False
