@@ -24,31 +24,36 @@ def _empty(figure: go.Figure, title: str) -> go.Figure:
     return figure
 
 
+def _days(values: pd.Series) -> list[str]:
+    return [d.isoformat() for d in pd.to_datetime(values).dt.date]
+
+
 def progress_chart(progress: pd.DataFrame, *, title: str = "Progress over time") -> go.Figure:
     """Units per state per day as stacked bars (one colour and pattern per state, from not started to finalised),
     when the rows are (day, state, units); else the share answered per day as a line (`answered_pct`)."""
     figure = go.Figure()
     if progress.empty:
         return _empty(figure, title)
-    days = sorted(pd.to_datetime(progress["day"]).dt.date.unique())
     if "state" in progress.columns:
-        data = progress.assign(day=pd.to_datetime(progress["day"]).dt.date)
+        data = progress.assign(day=_days(progress["day"]))
+        days = sorted(data["day"].unique())  # one bar a day, each day named (a date axis made one day a wall)
         counts = data.pivot_table(index="day", columns="state", values="units", aggfunc="sum").reindex(days).fillna(0)
         for state in [s for s in STATE_ORDER if s in counts.columns] + [s for s in counts.columns if s not in STATE_ORDER]:
             figure.add_bar(x=days, y=counts[state].astype(int), name=str(state),
                            marker={"color": _COLOURS.get(state, "#777777"), "line": {"color": "#444444", "width": 0.5},
                                    "pattern": {"shape": _PATTERNS.get(state, "")}},
                            hovertemplate=f"{state}<br>%{{x}}: %{{y}} unit(s)<extra></extra>")
-        figure.update_layout(barmode="stack", yaxis={"title": "units", "rangemode": "tozero", "gridcolor": "#eeeeee",
-                                                     "tickformat": "d"})
+        most = int(counts.sum(axis=1).max()) if len(counts) else 0
+        figure.update_layout(barmode="stack", bargap=0.3,
+                             yaxis={"title": "units", "rangemode": "tozero", "gridcolor": "#eeeeee", "tickformat": "d",
+                                    **({"dtick": 1} if most <= 10 else {})})
     else:
         share = pd.to_numeric(progress["answered_pct"], errors="coerce")
         share = share * 100 if share.max() <= 1 else share
-        figure.add_scatter(x=list(pd.to_datetime(progress["day"]).dt.date), y=share, mode="lines+markers",
-                           name="answered", line={"color": "#0072B2", "width": 2.5},
-                           hovertemplate="%{x}: %{y:.0f}% answered<extra></extra>")
+        figure.add_scatter(x=_days(progress["day"]), y=share, mode="lines+markers", name="answered",
+                           line={"color": "#0072B2", "width": 2.5}, hovertemplate="%{x}: %{y:.0f}% answered<extra></extra>")
         figure.update_layout(yaxis={"title": "answered (%)", "range": [0, 105], "gridcolor": "#eeeeee"})
-    figure.update_layout(title=chart_title(title), xaxis={"title": "day", "type": "date", "tickformat": "%Y-%m-%d"},
+    figure.update_layout(title=chart_title(title), xaxis={"title": "day", "type": "category"},
                          legend={"orientation": "h", "y": -0.25, "yanchor": "top", "traceorder": "normal"},
                          height=420, **_LAYOUT)
     return figure

@@ -23,6 +23,7 @@ import pandas as pd
 
 __all__ = [
     "BOARD_LABELS",
+    "BOARD_WIDTHS",
     "board_view",
     "filter_board",
     "in_review",
@@ -47,6 +48,10 @@ BOARD_LABELS: dict[str, str] = {
     "returned_comments": "Lead's comments",
     "link": "Questionnaire",
 }
+# on screen, in pixels: the state with its share and the dates read whole, the counts stay narrow
+BOARD_WIDTHS: dict[str, int] = {"unit": 170, "assessors": 220, "state": 145, "last_activity": 135, "due_on": 95,
+                                "overdue": 75, "days_overdue": 95, "active": 100, "elapsed": 130,
+                                "returned_comments": 110, "link": 100}
 
 
 def _lines(text: str | None) -> Iterable[tuple[int, str]]:

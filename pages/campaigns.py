@@ -3,6 +3,7 @@ late), and returns or finalises what units submit. An assessor sees their own un
 
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import campaign_charts, campaigns, rounds, ui
@@ -69,7 +70,8 @@ if listed.empty:
     st.info("No campaign yet." + ("" if who.can_organise else " A governance lead launches them."))
     st.stop()
 
-names = {r.id: f"{r.name} · {r.label}" + (f" · due {r.due_on:%Y-%m-%d}" if r.due_on else "") for r in listed.itertuples()}
+names = {r.id: f"{r.name} · {r.label}" + (f" · due {r.due_on:%Y-%m-%d}" if pd.notna(r.due_on) else "")
+         for r in listed.itertuples()}
 chosen = st.selectbox("Campaign", list(names), format_func=names.get, key="campaign_pick")
 board = ui.query(campaigns.board, chosen)
 st.caption(f"{len(board)} unit(s): " + " · ".join(f"{(board['state'] == s).sum()} {s}" for s in campaigns.STATES))
@@ -77,7 +79,7 @@ left, right = st.columns([3, 1])
 states = left.multiselect("Show states", campaigns.STATES, key="board_states", placeholder="All states")
 late = right.toggle("Overdue only", key="board_overdue")
 shown = views.board_view(views.filter_board(board, states, late))
-ui.table(shown, key="board", labels=views.BOARD_LABELS,
+ui.table(shown, key="board", labels=views.BOARD_LABELS, widths=views.BOARD_WIDTHS,
          overrides={"link": st.column_config.LinkColumn(views.BOARD_LABELS["link"], display_text="open")})
 exported = export_frame(shown.drop(columns=["link"]), extra=views.BOARD_LABELS)  # what is shown, formula-safe
 overdue = ui.query(campaigns.overdue, chosen)
@@ -91,9 +93,10 @@ st.plotly_chart(campaign_charts.progress_chart(ui.query(campaigns.progress_over_
 
 if who.can_organise:
     st.subheader("Reminders")
-    st.caption("Nothing is sent by the dashboard: each link opens your mail program with the unit's assessors.")
+    st.caption(f"{len(overdue)} unit(s) overdue. Nothing is sent by the dashboard: each link opens your mail program "
+               "with the unit's assessors" + (" (the first 30 here; the CSV lists all)." if len(overdue) > 30 else "."))
     for row in overdue.head(30).itertuples():
-        st.link_button(f"Write to {row.unit}'s assessors ({row.days_overdue} day(s) late)", row.mailto)
+        st.link_button(f"Write to {escape_markdown(row.unit)}'s assessors ({row.days_overdue} day(s) late)", row.mailto)
     st.subheader("Review")
     waiting = board[board["state"] == "submitted"]
     if waiting.empty:
@@ -101,7 +104,7 @@ if who.can_organise:
         st.stop()
     units = dict(zip(waiting["assessment_id"], waiting["unit"], strict=True))
     aid = st.selectbox("Submitted round", list(units), format_func=units.get, key="review_pick")
-    st.page_link("pages/assess.py", label=f"Read {units[aid]}'s answers", query_params={"assessment": str(aid)})
+    st.page_link("pages/assess.py", label=f"Read {escape_markdown(units[aid])}'s answers", query_params={"assessment": str(aid)})
     st.text_area("Comment on the round", key="r_round")
     st.text_area("Comments on items, one a line", key="r_items", placeholder="4.2 = Name the interested parties")
     left, right = st.columns(2)

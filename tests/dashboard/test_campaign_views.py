@@ -106,6 +106,8 @@ def test_the_progress_chart_stacks_the_cores_counts_per_state_in_order() -> None
     by_state = {t.name: [int(v) for v in t.y] for t in figure.data}
     assert by_state == {"not started": [2, 1], "in progress": [1, 1], "finalised": [0, 1]}
     assert spec["layout"]["barmode"] == "stack"
+    assert list(figure.data[0].x) == ["2026-03-01", "2026-03-02"]  # one bar a day, named
+    assert spec["layout"]["yaxis"]["dtick"] == 1  # a few units: whole numbers only
     assert spec["layout"]["title"]["subtitle"]["text"] == "Spring &lt;b&gt;"  # user text escaped
 
 

@@ -36,10 +36,10 @@ def _open(who: Principal, page: str, **params: str) -> AppTest:
     return app
 
 
-def _launch(db: Path, *, copy_previous: bool = True) -> campaigns.Campaign:
+def _launch(db: Path, *, copy_previous: bool = True, due: bool = True) -> campaigns.Campaign:
     with connect(db) as con:
         return campaigns.launch(con, name="Spring review", units=UNITS, scope="clauses", label=LABEL,
-                                assessed_on=dt.date.today(), due_on=dt.date.today() + dt.timedelta(days=20),
+                                assessed_on=dt.date.today(), due_on=dt.date.today() + dt.timedelta(days=20) if due else None,
                                 assessors={OWN: [ASSESSOR_EMAIL]}, copy_previous=copy_previous, principal=LEAD,
                                 by="Lea Lead <lead@example.org>")
 
@@ -101,7 +101,7 @@ def test_a_launch_the_core_refuses_shows_its_message_and_writes_nothing(demo_db:
 
 
 def test_an_assessor_sees_only_its_own_units_row_and_no_launch_or_review(demo_db: Path) -> None:
-    _launch(demo_db)
+    _launch(demo_db, due=False)  # a campaign without a due date: nothing is overdue
     app = _open(_assessor(demo_db), "pages/campaigns.py")
     assert _board(app)["unit"].tolist() == [OWN]
     assert not [e for e in app.get("expander") if "Launch" in str(e.label)]
@@ -191,3 +191,23 @@ def test_the_final_only_setting_is_switched_from_the_page(demo_db: Path, page: s
     app.toggle(key=key).set_value(False).run()
     with connect(demo_db) as con:
         assert final_only(con) is False
+
+
+def test_overdue_units_get_a_mail_link_each_and_the_board_flags_them(demo_db: Path) -> None:
+    with connect(demo_db) as con:
+        campaigns.launch(con, name="Late one", units=UNITS, scope="clauses", label=LABEL,
+                         assessed_on=dt.date.today() - dt.timedelta(days=40), due_on=dt.date.today() - dt.timedelta(days=9),
+                         assessors={OWN: [ASSESSOR_EMAIL], OTHER: ["rb@example.org", "rb2@example.org"]},
+                         principal=LEAD, by="Lea Lead")
+    app = _open(LEAD, "pages/campaigns.py")
+    links = {e.proto.label: e.proto.url for e in app.get("link_button")}
+    assert len(links) == 3 and "3 unit(s) overdue" in _texts(app, "caption"), links
+    own = links[f"Write to {OWN}'s assessors (9 day(s) late)"]
+    assert own.startswith(f"mailto:{ASSESSOR_EMAIL}?subject=") and "<" not in own and " " not in own
+    assert links[f"Write to {OTHER}'s assessors (9 day(s) late)"].startswith("mailto:rb2@example.org,rb@example.org?")
+    board = _board(app).set_index("unit")
+    assert board["overdue"].tolist() == ["yes"] * 3 and board["days_overdue"].tolist() == [9] * 3
+    app.toggle(key="board_overdue").set_value(True).run()
+    assert len(_board(app)) == 3
+    app.multiselect(key="board_states").set_value(["submitted"]).run()
+    assert _board(app).empty
