@@ -18,7 +18,8 @@ Interface (for the pages, the command line and the tests)
   unit id column, literals only); ``visible_units(con, *, principal)``; ``may_open_page(principal, path)``.
 * Roles: ``resolve(con, email, name, groups)`` -> Principal; ``grant(con, email, role, unit, *, by)``,
   ``revoke(con, email, role, unit, *, by)`` (``by`` a Principal that can_manage — except that a governance lead may
-  grant the unit assessor role, which launching a campaign does, and nothing else; each change a change_log row
+  grant the unit assessor role, which launching a campaign does (``grant_assessors``: many at once, inside the
+  launch's transaction), and nothing else; each change a change_log row
   with field ``role``, item_id the email, assessment_id NULL, source ``access``); ``assignments(con, *, principal)``.
   Revoking the last administrator is refused (administrators named in ``AIMS_ADMINS`` count).
 
@@ -70,6 +71,7 @@ __all__ = [
     "check_unit",
     "env_admins",
     "grant",
+    "grant_assessors",
     "group_roles",
     "local_admin",
     "may_open_page",
@@ -374,30 +376,57 @@ def _may_grant(by: Principal, role: str) -> None:
     require(by, "can_manage")
 
 
-def grant(con: duckdb.DuckDBPyConnection, email: str, role: str, unit: str | None = None, *, by: Principal,
-          in_transaction: bool = False) -> bool:
+def grant(con: duckdb.DuckDBPyConnection, email: str, role: str, unit: str | None = None, *, by: Principal) -> bool:
     """Give `email` a role (an assessor: for one unit; call again for more). False when it already had it.
-    Administrators grant any role, leads the assessor role only. `in_transaction`: the caller holds a transaction
-    (a campaign's launch) and this runs inside it instead of in its own."""
+    Administrators grant any role, leads the assessor role only."""
     _may_grant(by, role)
     email = _check(email, role)
     unit_id = _unit_id(con, unit, role)
     if rows(con, "SELECT 1 FROM role_assignment WHERE email = ? AND role = ? AND unit_id IS NOT DISTINCT FROM ?",
             [email, role, unit_id]):
         return False
-    if not in_transaction:
-        con.execute("BEGIN TRANSACTION")
+    con.execute("BEGIN TRANSACTION")
     try:
         con.execute("INSERT INTO role_assignment (email, role, unit_id, granted_by) VALUES (?, ?, ?, ?)",
                     [email, role, unit_id, by.recorded_as])
         _log(con, email, None, _label(role, unit), by)
     except BaseException:
-        if not in_transaction:
-            con.execute("ROLLBACK")
+        con.execute("ROLLBACK")
         raise
-    if not in_transaction:
-        con.execute("COMMIT")
+    con.execute("COMMIT")
     return True
+
+
+def grant_assessors(con: duckdb.DuckDBPyConnection, pairs: Iterable[tuple[str, str]], *, by: Principal) -> list[str]:
+    """`grant` of the assessor role for many (email, unit name) pairs at once, inside the caller's transaction (a
+    campaign's launch): the same permission (administrators and leads), checks and change-log rows, in a few
+    statements. Returns "email → unit" for each role granted (a pair that already had it is left as it is)."""
+    _may_grant(by, ASSESSOR)
+    wanted = sorted({(_check(email, ASSESSOR), " ".join(str(unit).split())) for email, unit in pairs})
+    if not wanted:
+        return []
+    names = sorted({unit.lower() for _, unit in wanted})
+    known = {str(n).lower(): (int(i), str(n)) for i, n in rows(
+        con, f"SELECT id, name FROM unit WHERE lower(name) IN ({', '.join('?' for _ in names)})", names)}
+    missing = [unit for _, unit in wanted if unit.lower() not in known]
+    if missing:
+        raise ValueError(f"No unit named {missing[0]!r}.")
+    held = {(str(e), int(u)) for e, u in rows(con, "SELECT email, unit_id FROM role_assignment WHERE role = ?",
+                                              [ASSESSOR])}
+    new = [(email, *known[unit.lower()]) for email, unit in wanted if (email, known[unit.lower()][0]) not in held]
+    if not new:
+        return []
+    added = pd.DataFrame(new, columns=["email", "unit_id", "unit"])
+    added["label"] = [_label(ASSESSOR, unit) for unit in added["unit"]]
+    con.register("_granted", added)
+    try:
+        con.execute("""INSERT INTO role_assignment (email, role, unit_id, granted_by)
+                       SELECT email, ?, unit_id, ? FROM _granted""", [ASSESSOR, by.recorded_as])
+        con.execute("""INSERT INTO change_log (assessment_id, item_id, field, old_value, new_value, changed_by, source)
+                       SELECT NULL, email, 'role', NULL, label, ?, 'access' FROM _granted""", [by.recorded_as])
+    finally:
+        con.unregister("_granted")
+    return [f"{email} → {unit}" for email, _, unit in new]
 
 
 def revoke(con: duckdb.DuckDBPyConnection, email: str, role: str, unit: str | None = None, *, by: Principal) -> bool:

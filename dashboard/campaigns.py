@@ -17,6 +17,7 @@ them on a board until every round is finalised.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ import duckdb
 import pandas as pd
 
 from dashboard import access, rounds, scoring, timing
-from dashboard.access import ASSESSOR, Principal, require, units_sql
+from dashboard.access import Principal, require, units_sql
 from dashboard.db import frame, one, rows, transaction
 from dashboard.review import (
     FINALISED,
@@ -38,16 +39,17 @@ from dashboard.review import (
     ReviewError,
     comments,
     finalise,
+    in_review,
     return_round,
     review_state,
     state_sql,
     submit,
 )
 from dashboard.selection import FINAL_ONLY_KEY, final_only
-from dashboard.store import SCOPES, StoreError, _now, create_assessment
+from dashboard.store import SCOPES, StoreError, _now, get_assessment
 
 __all__ = ["BOARD_COLUMNS", "OVERDUE_COLUMNS", "STATES", "Campaign", "CampaignError", "ReviewError", "board",
-           "campaigns", "comments", "final_only", "finalise", "launch", "mailto", "overdue", "progress_over_time",
+           "campaigns", "comments", "final_only", "finalise", "in_review", "launch", "mailto", "overdue", "progress_over_time",
            "return_round", "review_state", "set_final_only", "submit"]
 
 # the states in which a round still owes its answers: past the due date, it is overdue
@@ -148,7 +150,7 @@ def launch(con: duckdb.DuckDBPyConnection, *, name: str, units: Sequence[str] | 
         raise CampaignError(f"The due date {due_on} is before the round's date {assessed_on}.")
     if isinstance(default_target, bool) or int(default_target) != default_target or not 0 <= default_target <= 5:
         raise CampaignError(f"The default target must be a whole level from 0 to 5, not {default_target!r}.")
-    chosen = _units(con, units, parent)
+    chosen = _units(con, [units] if isinstance(units, str) else units, parent)
     by_name = {n.lower(): (i, n) for i, n in chosen}
     named: dict[int, list[str]] = {}
     for unit, emails in (assessors or {}).items():
@@ -158,43 +160,76 @@ def launch(con: duckdb.DuckDBPyConnection, *, name: str, units: Sequence[str] | 
         unit_id, unit_name = by_name[key]
         named.setdefault(unit_id, [])
         named[unit_id] += [e for e in _emails(unit_name, list(emails)) if e not in named[unit_id]]
-    clash = [str(r[0]) for r in rows(
-        con, f"""SELECT u.name FROM assessment a JOIN unit u ON u.id = a.unit_id
-                 WHERE a.label = ? AND a.unit_id IN ({', '.join(str(i) for i, _ in chosen)}) ORDER BY lower(u.name)""",
-        [label])]
-    if clash:
-        raise CampaignError(f"{', '.join(clash)} already {'has' if len(clash) == 1 else 'have'} a round labelled "
-                            f"{label!r}: choose another label, or leave {'it' if len(clash) == 1 else 'them'} out.")
     version = one(con, "SELECT value FROM meta WHERE key = 'catalog_version'")
     catalog_version = str(version[0]) if version else "unknown"
-    created_ids, granted, copied = [], [], 0
-    with transaction(con):
+    listed = ", ".join(str(i) for i, _ in chosen)  # integers from the unit table
+    copied = 0
+    with transaction(con):  # set-based: a campaign of 500 units is a handful of statements
+        clash = [str(r[0]) for r in rows(
+            con, f"""SELECT u.name FROM assessment a JOIN unit u ON u.id = a.unit_id
+                     WHERE a.label = ? AND a.unit_id IN ({listed}) ORDER BY lower(u.name)""", [label])]
+        if clash:
+            raise CampaignError(f"{', '.join(clash)} already {'has' if len(clash) == 1 else 'have'} a round labelled "
+                                f"{label!r}: choose another label, or leave {'it' if len(clash) == 1 else 'them'} out.")
+        needed = _lacking(con, named, listed)
+        now = _now()
         campaign_id = int(rows(con, """INSERT INTO campaign (name, scope, label, assessed_on, due_on, default_target,
                                                             created_by, created_at)
                                        VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
-                               [name, scope, label, assessed_on, due_on, int(default_target), by, _now()])[0][0])
-        for unit_id, unit_name in chosen:
-            created = create_assessment(con, unit=unit_name, label=label, scope=scope, catalog_version=catalog_version,
-                                        assessed_on=assessed_on, source="form", default_target=int(default_target))
-            now = _now()
-            con.executemany(
-                """INSERT INTO change_log (assessment_id, item_id, field, old_value, new_value, changed_by, changed_at,
-                                           source) VALUES (?, NULL, ?, NULL, ?, ?, ?, 'campaign')""",
-                [[created.id, "created", f"{scope} {label}", by, now],
-                 [created.id, "campaign", f"{name} (campaign {campaign_id})", by, now]])
-            con.execute("INSERT INTO campaign_round (campaign_id, assessment_id) VALUES (?, ?)", [campaign_id, created.id])
-            for email in named.get(unit_id, []):
-                con.execute("INSERT INTO round_assessor (assessment_id, email) VALUES (?, ?)", [created.id, email])
-                holder = access.resolve(con, email, email)
-                if holder.can_organise or (holder.role == ASSESSOR and unit_id in (holder.unit_ids or frozenset())):
-                    continue  # already answers for this unit
-                if access.grant(con, email, ASSESSOR, unit_name, by=principal, in_transaction=True):
-                    granted.append(f"{email} → {unit_name}")
-            if copy_previous:
-                copied += rounds.copy_previous_within(con, created, by=by).new
-            created_ids.append(created.id)
+                               [name, scope, label, assessed_on, due_on, int(default_target), by, now])[0][0])
+        made = {int(u): int(a) for a, u in rows(
+            con, f"""INSERT INTO assessment (unit_id, label, scope, assessed_on, source, catalog_version, default_target)
+                     SELECT id, ?, ?, ?, 'form', ?, ? FROM unit WHERE id IN ({listed}) RETURNING id, unit_id""",
+            [label, scope, assessed_on, catalog_version, int(default_target)])}
+        created = ", ".join(str(a) for a in made.values())
+        con.execute(f"""INSERT INTO change_log (assessment_id, item_id, field, old_value, new_value, changed_by,
+                                                changed_at, source)
+                        SELECT a.id, NULL, f.field, NULL, f.value, ?, ?, 'campaign'
+                        FROM assessment a, (VALUES ('created', ?), ('campaign', ?)) f(field, value)
+                        WHERE a.id IN ({created}) ORDER BY a.id, f.field DESC""",
+                    [by, now, f"{scope} {label}", f"{name} (campaign {campaign_id})"])
+        con.execute(f"INSERT INTO campaign_round SELECT ?, id FROM assessment WHERE id IN ({created})", [campaign_id])
+        pairs = pd.DataFrame([(made[u], e) for u, emails in named.items() for e in emails],
+                             columns=["assessment_id", "email"])
+        if not pairs.empty:
+            con.register("_named", pairs)
+            try:
+                con.execute("INSERT INTO round_assessor SELECT assessment_id, email FROM _named")
+            finally:
+                con.unregister("_named")
+        names = dict(chosen)
+        granted = access.grant_assessors(con, [(e, names[u]) for u, e in needed], by=principal)
+        if copy_previous:
+            for unit_id, _ in chosen:
+                found = get_assessment(con, made[unit_id])
+                assert found is not None
+                copied += rounds.copy_previous_within(con, found, by=by).new
     return Campaign(campaign_id, name, scope, label, assessed_on, due_on, int(default_target),
-                    tuple(n for _, n in chosen), tuple(created_ids), tuple(granted), copied)
+                    tuple(n for _, n in chosen), tuple(made[u] for u, _ in chosen), tuple(granted), copied)
+
+
+def _lacking(con: duckdb.DuckDBPyConnection, named: Mapping[int, Sequence[str]], listed: str) -> list[tuple[int, str]]:
+    """(unit id, email) of the named assessors who do not answer for that unit yet: not an administrator or lead
+    (stored or in AIMS_ADMINS), nor an assessor of the unit or of a unit above it."""
+    emails = sorted({e for found in named.values() for e in found})
+    if not emails:
+        return []
+    marks = ", ".join("?" for _ in emails)
+    everywhere = access.env_admins() | {str(r[0]) for r in rows(
+        con, f"SELECT email FROM role_assignment WHERE role IN ('administrator', 'lead') AND email IN ({marks})", emails)}
+    above: dict[int, set[int]] = {}
+    for unit_id, ancestor in rows(con, f"""WITH RECURSIVE up(unit_id, ancestor) AS (
+                                               SELECT id, id FROM unit WHERE id IN ({listed})
+                                               UNION ALL SELECT up.unit_id, u.parent_id FROM up
+                                               JOIN unit u ON u.id = up.ancestor WHERE u.parent_id IS NOT NULL)
+                                           SELECT unit_id, ancestor FROM up"""):
+        above.setdefault(int(unit_id), set()).add(int(ancestor))
+    assigned: dict[str, set[int]] = {}
+    for email, unit_id in rows(con, f"SELECT email, unit_id FROM role_assignment WHERE role = 'assessor' "
+                                    f"AND email IN ({marks})", emails):
+        assigned.setdefault(str(email), set()).add(int(unit_id))
+    return [(u, e) for u, found in named.items() for e in found
+            if e not in everywhere and not (assigned.get(e, set()) & above.get(u, {u}))]
 
 
 # --- reading ----------------------------------------------------------------------------------------------------
@@ -223,22 +258,35 @@ def _campaign(con: duckdb.DuckDBPyConnection, campaign_id: int) -> tuple[str, dt
 def board(con: duckdb.DuckDBPyConnection, campaign_id: int, *, principal: Principal,
           today: dt.date | None = None) -> pd.DataFrame:
     """One row per round of the campaign whose unit the principal may see (an assessor: its own units), by unit name:
-    unit, assessment_id, assessors, state, answered_pct (0-1, the scoring engine's completeness), last_activity
-    (the last answer or review step), due_on, overdue, days_overdue, returned_comments (the comments of the last
-    return while the round is returned), and the time spent from `dashboard.timing`: active_s (pauses over
-    AIMS_PAUSE_MINUTES left out) and elapsed_s, in seconds."""
+    unit, assessment_id, assessors (named at the launch, or holding the assessor role on the unit or a unit above
+    it: whoever answers for it), state, answered_pct (0-1, the scoring engine's completeness), last_activity
+    (the last answer or review step; answers copied at the launch are not activity), due_on, overdue,
+    days_overdue, returned_comments (the comments of the last return while the round is returned), and the time
+    spent from `dashboard.timing`: active_s (pauses over AIMS_PAUSE_MINUTES left out) and elapsed_s, in seconds."""
     require(principal, "can_read")
     _campaign(con, campaign_id)
     today = today or dt.date.today()
     found = frame(
         con,
-        f"""SELECT u.name AS unit, a.id AS assessment_id,
-                   (SELECT string_agg(ra.email, ', ' ORDER BY ra.email) FROM round_assessor ra
-                    WHERE ra.assessment_id = a.id) AS assessors,
+        f"""WITH RECURSIVE up(unit_id, ancestor) AS (
+                SELECT id, id FROM unit
+                UNION ALL SELECT up.unit_id, u.parent_id FROM up JOIN unit u ON u.id = up.ancestor
+                WHERE u.parent_id IS NOT NULL),
+            answering AS (  -- named at the launch, or holding the assessor role on the unit or a unit above it
+                SELECT assessment_id, email FROM round_assessor
+                UNION SELECT cr.assessment_id, ra.email FROM campaign_round cr
+                JOIN assessment a ON a.id = cr.assessment_id JOIN up ON up.unit_id = a.unit_id
+                JOIN role_assignment ra ON ra.role = 'assessor' AND ra.unit_id = up.ancestor
+                WHERE cr.campaign_id = ?)
+            SELECT u.name AS unit, a.id AS assessment_id,
+                   (SELECT string_agg(DISTINCT w.email, ', ' ORDER BY w.email) FROM answering w
+                    WHERE w.assessment_id = a.id) AS assessors,
                    {state_sql()} AS state,
-                   greatest((SELECT max(greatest(r.changed_at, r.created_at)) FROM response r WHERE r.assessment_id = a.id),
+                   greatest((SELECT max(r.changed_at) FROM response r WHERE r.assessment_id = a.id
+                             AND r.created_source IS DISTINCT FROM 'copy'),
                             (SELECT max(l.changed_at) FROM change_log l WHERE l.assessment_id = a.id
-                             AND (l.item_id IS NOT NULL OR l.field IN ('review', 'status')))) AS last_activity,
+                             AND ((l.item_id IS NOT NULL AND l.source IS DISTINCT FROM 'copy')
+                                  OR l.field IN ('review', 'status')))) AS last_activity,
                    c.due_on,
                    CASE WHEN rr.state = '{RETURNED}' AND a.status = 'draft' THEN
                         (SELECT count(*) FROM review_comment rc WHERE rc.assessment_id = a.id AND rc.return_no = rr.returns)
@@ -248,7 +296,7 @@ def board(con: duckdb.DuckDBPyConnection, campaign_id: int, *, principal: Princi
             LEFT JOIN round_review rr ON rr.assessment_id = a.id
             WHERE cr.campaign_id = ? AND {units_sql(principal)}
             ORDER BY lower(u.name)""",
-        [int(campaign_id)],
+        [int(campaign_id), int(campaign_id)],
     )
     ids = [int(i) for i in found["assessment_id"]]
     scores = scoring.assessment_scores(con, ids) if ids else pd.DataFrame(columns=["assessment_id", "completeness"])
@@ -303,13 +351,14 @@ def progress_over_time(con: duckdb.DuckDBPyConnection, campaign_id: int, *, prin
     timeline: dict[int, list[tuple[pd.Timestamp, int, str]]] = {int(i): [] for i in events["assessment_id"].unique()}
     for row in steps.itertuples():
         timeline[int(row.assessment_id)].append((pd.Timestamp(row.at), int(row.ord), str(row.state)))
+    ordered = [sorted(history) for history in timeline.values()]
     records = []
     for day in days:
         closing = pd.Timestamp(day + dt.timedelta(days=1))
         counts = dict.fromkeys(STATES, 0)
-        for history in timeline.values():
-            past = [s for s in sorted(history) if s[0] < closing]
-            counts[past[-1][2] if past else NOT_STARTED] += 1
+        for history in ordered:
+            done = bisect.bisect_left([s[0] for s in history], closing)  # the steps before the day's end
+            counts[history[done - 1][2] if done else NOT_STARTED] += 1
         records += [(day, state, counts[state]) for state in STATES]
     return pd.DataFrame(records, columns=["day", "state", "units"])
 

@@ -97,7 +97,15 @@ COLUMNS: dict[str, Column] = {
     "phase_start": _c("Phase starts", "date"), "phase_end": _c("Phase ends", "date"),
     # frameworks
     "requirement": _c("Requirement", width="small"), "requirement_title": _c("Requirement title", "long"),
-    "framework": _c("Framework"), "readiness": _c("Readiness", "percent"), "link": _c("Link")
+    "framework": _c("Framework"), "readiness": _c("Readiness", "percent"), "link": _c("Link"),
+    # campaigns (dashboard/campaigns.py)
+    "assessors": _c("Assessors", width="large"), "answered_pct": _c("Answered", "percent",
+                                                                    help="Assessed applicable items ÷ applicable items."),
+    "last_activity": _c("Last activity", "datetime"), "due_on": _c("Due", "date"),
+    "days_overdue": _c("Days overdue", "int"),
+    "returned_comments": _c("Comments to address", "int", help="The comments of the last return, while returned."),
+    "active_time": _c("Active time", width="small", help="Time between answers, pauses over AIMS_PAUSE_MINUTES left out."),
+    "elapsed_time": _c("First to last answer", width="small"), "mailto": _c("Email link", width="large"),
 }
 
 

@@ -40,7 +40,7 @@ from dashboard.db import frame, one, rows, transaction
 from dashboard.store import Assessment, StoreError, _now, get_assessment, set_status
 
 __all__ = ["FINALISED", "IN_PROGRESS", "NOT_STARTED", "RETURNED", "STATES", "SUBMITTED", "ReviewError", "comments",
-           "finalise", "refuse_unreviewed", "return_round", "review_state", "state_sql", "submit"]
+           "finalise", "in_review", "refuse_unreviewed", "return_round", "review_state", "state_sql", "submit"]
 
 NOT_STARTED, IN_PROGRESS, SUBMITTED, RETURNED, FINALISED = "not started", "in progress", "submitted", "returned", "finalised"
 STATES = (NOT_STARTED, IN_PROGRESS, SUBMITTED, RETURNED, FINALISED)
@@ -193,12 +193,17 @@ def finalise(con: duckdb.DuckDBPyConnection, assessment_id: int, *, principal: P
         _log(con, assessment_id, SUBMITTED, FINALISED, by)
 
 
-def refuse_unreviewed(con: duckdb.DuckDBPyConnection, assessment_id: int) -> None:
-    """For `rounds.finalise`: a round of a campaign, or one that entered review, is finalised only once submitted."""
+def in_review(con: duckdb.DuckDBPyConnection, assessment_id: int) -> bool:
+    """Whether the round goes through the review: it belongs to a campaign, or it was submitted once."""
     found = one(con, """SELECT EXISTS (SELECT 1 FROM campaign_round WHERE assessment_id = ?)
                                OR EXISTS (SELECT 1 FROM round_review WHERE assessment_id = ?)""",
-                [assessment_id, assessment_id])
-    if not (found and found[0]):
+                [int(assessment_id), int(assessment_id)])
+    return bool(found and found[0])
+
+
+def refuse_unreviewed(con: duckdb.DuckDBPyConnection, assessment_id: int) -> None:
+    """For `rounds.finalise`: a round of a campaign, or one that entered review, is finalised only once submitted."""
+    if not in_review(con, assessment_id):
         return
     state = review_state(con, assessment_id)
     if state in (SUBMITTED, FINALISED):

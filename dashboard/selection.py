@@ -144,10 +144,13 @@ def select_assessments(
 
 def previous(con: duckdb.DuckDBPyConnection, picks: Iterable[Pick]) -> tuple[list[Pick], list[Pick]]:
     """Like with like: (the picks' parts that have an earlier round of the same unit and scope, those earlier
-    parts). Each side groups a unit's parts under one view, so that each unit counts once on both sides."""
+    parts). Each side groups a unit's parts under one view, so that each unit counts once on both sides.
+    With the setting "management views show finalised rounds only" on, the earlier round is the newest earlier
+    *finalised* one (the picks themselves count whatever their status)."""
     values = values_sql(picks)
     if not values:
         return [], []
+    only_final = "WHERE a.status = 'final' OR a.id IN (SELECT assessment_id FROM pick)" if final_only(con) else ""
     found = frame(
         con,
         f"""WITH pick(assessment_id, kind, view_id) AS (VALUES {values}),
@@ -155,7 +158,7 @@ def previous(con: duckdb.DuckDBPyConnection, picks: Iterable[Pick]) -> tuple[lis
                 SELECT a.id, k.kind,
                        lag(a.id) OVER (PARTITION BY a.unit_id, k.kind
                                        ORDER BY a.assessed_on NULLS FIRST, a.created_at, a.id) AS previous_id
-                FROM assessment a JOIN {_KIND_ROWS} ON {COVERS})
+                FROM assessment a JOIN {_KIND_ROWS} ON {COVERS} {only_final})
             SELECT p.assessment_id, h.kind, p.view_id, h.previous_id,
                    max(h.previous_id) OVER (PARTITION BY p.view_id) AS previous_view
             FROM pick p JOIN history h ON h.id = p.assessment_id AND (p.kind IS NULL OR p.kind = h.kind)

@@ -22,7 +22,7 @@ EXIT_OK, EXIT_ERROR, EXIT_REJECTED = 0, 1, 2
 # Modules that add commands: each has `register(commands)` taking argparse's subparsers object and
 # setting `run=` on its parsers (a function of the parsed arguments returning the exit code).
 PLUGINS: tuple[str, ...] = ("etl.commands_summarize", "etl.commands_roadmap", "etl.commands_units", "etl.commands_frameworks",
-                            "etl.commands_board", "etl.commands_access")
+                            "etl.commands_board", "etl.commands_access", "etl.commands_campaign")
 
 
 def _user() -> str:

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import duckdb
 import pytest
 
-from dashboard import access, campaigns, provenance, review, rounds, scoring, store
+from dashboard import access, campaigns, provenance, review, rounds, scoring, selection, store
 from dashboard.access import AccessDenied
 from dashboard.catalog import Catalog
 from dashboard.db import connect
@@ -109,8 +109,13 @@ def test_launch_grants_assessors_through_access_and_logs_it(org: duckdb.DuckDBPy
     # carl (assessor of the parent) and the lead were not given another role
     assert org.execute("SELECT count(*) FROM role_assignment WHERE email = 'carl@example.org'").fetchall()[0][0] == 1
     assert org.execute("SELECT count(*) FROM role_assignment WHERE email = 'lead@example.org'").fetchall()[0][0] == 1
-    board = campaigns.board(org, found.id, principal=lead(org))
-    assert board.set_index("unit").loc["Life", "assessors"] == "ann@example.org, carl@example.org, lead@example.org"
+    board = campaigns.board(org, found.id, principal=lead(org)).set_index("unit")
+    assert board.loc["Life", "assessors"] == "ann@example.org, carl@example.org, lead@example.org"
+    # whoever answers for a unit is on its row, named at the launch or not (dora: assessor of the whole Group)
+    access.grant(org, "dora@example.org", "assessor", "Group", by=ADMIN)
+    board = campaigns.board(org, found.id, principal=lead(org)).set_index("unit")
+    assert board.loc["Banking", "assessors"] == "ann@example.org, dora@example.org"
+    assert board.loc["Life", "assessors"] == "ann@example.org, carl@example.org, dora@example.org, lead@example.org"
 
 
 def test_a_lead_grants_the_assessor_role_only(org: duckdb.DuckDBPyConnection) -> None:
@@ -123,7 +128,14 @@ def test_a_lead_grants_the_assessor_role_only(org: duckdb.DuckDBPyConnection) ->
         access.revoke(org, "dan@example.org", "assessor", "Life", by=who)
     with pytest.raises(AccessDenied):
         access.grant(org, "eve@example.org", "assessor", "Life", by=assessor(org, "dan@example.org"))
-    assert org.execute("SELECT count(*) FROM role_assignment WHERE email = 'eve@example.org'").fetchall()[0][0] == 0
+    with pytest.raises(AccessDenied):
+        access.grant_assessors(org, [("eve@example.org", "Life")], by=assessor(org, "dan@example.org"))
+    with pytest.raises(ValueError, match="No unit named 'Mars'"):
+        access.grant_assessors(org, [("eve@example.org", "Mars")], by=who)
+    assert access.grant_assessors(org, [("Eve@example.org", "life"), ("dan@example.org", "Life")], by=who) == [
+        "eve@example.org → Life"]  # dan had it already
+    assert org.execute("SELECT role, unit_id IS NOT NULL FROM role_assignment WHERE email = 'eve@example.org'"
+                       ).fetchall() == [("assessor", True)]
 
 
 def test_a_clash_is_refused_naming_the_units_and_nothing_is_written(org: duckdb.DuckDBPyConnection) -> None:
@@ -140,22 +152,30 @@ def test_a_clash_is_refused_naming_the_units_and_nothing_is_written(org: duckdb.
     assert after == before
 
 
-def test_a_failure_half_way_rolls_the_whole_launch_back(org: duckdb.DuckDBPyConnection, monkeypatch) -> None:
-    real = store.create_assessment
+def test_a_failure_half_way_rolls_the_whole_launch_back(org: duckdb.DuckDBPyConnection, catalog: Catalog,
+                                                         monkeypatch) -> None:
+    old, _ = rounds.start_assessment(org, unit="Life", label="2025-Q4", scope="clauses", catalog_version="t",
+                                     assessed_on=dt.date(2025, 11, 1), principal=ADMIN, by="x")
+    answer_all(org, catalog, old.id)
+    before = org.execute("SELECT (SELECT count(*) FROM assessment), (SELECT count(*) FROM response), "
+                         "(SELECT count(*) FROM change_log), (SELECT count(*) FROM role_assignment)").fetchall()
+    real = rounds.copy_previous_within
     calls = []
 
-    def failing(con, **kwargs):
-        calls.append(kwargs["unit"])
-        if len(calls) == 3:
+    def failing(con, created, *, by):
+        calls.append(created.unit)
+        if len(calls) == 5:  # Banking, Group, Insurance, Life (its answers copied), then P&C fails
             raise store.StoreError("disk full")
-        return real(con, **kwargs)
+        return real(con, created, by=by)
 
-    monkeypatch.setattr(campaigns, "create_assessment", failing)
+    monkeypatch.setattr(rounds, "copy_previous_within", failing)
     with pytest.raises(store.StoreError, match="disk full"):
-        start(org, parent="Group", assessors={"Banking": ["ann@example.org"]})
-    assert org.execute("SELECT count(*) FROM assessment").fetchall()[0][0] == 0
+        start(org, parent="Group", assessors={"Banking": ["ann@example.org"]}, copy_previous=True)
+    assert calls == ["Banking", "Group", "Insurance", "Life", "P&C"]
+    after = org.execute("SELECT (SELECT count(*) FROM assessment), (SELECT count(*) FROM response), "
+                        "(SELECT count(*) FROM change_log), (SELECT count(*) FROM role_assignment)").fetchall()
+    assert after == before
     assert org.execute("SELECT count(*) FROM campaign").fetchall()[0][0] == 0
-    assert org.execute("SELECT count(*) FROM role_assignment WHERE role = 'assessor'").fetchall()[0][0] == 0
 
 
 @pytest.mark.parametrize(("given", "message"), [
@@ -192,6 +212,10 @@ def test_copy_previous_uses_each_units_previous_answers(org: duckdb.DuckDBPyConn
     board = campaigns.board(org, found.id, principal=lead(org)).set_index("unit")
     assert board.loc["Life", "state"] == "in progress" and board.loc["Banking", "state"] == "not started"
     assert board.loc["Life", "answered_pct"] == pytest.approx(30 / 32, abs=0.01)
+    assert pd_isna(board.loc["Life", "last_activity"])  # copied answers are nobody's activity yet
+    store.update_response(org, round_of(found, "Life"), "4.1", {"maturity": 5}, by="ann")
+    board = campaigns.board(org, found.id, principal=lead(org)).set_index("unit")
+    assert not pd_isna(board.loc["Life", "last_activity"])
 
 
 # --- the review -------------------------------------------------------------------------------------------------
@@ -206,7 +230,7 @@ def test_the_review_from_submit_to_finalise(org: duckdb.DuckDBPyConnection, cata
                                             launched: campaigns.Campaign) -> None:
     life = round_of(launched, "Life")
     ann, lea = assessor(org), lead(org)
-    assert review.review_state(org, life) == "not started"
+    assert review.review_state(org, life) == "not started" and review.in_review(org, life)
     answer_all(org, catalog, life, leave_out=3)
     assert review.review_state(org, life) == "in progress"
     with pytest.raises(review.ReviewError, match=r"Life 2026-Q1 cannot be submitted yet — 3 applicable item\(s\) not assessed"):
@@ -282,6 +306,7 @@ def test_a_round_outside_campaigns_still_finalises_directly(org: duckdb.DuckDBPy
     made, _ = rounds.start_assessment(org, unit="Other", label="2026-Q1", scope="clauses", catalog_version="t",
                                       assessed_on=DAY, principal=ADMIN, by="x")
     answer_all(org, catalog, made.id)
+    assert not review.in_review(org, made.id)
     rounds.finalise(org, made.id, principal=ADMIN, by="x")
     assert review.review_state(org, made.id) == "finalised"
 
@@ -427,3 +452,23 @@ def test_the_boards_time_spent_comes_from_timing(org: duckdb.DuckDBPyConnection,
     board = campaigns.board(org, launched.id, principal=lead(org)).set_index("unit")
     assert board.loc["Life", "active_s"] == 6 * 60 and board.loc["Life", "elapsed_s"] == 41 * 60
     assert board.loc["Banking", "active_s"] == 0 and board.loc["Banking", "elapsed_s"] == 0
+
+
+def test_final_only_compares_with_the_previous_finalised_round(org: duckdb.DuckDBPyConnection,
+                                                               catalog: Catalog) -> None:
+    made = []
+    for label, day in (("R1", dt.date(2025, 1, 10)), ("R2", dt.date(2025, 6, 10)), ("R3", dt.date(2025, 12, 10))):
+        found, _ = rounds.start_assessment(org, unit="Other", label=label, scope="clauses", catalog_version="t",
+                                           assessed_on=day, principal=ADMIN, by="x")
+        answer_all(org, catalog, found.id)
+        made.append(found.id)
+    rounds.finalise(org, made[0], principal=ADMIN, by="x")
+    rounds.finalise(org, made[2], principal=ADMIN, by="x")  # R2 stays a draft between two finalised rounds
+    latest = scoring.select_assessments(org, principal=ADMIN, units=["Other"])
+    assert latest == [made[2]]
+    assert selection.previous(org, latest)[1] == [(made[1], "clause", made[1])]
+    campaigns.set_final_only(org, True, principal=ADMIN, by="x")
+    assert scoring.select_assessments(org, principal=ADMIN, units=["Other"]) == [made[2]]
+    assert selection.previous(org, latest)[1] == [(made[0], "clause", made[0])]
+    # a draft chosen by its label still finds its own previous round (a finalised one)
+    assert selection.previous(org, [made[1]])[1] == [(made[0], "clause", made[0])]
