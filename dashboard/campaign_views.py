@@ -18,7 +18,6 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from urllib.parse import urlencode
 
-import duckdb
 import pandas as pd
 
 __all__ = [
@@ -26,7 +25,6 @@ __all__ = [
     "BOARD_WIDTHS",
     "board_view",
     "filter_board",
-    "in_review",
     "parse_assessors",
     "parse_item_comments",
     "state_text",
@@ -34,18 +32,18 @@ __all__ = [
 
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 
-# the board's columns for people, in the order shown (headers also for its CSV and XLSX)
+# the board's columns for people, in the order shown; the same headers as its CSV and XLSX (etl/campaign_exports.py)
 BOARD_LABELS: dict[str, str] = {
     "unit": "Unit",
     "assessors": "Assessors",
     "state": "State",
     "last_activity": "Last activity",
-    "due_on": "Due date",
+    "due_on": "Due on",
     "overdue": "Overdue",
     "days_overdue": "Days overdue",
     "active": "Active time",
-    "elapsed": "First to last answer",
-    "returned_comments": "Lead's comments",
+    "elapsed": "Elapsed time",
+    "returned_comments": "Returned comments",
     "link": "Questionnaire",
 }
 # on screen, in pixels: the state with its share and the dates read whole, the counts stay narrow
@@ -123,16 +121,6 @@ def filter_board(board: pd.DataFrame, states: Collection[str] = (), overdue_only
     if overdue_only:
         keep &= board["overdue"].fillna(False).astype(bool)
     return board[keep].reset_index(drop=True)
-
-
-def in_review(con: duckdb.DuckDBPyConnection, assessment_id: int) -> bool:
-    """Whether the round takes part in a review (it belongs to a campaign, or was submitted once): the questionnaire
-    then shows its review state and Submit. The rule of `review.refuse_unreviewed`; a stand-in until the core
-    exposes it (requested in campaign_interface.md)."""
-    found = con.execute("""SELECT EXISTS (SELECT 1 FROM campaign_round WHERE assessment_id = ?)
-                                  OR EXISTS (SELECT 1 FROM round_review WHERE assessment_id = ?)""",
-                        [int(assessment_id), int(assessment_id)]).fetchall()
-    return bool(found and found[0][0])
 
 
 def _joined(value: object) -> str:

@@ -751,11 +751,11 @@ def review_panel(assessment: store.Assessment, user: str | None) -> tuple[str | 
     state, the lead's comment on the round when it was returned, and **Submit for review** (a refusal shown as the
     core words it). Returns the state (None for a round outside any review, which shows nothing) and the comments
     of the last return on items, for `item_comments`."""
-    from dashboard import campaign_views, campaigns
+    from dashboard import campaigns
     from dashboard.summarize import escape_markdown
 
     none = pd.DataFrame(columns=["item_id", "comment", "by", "at"])
-    if not query(campaign_views.in_review, assessment.id):
+    if not query(campaigns.in_review, assessment.id):
         return None, none
     state = query(campaigns.review_state, assessment.id)
     comments = query(campaigns.comments, assessment.id) if state == "returned" else none

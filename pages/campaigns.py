@@ -9,9 +9,8 @@ import streamlit as st
 from dashboard import campaign_charts, campaigns, rounds, ui
 from dashboard import campaign_views as views
 from dashboard.access import AccessDenied
-from dashboard.columns import export_frame
 from dashboard.summarize import escape_markdown
-from etl.exports import to_csv, to_xlsx
+from etl import campaign_exports as exports
 
 ui.page_setup()
 st.title("Campaigns")
@@ -33,9 +32,9 @@ def act(action: str, **values: object) -> None:
             form["campaign_pick"], message = done.id, f"Launched {done.name}: {len(done.assessment_ids)} round(s)."
         elif action == "return":
             comments = views.parse_item_comments(form["r_items"], set(catalog.by_id), form["r_round"])
-            ui.write(campaigns.return_round, values["aid"], comments=comments, by=by)
+            stored = ui.write(campaigns.return_round, values["aid"], comments=comments, by=by)
             form["r_round"] = form["r_items"] = ""
-            message = f"Returned {values['unit']}'s round to its assessors with {len(comments)} comment(s)."
+            message = f"Returned {values['unit']}'s round to its assessors with {stored} comment(s)."
         else:
             ui.write(campaigns.finalise, values["aid"], by=by)
             message = f"Finalised {values['unit']}'s round."
@@ -78,16 +77,16 @@ st.caption(f"{len(board)} unit(s): " + " · ".join(f"{(board['state'] == s).sum(
 left, right = st.columns([3, 1])
 states = left.multiselect("Show states", campaigns.STATES, key="board_states", placeholder="All states")
 late = right.toggle("Overdue only", key="board_overdue")
-shown = views.board_view(views.filter_board(board, states, late))
-ui.table(shown, key="board", labels=views.BOARD_LABELS, widths=views.BOARD_WIDTHS,
+kept = views.filter_board(board, states, late)
+ui.table(views.board_view(kept), key="board", labels=views.BOARD_LABELS, widths=views.BOARD_WIDTHS,
          overrides={"link": st.column_config.LinkColumn(views.BOARD_LABELS["link"], display_text="open")})
-exported = export_frame(shown.drop(columns=["link"]), extra=views.BOARD_LABELS)  # what is shown, formula-safe
 overdue = ui.query(campaigns.overdue, chosen)
-cols = st.columns(3)
-cols[0].download_button("Board (CSV)", lambda: to_csv(exported), "campaign-board.csv", key="board_csv")
-cols[1].download_button("Board (XLSX)", lambda: to_xlsx([("Board", exported)]), "campaign-board.xlsx", key="board_xlsx")
-cols[2].download_button("Overdue units (CSV)", lambda: to_csv(export_frame(overdue, extra={"mailto": "Mail link"})),
-                        "campaign-overdue.csv", key="overdue_csv", disabled=overdue.empty)
+cols = st.columns(3)  # the board as shown (filtered), formula-safe, human headers (etl/campaign_exports.py)
+cols[0].download_button("Board (CSV)", lambda: exports.board_csv(kept), "campaign-board.csv", key="board_csv")
+cols[1].download_button("Board (XLSX)", lambda: exports.board_xlsx(kept, listed[listed["id"] == chosen].iloc[0]),
+                        "campaign-board.xlsx", key="board_xlsx")
+cols[2].download_button("Overdue units (CSV)", lambda: exports.overdue_csv(overdue), "campaign-overdue.csv",
+                        key="overdue_csv", disabled=overdue.empty)
 st.plotly_chart(campaign_charts.progress_chart(ui.query(campaigns.progress_over_time, chosen),
                                                title=f"Progress over time · {names[chosen]}"), key="progress")
 

@@ -11,6 +11,8 @@ exception box, console error, failed or outbound request fails the test.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import shutil
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 from dashboard import review, store
@@ -119,6 +122,16 @@ def board(page: Any) -> dict[str, dict[str, str]]:
     grid.locator("tbody tr").first.wait_for(state="attached")
     page.wait_for_timeout(300)  # the accessible table is drawn after the grid
     return {row["Unit"]: row for row in grid.evaluate(BOARD_JS)}
+
+
+def downloaded(page: Any, button: str) -> bytes:
+    """The file a download button gives (built on click by the server), the page idle before and after."""
+    settle(page)
+    with page.expect_download(timeout=120_000) as download:
+        page.get_by_role("button", name=button).click()
+    data = Path(download.value.path()).read_bytes()
+    settle(page)
+    return data
 
 
 def pick(page: Any, key: str, option: str) -> None:
@@ -232,6 +245,12 @@ def test_a_campaign_from_launch_to_finalised(chromium: Any, site: Site) -> None:
         pick(page, "board_states", "finalised")
         settle(page)
         assert list(board(page)) == [OWN], "the state filter kept other units"
+        rows = list(csv.DictReader(io.StringIO(downloaded(page, "Board (CSV)").decode("utf-8-sig"))))
+        assert [(r["Unit"], r["State"]) for r in rows] == [(OWN, "finalised")], rows  # the board as shown, filtered
+        sheet = openpyxl.load_workbook(io.BytesIO(downloaded(page, "Board (XLSX)")), read_only=True)["Board"]
+        cells = [[str(c) for c in row] for row in sheet.iter_rows(values_only=True)]
+        assert any(OWN in row and "finalised" in row for row in cells), cells
+        assert not [u for u in UNITS if u != OWN and any(u in row for row in cells)], cells
         assert_clean(lead, site.server, "finalising")
 
     # what the file holds: the final round, its answer, and who made each step

@@ -211,3 +211,20 @@ def test_overdue_units_get_a_mail_link_each_and_the_board_flags_them(demo_db: Pa
     assert len(_board(app)) == 3
     app.multiselect(key="board_states").set_value(["submitted"]).run()
     assert _board(app).empty
+
+
+def test_returning_without_a_comment_or_with_an_unknown_item_is_refused_and_nothing_changes(demo_db: Path) -> None:
+    launched = _launch(demo_db)
+    with connect(demo_db) as con:
+        aid = next(a for a in launched.assessment_ids if store.get_assessment(con, a).unit == OWN)
+        campaigns.submit(con, aid, principal=_assessor(demo_db), by="Asa")
+    lead = _open(LEAD, "pages/campaigns.py")
+    lead.button(key="review_return").click().run()
+    assert "returning Life Insurance 2026-C1 needs a comment" in _texts(lead, "error"), _texts(lead, "error")
+    lead.text_area(key="r_items").input("9.9 = no such item")
+    lead.button(key="review_return").click().run()
+    assert "Comments, line 1: '9.9' is not an item of this round" in _texts(lead, "error"), _texts(lead, "error")
+    assert lead.text_area(key="r_items").value == "9.9 = no such item"  # kept, to be corrected
+    with connect(demo_db) as con:
+        assert review.review_state(con, aid) == "submitted"
+        assert campaigns.comments(con, aid, principal=LEAD).empty
