@@ -521,7 +521,7 @@ def _save(assessment_id: int, item_id: str, field: str, key: str) -> None:
     try:
         write(store.update_response, assessment_id, item_id, {field: value}, by=identity.current_user() or "unknown")
         st.session_state[f"_seen::{key}"] = st.session_state[key]
-    except store.StoreError as exc:
+    except (store.StoreError, AccessDenied) as exc:  # e.g. the round was finalised, or submitted for review, meanwhile
         flash(str(exc))
 
 

@@ -228,3 +228,19 @@ def test_returning_without_a_comment_or_with_an_unknown_item_is_refused_and_noth
     with connect(demo_db) as con:
         assert review.review_state(con, aid) == "submitted"
         assert campaigns.comments(con, aid, principal=LEAD).empty
+
+
+def test_an_answer_given_after_someone_else_submitted_the_round_is_refused_in_words(demo_db: Path) -> None:
+    launched = _launch(demo_db)
+    with connect(demo_db) as con:
+        aid = next(a for a in launched.assessment_ids if store.get_assessment(con, a).unit == OWN)
+    asa = _assessor(demo_db)
+    app = _open(asa, "pages/assess.py", assessment=str(aid))  # open while the round is in progress
+    with connect(demo_db) as con:
+        before = store.responses(con, principal=LEAD, assessment_ids=[aid]).set_index("item_id").loc["4.1", "maturity"]
+        campaigns.submit(con, aid, principal=LEAD, by="Lea Lead")  # submitted meanwhile, from elsewhere
+    app.radio(key=f"a{aid}:4.1:maturity").set_value(0 if before else 5).run()
+    assert not app.exception, app.exception
+    assert "is submitted for review" in _texts(app, "error"), _texts(app, "error")
+    with connect(demo_db) as con:
+        assert store.responses(con, principal=LEAD, assessment_ids=[aid]).set_index("item_id").loc["4.1", "maturity"] == before
