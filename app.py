@@ -27,6 +27,7 @@ PAGES = {
     ],
     "Assess": [
         ("pages/units.py", "Units and rounds"),
+        ("pages/campaigns.py", "Campaigns"),
         ("pages/assess.py", "Questionnaire"),
         ("pages/interview.py", "AI-guided interview"),
         ("pages/import_data.py", "Import"),

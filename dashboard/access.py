@@ -259,6 +259,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "pages/frameworks.py": _EVERY_ROLE,
     "pages/summaries.py": _EVERY_ROLE,
     "pages/assess.py": _ANSWERING,
+    "pages/campaigns.py": _ANSWERING,  # an assessor sees its own units' rows (dashboard/campaigns.py keeps to them)
     "pages/interview.py": _ANSWERING,
     "pages/proposals.py": _ORGANISING,  # proposals from imported 27001 files name every unit
     "pages/roadmap.py": _ANSWERING,

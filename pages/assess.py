@@ -34,6 +34,8 @@ st.caption(f"{assessment.unit} · round {assessment.label} · assessed {assessme
            f"catalog {assessment.catalog_version}")
 st.progress(float(total["completeness"] or 0), text=f"{int(total['assessed'])} of {int(total['applicable'])} "
             "applicable items assessed")
+review, comments = ui.review_panel(assessment, user)  # a campaign round: its review state, Submit, lead's comments
+readonly = readonly or (review == "submitted" and not ui.principal().can_organise)
 
 # only the chosen view runs (tabs would compute the result and the SoA on every answer)
 view = st.segmented_control("View", ["Answer", "Result", "Statement of Applicability"], default="Answer",
@@ -56,6 +58,7 @@ if view == "Answer":
             ui.compact_item_editor(assessment, item_row._asdict(), catalog.by_id[item_row.item_id], readonly=readonly)
             continue
         with st.container(border=True):
+            ui.item_comments(comments, item_row.item_id)
             ui.item_editor(assessment, item_row._asdict(), catalog.by_id[item_row.item_id], readonly=readonly)
     position = list(progress).index(section)
     if position + 1 < len(progress):
@@ -66,7 +69,9 @@ if view == "Answer":
 elif view == "Result":
     ui.assessment_result(assessment, sections)
     blockers = ui.query(rounds.finalise_blockers, chosen)
-    if not assessment.is_final:
+    if review is not None and not assessment.is_final:
+        st.caption("This round belongs to a campaign: the governance lead finalises it on the Campaigns page after review.")
+    elif not assessment.is_final:
         if blockers:
             st.caption("Finalising needs: " + "; ".join(blockers))
         if st.button("Finalise this round", disabled=bool(blockers) or not user, key="finalise"):

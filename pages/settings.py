@@ -28,6 +28,9 @@ with st.form("org_form", border=False):
 if st.session_state.get("org_saved"):
     st.success(escape_markdown(st.session_state.pop("org_saved")))
 
+st.subheader("Management views")
+ui.final_only_toggle("final_only")
+
 st.subheader("AI helper")
 try:
     config = llm.load_config()

@@ -55,7 +55,7 @@ ORGANISING = {"Import", "Units and rounds"}
 HEADINGS = {"/access": "Access", "/settings": "Settings", "/import_data": "Import spreadsheets",
             "/units": "Units and rounds", "/assess": "Questionnaire", "/interview": "AI-guided interview",
             "/roadmap": "Roadmap"}  # each page's own title (its st.title)
-ANSWERING = {"Questionnaire", "AI-guided interview", "Roadmap"}
+ANSWERING = {"Questionnaire", "AI-guided interview", "Roadmap", "Campaigns"}
 DASHBOARDS = {"Overview", "Benchmarking", "Sections and controls", "Trends", "Presentation", "Summaries"}
 
 
