@@ -105,7 +105,7 @@ def test_the_mode_lasts_for_the_session(empty_db: Path) -> None:
 def test_compact_mode_is_read_only_without_a_name_and_keeps_multi_line_evidence(empty_db: Path) -> None:
     assessment_id = _start(empty_db)
     with connect(empty_db) as con:
-        store.update_response(con, assessment_id, "4.2", {"evidence": "Register\nMinutes of 2026-02-01"}, by="setup")
+        store.update_response(con, assessment_id, "4.2", {"evidence": "Register\nMinutes of 2026-02-01"}, by="setup", principal=ADMIN)
     app = _compact(_app(assessment=assessment_id, name=None))
     assert app.selectbox(key=f"a{assessment_id}:4.1:maturity:compact").disabled
     assert app.text_input(key=f"a{assessment_id}:4.1:evidence:compact").disabled
@@ -119,7 +119,7 @@ def test_the_result_shows_the_time_spent(empty_db: Path, monkeypatch: pytest.Mon
     with connect(empty_db) as con:
         for minute, item in ((0, "4.1"), (2, "4.2"), (5, "4.3"), (40, "4.4"), (41, "5.1")):
             monkeypatch.setattr(store, "_now", lambda m=minute: start + dt.timedelta(minutes=m))
-            store.update_response(con, assessment_id, item, {"maturity": 2}, by="Ada")
+            store.update_response(con, assessment_id, item, {"maturity": 2}, by="Ada", principal=ADMIN)
     monkeypatch.setattr(store, "_now", clock)
     app = _app(assessment=assessment_id)
     app.button_group(key=f"view_{assessment_id}").set_value("Result").run()
