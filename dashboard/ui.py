@@ -1,14 +1,17 @@
 """The one Streamlit-aware module of the core: cached reads, the database's change token, shared widgets.
 
-Reads are cached with `st.cache_data` keyed by the database file's change token (size and modification
-time of the file and its write-ahead log), so a new import from the command line or a new answer in
-another tab shows up on the next rerun, never a stale figure. The file is opened when a rerun needs it
+Reads are cached with `st.cache_data` keyed by fingerprints of what they read (`dashboard.versions`: the
+assessments they are given, every round of those units, or the whole database), taken again whenever the
+file's change token (size and modification time of the file and its write-ahead log) moves. A new import from
+the command line or a new answer in another tab shows up on the next rerun, never a stale figure, and an answer
+saved for one unit leaves the cached figures of the others warm. The file is opened when a rerun needs it
 and closed half a second after the last use (`db.lease`), so that the command line can write while
 the dashboard is open.
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import functools
 import importlib
@@ -23,7 +26,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, columns, identity, provenance, scoring, selection, settings, store
+from dashboard import access, columns, identity, provenance, scoring, selection, settings, store, versions
 from dashboard.access import AccessDenied, Principal
 from dashboard.catalog import Catalog, Item, load_catalog
 from dashboard.db import lease, resolve_path
@@ -235,15 +238,7 @@ def catalog() -> Catalog:
 
 def change_token(path: str | None = None) -> tuple[int, ...]:
     """Changes whenever the database file or its write-ahead log changes."""
-    path = path or db_path()
-    token: list[int] = []
-    for name in (path, path + ".wal"):
-        try:
-            info = os.stat(name)
-            token += [info.st_size, info.st_mtime_ns]
-        except FileNotFoundError:
-            token += [0, 0]
-    return tuple(token)
+    return versions.file_token(path or db_path())
 
 
 _NAMED: dict[str, Callable[..., Any]] = {
@@ -259,11 +254,42 @@ _NAMED: dict[str, Callable[..., Any]] = {
 }
 
 
-@st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
-def _cached(path: str, token: tuple[int, ...], module: str, name: str, args: tuple[Any, ...],
+# the state a cached read is made for (change token, fingerprints), handed to `_cached` beside its key
+_STATE: contextvars.ContextVar[tuple[tuple[int, ...], versions.Fingerprints] | None] = contextvars.ContextVar(
+    "aims_state", default=None)
+
+
+@st.cache_data(show_spinner=False, max_entries=1024, ttl=3600)
+def _cached(path: str, version: str, module: str, name: str, args: tuple[Any, ...],
             kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    """`version` (from `versions.key_for`) names the state of what the read depends on; a read that finds the
+    file in another state raises `versions.Moved`, which is not cached."""
     function = getattr(importlib.import_module(module), name)
+    state = _STATE.get()
     with lease(path) as con:
+        if state is None:
+            raise versions.Moved("A cached read was made without the state it is keyed by.")
+        with versions.reading(path, *state):
+            return function(con, *args, **dict(kwargs))
+
+
+def _read(path: str, function: Callable[..., Any], args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    """The cached read for the file's present state; uncached if the file keeps changing under it."""
+    reader = f"{function.__module__}.{function.__qualname__}"
+    for _ in range(3):
+        try:
+            state = versions.current(path, lease)
+        except versions.Moved:
+            break
+        reset = _STATE.set(state)
+        try:
+            return _cached(path, versions.key_for(state[1], reader, args, dict(kwargs)), function.__module__,
+                           function.__qualname__, args, kwargs)
+        except versions.Moved:
+            continue
+        finally:
+            _STATE.reset(reset)
+    with lease(path) as con:  # busy file (e.g. a campaign's writers): read it as it is, keep nothing
         return function(con, *args, **dict(kwargs))
 
 
@@ -272,7 +298,7 @@ def _freeze(value: Any) -> Any:
 
 
 def query(reader: str | Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run a read of the store (`reader(con, *args, **kwargs)`), cached until the database changes.
+    """Run a read of the store (`reader(con, *args, **kwargs)`), cached until what it reads changes.
 
     `reader` is a module-level function of the core taking the connection first, or one of the short
     names in `_NAMED` ("units", "section_scores", ...). `principal=` is the person asking (default: this run's);
@@ -287,9 +313,8 @@ def query(reader: str | Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         kwargs["principal"] = who
     elif args and not who.every_unit and _looks_like_picks(args[0]):  # an id list handed around: check it too
         _check_picks(who, args[0])
-    path = db_path()
-    result = _cached(path, change_token(path), function.__module__, function.__qualname__,
-                     tuple(_freeze(a) for a in args), tuple(sorted((k, _freeze(v)) for k, v in kwargs.items())))
+    result = _read(db_path(), function, tuple(_freeze(a) for a in args),
+                   tuple(sorted((k, _freeze(v)) for k, v in kwargs.items())))
     # a viewer's tables without free text, whichever reader made them (store.responses empties it in the core)
     return access.without_free_text(who, result)  # st.cache_data unpickles a fresh copy: callers may change it
 
@@ -327,7 +352,8 @@ def _assessment_ids(action: Callable[..., Any], args: tuple[Any, ...], kwargs: M
 
 def write(action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run a write against a short-lived connection, if the principal may make it (`access.authorise_write`:
-    AccessDenied otherwise); the change token moves, so caches refresh."""
+    AccessDenied otherwise); the change token moves, so the fingerprints are taken again and the cached reads of
+    what it changed refresh (`dashboard.versions`)."""
     who = principal()
     if _takes_principal(action):
         kwargs.setdefault("principal", who)
