@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
-import functools
 import importlib
-import inspect
 import os
 import re
 import sys
@@ -26,7 +24,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, columns, identity, provenance, scoring, selection, settings, store, versions
+from dashboard import access, columns, identity, provenance, scoring, selection, settings, store, versions, writes
 from dashboard.access import AccessDenied, Principal
 from dashboard.catalog import Catalog, Item, load_catalog
 from dashboard.db import lease, resolve_path
@@ -324,12 +322,7 @@ def _check_picks(who: Principal, picks: Any) -> None:
         access.check_assessments(con, who, picks)
 
 
-@functools.lru_cache(maxsize=512)
-def _takes_principal(function: Callable[..., Any]) -> bool:
-    try:
-        return "principal" in inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return False
+_takes_principal = writes.takes_principal
 
 
 def _looks_like_picks(value: Any) -> bool:
@@ -337,30 +330,11 @@ def _looks_like_picks(value: Any) -> bool:
         isinstance(v, int) or (isinstance(v, tuple) and len(v) == 3) for v in value)
 
 
-def _assessment_ids(action: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> list[int]:
-    """The assessments a write touches, for `access.authorise_write`: an id as first argument, an interview's,
-    or the roadmap rows' assessment column."""
-    first = args[0] if args else kwargs.get("assessment_id")
-    if isinstance(first, int):
-        return [first]
-    if isinstance(first, pd.DataFrame):
-        return sorted({int(i) for i in first["assessment_id"].dropna()}) if "assessment_id" in first.columns else []
-    if hasattr(first, "assessment_id"):  # an interview state
-        return [int(first.assessment_id)]
-    return []
-
-
 def write(action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run a write against a short-lived connection, if the principal may make it (`access.authorise_write`:
-    AccessDenied otherwise); the change token moves, so the fingerprints are taken again and the cached reads of
-    what it changed refresh (`dashboard.versions`)."""
-    who = principal()
-    if _takes_principal(action):
-        kwargs.setdefault("principal", who)
-    with lease(db_path()) as con:
-        if getattr(action, "__module__", "") != access.__name__:  # access's own checks and grants check themselves
-            access.authorise_write(con, who, action.__name__, _assessment_ids(action, args, kwargs))
-        return action(con, *args, **kwargs)
+    AccessDenied otherwise; `dashboard.writes`); the change token moves, so the fingerprints are taken again and
+    the cached reads of what it changed refresh (`dashboard.versions`)."""
+    return writes.run(db_path(), principal(), action, *args, **kwargs)
 
 
 @dataclass(frozen=True)
