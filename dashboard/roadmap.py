@@ -312,12 +312,11 @@ def organisation_plan(
     catalog = catalog or load_catalog()
     today = today or dt.date.today()
     # one part per unit (its items and its plan), reused in the dashboard while none of the unit's rounds changed
-    units = versions.by_unit(con, _unit_plan, list(assessment_ids), catalog=catalog, today=today)
-    items = pd.concat([u[0] for u in units], ignore_index=True) if len(units) > 1 else units[0][0]
-    actions = _in_order(pd.concat([u[1] for u in units], ignore_index=True)) if len(units) > 1 else units[0][1]
+    assessed_items, actions = versions.by_unit(con, _unit_plan, list(assessment_ids), catalog=catalog, today=today)
+    actions = _in_order(actions)
     if actions.empty:
         return pd.DataFrame(columns=ORGANISATION_COLUMNS)
-    assessed = items[items["applicable"] & items["maturity"].notna()].groupby("item_id")["unit"].nunique()
+    assessed = assessed_items.groupby("item_id")["unit"].nunique()
     parts = dict(list(actions.groupby("item_id", sort=False)))
     # the earliest of the units' phases, then prerequisites brought forward across units (dependents first)
     phase_of = {i: min(_PHASE_ORDER[p] for p in part["phase"]) for i, part in parts.items()}
@@ -369,9 +368,10 @@ def organisation_plan(
 
 def _unit_plan(con: duckdb.DuckDBPyConnection, picks: list[int], *, catalog: Catalog,
                today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The items and the plan of some assessments (a part of `organisation_plan`)."""
+    """The assessed items and the plan of some assessments (a part of `organisation_plan`)."""
     items = scoring.item_scores(con, picks)
-    return items, _plan(con, items, catalog, today)
+    assessed = items.loc[items["applicable"] & items["maturity"].notna(), ["assessment_id", "item_id", "unit"]]
+    return assessed.reset_index(drop=True), _plan(con, items, catalog, today)
 
 
 def _merged_short_why(part: pd.DataFrame, top: pd.Series, waiting: Sequence[str], pulled_by: str | None) -> str:
