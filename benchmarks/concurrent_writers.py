@@ -30,6 +30,7 @@ import argparse
 import datetime as dt
 import multiprocessing as mp
 import os
+import pickle
 import random
 import shutil
 import statistics
@@ -122,8 +123,10 @@ def _items(scope: str) -> list[str]:
 
 def _write_all(path: str, writer: int, assessment_id: int, think: float, start_at: float, shuffle: bool,
                scope: str) -> Saves:
-    from dashboard import store, writes
+    from dashboard import store
     from dashboard.access import local_admin
+
+    save = _save_path()
     who = local_admin(f"Writer {writer}")
     answers = _answers(writer, _items(scope))
     if shuffle:  # writers of one round: each in its own order, so that they meet on items
@@ -141,8 +144,8 @@ def _write_all(path: str, writer: int, assessment_id: int, think: float, start_a
         waited.flag = False
         started = time.perf_counter()
         try:
-            if writes.run(path, who, store.update_response, assessment_id, item_id, {field_name: value},
-                          by=f"Writer {writer}", on_wait=on_wait):
+            if save(path, who, store.update_response, assessment_id, item_id, {field_name: value},
+                    by=f"Writer {writer}", on_wait=on_wait):
                 result.changed.append((item_id, field_name))
         except Exception as exc:  # the save failed: the answer is lost, and said so
             result.errors.append(f"{type(exc).__name__}: {str(exc)[:160]}")
@@ -152,6 +155,26 @@ def _write_all(path: str, writer: int, assessment_id: int, think: float, start_a
         if think:
             time.sleep(think)
     return result
+
+
+def _save_path() -> Any:
+    """`dashboard.writes.run`, the questionnaire's save; in a checkout from before it existed (`--pages-root`),
+    the same steps as that checkout's `ui.write`."""
+    try:
+        from dashboard.writes import run
+
+        return run
+    except ImportError:
+        from dashboard import access
+        from dashboard.db import lease
+
+        def run(path: str, who: Any, action: Any, assessment_id: int, *args: Any, on_wait: Any = None,
+                **kwargs: Any) -> Any:
+            with lease(path, on_wait=on_wait) as con:
+                access.authorise_write(con, who, action.__name__, [assessment_id])
+                return action(con, assessment_id, *args, **kwargs)
+
+        return run
 
 
 def _process_main(args: tuple[str, int, int, float, float, bool, str], queue: Any) -> None:
@@ -293,8 +316,11 @@ def bench(base: Path, writers: int, same_round: int, think: float, mode: str, sc
 # --- the pages while the writers write ----------------------------------------------------------------
 
 
-def watch_pages(root: Path, db: Path, until: Path, out: Path) -> None:
-    """Rerun the Overview and the Presentation until the file `until` exists; write 'page seconds' lines."""
+def watch_pages(root: Path, db: Path, until: Path, out: Path, writers: str = "") -> None:
+    """Rerun the Overview and the Presentation until the file `until` exists; write 'page seconds' lines.
+
+    `writers` ("think,scope,id,id,…"): run those writers as threads of this process, as sessions of the same
+    server would be, and stop when they are done (their saves are pickled next to `out`)."""
     os.environ["AIMS_DB"] = str(db)
     sys.path.insert(0, str(root))
     from streamlit.logger import set_log_level
@@ -309,6 +335,16 @@ def watch_pages(root: Path, db: Path, until: Path, out: Path) -> None:
         app.switch_page(page).run()
         apps[page] = app
     (out.parent / "pages-ready").touch()
+    if writers:
+        think, scope, *ids = writers.split(",")
+
+        def write() -> None:
+            saves, _ = run_writers(db, [(w, int(a), False) for w, a in enumerate(ids)], float(think), "threads", scope)
+            # plain dicts: AppTest replaces __main__, where this script's classes live
+            (out.parent / "saves.pickle").write_bytes(pickle.dumps([vars(s) for s in saves]))
+            until.touch()
+
+        threading.Thread(target=write, daemon=True).start()
     with out.open("w") as lines:
         while not until.exists():
             for page, app in apps.items():
@@ -324,16 +360,21 @@ def bench_pages(base: Path, writers: int, think: float, mode: str, root: Path, s
     try:
         path, own_rounds, _ = prepare(base, folder, writers, 0, scope)
         until, out = folder / "done", folder / "pages.txt"
-        watcher = subprocess.Popen([sys.executable, __file__, "--watch", str(root), str(path), str(until), str(out)],
+        inside = f"{think},{scope}," + ",".join(map(str, own_rounds)) if mode == "threads" else ""
+        watcher = subprocess.Popen([sys.executable, __file__, "--watch", str(root), str(path), str(until), str(out), inside],
                                    cwd=root)
         deadline = time.time() + 600
         while not (folder / "pages-ready").exists() and time.time() < deadline and watcher.poll() is None:
             time.sleep(0.2)
         if watcher.poll() is not None:
             raise SystemExit("the page watcher exited before the writers started")
-        saves, _ = run_writers(path, [(w, a, False) for w, a in enumerate(own_rounds)], think, mode, scope)
-        until.touch()
-        watcher.wait(timeout=600)
+        if mode == "threads":  # the writers are sessions of the watching server
+            watcher.wait(timeout=3600)
+            saves = [Saves(**fields) for fields in pickle.loads((folder / "saves.pickle").read_bytes())]
+        else:
+            saves, _ = run_writers(path, [(w, a, False) for w, a in enumerate(own_rounds)], think, mode, scope)
+            until.touch()
+            watcher.wait(timeout=600)
         times: dict[str, list[float]] = {page: [] for page in PAGES}
         failed = 0
         for line in out.read_text().splitlines():
@@ -374,11 +415,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="what each round covers (default clauses: 32 items, 64 saves per writer)")
     parser.add_argument("--pages", action="store_true", help="time the Overview and Presentation during the writes")
     parser.add_argument("--pages-root", default=str(ROOT), help="the checkout whose pages are timed")
-    parser.add_argument("--watch", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--watch", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.watch:
-        root, db, until, out = args.watch
-        watch_pages(Path(root), Path(db), Path(until), Path(out))
+        root, db, until, out, writers = args.watch
+        watch_pages(Path(root), Path(db), Path(until), Path(out), writers)
         return 0
     base = Path(args.db)
     if not base.exists():
@@ -409,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
             for error in sorted(set(r.errors))[:3]:
                 print(f"  error ({r.variant}, N={r.writers}): {error}", file=sys.stderr)
     print(table(results))
-    print(f"median of per-save latency ranges: {statistics.median(x for r in results for x in r.latencies):.3f} s")
+    print(f"median save over every run: {statistics.median(x for r in results for x in r.latencies):.3f} s")
     return 1 if any(r.lost for r in results) else 0
 
 

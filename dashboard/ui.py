@@ -11,7 +11,6 @@ the dashboard is open.
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
 import importlib
 import os
@@ -252,43 +251,36 @@ _NAMED: dict[str, Callable[..., Any]] = {
 }
 
 
-# the state a cached read is made for (change token, fingerprints), handed to `_cached` beside its key
-_STATE: contextvars.ContextVar[tuple[tuple[int, ...], versions.Fingerprints] | None] = contextvars.ContextVar(
-    "aims_state", default=None)
-
-
 @st.cache_data(show_spinner=False, max_entries=1024, ttl=3600)
 def _cached(path: str, version: str, module: str, name: str, args: tuple[Any, ...],
             kwargs: tuple[tuple[str, Any], ...]) -> Any:
-    """`version` (from `versions.key_for`) names the state of what the read depends on; a read that finds the
-    file in another state raises `versions.Moved`, which is not cached."""
+    """`version` (`versions.key_for`) names the state of what the read depends on. The read runs in one
+    transaction with the fingerprints of what it sees; if they give another key (an answer saved since), the
+    result is handed back in `versions.Fresh`, which st.cache_data does not keep."""
     function = getattr(importlib.import_module(module), name)
-    state = _STATE.get()
+    reader = f"{module}.{name}"
     with lease(path) as con:
-        if state is None:
-            raise versions.Moved("A cached read was made without the state it is keyed by.")
-        with versions.reading(path, *state):
-            return function(con, *args, **dict(kwargs))
+        if versions.depends_on(reader) != "whole":  # the core's registered readers: SQL reads, one snapshot
+            found, result = versions.snapshot_read(con, function, *args, **dict(kwargs))
+            same = versions.key_for(found, reader, args, dict(kwargs)) == version
+        else:  # any other reader (some also write, e.g. a summary's cache): the whole state before and after
+            before = versions.fingerprints(con)
+            result = function(con, *args, **dict(kwargs))
+            same = versions.fingerprints(con).whole == before.whole and \
+                versions.key_for(before, reader, args, dict(kwargs)) == version
+    if not same:
+        raise versions.Fresh(result)
+    return result
 
 
 def _read(path: str, function: Callable[..., Any], args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]) -> Any:
-    """The cached read for the file's present state; uncached if the file keeps changing under it."""
-    reader = f"{function.__module__}.{function.__qualname__}"
-    for _ in range(3):
-        try:
-            state = versions.current(path, lease)
-        except versions.Moved:
-            break
-        reset = _STATE.set(state)
-        try:
-            return _cached(path, versions.key_for(state[1], reader, args, dict(kwargs)), function.__module__,
-                           function.__qualname__, args, kwargs)
-        except versions.Moved:
-            continue
-        finally:
-            _STATE.reset(reset)
-    with lease(path) as con:  # busy file (e.g. a campaign's writers): read it as it is, keep nothing
-        return function(con, *args, **dict(kwargs))
+    """The cached read for the file's present state (fingerprints taken again when the change token moved)."""
+    _, found = versions.current(path, lease)
+    version = versions.key_for(found, f"{function.__module__}.{function.__qualname__}", args, dict(kwargs))
+    try:
+        return _cached(path, version, function.__module__, function.__qualname__, args, kwargs)
+    except versions.Fresh as fresh:  # newer than the key: shown, not cached
+        return fresh.value
 
 
 def _freeze(value: Any) -> Any:

@@ -21,8 +21,10 @@ invalidate: the store, an import, an undo, a merge, the roadmap, the command lin
 migration. Computing them reads every such table once (about 15 ms for 280,000 responses); it is done again only
 when the file's change token moved.
 
-A result is cached only when the file did not change while it was read (the token is the same before and after
-the read, both while the file is held open), so a result is never stored under the fingerprints of another state.
+A read that misses the cache runs in one transaction with the fingerprints of the state it sees
+(`snapshot_read`); it is cached only when that state gives the key it was asked under, else it is shown and not
+kept (`Fresh`): while a campaign's answers arrive, a figure is never stored under the key of another state, and an
+answer saved meanwhile never hides behind an older key.
 
 `part` and `by_unit` let a reader over many assessments compose its result from cached per-assessment or
 per-unit parts (roadmap.organisation_plan, analytics.summary_change): after one unit's answer only that unit's
@@ -47,7 +49,7 @@ import pandas as pd
 __all__ = [
     "DEPENDS",
     "Fingerprints",
-    "Moved",
+    "Fresh",
     "by_unit",
     "current",
     "depends_on",
@@ -57,6 +59,7 @@ __all__ = [
     "part",
     "picked_ids",
     "reading",
+    "snapshot_read",
 ]
 
 # reader (module.qualname) -> what it reads besides the common tables; a reader not listed depends on everything
@@ -64,7 +67,7 @@ DEPENDS: dict[str, str] = {
     **dict.fromkeys((
         "dashboard.access.visible_units", "dashboard.access.visible_assessments", "dashboard.scoring.rounds",
         "dashboard.scoring.groups", "dashboard.selection.select_assessments", "dashboard.organisation.name",
-        "dashboard.store.list_units", "dashboard.store.list_assessments",
+        "dashboard.store.list_units", "dashboard.store.list_assessments", "dashboard.store.get_assessment",
     ), "common"),
     **dict.fromkeys((
         "dashboard.scoring.section_scores", "dashboard.scoring.assessment_scores", "dashboard.scoring.item_scores",
@@ -83,10 +86,6 @@ DEPENDS: dict[str, str] = {
 DEPENDS["dashboard.scoring.select_assessments"] = "common"
 
 _PART_LIMIT = 20_000  # per-assessment and per-unit parts kept in this process (a few MB for 500 units)
-
-
-class Moved(RuntimeError):
-    """The database changed while a cached read ran: its result must not be stored under the old fingerprints."""
 
 
 def file_token(path: str) -> tuple[int, ...]:
@@ -172,21 +171,23 @@ _known: dict[str, tuple[tuple[int, ...], Fingerprints]] = {}
 def current(path: str, opener: Callable[[str], Any]) -> tuple[tuple[int, ...], Fingerprints]:
     """(change token, fingerprints) of the file now; computed again only when the token moved.
 
-    `opener(path)` is a context manager giving a connection (db.lease). The token is taken while the file is
-    held, before and after fingerprinting; fingerprints are kept only when it did not move meanwhile."""
+    `opener(path)` is a context manager giving a connection (db.lease). The token is taken first and the
+    fingerprints in one transaction after it, so they describe the state at that token or a newer one, never an
+    older one."""
+    token = file_token(path)
     with _lock:
         known = _known.get(path)
-    if known is not None and known[0] == file_token(path):
+    if known is not None and known[0] == token:
         return known
     with opener(path) as con:
-        for _ in range(5):
-            before = file_token(path)
+        con.execute("BEGIN TRANSACTION")
+        try:
             found = fingerprints(con)
-            if file_token(path) == before:
-                with _lock:
-                    _known[path] = (before, found)
-                return before, found
-    raise Moved(f"The database {path} kept changing while its fingerprints were read.")
+        finally:
+            con.execute("ROLLBACK")
+    with _lock:
+        _known[path] = (token, found)
+    return token, found
 
 
 def forget(path: str | None = None) -> None:
@@ -248,25 +249,43 @@ _parts: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 
 
 @contextmanager
-def reading(path: str, token: tuple[int, ...], found: Fingerprints) -> Iterator[None]:
-    """Run a cached read (the file held open by the caller) as of `token`: refuse (Moved) when the file is no
-    longer in that state, or changed while the read ran; keep the parts it computed only when it did not."""
-    if file_token(path) != token:
-        raise Moved("The database changed since its fingerprints were read.")
+def reading(found: Fingerprints) -> Iterator[None]:
+    """Compose parts (`part`, `by_unit`) keyed by `found`, which must be the fingerprints of the state the
+    enclosed read sees (`snapshot_read`); the parts computed are kept when the read ends without an error."""
     state = _Reading(found)
     reset = _reading.set(state)
     try:
         yield
     finally:
         _reading.reset(reset)
-    if file_token(path) != token:
-        raise Moved("The database changed while it was read.")
     with _parts_lock:
         for key, value in state.pending.items():
             _parts[key] = value
             _parts.move_to_end(key)
         while len(_parts) > _PART_LIMIT:
             _parts.popitem(last=False)
+
+
+def snapshot_read(con: duckdb.DuckDBPyConnection, function: Callable[..., Any], *args: Any,
+                  **kwargs: Any) -> tuple[Fingerprints, Any]:
+    """`function(con, *args, **kwargs)` in one transaction, with the fingerprints of the state it read: other
+    sessions' answers committed meanwhile are in neither, so the result can be cached under the key they give."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        found = fingerprints(con)
+        with reading(found):
+            result = function(con, *args, **kwargs)
+    finally:
+        con.execute("ROLLBACK")  # a read: nothing to keep
+    return found, result
+
+
+class Fresh(Exception):
+    """A read found the database newer than the key it was asked under: its result is shown, not cached."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__("newer than its key")
+        self.value = value
 
 
 def _frozen(value: Any) -> Any:

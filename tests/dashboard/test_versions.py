@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from dashboard import analytics, roadmap, scoring, store, tracking, units, versions
-from dashboard.db import connect
+from dashboard.db import connect, lease
 from dashboard.rounds import start_assessment
 from dashboard.undo import undo_import
 from etl.importer import import_bytes
@@ -151,10 +151,9 @@ def test_keys_follow_what_each_reader_reads(con, two_units, catalog) -> None:
     assert versions.picked_ids([], {"assessment_ids": [claims]}) == [claims]
 
 
-def _reading(path: Path) -> tuple[tuple[int, ...], versions.Fingerprints]:
+def _snapshot(path: Path) -> versions.Fingerprints:
     with connect(path) as con:
-        found = versions.fingerprints(con)
-    return versions.file_token(str(path)), found
+        return versions.fingerprints(con)
 
 
 def test_composed_figures_equal_the_direct_ones_and_reuse_unchanged_units(demo_db_copy: Path, monkeypatch) -> None:
@@ -186,8 +185,8 @@ def test_composed_figures_equal_the_direct_ones_and_reuse_unchanged_units(demo_d
     summary.__module__, summary.__qualname__ = real_summary.__module__, real_summary.__qualname__
     monkeypatch.setattr(analytics, "organisation_summary", summary)
 
-    token, found = _reading(demo_db_copy)
-    with connect(path) as con, versions.reading(path, token, found):
+    found = _snapshot(demo_db_copy)
+    with connect(path) as con, versions.reading(found):
         composed_plan = roadmap.organisation_plan(con, picks)
         composed_change = analytics.summary_change(con, picks)
     assert composed_plan.equals(direct_plan)
@@ -203,8 +202,8 @@ def test_composed_figures_equal_the_direct_ones_and_reuse_unchanged_units(demo_d
         expected_change = analytics.summary_change(con, picks)
     calls.clear()
     summaries.clear()
-    token, found = _reading(demo_db_copy)
-    with connect(path) as con, versions.reading(path, token, found):
+    found = _snapshot(demo_db_copy)
+    with connect(path) as con, versions.reading(found):
         fresh_plan = roadmap.organisation_plan(con, picks)
         fresh_change = analytics.summary_change(con, picks)
     assert fresh_plan.equals(expected_plan) and not fresh_plan.equals(direct_plan)
@@ -213,18 +212,26 @@ def test_composed_figures_equal_the_direct_ones_and_reuse_unchanged_units(demo_d
     assert len(summaries) == 2  # now and its matched side; the earlier rounds' side was reused
 
 
-def test_a_read_while_the_file_changed_is_refused_and_keeps_nothing(demo_db_copy: Path) -> None:
+def test_a_snapshot_read_and_its_fingerprints_leave_out_an_answer_saved_meanwhile(demo_db_copy: Path) -> None:
+    """Another session's answer committed while a cached read runs is in neither its result nor its key, so the
+    result is stored under the key of the state it read; the next read sees the answer under a new key."""
     path = str(demo_db_copy)
-    versions.forget()
     with connect(path) as con:
         picks = scoring.select_assessments(con, principal=ADMIN)
         target = versions.picked_ids([[picks[0]]], {})[0]
         store.set_status(con, target, "draft", by="lead")
-    token, found = _reading(demo_db_copy)
-    with connect(path) as con:
-        with pytest.raises(versions.Moved), versions.reading(path, token, found):
-            analytics.summary_change(con, picks)
-            store.update_response(con, target, "4.1", {"maturity": 0}, by="a")  # another session's answer
-        with pytest.raises(versions.Moved), versions.reading(path, token, found):  # the token is now old
-            pass
-    assert not versions._parts  # nothing computed in the refused read was kept
+    with lease(path) as con, lease(path) as other:
+
+        def read_while_another_session_saves(con: duckdb.DuckDBPyConnection, chosen: list) -> dict:
+            before = scoring.organisation_summary(con, chosen)
+            store.update_response(other, target, "4.1", {"maturity": 0}, by="another session")
+            store.update_response(other, target, "4.2", {"maturity": 0}, by="another session")
+            assert scoring.organisation_summary(con, chosen) == before  # the same snapshot
+            return before
+
+        found, result = versions.snapshot_read(con, read_while_another_session_saves, picks)
+        now = versions.fingerprints(con)
+        assert scoring.organisation_summary(con, picks) != result
+    assert now.assessments[target] != found.assessments[target]
+    assert versions.key_for(found, "dashboard.scoring.organisation_summary", [picks], {}) != \
+        versions.key_for(now, "dashboard.scoring.organisation_summary", [picks], {})
