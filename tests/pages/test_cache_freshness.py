@@ -14,6 +14,12 @@ from tests.pages.apps import open_page
 from tests.principals import ADMIN
 
 
+@pytest.fixture(autouse=True)
+def _nothing_remembered() -> None:
+    """Parts are keyed by content: another test's copy of the demo data would lend its parts to this one."""
+    versions.forget()
+
+
 def _save(path: Path, assessment_id: int, item_id: str, changes: dict) -> None:
     """What the questionnaire's save does (ui.write): a leased connection, the access check, the store."""
     with lease(str(path)) as con:
