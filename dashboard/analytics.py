@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from dashboard import selection
+from dashboard import selection, versions
 from dashboard.catalog import Scale
 from dashboard.db import frame
 from dashboard.scoring import ASSESSMENTS_CTE, DECIMALS, SECTIONS_CTE, Selection, items_cte, level_sql, organisation_summary
@@ -52,11 +52,13 @@ def summary_change(
     unit's newest earlier round covering the clauses (Annex A); units and scopes without an earlier round are
     left out of both sides, so a new unit or a first Annex A round never shows as a rise or a fall."""
     picks = list(assessment_ids)
-    now = organisation_summary(con, picks)
+    # each side reused in the dashboard while its own rounds are unchanged: the earlier rounds stay warm while
+    # a campaign's new rounds are answered
+    now = dict(versions.part(con, organisation_summary, picks))
     matched, before = selection.previous(con, picks)
     if not before:
         return now, None
-    after, earlier = organisation_summary(con, matched), organisation_summary(con, before)
+    after, earlier = versions.part(con, organisation_summary, matched), versions.part(con, organisation_summary, before)
     change: dict[str, float | int | None] = {}
     for name in CHANGED:
         a, b = after[name], earlier[name]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import random
 import re
 import threading
 import time
@@ -19,6 +20,11 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+
+try:
+    import fcntl
+except ImportError:  # Windows: waiting processes are not announced; the file lingers as before
+    fcntl = None  # type: ignore[assignment]
 
 from dashboard import settings
 from dashboard.catalog import Catalog, load_catalog
@@ -42,9 +48,58 @@ def resolve_path(db: str | Path | None = None) -> str:
     return path
 
 
+class _Waiting:
+    """Processes waiting for the file say so: each holds a shared lock on `<file>.waiting` while it waits, and a
+    process that holds the file open, idle, closes it at once when it finds that lock taken, instead of lingering
+    (`_Lingering`). Without it a process saving answer after answer would keep the file for as long as it works,
+    and the others would wait until AIMS_LOCK_WAIT_SECONDS ran out (benchmarks/concurrent_writers.py)."""
+
+    @staticmethod
+    @contextmanager
+    def announce(path: str) -> Iterator[None]:
+        try:
+            if fcntl is None:
+                raise OSError("no file locks here")
+            handle = open(path + ".waiting", "a+b")  # noqa: SIM115 (held for the whole wait)
+        except OSError:  # a read-only folder: wait without announcing it
+            yield
+            return
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH)
+            yield
+        finally:
+            handle.close()  # releases the lock
+
+    @staticmethod
+    def anyone(path: str) -> bool:
+        """Whether another process is waiting for the file now."""
+        if fcntl is None:
+            return False
+        try:
+            with open(path + ".waiting", "rb") as handle:  # made by the first process that waited
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return True
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                return False
+        except OSError:
+            return False
+
+
 def _open(path: str, wait: float, on_wait: Callable[[str], None] | None) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(path)
+    except duckdb.IOException as exc:
+        if not _LOCK_MESSAGE.search(str(exc)) or path == ":memory:":
+            raise
+    with _Waiting.announce(path):
+        return _wait_for(path, wait, on_wait)
+
+
+def _wait_for(path: str, wait: float, on_wait: Callable[[str], None] | None) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + wait
-    delay, told = 0.05, False
+    delay, told = 0.01, False
     while True:
         try:
             return duckdb.connect(path)
@@ -62,8 +117,8 @@ def _open(path: str, wait: float, on_wait: Callable[[str], None] | None) -> duck
                 message = f"The database {path} is in use by {who}; waiting up to {wait:g} s for it to be released…"
                 (on_wait or log.warning)(message)
                 told = True
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
+            time.sleep(delay * (0.5 + random.random()))  # jittered: waiting processes do not retry in step
+            delay = min(delay * 2, 0.1)
 
 
 @contextmanager
@@ -134,7 +189,9 @@ class _Lingering:
             cursor.close()
             with self._lock:
                 self._users[path] -= 1
-                if self._users[path] == 0:
+                if self._users[path] == 0 and _Waiting.anyone(path):  # another process waits: hand the file over
+                    self._open.pop(path).close()
+                elif self._users[path] == 0:
                     timer = threading.Timer(linger, self._close_if_idle, args=(path,))
                     timer.daemon = True
                     self._timers[path] = timer

@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard import scoring, tracking
+from dashboard import scoring, tracking, versions
 from dashboard.access import Principal
 from dashboard.catalog import Catalog, Item, Scale, load_catalog
 from dashboard.charts import chart_title
@@ -266,7 +266,11 @@ def _plan(con: duckdb.DuckDBPyConnection, items: pd.DataFrame, catalog: Catalog,
             "status": status, "overdue": status != "done" and due < today,
             "carried_from": _text(r["carried_from"]), "ord": int(r["ord"]),
         })
-    out = pd.DataFrame(records, columns=ACTION_COLUMNS)
+    return _in_order(pd.DataFrame(records, columns=ACTION_COLUMNS))
+
+
+def _in_order(out: pd.DataFrame) -> pd.DataFrame:
+    """Actions by phase, unit, round and rank (one order for a plan, and for one composed of units' plans)."""
     if out.empty:
         return out
     out["_phase"] = out["phase"].map(_PHASE_ORDER)
@@ -306,11 +310,13 @@ def organisation_plan(
     date set, the action is due at the window's end.
     """
     catalog = catalog or load_catalog()
-    items = scoring.item_scores(con, list(assessment_ids))
-    actions = _plan(con, items, catalog, today)
+    today = today or dt.date.today()
+    # one part per unit (its items and its plan), reused in the dashboard while none of the unit's rounds changed
+    assessed_items, actions = versions.by_unit(con, _unit_plan, list(assessment_ids), catalog=catalog, today=today)
+    actions = _in_order(actions)
     if actions.empty:
         return pd.DataFrame(columns=ORGANISATION_COLUMNS)
-    assessed = items[items["applicable"] & items["maturity"].notna()].groupby("item_id")["unit"].nunique()
+    assessed = assessed_items.groupby("item_id")["unit"].nunique()
     parts = dict(list(actions.groupby("item_id", sort=False)))
     # the earliest of the units' phases, then prerequisites brought forward across units (dependents first)
     phase_of = {i: min(_PHASE_ORDER[p] for p in part["phase"]) for i, part in parts.items()}
@@ -358,6 +364,14 @@ def organisation_plan(
     rank = _rank(phase_of, waits, lambda i: (phase_of[i], -score_of[i], catalog.by_id[i].order))
     out["rank"] = out["item_id"].map(rank)
     return out.sort_values("rank").reset_index(drop=True).loc[:, list(ORGANISATION_COLUMNS)]
+
+
+def _unit_plan(con: duckdb.DuckDBPyConnection, picks: list[int], *, catalog: Catalog,
+               today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The assessed items and the plan of some assessments (a part of `organisation_plan`)."""
+    items = scoring.item_scores(con, picks)
+    assessed = items.loc[items["applicable"] & items["maturity"].notna(), ["assessment_id", "item_id", "unit"]]
+    return assessed.reset_index(drop=True), _plan(con, items, catalog, today)
 
 
 def _merged_short_why(part: pd.DataFrame, top: pd.Series, waiting: Sequence[str], pulled_by: str | None) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -262,10 +263,29 @@ def update_response(
     """Set fields of one response (None clears a field); return the fields that actually changed.
 
     Refused (AccessDenied) unless `principal` may answer for the round's unit. Runs in its own transaction and
-    logs each changed field with its old and new value.
+    logs each changed field with its old and new value. Two sessions of one server saving the same item at once:
+    DuckDB refuses the second transaction ("Conflict on update"); it is run again on what the first stored, so the
+    later write wins and both are in the history.
     """
     authorise_write(con, principal, "update_response", [assessment_id])
     checked = {field: _check_value(field, value) for field, value in changes.items()}
+    for attempt in range(_CONFLICT_RETRIES):
+        try:
+            return _update_response(con, assessment_id, item_id, checked, by=by, source=source)
+        except (duckdb.TransactionException, duckdb.ConstraintException) as exc:
+            # a conflict with another session's transaction, or its new row of the same item committed first
+            conflict = isinstance(exc, duckdb.TransactionException) or "Duplicate key" in str(exc)
+            if not conflict or attempt == _CONFLICT_RETRIES - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+_CONFLICT_RETRIES = 20
+
+
+def _update_response(con: duckdb.DuckDBPyConnection, assessment_id: int, item_id: str, checked: dict[str, Any], *,
+                     by: str, source: str) -> list[str]:
     with transaction(con):
         _writable(con, assessment_id)
         found = one(

@@ -1,18 +1,19 @@
 """The one Streamlit-aware module of the core: cached reads, the database's change token, shared widgets.
 
-Reads are cached with `st.cache_data` keyed by the database file's change token (size and modification
-time of the file and its write-ahead log), so a new import from the command line or a new answer in
-another tab shows up on the next rerun, never a stale figure. The file is opened when a rerun needs it
+Reads are cached with `st.cache_data` keyed by fingerprints of what they read (`dashboard.versions`: the
+assessments they are given, every round of those units, or the whole database), taken again whenever the
+file's change token (size and modification time of the file and its write-ahead log) moves. A new import from
+the command line or a new answer in another tab shows up on the next rerun, never a stale figure, and an answer
+saved for one unit leaves the cached figures of the others warm. The file is opened when a rerun needs it
 and closed half a second after the last use (`db.lease`), so that the command line can write while
 the dashboard is open.
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
-import functools
 import importlib
-import inspect
 import os
 import re
 import sys
@@ -23,7 +24,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, columns, identity, provenance, scoring, selection, settings, store
+from dashboard import access, columns, identity, provenance, scoring, selection, settings, store, versions, writes
 from dashboard.access import AccessDenied, Principal
 from dashboard.catalog import Catalog, Item, load_catalog
 from dashboard.db import lease, resolve_path
@@ -239,15 +240,7 @@ def catalog() -> Catalog:
 
 def change_token(path: str | None = None) -> tuple[int, ...]:
     """Changes whenever the database file or its write-ahead log changes."""
-    path = path or db_path()
-    token: list[int] = []
-    for name in (path, path + ".wal"):
-        try:
-            info = os.stat(name)
-            token += [info.st_size, info.st_mtime_ns]
-        except FileNotFoundError:
-            token += [0, 0]
-    return tuple(token)
+    return versions.file_token(path or db_path())
 
 
 _NAMED: dict[str, Callable[..., Any]] = {
@@ -263,12 +256,67 @@ _NAMED: dict[str, Callable[..., Any]] = {
 }
 
 
-@st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
-def _cached(path: str, token: tuple[int, ...], module: str, name: str, args: tuple[Any, ...],
+# a read made in a snapshot whose fingerprints `_read` has taken (connection, fingerprints); not part of the key
+_SNAPSHOT: contextvars.ContextVar[tuple[Any, versions.Fingerprints] | None] = contextvars.ContextVar(
+    "aims_snapshot", default=None)
+
+
+@st.cache_data(show_spinner=False, max_entries=1024, ttl=3600)
+def _cached(path: str, version: str, module: str, name: str, args: tuple[Any, ...],
             kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    """`version` (`versions.key_for`) names the state of what the read depends on. The read runs in one
+    transaction with the fingerprints of what it sees; if they give another key (an answer saved since), the
+    result is handed back in `versions.Fresh`, which st.cache_data does not keep."""
     function = getattr(importlib.import_module(module), name)
+    reader = f"{module}.{name}"
+    snapshot = _SNAPSHOT.get()
+    if snapshot is not None:  # `version` came from this snapshot's own fingerprints
+        con, found = snapshot
+        with versions.reading(found):
+            return function(con, *args, **dict(kwargs))
     with lease(path) as con:
-        return function(con, *args, **dict(kwargs))
+        if versions.depends_on(reader) != "whole":  # the core's registered readers: SQL reads, one snapshot
+            found, result = versions.snapshot_read(con, function, *args, **dict(kwargs))
+            same = versions.key_for(found, reader, args, dict(kwargs)) == version
+        else:  # any other reader (some also write, e.g. a summary's cache): the whole state before and after
+            before = versions.fingerprints(con)
+            result = function(con, *args, **dict(kwargs))
+            same = versions.fingerprints(con).whole == before.whole and \
+                versions.key_for(before, reader, args, dict(kwargs)) == version
+    if not same:
+        raise versions.Fresh(result)
+    return result
+
+
+def _read(path: str, function: Callable[..., Any], args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    """The cached read for the file's present state.
+
+    Unchanged file: the key comes from the fingerprints remembered for it. Changed: fingerprinting the whole file
+    again (at most once a second), or, while answers keep arriving, only what this read reads, in the snapshot
+    it reads, so that the key and the figures are of one state."""
+    reader = f"{function.__module__}.{function.__qualname__}"
+    token = versions.file_token(path)
+    found = versions.known(path, token)
+    if found is None and (versions.depends_on(reader) == "whole" or versions.refresh_due(path)):
+        _, found = versions.current(path, lease)
+    if found is not None:
+        version = versions.key_for(found, reader, args, dict(kwargs))
+        try:
+            return _cached(path, version, function.__module__, function.__qualname__, args, kwargs)
+        except versions.Fresh as fresh:  # newer than the key: shown, not cached
+            return fresh.value
+    with lease(path) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            found = versions.fingerprints(con, versions.dependencies(con, reader, args, dict(kwargs)))
+            reset = _SNAPSHOT.set((con, found))
+            try:
+                return _cached(path, versions.key_for(found, reader, args, dict(kwargs)), function.__module__,
+                               function.__qualname__, args, kwargs)
+            finally:
+                _SNAPSHOT.reset(reset)
+        finally:
+            con.execute("ROLLBACK")
 
 
 def _freeze(value: Any) -> Any:
@@ -276,7 +324,7 @@ def _freeze(value: Any) -> Any:
 
 
 def query(reader: str | Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run a read of the store (`reader(con, *args, **kwargs)`), cached until the database changes.
+    """Run a read of the store (`reader(con, *args, **kwargs)`), cached until what it reads changes.
 
     `reader` is a module-level function of the core taking the connection first, or one of the short
     names in `_NAMED` ("units", "section_scores", ...). `principal=` is the person asking (default: this run's);
@@ -291,9 +339,8 @@ def query(reader: str | Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         kwargs["principal"] = who
     elif args and not who.every_unit and _looks_like_picks(args[0]):  # an id list handed around: check it too
         _check_picks(who, args[0])
-    path = db_path()
-    result = _cached(path, change_token(path), function.__module__, function.__qualname__,
-                     tuple(_freeze(a) for a in args), tuple(sorted((k, _freeze(v)) for k, v in kwargs.items())))
+    result = _read(db_path(), function, tuple(_freeze(a) for a in args),
+                   tuple(sorted((k, _freeze(v)) for k, v in kwargs.items())))
     # a viewer's tables without free text, whichever reader made them (store.responses empties it in the core)
     return access.without_free_text(who, result)  # st.cache_data unpickles a fresh copy: callers may change it
 
@@ -303,12 +350,7 @@ def _check_picks(who: Principal, picks: Any) -> None:
         access.check_assessments(con, who, picks)
 
 
-@functools.lru_cache(maxsize=512)
-def _takes_principal(function: Callable[..., Any]) -> bool:
-    try:
-        return "principal" in inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return False
+_takes_principal = writes.takes_principal
 
 
 def _looks_like_picks(value: Any) -> bool:
@@ -316,29 +358,11 @@ def _looks_like_picks(value: Any) -> bool:
         isinstance(v, int) or (isinstance(v, tuple) and len(v) == 3) for v in value)
 
 
-def _assessment_ids(action: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> list[int]:
-    """The assessments a write touches, for `access.authorise_write`: an id as first argument, an interview's,
-    or the roadmap rows' assessment column."""
-    first = args[0] if args else kwargs.get("assessment_id")
-    if isinstance(first, int):
-        return [first]
-    if isinstance(first, pd.DataFrame):
-        return sorted({int(i) for i in first["assessment_id"].dropna()}) if "assessment_id" in first.columns else []
-    if hasattr(first, "assessment_id"):  # an interview state
-        return [int(first.assessment_id)]
-    return []
-
-
 def write(action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run a write against a short-lived connection, if the principal may make it (`access.authorise_write`:
-    AccessDenied otherwise); the change token moves, so caches refresh."""
-    who = principal()
-    if _takes_principal(action):
-        kwargs.setdefault("principal", who)
-    with lease(db_path()) as con:
-        if getattr(action, "__module__", "") != access.__name__:  # access's own checks and grants check themselves
-            access.authorise_write(con, who, action.__name__, _assessment_ids(action, args, kwargs))
-        return action(con, *args, **kwargs)
+    AccessDenied otherwise; `dashboard.writes`); the change token moves, so the fingerprints are taken again and
+    the cached reads of what it changed refresh (`dashboard.versions`)."""
+    return writes.run(db_path(), principal(), action, *args, **kwargs)
 
 
 @dataclass(frozen=True)
