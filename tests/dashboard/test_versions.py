@@ -78,9 +78,9 @@ def test_roadmap_tracking_and_proposal_tables_count_per_assessment(con, two_unit
 
 def test_a_table_added_by_a_later_migration_is_fingerprinted_per_assessment(con, two_units) -> None:
     ops, claims = two_units["Ops R1"], two_units["Claims R1"]
-    con.execute("CREATE TABLE review_comment (assessment_id INTEGER, item_id VARCHAR, body VARCHAR)")
+    con.execute("CREATE TABLE later_review_note (assessment_id INTEGER, item_id VARCHAR, body VARCHAR)")
     before = versions.fingerprints(con)
-    con.execute("INSERT INTO review_comment VALUES (?, '4.1', 'Evidence?')", [claims])
+    con.execute("INSERT INTO later_review_note VALUES (?, '4.1', 'Evidence?')", [claims])
     assert _moved(before, versions.fingerprints(con)) == {claims}
     con.execute("CREATE TABLE campaign_note (body VARCHAR)")  # no assessment column: part of the common state
     before = versions.fingerprints(con)
