@@ -1,0 +1,249 @@
+"""The store on a PostgreSQL server: a connection with the surface of DuckDB's that the store's code uses.
+
+`AIMS_DB=postgresql://user@host:port/dbname` (see `dashboard/db.py`) makes `db.connect` and `db.lease` hand out a
+`PgConnection` instead of a DuckDB connection. It offers what the code calls on a DuckDB connection:
+
+- `execute(sql, params)` (returns itself; then `fetchall()`, `fetchone()`, `df()`), `executemany`;
+- `BEGIN TRANSACTION` / `COMMIT` / `ROLLBACK` as statements (the connection is in autocommit otherwise, as DuckDB's);
+- `register(name, frame)` / `unregister(name)`: DuckDB reads a pandas frame by name; here the frame is copied into a
+  temporary table of that name (`COPY`), dropped again by `unregister`;
+- `cursor()`: another connection to the same database (a DuckDB cursor has its own transaction too), from a small
+  pool of idle connections per URL; `close()` gives it back.
+
+The SQL is translated by `dashboard/sql_dialect.py`; `numeric` results are read as floats, as DuckDB's doubles are.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from dashboard.sql_dialect import COMPAT_SQL, to_postgres
+
+__all__ = ["PgConnection", "ServerError", "connect", "is_url", "prepare", "redact_url"]
+
+_IDLE_PER_URL = 8
+_ADVISORY_KEY = 42_001  # serialises the compatibility functions and migrations between processes
+
+
+class ServerError(RuntimeError):
+    """The PostgreSQL server could not be reached or refused us."""
+
+
+def is_url(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(("postgresql://", "postgres://"))
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    import re
+
+    return re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def _driver() -> Any:
+    try:
+        import psycopg
+    except ImportError as exc:  # pragma: no cover - requirements.txt installs it
+        raise ServerError("AIMS_DB is a PostgreSQL URL but the driver psycopg is not installed "
+                          "(pip install -r requirements.txt)") from exc
+    return psycopg
+
+
+def _new_raw(url: str) -> Any:
+    psycopg = _driver()
+    from psycopg.types.numeric import FloatLoader
+
+    try:
+        raw = psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise ServerError(f"Cannot reach the PostgreSQL database {redact_url(url)}: {exc}".strip()) from exc
+    raw.adapters.register_loader("numeric", FloatLoader)
+    raw.execute("SET TIME ZONE 'UTC'")
+    return raw
+
+
+class _Pool:
+    """Idle server connections per URL, so a lease's cursor costs no new connection."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: dict[str, list[Any]] = {}
+
+    def take(self, url: str) -> Any:
+        with self._lock:
+            idle = self._idle.get(url, [])
+            while idle:
+                raw = idle.pop()
+                if not raw.closed:
+                    return raw
+        return _new_raw(url)
+
+    def give(self, url: str, raw: Any) -> None:
+        if raw.closed:
+            return
+        try:
+            if raw.info.transaction_status != 0:  # not idle: a transaction was left open
+                raw.rollback()
+            raw.execute("DISCARD TEMP")
+        except Exception:
+            raw.close()
+            return
+        with self._lock:
+            idle = self._idle.setdefault(url, [])
+            if len(idle) < _IDLE_PER_URL:
+                idle.append(raw)
+                return
+        raw.close()
+
+    def close_all(self) -> None:
+        with self._lock:
+            for idle in self._idle.values():
+                for raw in idle:
+                    raw.close()
+            self._idle.clear()
+
+
+POOL = _Pool()
+
+
+class PgConnection:
+    """One server connection with DuckDB's calling surface (see the module's docstring)."""
+
+    def __init__(self, url: str, raw: Any) -> None:
+        self.url = url
+        self._raw = raw
+        self._cursor: Any = None
+
+    # -- statements ------------------------------------------------------------------------------------------
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> PgConnection:
+        values = _values(params) if params else None
+        cursor = self._raw.cursor()
+        try:
+            cursor.execute(to_postgres(sql, values is not None), values, prepare=False)
+        except Exception:
+            cursor.close()
+            raise
+        if self._cursor is not None:
+            self._cursor.close()
+        self._cursor = cursor
+        return self
+
+    def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> PgConnection:
+        with self._raw.cursor() as cursor:
+            cursor.executemany(to_postgres(sql, True), [_values(p) for p in params])
+        return self
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        if self._cursor is None or self._cursor.description is None:
+            return []
+        return self._cursor.fetchall()
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        if self._cursor is None or self._cursor.description is None:
+            return None
+        return self._cursor.fetchone()
+
+    @property
+    def description(self) -> Any:
+        return None if self._cursor is None else self._cursor.description
+
+    def df(self) -> pd.DataFrame:
+        columns = [d.name for d in self.description or []]
+        return _frame(self.fetchall(), columns, self.description or [])
+
+    # -- DuckDB's replacement scans, as temporary tables -------------------------------------------------------
+    def register(self, name: str, frame: pd.DataFrame) -> PgConnection:
+        import pyarrow as pa
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        columns = ", ".join(f'"{f.name}" {_pg_type(f.type)}' for f in table.schema)
+        self._raw.execute(f'DROP TABLE IF EXISTS pg_temp."{name}"')
+        self._raw.execute(f'CREATE TEMP TABLE "{name}" ({columns})')
+        names = ", ".join(f'"{f.name}"' for f in table.schema)
+        with self._raw.cursor() as cursor, cursor.copy(f'COPY "{name}" ({names}) FROM STDIN') as copy:
+            for row in zip(*(table.column(i).to_pylist() for i in range(table.num_columns)), strict=True):
+                copy.write_row(row)
+        return self
+
+    def unregister(self, name: str) -> PgConnection:
+        if self._raw.info.transaction_status == 3:  # a failed transaction: the rollback will drop it
+            return self
+        self._raw.execute(f'DROP TABLE IF EXISTS pg_temp."{name}"')
+        return self
+
+    # -- connections -------------------------------------------------------------------------------------------
+    def cursor(self) -> PgConnection:
+        return PgConnection(self.url, POOL.take(self.url))
+
+    def close(self) -> None:
+        if self._cursor is not None:
+            self._cursor.close()
+            self._cursor = None
+        if self._raw is not None:
+            POOL.give(self.url, self._raw)
+            self._raw = None
+
+    @property
+    def raw(self) -> Any:
+        """The psycopg connection underneath (for COPY and Arrow reads)."""
+        return self._raw
+
+
+def _values(params: Sequence[Any]) -> list[Any]:
+    out = []
+    for value in params:
+        if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy scalars
+            value = value.item()
+        out.append(value)
+    return out
+
+
+def _pg_type(arrow_type: Any) -> str:
+    import pyarrow as pa
+
+    checks = (
+        (pa.types.is_boolean, "BOOLEAN"), (pa.types.is_integer, "BIGINT"), (pa.types.is_floating, "DOUBLE PRECISION"),
+        (pa.types.is_timestamp, "TIMESTAMP"), (pa.types.is_date, "DATE"), (pa.types.is_decimal, "NUMERIC"),
+    )
+    for check, name in checks:
+        if check(arrow_type):
+            return name
+    return "TEXT"
+
+
+def _frame(rows: list[tuple[Any, ...]], columns: list[str], description: Any) -> pd.DataFrame:
+    """A result as DuckDB's `.df()` gives it: one column per field, numbers as numbers, dates as datetimes."""
+    frame = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame({c: [] for c in columns})
+    for d in description:
+        type_name = _TYPE_NAMES.get(d.type_code, "")
+        if type_name in ("date", "timestamp", "timestamptz"):
+            frame[d.name] = pd.to_datetime(frame[d.name])
+        elif type_name in ("float4", "float8", "numeric"):
+            frame[d.name] = pd.to_numeric(frame[d.name]).astype("float64")
+        elif type_name in ("int2", "int4", "int8") and not rows:
+            frame[d.name] = frame[d.name].astype("int64")
+    return frame
+
+
+_TYPE_NAMES = {16: "bool", 20: "int8", 21: "int2", 23: "int4", 25: "text", 700: "float4", 701: "float8",
+               1043: "varchar", 1082: "date", 1114: "timestamp", 1184: "timestamptz", 1700: "numeric"}
+
+
+def connect(url: str) -> PgConnection:
+    return PgConnection(url, POOL.take(url))
+
+
+def prepare(con: PgConnection, migrate: Any) -> None:
+    """Create the compatibility functions and run `migrate(con)`, one process at a time (an advisory lock)."""
+    con.execute("SELECT pg_advisory_lock(?)", [_ADVISORY_KEY])
+    try:
+        if con.execute("SELECT to_regprocedure('aims_compat_v1()') IS NULL").fetchall()[0][0]:
+            con.execute(COMPAT_SQL)
+            con.execute("CREATE OR REPLACE FUNCTION aims_compat_v1() RETURNS integer LANGUAGE sql AS 'SELECT 1'")
+        migrate(con)
+    finally:
+        con.execute("SELECT pg_advisory_unlock(?)", [_ADVISORY_KEY])
