@@ -10,7 +10,9 @@
 - `cursor()`: another connection to the same database (a DuckDB cursor has its own transaction too), from a small
   pool of idle connections per URL; `close()` gives it back.
 
-The SQL is translated by `dashboard/sql_dialect.py`; `numeric` results are read as floats, as DuckDB's doubles are.
+The SQL is translated by `dashboard/sql_dialect.py`; `numeric` results are read as floats, as DuckDB's doubles are;
+an INSERT, UPDATE or DELETE answers its row count, as in DuckDB; the server's errors are raised as DuckDB's error
+classes (a constraint as `duckdb.ConstraintException`, ...), with the server's message.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from dashboard.sql_dialect import COMPAT_SQL, to_postgres
@@ -63,6 +66,7 @@ def _new_raw(url: str) -> Any:
         raise ServerError(f"Cannot reach the PostgreSQL database {redact_url(url)}: {exc}".strip()) from exc
     raw.adapters.register_loader("numeric", FloatLoader)
     raw.execute("SET TIME ZONE 'UTC'")
+    raw.execute("SET search_path = public, pg_catalog")  # DuckDB's `/` on whole numbers (dashboard/sql_dialect.py)
     return raw
 
 
@@ -124,9 +128,9 @@ class PgConnection:
         cursor = self._raw.cursor()
         try:
             cursor.execute(to_postgres(sql, values is not None), values, prepare=False)
-        except Exception:
+        except Exception as exc:
             cursor.close()
-            raise
+            raise _as_duckdb_error(exc) from exc
         if self._cursor is not None:
             self._cursor.close()
         self._cursor = cursor
@@ -134,12 +138,18 @@ class PgConnection:
 
     def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> PgConnection:
         with self._raw.cursor() as cursor:
-            cursor.executemany(to_postgres(sql, True), [_values(p) for p in params])
+            try:
+                cursor.executemany(to_postgres(sql, True), [_values(p) for p in params])
+            except Exception as exc:
+                raise _as_duckdb_error(exc) from exc
         return self
 
     def fetchall(self) -> list[tuple[Any, ...]]:
-        if self._cursor is None or self._cursor.description is None:
+        if self._cursor is None:
             return []
+        if self._cursor.description is None:  # DuckDB answers an INSERT, UPDATE or DELETE with its row count
+            status = (self._cursor.statusmessage or "").split(" ")[0]
+            return [(self._cursor.rowcount,)] if status in ("INSERT", "UPDATE", "DELETE") else []
         return self._cursor.fetchall()
 
     def fetchone(self) -> tuple[Any, ...] | None:
@@ -191,6 +201,30 @@ class PgConnection:
     def raw(self) -> Any:
         """The psycopg connection underneath (for COPY and Arrow reads)."""
         return self._raw
+
+
+class PgError(duckdb.Error):
+    """A PostgreSQL error, as the DuckDB error the store's code and tests catch (the server's message kept)."""
+
+
+class PgConstraintError(duckdb.ConstraintException):
+    """A constraint the server enforced (unique, not null, check): DuckDB's ConstraintException."""
+
+
+class PgConversionError(duckdb.ConversionException):
+    """A value the server could not convert: DuckDB's ConversionException."""
+
+
+def _as_duckdb_error(exc: Exception) -> Exception:
+    import psycopg
+
+    if isinstance(exc, psycopg.errors.IntegrityError):
+        return PgConstraintError(str(exc))
+    if isinstance(exc, psycopg.errors.DataError):
+        return PgConversionError(str(exc))
+    if isinstance(exc, psycopg.Error):
+        return PgError(str(exc))
+    return exc
 
 
 def _values(params: Sequence[Any]) -> list[Any]:

@@ -10,6 +10,10 @@ The differences are few, and each is handled in one of two places:
   `round(double, int)`, `median`, `today()`) are created as SQL functions by `COMPAT_SQL`, run once per database
   before the migrations, so the same queries run on both engines.
 
+Dividing two whole numbers gives a fraction in DuckDB (`/`), a truncated whole number in PostgreSQL: `COMPAT_SQL`
+creates `/` for the integer types in `public` as DuckDB's division, and `dashboard/pg.py` puts `public` before
+`pg_catalog` on the search path of its connections, so `count(*) FILTER (...) / count(*)` means the same on both.
+
 Anything else DuckDB-only (lists, `QUALIFY`, `EXCLUDE`, ...) is not translated: such a query fails on PostgreSQL with
 the server's own message, and README's "PostgreSQL store: state of the work" lists what is known to.
 """
@@ -111,6 +115,21 @@ DO $$ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'first') THEN
         CREATE AGGREGATE first(anyelement) (SFUNC = aims_first_step, STYPE = anyarray, FINALFUNC = aims_first_final);
     END IF;
+END $$;
+DO $$ DECLARE l text; r text; BEGIN
+    FOREACH l IN ARRAY ARRAY['smallint', 'integer', 'bigint'] LOOP
+        FOREACH r IN ARRAY ARRAY['smallint', 'integer', 'bigint'] LOOP
+            EXECUTE format($f$CREATE OR REPLACE FUNCTION aims_divide(a %s, b %s) RETURNS double precision
+                LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+                'SELECT CASE WHEN b <> 0 THEN a::double precision / b WHEN a > 0 THEN ''Infinity''
+                             WHEN a < 0 THEN ''-Infinity'' ELSE ''NaN'' END::double precision'$f$, l, r);
+            IF NOT EXISTS (SELECT 1 FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+                           WHERE n.nspname = 'public' AND o.oprname = '/'
+                             AND o.oprleft = l::regtype AND o.oprright = r::regtype) THEN
+                EXECUTE format('CREATE OPERATOR public./ (LEFTARG = %s, RIGHTARG = %s, FUNCTION = aims_divide)', l, r);
+            END IF;
+        END LOOP;
+    END LOOP;
 END $$;
 CREATE OR REPLACE FUNCTION round(value double precision, digits integer) RETURNS double precision
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT round(value::numeric, digits)::double precision';
