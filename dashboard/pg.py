@@ -17,6 +17,7 @@ classes (a constraint as `duckdb.ConstraintException`, ...), with the server's m
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -42,8 +43,6 @@ def is_url(value: object) -> bool:
 
 def redact_url(url: str) -> str:
     """The URL without its password, for messages and logs."""
-    import re
-
     return re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
@@ -125,9 +124,12 @@ class PgConnection:
     # -- statements ------------------------------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> PgConnection:
         values = _values(params) if params else None
+        text = to_postgres(sql, values is not None)
+        if values is not None and any(v is None for v in values):
+            text, values = _inline_nulls(text, values)
         cursor = self._raw.cursor()
         try:
-            cursor.execute(to_postgres(sql, values is not None), values, prepare=False)
+            cursor.execute(text, values, prepare=False)
         except Exception as exc:
             cursor.close()
             raise _as_duckdb_error(exc) from exc
@@ -225,6 +227,27 @@ def _as_duckdb_error(exc: Exception) -> Exception:
     if isinstance(exc, psycopg.Error):
         return PgError(str(exc))
     return exc
+
+
+_MARK = re.compile(r"%%|%s")
+
+
+def _inline_nulls(sql: str, values: list[Any]) -> tuple[str, list[Any] | None]:
+    """A NULL parameter written into the statement: PostgreSQL cannot type `$1 IS NULL` when $1 is a bare NULL."""
+    given = iter(values)
+    kept: list[Any] = []
+
+    def mark(match: re.Match[str]) -> str:
+        if match.group() == "%%":
+            return "%%"
+        value = next(given)
+        if value is None:
+            return "NULL"
+        kept.append(value)
+        return "%s"
+
+    text = _MARK.sub(mark, sql)
+    return (text, kept) if kept else (text.replace("%%", "%"), None)
 
 
 def _values(params: Sequence[Any]) -> list[Any]:
