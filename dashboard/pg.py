@@ -273,19 +273,30 @@ def _pg_type(arrow_type: Any) -> str:
 
 
 def _frame(rows: list[tuple[Any, ...]], columns: list[str], description: Any) -> pd.DataFrame:
-    """A result as DuckDB's `.df()` gives it: one column per field, numbers as numbers, dates as datetimes."""
-    frame = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame({c: [] for c in columns})
-    for d in description:
+    """A result as DuckDB's `.df()` gives it: whole numbers as numpy integers (pandas' nullable ones where a value
+    is missing), booleans likewise, decimals as floats, dates and timestamps as datetime64[us], text as pandas'."""
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    out: dict[str, Any] = {}
+    for d, column in zip(description, values, strict=True):
         type_name = _TYPE_NAMES.get(d.type_code, "")
-        if type_name in ("date", "timestamp", "timestamptz"):
-            frame[d.name] = pd.to_datetime(frame[d.name])
+        missing = any(v is None for v in column)
+        if type_name in _INTEGERS:
+            out[d.name] = pd.array(column, dtype=_INTEGERS[type_name].capitalize()) if missing \
+                else pd.Series(column, dtype=_INTEGERS[type_name])
+        elif type_name == "bool":
+            out[d.name] = pd.array(column, dtype="boolean") if missing else pd.Series(column, dtype=bool)
         elif type_name in ("float4", "float8", "numeric"):
-            frame[d.name] = pd.to_numeric(frame[d.name]).astype("float64")
-        elif type_name in ("int2", "int4", "int8") and not rows:
-            frame[d.name] = frame[d.name].astype("int64")
+            out[d.name] = pd.Series([None if v is None else float(v) for v in column], dtype="float64")
+        elif type_name in ("date", "timestamp", "timestamptz"):
+            out[d.name] = pd.to_datetime(pd.Series(column, dtype=object)).astype("datetime64[us]")
+        else:
+            out[d.name] = pd.Series(column, dtype=object if not column or all(v is None for v in column) else None)
+    frame = pd.DataFrame({name: pd.Series(out[name]).reset_index(drop=True) for name in out})
+    frame.columns = columns
     return frame
 
 
+_INTEGERS = {"int2": "int16", "int4": "int32", "int8": "int64"}
 _TYPE_NAMES = {16: "bool", 20: "int8", 21: "int2", 23: "int4", 25: "text", 700: "float4", 701: "float8",
                1043: "varchar", 1082: "date", 1114: "timestamp", 1184: "timestamptz", 1700: "numeric"}
 
