@@ -309,9 +309,9 @@ def prepare(con: PgConnection, migrate: Any) -> None:
     """Create the compatibility functions and run `migrate(con)`, one process at a time (an advisory lock)."""
     con.execute("SELECT pg_advisory_lock(?)", [_ADVISORY_KEY])
     try:
-        if con.execute("SELECT to_regprocedure('aims_compat_v1()') IS NULL").fetchall()[0][0]:
+        if con.execute("SELECT to_regprocedure('aims_compat_v5()') IS NULL").fetchall()[0][0]:
             con.execute(COMPAT_SQL)
-            con.execute("CREATE OR REPLACE FUNCTION aims_compat_v1() RETURNS integer LANGUAGE sql AS 'SELECT 1'")
+            con.execute("CREATE OR REPLACE FUNCTION aims_compat_v5() RETURNS integer LANGUAGE sql AS 'SELECT 1'")
         migrate(con)
     finally:
         con.execute("SELECT pg_advisory_unlock(?)", [_ADVISORY_KEY])

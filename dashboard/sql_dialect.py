@@ -14,6 +14,12 @@ Dividing two whole numbers gives a fraction in DuckDB (`/`), a truncated whole n
 creates `/` for the integer types in `public` as DuckDB's division, and `dashboard/pg.py` puts `public` before
 `pg_catalog` on the search path of its connections, so `count(*) FILTER (...) / count(*)` means the same on both.
 
+Likewise the mean of whole numbers: `avg(smallint|integer)` is a double in DuckDB (sum / count) and an exact
+`numeric` in PostgreSQL, and `round(double, n)` in DuckDB rounds the double's exact binary value half away from
+zero (2.675 is 2.67499999… and gives 2.67): both are created in `public` the DuckDB way (the exact value taken as
+value × 2^60 or × 2^52, a whole number, below 8 or 2048, and rounded in integers; else PostgreSQL's 15 digits), so a mean of exactly 3.975 rounds as it does on a DuckDB file (the copy check of
+`migrate-store` found that difference at 500 units).
+
 Anything else DuckDB-only (lists, `QUALIFY`, `EXCLUDE`, ...) is not translated: such a query fails on PostgreSQL with
 the server's own message, and README's "PostgreSQL store: state of the work" lists what is known to.
 """
@@ -131,8 +137,30 @@ DO $$ DECLARE l text; r text; BEGIN
         END LOOP;
     END LOOP;
 END $$;
+CREATE OR REPLACE FUNCTION aims_round_scaled(scaled double precision, scale numeric, digits integer)
+    RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+    $f$SELECT ((div(scaled::bigint::numeric * power(10::numeric, digits), scale)
+                + CASE WHEN 2 * mod(scaled::bigint::numeric * power(10::numeric, digits), scale) >= scale THEN 1 ELSE 0 END)
+               / power(10::numeric, digits))::double precision$f$;
 CREATE OR REPLACE FUNCTION round(value double precision, digits integer) RETURNS double precision
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT round(value::numeric, digits)::double precision';
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+    $f$SELECT CASE WHEN abs(value) < 8
+                   THEN sign(value) * aims_round_scaled(abs(value) * 1152921504606846976.0, 1152921504606846976, digits)
+                   WHEN abs(value) < 2048
+                   THEN sign(value) * aims_round_scaled(abs(value) * 4503599627370496.0, 4503599627370496, digits)
+                   ELSE round(value::numeric, digits)::double precision END$f$;
+CREATE OR REPLACE FUNCTION aims_int_avg_final(state bigint[]) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+    'SELECT CASE WHEN state[1] = 0 THEN NULL ELSE state[2]::double precision / state[1] END';
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                   WHERE n.nspname = 'public' AND p.proname = 'avg') THEN
+        CREATE AGGREGATE public.avg(smallint) (SFUNC = int2_avg_accum, STYPE = bigint[],
+                                               FINALFUNC = aims_int_avg_final, INITCOND = '{0,0}');
+        CREATE AGGREGATE public.avg(integer) (SFUNC = int4_avg_accum, STYPE = bigint[],
+                                              FINALFUNC = aims_int_avg_final, INITCOND = '{0,0}');
+    END IF;
+END $$;
 CREATE OR REPLACE FUNCTION strftime(value timestamp, format text) RETURNS text LANGUAGE sql IMMUTABLE AS
     $f$SELECT to_char(value, replace(replace(replace(replace(replace(replace(format,
         '%Y', 'YYYY'), '%m', 'MM'), '%d', 'DD'), '%H', 'HH24'), '%M', 'MI'), '%S', 'SS'))$f$;
