@@ -141,12 +141,12 @@ def main(argv: list[str] | None = None) -> int:
             for name in rows:
                 rows[name].append(_median(on_memory[name], args.repeat))
         print(f"\nmedian of {args.repeat} runs, seconds; {Path(args.db).name}")
-        print(f"| read | duckdb file | postgres SQL | pulled duckdb |\n| --- | ---: | ---: | ---: |")
+        print("| read | duckdb file | postgres SQL | pulled duckdb |\n| --- | ---: | ---: | ---: |")
         for name, times in rows.items():
             print(f"| {name} | " + " | ".join(f"{t:.3f}" for t in times) + " |")
         total = [sum(col) for col in zip(*rows.values(), strict=True)]
         print("| **all six** | " + " | ".join(f"**{t:.3f}**" for t in total) + " |")
-        print(f"\n| refresh of the pulled copy | seconds |\n| --- | ---: |")
+        print("\n| refresh of the pulled copy | seconds |\n| --- | ---: |")
         for name, seconds in refresh.items():
             print(f"| {name} | {seconds:.3f} |")
         print(f"| a change-token read on the server (one row) | {token:.4f} |")

@@ -2,13 +2,14 @@
 
 The differences are few, and each is handled in one of two places:
 
-- *here*, textually, outside string literals and comments: the parameter mark `?` becomes `%s` (and a literal `%`
-  becomes `%%` when parameters are passed, as psycopg reads `%` as a placeholder), `current_localtimestamp()`
-  becomes `LOCALTIMESTAMP`, a closing `ORDER BY ALL` orders by the whole row, a subquery in FROM or JOIN without a name gets one (`AS _sqN`), the type `DOUBLE` becomes `DOUBLE PRECISION`, and `CREATE OR REPLACE TEMP TABLE x AS`
-  becomes a drop and a create;
-- *in the server*: DuckDB functions PostgreSQL lacks (`arg_min(text, bigint)`, `first`, `strftime`, `any_value` before PostgreSQL 16,
-  `round(double, int)`, `median`, `today()`) are created as SQL functions by `COMPAT_SQL`, run once per database
-  before the migrations, so the same queries run on both engines.
+- *here*, textually, outside string literals and comments: the parameter mark `?` becomes `%s` (and a literal
+  `%` becomes `%%` when parameters are passed, as psycopg reads `%` as a placeholder), `current_localtimestamp()`
+  becomes `LOCALTIMESTAMP`, a closing `ORDER BY ALL` orders by the whole row, a subquery in FROM or JOIN without
+  a name gets one (`AS _sqN`), the type `DOUBLE` becomes `DOUBLE PRECISION`, and `CREATE OR REPLACE TEMP TABLE x
+  AS` becomes a drop and a create;
+- *in the server*: DuckDB functions PostgreSQL lacks (`arg_min(text, bigint)`, `first`, `strftime`, `median`,
+  `today()`, `any_value` before PostgreSQL 16) are created as SQL functions by `COMPAT_SQL`, run once per
+  database before the migrations, so the same queries run on both engines.
 
 Dividing two whole numbers gives a fraction in DuckDB (`/`), a truncated whole number in PostgreSQL: `COMPAT_SQL`
 creates `/` for the integer types in `public` as DuckDB's division, and `dashboard/pg.py` puts `public` before
@@ -16,12 +17,12 @@ creates `/` for the integer types in `public` as DuckDB's division, and `dashboa
 
 Likewise the mean of whole numbers: `avg(smallint|integer)` is a double in DuckDB (sum / count) and an exact
 `numeric` in PostgreSQL, and `round(double, n)` in DuckDB rounds the double's exact binary value half away from
-zero (2.675 is 2.67499999… and gives 2.67): both are created in `public` the DuckDB way (the exact value taken as
-value × 2^60 or × 2^52, a whole number, below 8 or 2048, and rounded in integers; else PostgreSQL's 15 digits), so a mean of exactly 3.975 rounds as it does on a DuckDB file (the copy check of
-`migrate-store` found that difference at 500 units).
+zero (2.675 is 2.67499999… and gives 2.67): both are created in `public` the DuckDB way (the exact value taken
+as value × 2^60 or × 2^52, a whole number, below 8 or 2048, and rounded in integers; else PostgreSQL's 15
+digits), so a mean of exactly 3.975 rounds as on a DuckDB file (`migrate-store`'s check found that difference).
 
-Anything else DuckDB-only (lists, `QUALIFY`, `EXCLUDE`, ...) is not translated: such a query fails on PostgreSQL with
-the server's own message, and README's "PostgreSQL store: state of the work" lists what is known to.
+Anything else DuckDB-only (lists, `QUALIFY`, `EXCLUDE`, ...) is not translated: such a query fails on PostgreSQL
+with the server's own message; the store's few uses were rewritten in SQL both engines run.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 Everything is copied, table by table, history included (change log, imports, role grants, summaries, proposals,
 mapping sets…), ids kept, in one transaction on the target; the target's id sequences then continue after the
 copied ids. On arrival the row count of every table and the scores of every assessment are compared with the
-source's; any other difference than a half rounded the other way (see `_compare_scores`) rolls the copy back. The target must be new (both ends are migrated to the same schema
-version first): copying over existing data would mix two histories.
+source's; any other difference than a half rounded the other way (see `_compare_scores`) rolls the copy back.
+The target must be new (both ends are migrated to the same schema version first): copying over existing data
+would mix two histories.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pandas as pd
 from dashboard import pg, scoring
 from dashboard.db import connect, rows, transaction
 
-__all__ = ["CopyError", "Copied", "copy_store", "data_tables"]
+__all__ = ["Copied", "CopyError", "copy_store", "data_tables"]
 
 # filled by the migrations and the catalog sync on the target; replaced by the source's rows
 _REPLACED = ("catalog_item", "catalog_section", "meta")

@@ -65,7 +65,8 @@ def store(request: pytest.FixtureRequest) -> str:
 
 def _close_pooled() -> None:
     """Let go of idle server connections (a database used as a template must have none)."""
-    from dashboard import db, pg as store_pg
+    from dashboard import db
+    from dashboard import pg as store_pg
 
     db._LINGERING.close_all()
     store_pg.POOL.close_all()
