@@ -27,7 +27,7 @@ import pandas as pd
 
 from dashboard.sql_dialect import COMPAT_SQL, to_postgres
 
-__all__ = ["PgConnection", "ServerError", "connect", "is_url", "prepare", "redact_url"]
+__all__ = ["PgConnection", "ServerError", "change_token", "connect", "is_url", "prepare", "redact_url"]
 
 _IDLE_PER_URL = 8
 _ADVISORY_KEY = 42_001  # serialises the compatibility functions and migrations between processes
@@ -299,6 +299,24 @@ def _frame(rows: list[tuple[Any, ...]], columns: list[str], description: Any) ->
 _INTEGERS = {"int2": "int16", "int4": "int32", "int8": "int64"}
 _TYPE_NAMES = {16: "bool", 20: "int8", 21: "int2", 23: "int4", 25: "text", 700: "float4", 701: "float8",
                1043: "varchar", 1082: "date", 1114: "timestamp", 1184: "timestamptz", 1700: "numeric"}
+
+
+def change_token(url: str) -> tuple[int, ...]:
+    """Moves whenever a write committed on the server since: its current snapshot (xmin, xmax, transactions in
+    progress), which a commit always changes.
+
+    The dashboard's cached reads are keyed by this token (`dashboard/ui.py`), so they refresh on the next
+    interaction after any process's write. A write the token's snapshot does not see yet changes the token when it
+    commits, so a read cached under it is never served after (the write-ahead log's position would be: a commit is
+    written there a moment before it is visible). It also moves when a transaction starts writing anywhere on the
+    server (other databases, housekeeping): a read recomputed for nothing, never a stale one."""
+    raw = POOL.take(url)
+    try:
+        snapshot = raw.execute("SELECT pg_current_snapshot()::text").fetchone()[0]
+    finally:
+        POOL.give(url, raw)
+    low, high, running = snapshot.split(":")
+    return (int(low), int(high), *(int(x) for x in running.split(",") if x))
 
 
 def connect(url: str) -> PgConnection:

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, columns, identity, provenance, scoring, selection, settings, store
+from dashboard import access, columns, identity, pg, provenance, scoring, selection, settings, store
 from dashboard.access import AccessDenied, Principal
 from dashboard.catalog import Catalog, Item, load_catalog
 from dashboard.db import lease, resolve_path
@@ -234,8 +234,10 @@ def catalog() -> Catalog:
 
 
 def change_token(path: str | None = None) -> tuple[int, ...]:
-    """Changes whenever the database file or its write-ahead log changes."""
+    """Changes whenever the database file or its write-ahead log changes (on a server: whenever it wrote)."""
     path = path or db_path()
+    if pg.is_url(path):
+        return pg.change_token(path)
     token: list[int] = []
     for name in (path, path + ".wal"):
         try:

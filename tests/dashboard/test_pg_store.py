@@ -170,3 +170,17 @@ def test_migrate_store_refuses_a_target_that_holds_data(demo_db_template: Path, 
     with connect(target) as con:
         assert rows(con, "SELECT name FROM unit") == [("Already here",)]
     assert ADMIN  # the demo was loaded as an administrator (tests/conftest.py)
+
+
+def test_the_servers_change_token_moves_with_a_write_from_another_connection(pg_server: Any) -> None:
+    """The dashboard's cached reads are keyed by `ui.change_token`: on a server it must move when another process
+    (here: another connection) commits a write, so the next interaction shows it."""
+    from dashboard import ui
+
+    url = pg_server.new_database()
+    with connect(url) as con:
+        store_create(con, "Ops")
+    before = ui.change_token(url)
+    with connect(url) as con:
+        store_create(con, "Another unit")
+    assert ui.change_token(url) != before
