@@ -43,8 +43,9 @@ class Copied:
     def describe(self) -> str:
         total = sum(self.counts.values())
         listed = ", ".join(f"{name} {count}" for name, count in self.counts.items() if count)
-        rounding = (f" ({self.off_by_rounding} figures differ by one in the last decimal: a half rounded the other "
-                    "way after adding in another order)") if self.off_by_rounding else ""
+        figures = "1 figure differs" if self.off_by_rounding == 1 else f"{self.off_by_rounding} figures differ"
+        rounding = (f" ({figures} by one in the last decimal: a half rounded the other way after adding in another "
+                    "order)") if self.off_by_rounding else ""
         return (f"Copied {total} rows from {self.source} to {self.target} ({listed}); counts match and the scores of "
                 f"{self.assessments_scored} assessments recomputed on arrival agree{rounding}.")
 

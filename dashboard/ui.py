@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, columns, identity, pg, provenance, scoring, selection, settings, store
+from dashboard import access, columns, identity, pg, provenance, pulled, scoring, selection, settings, store
 from dashboard.access import AccessDenied, Principal
 from dashboard.catalog import Catalog, Item, load_catalog
 from dashboard.db import lease, resolve_path
@@ -265,7 +265,7 @@ _NAMED: dict[str, Callable[..., Any]] = {
 def _cached(path: str, token: tuple[int, ...], module: str, name: str, args: tuple[Any, ...],
             kwargs: tuple[tuple[str, Any], ...]) -> Any:
     function = getattr(importlib.import_module(module), name)
-    with lease(path) as con:
+    with (pulled.lease(path) if pg.is_url(path) else lease(path)) as con:  # a server: DuckDB over its tables
         return function(con, *args, **dict(kwargs))
 
 

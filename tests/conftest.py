@@ -32,7 +32,8 @@ STORE_TESTS = frozenset({
     "tests/etl/test_import_bulk.py", "tests/etl/test_import_canonical.py", "tests/etl/test_import_dates.py",
     "tests/etl/test_import_layouts.py", "tests/etl/test_import_recognition.py", "tests/etl/test_import_report.py",
     "tests/etl/test_import_values.py", "tests/etl/test_import_wide.py", "tests/etl/test_exports.py",
-    "tests/etl/test_export_parts.py",
+    "tests/etl/test_export_parts.py", "tests/pages/test_overview.py", "tests/pages/test_dashboards.py",
+    "tests/pages/test_assess.py", "tests/pages/test_import_page.py",
 })
 
 

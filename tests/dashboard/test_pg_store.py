@@ -184,3 +184,28 @@ def test_the_servers_change_token_moves_with_a_write_from_another_connection(pg_
     with connect(url) as con:
         store_create(con, "Another unit")
     assert ui.change_token(url) != before
+
+
+def test_the_dashboards_reads_on_a_server_run_on_a_pulled_copy_and_follow_writes(
+        demo_db_template: Path, pg_server: Any) -> None:
+    """On a server, `ui.query`'s reads run in DuckDB over the server's tables (dashboard/pulled.py): the same
+    scores as on the file, and a write from another connection is in the next read."""
+    from dashboard import pulled, scoring, selection
+
+    if not pulled.available():
+        pytest.skip("the ADBC PostgreSQL driver is not installed: reads run on the server (tested above)")
+    url = pg_server.new_database()
+    copy_store(demo_db_template, url)
+    with connect(demo_db_template) as con:
+        picks = selection.select_assessments(con, principal=ADMIN)
+        expected = scoring.assessment_scores(con, picks)
+    with pulled.lease(url) as con:
+        assert isinstance(con, duckdb.DuckDBPyConnection)
+        assert selection.select_assessments(con, principal=ADMIN) == picks
+        got = scoring.assessment_scores(con, picks)
+    assert got.astype(object).where(got.notna(), None).values.tolist() == \
+        expected.astype(object).where(expected.notna(), None).values.tolist()
+    with connect(url) as con:
+        store_create(con, "Written by another process")
+    with pulled.lease(url) as con:
+        assert rows(con, "SELECT count(*) FROM unit WHERE name = 'Written by another process'") == [(1,)]
