@@ -25,7 +25,7 @@ import duckdb
 from dashboard import pg
 from dashboard.catalog import Catalog, load_catalog
 
-__all__ = ["available", "lease", "pull"]
+__all__ = ["available", "lease", "pull", "reading"]
 
 log = logging.getLogger(__name__)
 
@@ -123,3 +123,19 @@ def lease(url: str, *, catalog: Catalog | None = None) -> Iterator[Any]:
         yield cursor
     finally:
         cursor.close()
+
+
+@contextmanager
+def reading(db: Any = None, **options: Any) -> Iterator[Any]:
+    """For a command that only reads (exports): the pulled copy on a server, so its figures come from DuckDB as on a
+    file (the server's own float sums, added in another order, rounded one of 36,000 figures the other way at 500
+    units); `db.connect(db, **options)` on a file."""
+    from dashboard.db import connect, resolve_path
+
+    path = resolve_path(db)
+    if pg.is_url(path):
+        with lease(path) as con:
+            yield con
+        return
+    with connect(path, **options) as con:
+        yield con

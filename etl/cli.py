@@ -97,11 +97,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from dashboard import scoring, store
     from dashboard.access import local_admin
     from dashboard.catalog import load_catalog
-    from dashboard.db import connect
+    from dashboard.pulled import reading
     from etl import exports, response_exports
 
     catalog = load_catalog()
-    with connect(args.db, on_wait=_err) as con:
+    with reading(args.db, on_wait=_err) as con:  # on a server: DuckDB over its tables, the figures as on a file
         if args.unit and not any(u.lower() == args.unit.lower() for u in store.list_units(con, True)["name"]):
             _err(f"error: no business unit named {args.unit!r}")
             return EXIT_ERROR
