@@ -108,16 +108,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
     server = None
-    if not args.url:
-        from tests.pg import PgServer
-
-        server = PgServer().start()
-        args.url = server.new_database()
-        started = time.perf_counter()
-        copied = copy_store(args.db, args.url)
-        print(f"copied {sum(copied.counts.values()):,} rows into a throwaway server in "
-              f"{time.perf_counter() - started:.1f} s (counts and scores checked)")
     try:
+        if not args.url:
+            from tests.pg import PgServer
+
+            server = PgServer()
+            server.start()
+            args.url = server.new_database()
+            started = time.perf_counter()
+            copied = copy_store(args.db, args.url)
+            print(f"copied {sum(copied.counts.values()):,} rows into a throwaway server in "
+                  f"{time.perf_counter() - started:.1f} s (counts and scores checked)")
         load_catalog()
         with connect(args.db) as file_con, connect(args.url) as pg_con:
             on_file, on_pg = _reads(file_con), _reads(pg_con)

@@ -82,8 +82,21 @@ def catalog() -> Catalog:
 def db_path(tmp_path: Path, store: str, request: pytest.FixtureRequest) -> Any:
     """A new database: a file path on DuckDB, a `postgresql://` URL (str) of a new database on PostgreSQL."""
     if store == "postgres":
-        return request.getfixturevalue("pg_server").new_database()
+        return new_pg_database(request)
     return tmp_path / "aims.duckdb"
+
+
+def new_pg_database(request: pytest.FixtureRequest, template: str | None = None) -> str:
+    """A new database on the session's server, dropped when the test ends (a test's data folder stays small)."""
+    server = request.getfixturevalue("pg_server")
+    url = server.new_database(template=template)
+
+    def drop() -> None:
+        _close_pooled()
+        server.drop_database(url)
+
+    request.addfinalizer(drop)
+    return url
 
 
 @pytest.fixture
@@ -116,7 +129,7 @@ def demo_pg_template(pg_server: pg.PgServer) -> str:
 def pg_copy(request: pytest.FixtureRequest, template_fixture: str) -> str:
     template = request.getfixturevalue(template_fixture)
     _close_pooled()
-    return request.getfixturevalue("pg_server").new_database(template=template)
+    return new_pg_database(request, template)
 
 
 @pytest.fixture

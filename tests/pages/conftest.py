@@ -32,7 +32,9 @@ def demo_db(demo_db_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
 @pytest.fixture
 def empty_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: str, request: pytest.FixtureRequest) -> Any:
     if store == "postgres":
-        url = request.getfixturevalue("pg_server").new_database()
+        from tests.conftest import new_pg_database
+
+        url = new_pg_database(request)
         monkeypatch.setenv("AIMS_DB", url)
         return url
     path = tmp_path / "empty.duckdb"
