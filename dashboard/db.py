@@ -26,7 +26,7 @@ try:
 except ImportError:  # Windows: waiting processes are not announced; the file lingers as before
     fcntl = None  # type: ignore[assignment]
 
-from dashboard import settings
+from dashboard import pg, settings
 from dashboard.catalog import Catalog, load_catalog
 
 __all__ = ["DatabaseBusy", "connect", "frame", "lease", "one", "resolve_path", "rows", "transaction"]
@@ -41,9 +41,10 @@ class DatabaseBusy(RuntimeError):
 
 
 def resolve_path(db: str | Path | None = None) -> str:
-    """The database path: the argument, else `AIMS_DB`, else `data/aims.duckdb`. `:memory:` is allowed."""
+    """The database path: the argument, else `AIMS_DB`, else `data/aims.duckdb`. `:memory:` is allowed, and so is a
+    `postgresql://` URL (a shared server: `dashboard/pg.py`)."""
     path = str(db) if db else settings.get("AIMS_DB")
-    if path != ":memory:":
+    if path != ":memory:" and not pg.is_url(path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -88,6 +89,8 @@ class _Waiting:
 
 
 def _open(path: str, wait: float, on_wait: Callable[[str], None] | None) -> duckdb.DuckDBPyConnection:
+    if pg.is_url(path):  # a server: no file lock to wait for; the same calling surface (dashboard/pg.py)
+        return pg.connect(path)  # type: ignore[return-value]
     try:
         return duckdb.connect(path)
     except duckdb.IOException as exc:
@@ -147,7 +150,10 @@ def _prepare(con: duckdb.DuckDBPyConnection, path: str, catalog: Catalog) -> Non
     """
     from dashboard import schema  # local import: schema imports this module's helpers
 
-    schema.migrate(con)
+    if pg.is_url(path):
+        pg.prepare(con, schema.migrate)  # type: ignore[arg-type]
+    else:
+        schema.migrate(con)
     schema.sync_catalog(con, catalog)
 
 

@@ -86,12 +86,13 @@ def drafts(con: duckdb.DuckDBPyConnection, picks: Selection, threshold: float | 
     cte, params = items_cte(list(picks))
     return frame(
         con,
-        f"""WITH {cte}
-            SELECT any_value(unit) AS unit, any_value(assessment) AS round, assessment_id,
-                   coalesce(count(*) FILTER (WHERE applicable AND maturity IS NOT NULL)
-                            / nullif(count(*) FILTER (WHERE applicable), 0), 0) AS completeness
-            FROM items WHERE status = 'draft' GROUP BY assessment_id
-            HAVING completeness < ? ORDER BY completeness, lower(any_value(unit))""",
+        f"""WITH {cte},
+            drafts AS (
+                SELECT any_value(unit) AS unit, any_value(assessment) AS round, assessment_id,
+                       coalesce(count(*) FILTER (WHERE applicable AND maturity IS NOT NULL)
+                                / nullif(count(*) FILTER (WHERE applicable), 0), 0) AS completeness
+                FROM items WHERE status = 'draft' GROUP BY assessment_id)
+            SELECT * FROM drafts WHERE completeness < ? ORDER BY completeness, lower(unit)""",
         [*params, threshold],
     )
 

@@ -128,12 +128,16 @@ def select_assessments(
     found = frame(
         con,
         f"""WITH chosen AS ({chosen}),
-            newest AS (
+            ranked AS (
                 SELECT a.id, a.unit_id, k.kind,
-                       first_value(a.id) OVER (PARTITION BY a.unit_id ORDER BY {NEWEST_FIRST}) AS view_id
-                FROM chosen a JOIN {_KIND_ROWS} ON {COVERS}
-                QUALIFY row_number() OVER (PARTITION BY a.unit_id, k.kind ORDER BY {NEWEST_FIRST}) = 1)
-            SELECT unit_id, id, kind, view_id, count(DISTINCT id) OVER (PARTITION BY unit_id) AS rounds
+                       first_value(a.id) OVER (PARTITION BY a.unit_id ORDER BY {NEWEST_FIRST}) AS view_id,
+                       row_number() OVER (PARTITION BY a.unit_id, k.kind ORDER BY {NEWEST_FIRST}) AS rank_
+                FROM chosen a JOIN {_KIND_ROWS} ON {COVERS}),
+            newest AS (SELECT id, unit_id, kind, view_id FROM ranked WHERE rank_ = 1)
+            -- at most two rows per unit: distinct ids counted without DISTINCT, which PostgreSQL's windows lack
+            SELECT unit_id, id, kind, view_id,
+                   CASE WHEN min(id) OVER (PARTITION BY unit_id) = max(id) OVER (PARTITION BY unit_id) THEN 1 ELSE 2 END
+                   AS rounds
             FROM newest ORDER BY unit_id, kind""",
         params,
     )

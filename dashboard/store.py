@@ -356,7 +356,8 @@ def _prepare_stage(con: duckdb.DuckDBPyConnection, staged: pd.DataFrame) -> None
                        coalesce(s.applicable, r.applicable, true) AS applicable,
                        {', '.join(f'r.{f} AS old_{f}' for f in RESPONSE_FIELDS if f != 'applicable')},
                        coalesce(r.applicable, true) AS old_applicable
-                FROM (SELECT * REPLACE (CAST(due_date AS DATE) AS due_date) FROM _stage) s
+                FROM (SELECT {', '.join('CAST(due_date AS DATE) AS due_date' if c == 'due_date' else c
+                                        for c in _STAGE_COLUMNS)} FROM _stage) s
                 JOIN assessment a ON a.id = s.assessment_id
                 LEFT JOIN response r USING (assessment_id, item_id)"""
         )
@@ -411,7 +412,7 @@ def upsert_responses(
                 SELECT assessment_id, item_id, field,
                        CASE WHEN field = 'applicable' THEN {yes_no.format('old_value')} ELSE old_value END,
                        CASE WHEN field = 'applicable' THEN {yes_no.format('new_value')} ELSE new_value END,
-                       ?, ?, ?, ? FROM ({log_parts})""",
+                       ?, ?, ?, ? FROM ({log_parts}) AS changes""",
             [by, now, source, import_id],
         )
         fields = ", ".join(RESPONSE_FIELDS)
@@ -543,7 +544,8 @@ def list_imports(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
            FROM import_batch b
            LEFT JOIN (SELECT DISTINCT created_import, assessment_id FROM response) r ON r.created_import = b.id
            LEFT JOIN assessment a ON a.id = r.assessment_id LEFT JOIN unit u ON u.id = a.unit_id
-           GROUP BY ALL ORDER BY b.imported_at DESC, b.id DESC""",
+           GROUP BY b.id, b.filename, b.imported_at, b.imported_by, b.row_count, b.summary, b.undone_at, b.undone_by
+           ORDER BY b.imported_at DESC, b.id DESC""",
     )
     changed = [json.loads(text) if text else {} for text in files.pop("summary")]
     for column, key in (("new_assessments", "new_assessments"), ("new_responses", "new"),

@@ -117,13 +117,14 @@ def action_records(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]
         con,
         f"""WITH chosen AS (SELECT id, unit_id, assessed_on FROM assessment WHERE id IN ({marks})),
             own AS (SELECT x.* FROM roadmap_action x JOIN chosen c ON c.id = x.assessment_id),
-            earlier AS (
-                SELECT c.id AS assessment_id, x.item_id, x.status, x.owner, x.due_date, b.label AS carried_from
+            ranked AS (
+                SELECT c.id AS assessment_id, x.item_id, x.status, x.owner, x.due_date, b.label AS carried_from,
+                       row_number() OVER (PARTITION BY c.id, x.item_id ORDER BY b.assessed_on DESC, b.id DESC) AS rank_
                 FROM chosen c
                 JOIN assessment b ON b.unit_id = c.unit_id AND b.id <> c.id AND b.assessed_on < c.assessed_on
                 JOIN roadmap_action x ON x.assessment_id = b.id
-                QUALIFY row_number() OVER (PARTITION BY c.id, x.item_id ORDER BY b.assessed_on DESC, b.id DESC) = 1
-            )
+            ),
+            earlier AS (SELECT * FROM ranked WHERE rank_ = 1)  -- (QUALIFY is DuckDB's; this runs on PostgreSQL too)
             SELECT coalesce(o.assessment_id, e.assessment_id) AS assessment_id, coalesce(o.item_id, e.item_id) AS item_id,
                    o.status, o.owner, o.due_date, o.changed_by, o.changed_at,
                    e.status AS carried_status, e.owner AS carried_owner, e.due_date AS carried_due_date, e.carried_from

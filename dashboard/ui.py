@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, columns, identity, provenance, scoring, selection, settings, store, versions, writes
+from dashboard import access, columns, identity, pg, provenance, pulled, scoring, selection, settings, store, versions, writes
 from dashboard.access import AccessDenied, Principal
 from dashboard.catalog import Catalog, Item, load_catalog
 from dashboard.db import lease, resolve_path
@@ -239,8 +239,9 @@ def catalog() -> Catalog:
 
 
 def change_token(path: str | None = None) -> tuple[int, ...]:
-    """Changes whenever the database file or its write-ahead log changes."""
-    return versions.file_token(path or db_path())
+    """Changes whenever the database file or its write-ahead log changes (on a server: whenever it wrote)."""
+    path = path or db_path()
+    return pg.change_token(path) if pg.is_url(path) else versions.file_token(path)
 
 
 _NAMED: dict[str, Callable[..., Any]] = {
@@ -288,12 +289,36 @@ def _cached(path: str, version: str, module: str, name: str, args: tuple[Any, ..
     return result
 
 
+@st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
+def _cached_server(path: str, token: tuple[int, ...], module: str, name: str, args: tuple[Any, ...],
+                   kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    """A read on a PostgreSQL store (`dashboard/pulled.py`), keyed by the server's change token: per-assessment
+    fingerprints (`versions`) are not yet computed on a server, so any write there refreshes every read."""
+    function = getattr(importlib.import_module(module), name)
+    with pulled.lease(path) as con:
+        return function(con, *args, **dict(kwargs))
+
+
+@st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
+def _cached_server(path: str, token: tuple[int, ...], module: str, name: str, args: tuple[Any, ...],
+                   kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    """A read on a PostgreSQL store (`dashboard/pulled.py`), keyed by the server's change token: per-assessment
+    fingerprints (`versions`) are not yet computed on a server, so any write there refreshes every read."""
+    function = getattr(importlib.import_module(module), name)
+    with pulled.lease(path) as con:
+        return function(con, *args, **dict(kwargs))
+
+
 def _read(path: str, function: Callable[..., Any], args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]) -> Any:
     """The cached read for the file's present state.
 
     Unchanged file: the key comes from the fingerprints remembered for it. Changed: fingerprinting the whole file
     again (at most once a second), or, while answers keep arriving, only what this read reads, in the snapshot
     it reads, so that the key and the figures are of one state."""
+    if pg.is_url(path):  # a server: DuckDB over its tables, pulled again whenever the server wrote
+        return _cached_server(path, pg.change_token(path), function.__module__, function.__qualname__, args, kwargs)
+    if pg.is_url(path):  # a server: DuckDB over its tables, pulled again whenever the server wrote
+        return _cached_server(path, pg.change_token(path), function.__module__, function.__qualname__, args, kwargs)
     reader = f"{function.__module__}.{function.__qualname__}"
     token = versions.file_token(path)
     found = versions.known(path, token)

@@ -129,7 +129,7 @@ def _conflicts(con: duckdb.DuckDBPyConnection, import_id: int, mark: int) -> pd.
                 SELECT c.assessment_id, c.item_id, c.field, c.changed_by, c.changed_at, c.source,
                        'changed after the import' AS why, c.id AS ord
                 FROM change_log c
-                WHERE {_LATER} AND ((c.assessment_id, c.item_id) IN (SELECT (assessment_id, item_id) FROM touched)
+                WHERE {_LATER} AND ((c.assessment_id, c.item_id) IN (SELECT assessment_id, item_id FROM touched)
                                     OR c.assessment_id IN (SELECT id FROM created))
                 UNION ALL
                 SELECT r.assessment_id, r.item_id, NULL, r.created_by, r.created_at, r.created_source,

@@ -22,7 +22,8 @@ EXIT_OK, EXIT_ERROR, EXIT_REJECTED = 0, 1, 2
 # Modules that add commands: each has `register(commands)` taking argparse's subparsers object and
 # setting `run=` on its parsers (a function of the parsed arguments returning the exit code).
 PLUGINS: tuple[str, ...] = ("etl.commands_summarize", "etl.commands_roadmap", "etl.commands_units", "etl.commands_frameworks",
-                            "etl.commands_board", "etl.commands_access", "etl.commands_campaign")
+                            "etl.commands_board", "etl.commands_access", "etl.commands_campaign",
+                            "etl.commands_store")
 
 
 def _user() -> str:
@@ -97,11 +98,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from dashboard import scoring, store
     from dashboard.access import local_admin
     from dashboard.catalog import load_catalog
-    from dashboard.db import connect
+    from dashboard.pulled import reading
     from etl import exports, response_exports
 
     catalog = load_catalog()
-    with connect(args.db, on_wait=_err) as con:
+    with reading(args.db, on_wait=_err) as con:  # on a server: DuckDB over its tables, the figures as on a file
         if args.unit and not any(u.lower() == args.unit.lower() for u in store.list_units(con, True)["name"]):
             _err(f"error: no business unit named {args.unit!r}")
             return EXIT_ERROR
@@ -152,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
                "The command line has no sign-in: it acts as a local administrator (every unit, every change), "
                "recorded in the change log under AIMS_USER or the login name.",
     )
-    parser.add_argument("--db", help="DuckDB database file (default: $AIMS_DB or data/aims.duckdb)")
+    parser.add_argument("--db", help="DuckDB database file or postgresql:// URL (default: $AIMS_DB or data/aims.duckdb)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     template = commands.add_parser("template", help="write the canonical import workbook (one row per catalog item)")

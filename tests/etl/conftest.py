@@ -98,7 +98,9 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for table in TABLES:
         out[f"{table}.count"] = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-        out[table] = con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+        columns = len(con.execute(f"SELECT * FROM {table} LIMIT 0").description)
+        order = ", ".join(str(n) for n in range(1, columns + 1))  # DuckDB's ORDER BY ALL, in SQL both stores run
+        out[table] = con.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall()
     return out
 
 
@@ -153,7 +155,23 @@ def demo_db_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def demo_pg_master(pg_server: Any) -> str:
+    """The same on the throwaway PostgreSQL server: the template database's name."""
+    from tests.conftest import _close_pooled
+
+    url = pg_server.new_database()
+    result = run_cli(url, "demo")
+    assert result.returncode == 0, result.stderr
+    _close_pooled()
+    return url.rsplit("/", 1)[1]
+
+
 @pytest.fixture
-def demo_db(demo_db_master: Path, tmp_path: Path) -> Path:
-    """A private copy of the demo database for one test."""
+def demo_db(demo_db_master: Path, tmp_path: Path, store: str, request: pytest.FixtureRequest) -> Any:
+    """A private copy of the demo database for one test (a server database's URL on PostgreSQL)."""
+    if store == "postgres":
+        from tests.conftest import pg_copy
+
+        return pg_copy(request, "demo_pg_master")
     return copy_db(demo_db_master, tmp_path / "demo-copy.duckdb")
