@@ -104,7 +104,7 @@ def test_concurrent_saves_on_one_item_keep_both_in_the_history(pg_server: Any) -
     with connect(db_path) as con:
         assessment = store_module.create_assessment(con, unit="Ops", label="2026-Q1", scope="both",
                                                     catalog_version="test", assessed_on=dt.date(2026, 1, 1))
-        store_module.update_response(con, assessment.id, "4.1", {"maturity": 1}, by="first")
+        store_module.update_response(con, assessment.id, "4.1", {"maturity": 1}, by="first", principal=ADMIN)
     errors: list[BaseException] = []
     start = threading.Barrier(2)
 
@@ -112,7 +112,7 @@ def test_concurrent_saves_on_one_item_keep_both_in_the_history(pg_server: Any) -
         try:
             with lease(db_path) as con:
                 start.wait()
-                store_module.update_response(con, assessment.id, "4.1", {"maturity": level}, by=f"user {level}")
+                store_module.update_response(con, assessment.id, "4.1", {"maturity": level}, by=f"user {level}", principal=ADMIN)
         except BaseException as exc:
             errors.append(exc)
 
