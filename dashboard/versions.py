@@ -329,11 +329,12 @@ def reading(found: Fingerprints) -> Iterator[None]:
 
 def snapshot_read(con: duckdb.DuckDBPyConnection, function: Callable[..., Any], *args: Any,
                   **kwargs: Any) -> tuple[Fingerprints, Any]:
-    """`function(con, *args, **kwargs)` in one transaction, with the fingerprints of the state it read: other
-    sessions' answers committed meanwhile are in neither, so the result can be cached under the key they give."""
+    """`function(con, *args, **kwargs)` in one transaction, with the fingerprints of the state it read (of what
+    a registered reader reads, `dependencies`; else of everything): other sessions' answers committed meanwhile
+    are in neither, so the result can be cached under the key they give."""
     con.execute("BEGIN TRANSACTION")
     try:
-        found = fingerprints(con)
+        found = fingerprints(con, dependencies(con, _name(function), args, kwargs))
         with reading(found):
             result = function(con, *args, **kwargs)
     finally:
