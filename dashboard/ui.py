@@ -11,7 +11,6 @@ the dashboard is open.
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
 import importlib
 import os
@@ -257,11 +256,6 @@ _NAMED: dict[str, Callable[..., Any]] = {
 }
 
 
-# a read made in a snapshot whose fingerprints `_read` has taken (connection, fingerprints); not part of the key
-_SNAPSHOT: contextvars.ContextVar[tuple[Any, versions.Fingerprints] | None] = contextvars.ContextVar(
-    "aims_snapshot", default=None)
-
-
 @st.cache_data(show_spinner=False, max_entries=1024, ttl=3600)
 def _cached(path: str, version: str, module: str, name: str, args: tuple[Any, ...],
             kwargs: tuple[tuple[str, Any], ...]) -> Any:
@@ -270,14 +264,9 @@ def _cached(path: str, version: str, module: str, name: str, args: tuple[Any, ..
     result is handed back in `versions.Fresh`, which st.cache_data does not keep."""
     function = getattr(importlib.import_module(module), name)
     reader = f"{module}.{name}"
-    snapshot = _SNAPSHOT.get()
-    if snapshot is not None:  # `version` came from this snapshot's own fingerprints
-        con, found = snapshot
-        with versions.reading(found):
-            return function(con, *args, **dict(kwargs))
     with lease(path) as con:
         if versions.depends_on(reader) != "whole":  # the core's registered readers: SQL reads, one snapshot
-            found, result = versions.snapshot_read(con, function, *args, **dict(kwargs))
+            found, result = versions.snapshot_read(con, path, function, *args, **dict(kwargs))
             same = versions.key_for(found, reader, args, dict(kwargs)) == version
         else:  # any other reader (some also write, e.g. a summary's cache): the whole state before and after
             before = versions.fingerprints(con)
@@ -299,49 +288,16 @@ def _cached_server(path: str, token: tuple[int, ...], module: str, name: str, ar
         return function(con, *args, **dict(kwargs))
 
 
-@st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
-def _cached_server(path: str, token: tuple[int, ...], module: str, name: str, args: tuple[Any, ...],
-                   kwargs: tuple[tuple[str, Any], ...]) -> Any:
-    """A read on a PostgreSQL store (`dashboard/pulled.py`), keyed by the server's change token: per-assessment
-    fingerprints (`versions`) are not yet computed on a server, so any write there refreshes every read."""
-    function = getattr(importlib.import_module(module), name)
-    with pulled.lease(path) as con:
-        return function(con, *args, **dict(kwargs))
-
-
 def _read(path: str, function: Callable[..., Any], args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]) -> Any:
-    """The cached read for the file's present state.
-
-    Unchanged file: the key comes from the fingerprints remembered for it. Changed: fingerprinting the whole file
-    again (at most once a second), or, while answers keep arriving, only what this read reads, in the snapshot
-    it reads, so that the key and the figures are of one state."""
+    """The cached read for the file's present state (fingerprints taken again when its change token moved)."""
     if pg.is_url(path):  # a server: DuckDB over its tables, pulled again whenever the server wrote
         return _cached_server(path, pg.change_token(path), function.__module__, function.__qualname__, args, kwargs)
-    if pg.is_url(path):  # a server: DuckDB over its tables, pulled again whenever the server wrote
-        return _cached_server(path, pg.change_token(path), function.__module__, function.__qualname__, args, kwargs)
-    reader = f"{function.__module__}.{function.__qualname__}"
-    token = versions.file_token(path)
-    found = versions.known(path, token)
-    if found is None and (versions.depends_on(reader) == "whole" or versions.refresh_due(path)):
-        _, found = versions.current(path, lease)
-    if found is not None:
-        version = versions.key_for(found, reader, args, dict(kwargs))
-        try:
-            return _cached(path, version, function.__module__, function.__qualname__, args, kwargs)
-        except versions.Fresh as fresh:  # newer than the key: shown, not cached
-            return fresh.value
-    with lease(path) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            found = versions.fingerprints(con, versions.dependencies(con, reader, args, dict(kwargs)))
-            reset = _SNAPSHOT.set((con, found))
-            try:
-                return _cached(path, versions.key_for(found, reader, args, dict(kwargs)), function.__module__,
-                               function.__qualname__, args, kwargs)
-            finally:
-                _SNAPSHOT.reset(reset)
-        finally:
-            con.execute("ROLLBACK")
+    _, found = versions.current(path, lease)
+    version = versions.key_for(found, f"{function.__module__}.{function.__qualname__}", args, dict(kwargs))
+    try:
+        return _cached(path, version, function.__module__, function.__qualname__, args, kwargs)
+    except versions.Fresh as fresh:  # newer than the key: shown, not cached
+        return fresh.value
 
 
 def _freeze(value: Any) -> Any:

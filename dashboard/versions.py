@@ -18,7 +18,7 @@ carried over from one), or, for any reader not listed, by the whole database: co
 
 The fingerprints come from the content, not from writers bumping a version, so no writer can forget to
 invalidate: the store, an import, an undo, a merge, the roadmap, the command line in another process, a
-migration. Computing them reads every such table once (about 15 ms for 280,000 responses); it is done again only
+migration. Computing them reads every table once (40-90 ms for 280,000 responses on the busy 2-CPU machine); it is done again only
 when the file's change token moved.
 
 A read that misses the cache runs in one transaction with the fingerprints of the state it sees
@@ -37,9 +37,8 @@ import contextvars
 import hashlib
 import os
 import threading
-import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,7 +52,6 @@ __all__ = [
     "Fresh",
     "by_unit",
     "current",
-    "dependencies",
     "depends_on",
     "file_token",
     "fingerprints",
@@ -62,8 +60,6 @@ __all__ = [
     "part",
     "picked_ids",
     "reading",
-    "refresh_due",
-    "remember",
     "snapshot_read",
 ]
 
@@ -130,9 +126,9 @@ class Fingerprints:
         return _digest("units", self.given(every))
 
 
-def fingerprints(con: duckdb.DuckDBPyConnection, only: Collection[int] | None = None) -> Fingerprints:
-    """Fingerprint the database in one read (see the module's docstring): every assessment, or `only` these
-    (then the fingerprints give keys for reads of those assessments and of the common tables, nothing else)."""
+def fingerprints(con: duckdb.DuckDBPyConnection) -> Fingerprints:
+    """Fingerprint the whole database in one read (see the module's docstring). Every table is read in full:
+    restricting the read to some assessments made it slower, not faster."""
     columns = con.execute(
         """SELECT table_name, column_name FROM information_schema.columns
            WHERE table_schema = 'main' AND table_catalog = current_database()
@@ -150,10 +146,8 @@ def fingerprints(con: duckdb.DuckDBPyConnection, only: Collection[int] | None = 
     def row_hash(table: str) -> str:  # hash(a, b, …) of the columns: ten times faster than hashing the row struct
         return "hash(" + ", ".join(f'"{c}"' for c in tables[table]) + ")"
 
-    chosen = "" if only is None else \
-        f" WHERE assessment_id IS NULL OR assessment_id IN ({', '.join(str(int(a)) for a in only) or 'NULL'})"
     parts = [f"""SELECT '{t}' AS t, assessment_id AS a, count(*) AS n, bit_xor({row_hash(t)}) AS h
-                 FROM "{t}"{chosen} GROUP BY assessment_id""" for t in per_assessment]
+                 FROM "{t}" GROUP BY assessment_id""" for t in per_assessment]
     parts += [f"""SELECT '{t}' AS t, NULL AS a, count(*) AS n, bit_xor({row_hash(t)}) AS h FROM "{t}" """ for t in others]
     common: list[Any] = [sorted(tables.items())]
     each: dict[int, int] = {}
@@ -169,13 +163,13 @@ def fingerprints(con: duckdb.DuckDBPyConnection, only: Collection[int] | None = 
         each = {int(a): int(h) for a, _, _, h in found if a is not None}
     unit_of = {int(a): int(u) for a, u in con.execute("SELECT id, unit_id FROM assessment").fetchall()} \
         if "assessment" in tables else {}
-    for assessment in unit_of if only is None else only:
+    for assessment in unit_of:
         each.setdefault(assessment, 0)
     units: dict[int, list[int]] = {}
     for assessment, unit in unit_of.items():
         units.setdefault(unit, []).append(assessment)
     common_key = _digest(common)
-    return Fingerprints(common_key, each, unit_of, _digest(common_key, sorted(each.items())) if only is None else "",
+    return Fingerprints(common_key, each, unit_of, _digest(common_key, sorted(each.items())),
                         {u: tuple(sorted(a)) for u, a in units.items()})
 
 
@@ -207,9 +201,6 @@ def current(path: str, opener: Callable[[str], Any]) -> tuple[tuple[int, ...], F
     return token, found
 
 
-_refreshed: dict[str, float] = {}
-
-
 def known(path: str, token: tuple[int, ...]) -> Fingerprints | None:
     """The fingerprints remembered for the file in the state `token` names, if any."""
     with _lock:
@@ -217,45 +208,13 @@ def known(path: str, token: tuple[int, ...]) -> Fingerprints | None:
     return found[1] if found is not None and found[0] == token else None
 
 
-def refresh_due(path: str, every: float = 1.0) -> bool:
-    """Whether to fingerprint the whole file again now (at most once a second while answers keep arriving: in
-    between, each read fingerprints only what it reads, `dependencies`)."""
-    now = time.monotonic()
-    with _lock:
-        if now - _refreshed.get(path, -every) < every:
-            return False
-        _refreshed[path] = now
-        return True
-
-
-def remember(path: str, token: tuple[int, ...], found: Fingerprints) -> None:
-    with _lock:
-        _known[path] = (token, found)
-
-
-def dependencies(con: duckdb.DuckDBPyConnection, reader: str, args: Sequence[Any],
-                 kwargs: Mapping[str, Any]) -> list[int] | None:
-    """The assessments whose fingerprints a read's key needs (None: every one)."""
-    kind = depends_on(reader)
-    if kind == "common":
-        return []
-    ids = picked_ids(args, kwargs) if kind in ("given", "units") else None
-    if ids is None or kind == "given":
-        return ids
-    listed = ", ".join(str(int(a)) for a in ids) or "NULL"
-    return [int(a) for (a,) in con.execute(
-        f"SELECT id FROM assessment WHERE unit_id IN (SELECT unit_id FROM assessment WHERE id IN ({listed}))").fetchall()]
-
-
 def forget(path: str | None = None) -> None:
     """Drop what is remembered (tests; a file replaced under the same name)."""
     with _lock:
         if path is None:
             _known.clear()
-            _refreshed.clear()
         else:
             _known.pop(path, None)
-            _refreshed.pop(path, None)
     with _parts_lock:
         _parts.clear()
 
@@ -289,8 +248,6 @@ def key_for(found: Fingerprints, reader: str, args: Sequence[Any], kwargs: Mappi
         return _digest("common", found.common)
     ids = picked_ids(args, kwargs) if kind in ("given", "units") else None
     if ids is None:
-        if not found.whole:
-            raise ValueError(f"{reader} reads the whole database: its key needs the fingerprints of every assessment")
         return _digest("whole", found.whole)
     return found.given(ids) if kind == "given" else found.units(ids)
 
@@ -327,13 +284,16 @@ def reading(found: Fingerprints) -> Iterator[None]:
             _parts.popitem(last=False)
 
 
-def snapshot_read(con: duckdb.DuckDBPyConnection, function: Callable[..., Any], *args: Any,
+def snapshot_read(con: duckdb.DuckDBPyConnection, path: str, function: Callable[..., Any], *args: Any,
                   **kwargs: Any) -> tuple[Fingerprints, Any]:
     """`function(con, *args, **kwargs)` in one transaction, with the fingerprints of the state it read: other
-    sessions' answers committed meanwhile are in neither, so the result can be cached under the key they give."""
+    sessions' answers committed meanwhile are in neither, so the result can be cached under the key they give.
+    When the file is as it was when its fingerprints were last taken (its change token, read inside the
+    transaction), those are the state's; else the state is fingerprinted again."""
     con.execute("BEGIN TRANSACTION")
     try:
-        found = fingerprints(con)
+        con.execute("SELECT count(*) FROM schema_version").fetchall()  # the snapshot starts here, before the token
+        found = known(path, file_token(path)) or fingerprints(con)
         with reading(found):
             result = function(con, *args, **kwargs)
     finally:

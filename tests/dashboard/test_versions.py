@@ -229,28 +229,10 @@ def test_a_snapshot_read_and_its_fingerprints_leave_out_an_answer_saved_meanwhil
             assert scoring.organisation_summary(con, chosen) == before  # the same snapshot
             return before
 
-        found, result = versions.snapshot_read(con, read_while_another_session_saves, picks)
+        found, result = versions.snapshot_read(con, path, read_while_another_session_saves, picks)
         now = versions.fingerprints(con)
         assert scoring.organisation_summary(con, picks) != result
     assert now.assessments[target] != found.assessments[target]
     assert versions.key_for(found, "dashboard.scoring.organisation_summary", [picks], {}) != \
         versions.key_for(now, "dashboard.scoring.organisation_summary", [picks], {})
 
-
-def test_a_read_fingerprinting_only_what_it_reads_gets_the_same_key(con, two_units, catalog) -> None:
-    """While answers keep arriving, a read fingerprints only its own assessments (and, for a unit's history, its
-    unit's other rounds): the key must be the one the whole file's fingerprints give."""
-    ops, claims = two_units["Ops R1"], two_units["Claims R1"]
-    start_assessment(con, unit="Ops", label="R2", scope="clauses", catalog_version=catalog.version,
-                     assessed_on=dt.date(2026, 6, 1), principal=ADMIN, by="lead")
-    store.update_response(con, claims, "4.3", {"maturity": 1}, by="a", principal=ADMIN)
-    whole = versions.fingerprints(con)
-    for reader, args in (("dashboard.scoring.section_scores", ([ops],)), ("dashboard.analytics.summary_change", ([ops],)),
-                         ("dashboard.scoring.rounds", ()), ("dashboard.store.item_history", (claims,))):
-        only = versions.dependencies(con, reader, args, {})
-        assert only is not None and len(only) < len(whole.assessments)
-        assert versions.key_for(versions.fingerprints(con, only), reader, args, {}) == \
-            versions.key_for(whole, reader, args, {}), reader
-    assert sorted(versions.dependencies(con, "dashboard.analytics.summary_change", ([ops],), {})) == \
-        sorted(a for a, u in whole.unit_of.items() if u == whole.unit_of[ops])
-    assert versions.dependencies(con, "dashboard.summarize.some_reader_not_listed", ([ops],), {}) is None
