@@ -18,8 +18,8 @@ Interface (for the pages, the command line and the tests)
   unit id column, literals only); ``visible_units(con, *, principal)``; ``may_open_page(principal, path)``.
 * Roles: ``resolve(con, email, name, groups)`` -> Principal; ``grant(con, email, role, unit, *, by)``,
   ``revoke(con, email, role, unit, *, by)`` (``by`` a Principal that can_manage — except that a governance lead may
-  grant the unit assessor role, which launching a campaign does (``grant_assessors``: many at once, inside the
-  launch's transaction), and nothing else; each change a change_log row
+  grant the unit assessor role on a campaign's units, which launching a campaign does (``grant_assessors``: many at
+  once, inside the launch's transaction), and nothing else; each change a change_log row
   with field ``role``, item_id the email, assessment_id NULL, source ``access``); ``assignments(con, *, principal)``.
   Revoking the last administrator is refused (administrators named in ``AIMS_ADMINS`` count).
 
@@ -365,21 +365,10 @@ def _label(role: str, unit: str | None) -> str:
     return f"{role} of {unit}" if unit else role
 
 
-def _may_grant(by: Principal, role: str) -> None:
-    """Administrators grant every role; a governance lead only the assessor role on a unit (so that launching a
-    campaign can name a unit's assessors). Nobody else grants anything."""
-    if isinstance(by, Principal) and by.role == LEAD and role == ASSESSOR:
-        return
-    if isinstance(by, Principal) and by.role == LEAD:
-        raise AccessDenied("A governance lead may grant only the unit assessor role; ask an administrator for "
-                           f"the role {ROLE_TITLES.get(role, role)}.")
-    require(by, "can_manage")
-
-
 def grant(con: duckdb.DuckDBPyConnection, email: str, role: str, unit: str | None = None, *, by: Principal) -> bool:
     """Give `email` a role (an assessor: for one unit; call again for more). False when it already had it.
-    Administrators grant any role, leads the assessor role only."""
-    _may_grant(by, role)
+    Administrators only (a lead grants the assessor role of a campaign's units through `grant_assessors`)."""
+    require(by, "can_manage")
     email = _check(email, role)
     unit_id = _unit_id(con, unit, role)
     if rows(con, "SELECT 1 FROM role_assignment WHERE email = ? AND role = ? AND unit_id IS NOT DISTINCT FROM ?",
@@ -399,9 +388,11 @@ def grant(con: duckdb.DuckDBPyConnection, email: str, role: str, unit: str | Non
 
 def grant_assessors(con: duckdb.DuckDBPyConnection, pairs: Iterable[tuple[str, str]], *, by: Principal) -> list[str]:
     """`grant` of the assessor role for many (email, unit name) pairs at once, inside the caller's transaction (a
-    campaign's launch): the same permission (administrators and leads), checks and change-log rows, in a few
-    statements. Returns "email → unit" for each role granted (a pair that already had it is left as it is)."""
-    _may_grant(by, ASSESSOR)
+    campaign's launch), with grant's checks and change-log rows, in a few statements. Administrators; and a
+    governance lead for the units of a campaign (the launch records its rounds first) — the assessor role only,
+    never another. Returns "email → unit" for each role granted (a pair that already had it is left as it is)."""
+    if not (isinstance(by, Principal) and by.role == LEAD):
+        require(by, "can_manage")
     wanted = sorted({(_check(email, ASSESSOR), " ".join(str(unit).split())) for email, unit in pairs})
     if not wanted:
         return []
@@ -411,6 +402,15 @@ def grant_assessors(con: duckdb.DuckDBPyConnection, pairs: Iterable[tuple[str, s
     missing = [unit for _, unit in wanted if unit.lower() not in known]
     if missing:
         raise ValueError(f"No unit named {missing[0]!r}.")
+    if by.role == LEAD:  # a lead names assessors for a campaign's units, nowhere else
+        ids = ", ".join(str(i) for i, _ in known.values())
+        in_campaign = {int(r[0]) for r in rows(con, f"""SELECT DISTINCT a.unit_id FROM campaign_round cr
+                                                       JOIN assessment a ON a.id = cr.assessment_id
+                                                       WHERE a.unit_id IN ({ids})""")}
+        outside = sorted(n for i, n in known.values() if i not in in_campaign)
+        if outside:
+            raise AccessDenied(f"A governance lead names assessors for a campaign's units only ({', '.join(outside)} "
+                               "is in no campaign); ask an administrator to grant the role on the Access page.")
     held = {(str(e), int(u)) for e, u in rows(con, "SELECT email, unit_id FROM role_assignment WHERE role = ?",
                                               [ASSESSOR])}
     new = [(email, *known[unit.lower()]) for email, unit in wanted if (email, known[unit.lower()][0]) not in held]

@@ -118,16 +118,18 @@ def test_launch_grants_assessors_through_access_and_logs_it(org: duckdb.DuckDBPy
     assert board.loc["Life", "assessors"] == "ann@example.org, carl@example.org, dora@example.org, lead@example.org"
 
 
-def test_a_lead_grants_the_assessor_role_only(org: duckdb.DuckDBPyConnection) -> None:
+def test_a_lead_grants_the_assessor_role_only_for_a_campaigns_units(org: duckdb.DuckDBPyConnection) -> None:
     who = lead(org)
-    assert access.grant(org, "dan@example.org", "assessor", "Life", by=who)
-    for role in ("administrator", "lead", "viewer"):
-        with pytest.raises(AccessDenied, match="only the unit assessor role"):
-            access.grant(org, "eve@example.org", role, by=who)
+    for role, unit in (("administrator", None), ("lead", None), ("viewer", None), ("assessor", "Life")):
+        with pytest.raises(AccessDenied, match="Only an administrator"):
+            access.grant(org, "eve@example.org", role, unit, by=who)  # the Access page's path stays theirs
+    with pytest.raises(AccessDenied, match="campaign's units only"):
+        access.grant_assessors(org, [("eve@example.org", "Life")], by=who)  # Life is in no campaign yet
+    start(org, units=["Life"], assessors={"Life": ["dan@example.org"]})  # the launch grants dan
+    with pytest.raises(AccessDenied, match=r"campaign's units only \(Other is in no campaign\)"):
+        access.grant_assessors(org, [("eve@example.org", "Life"), ("eve@example.org", "Other")], by=who)
     with pytest.raises(AccessDenied, match="Only an administrator"):
         access.revoke(org, "dan@example.org", "assessor", "Life", by=who)
-    with pytest.raises(AccessDenied):
-        access.grant(org, "eve@example.org", "assessor", "Life", by=assessor(org, "dan@example.org"))
     with pytest.raises(AccessDenied):
         access.grant_assessors(org, [("eve@example.org", "Life")], by=assessor(org, "dan@example.org"))
     with pytest.raises(ValueError, match="No unit named 'Mars'"):
@@ -136,6 +138,7 @@ def test_a_lead_grants_the_assessor_role_only(org: duckdb.DuckDBPyConnection) ->
         "eve@example.org → Life"]  # dan had it already
     assert org.execute("SELECT role, unit_id IS NOT NULL FROM role_assignment WHERE email = 'eve@example.org'"
                        ).fetchall() == [("assessor", True)]
+    assert access.grant_assessors(org, [("fay@example.org", "Other")], by=ADMIN) == ["fay@example.org → Other"]
 
 
 def test_a_clash_is_refused_naming_the_units_and_nothing_is_written(org: duckdb.DuckDBPyConnection) -> None:
