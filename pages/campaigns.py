@@ -72,7 +72,8 @@ if listed.empty:
 names = {r.id: f"{r.name} · {r.label}" + (f" · due {r.due_on:%Y-%m-%d}" if pd.notna(r.due_on) else "")
          for r in listed.itertuples()}
 chosen = st.selectbox("Campaign", list(names), format_func=names.get, key="campaign_pick")
-board = ui.query(campaigns.board, chosen)
+today = dt.date.today()  # part of the cached read's key: "overdue" moves with the calendar, not only with the data
+board = ui.query(campaigns.board, chosen, today=today)
 st.caption(f"{len(board)} unit(s): " + " · ".join(f"{(board['state'] == s).sum()} {s}" for s in campaigns.STATES))
 left, right = st.columns([3, 1])
 states = left.multiselect("Show states", campaigns.STATES, key="board_states", placeholder="All states")
@@ -80,14 +81,14 @@ late = right.toggle("Overdue only", key="board_overdue")
 kept = views.filter_board(board, states, late)
 ui.table(views.board_view(kept), key="board", labels=views.BOARD_LABELS, widths=views.BOARD_WIDTHS,
          overrides={"link": st.column_config.LinkColumn(views.BOARD_LABELS["link"], display_text="open")})
-overdue = ui.query(campaigns.overdue, chosen)
+overdue = ui.query(campaigns.overdue, chosen, today=today)
 cols = st.columns(3)  # the board as shown (filtered), formula-safe, human headers (etl/campaign_exports.py)
 cols[0].download_button("Board (CSV)", lambda: exports.board_csv(kept), "campaign-board.csv", key="board_csv")
 cols[1].download_button("Board (XLSX)", lambda: exports.board_xlsx(kept, listed[listed["id"] == chosen].iloc[0]),
                         "campaign-board.xlsx", key="board_xlsx")
 cols[2].download_button("Overdue units (CSV)", lambda: exports.overdue_csv(overdue), "campaign-overdue.csv",
                         key="overdue_csv", disabled=overdue.empty)
-st.plotly_chart(campaign_charts.progress_chart(ui.query(campaigns.progress_over_time, chosen),
+st.plotly_chart(campaign_charts.progress_chart(ui.query(campaigns.progress_over_time, chosen, today=today),
                                                title=f"Progress over time · {names[chosen]}"), key="progress")
 
 if who.can_organise:
