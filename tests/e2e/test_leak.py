@@ -17,8 +17,10 @@ A deep link to another unit's assessment (?assessment=ID) must show a refusal an
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
+import shutil
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -67,6 +69,14 @@ def read_secrets(database: Path) -> Secrets:
                                                WHERE r.{column} IS NOT NULL""").fetchall():
                 if len(str(value).strip()) >= MIN_TEXT:
                     texts[unit == UNIT].add(readable(str(value).strip()))
+        # a campaign in flight (`leak_database`): the lead's comments on other units' rounds, their assessors
+        for unit, value in con.execute("""SELECT u.name, c.comment FROM review_comment c
+                                         JOIN assessment a ON a.id = c.assessment_id JOIN unit u ON u.id = a.unit_id
+                                         UNION ALL
+                                         SELECT u.name, r.email FROM round_assessor r
+                                         JOIN assessment a ON a.id = r.assessment_id JOIN unit u ON u.id = a.unit_id
+                                         """).fetchall():
+            texts[unit == UNIT].add(readable(str(value).strip()))
     finally:
         con.close()
     assert UNIT in units
@@ -210,9 +220,40 @@ class Walk:
         self.download_all(title)
 
 
+OTHER_COMMENT = "Please name the register where the model cards are kept, not the team"
+
+
 @pytest.fixture(scope="module")
-def secrets(demo_database: Path) -> Secrets:
-    found = read_secrets(demo_database)
+def leak_database(demo_database: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo with a campaign in flight for every unit: the assessor's own round and every other unit's on the
+    board, another unit's round submitted and returned with comments, an assessor named for each unit."""
+    from dashboard import campaigns, review
+    from dashboard.access import local_admin
+    from dashboard.db import connect
+
+    path = tmp_path_factory.mktemp("leak-db") / "aims.duckdb"
+    shutil.copy(demo_database, path)
+    lead = local_admin("Lea Lead")
+    with connect(path) as con:
+        units = [str(r[0]) for r in con.execute("SELECT name FROM unit ORDER BY name").fetchall()]
+        named = {u: [ASSESSOR.email] if u == UNIT else [f"assessor.{i}@elsewhere.example"] for i, u in enumerate(units)}
+        launched = campaigns.launch(con, name="AIMS 2027", units=units, scope="clauses", label="2027-Q1",
+                                    assessed_on=dt.date(2026, 11, 1), due_on=dt.date(2026, 11, 20), assessors=named,
+                                    copy_previous=True, principal=lead, by="Lea Lead")
+        board = campaigns.board(con, launched.id, principal=lead)
+        complete = board[(board["unit"] != UNIT) & (board["answered_pct"] >= 1)]
+        assert len(complete) >= 1, board[["unit", "answered_pct"]]
+        other = int(complete["assessment_id"].iloc[0])
+        review.submit(con, other, principal=lead, by="Lea Lead")
+        review.return_round(con, other, comments={"4.1": OTHER_COMMENT, None: OTHER_COMMENT + " (round)"},
+                            principal=lead, by="Lea Lead")
+    return path
+
+
+@pytest.fixture(scope="module")
+def secrets(leak_database: Path) -> Secrets:
+    found = read_secrets(leak_database)
+    assert OTHER_COMMENT in found.other_texts and any(t.endswith("@elsewhere.example") for t in found.other_texts)
     assert len(found.other_units) == 9 and len(found.other_texts) > 100 and len(found.own_texts) > 20, found.other_units
     return found
 
@@ -224,18 +265,18 @@ def model() -> Iterator[ChatServer]:
 
 
 @pytest.fixture(scope="module")
-def offline_site(chromium: Any, demo_database: Path, proxy_trap: ProxyTrap,
+def offline_site(chromium: Any, leak_database: Path, proxy_trap: ProxyTrap,
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    with signed_in_site(demo_database, proxy_trap, tmp_path_factory.mktemp("leak-offline")) as found:
+    with signed_in_site(leak_database, proxy_trap, tmp_path_factory.mktemp("leak-offline")) as found:
         yield found
 
 
 @pytest.fixture(scope="module")
-def model_site(chromium: Any, demo_database: Path, proxy_trap: ProxyTrap, model: ChatServer,
+def model_site(chromium: Any, leak_database: Path, proxy_trap: ProxyTrap, model: ChatServer,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     env = {"AIMS_LLM_MODEL": "openai/test-model", "AIMS_LLM_API_BASE": model.url, "AIMS_LLM_TIMEOUT": "5",
            "AIMS_LLM_RETRIES": "1"}
-    with signed_in_site(demo_database, proxy_trap, tmp_path_factory.mktemp("leak-model"), env=env) as found:
+    with signed_in_site(leak_database, proxy_trap, tmp_path_factory.mktemp("leak-model"), env=env) as found:
         yield found
 
 
