@@ -96,7 +96,8 @@ if who.can_organise:
     st.caption(f"{len(overdue)} unit(s) overdue. Nothing is sent by the dashboard: each link opens your mail program "
                "with the unit's assessors" + (" (the first 30 here; the CSV lists all)." if len(overdue) > 30 else "."))
     for row in overdue.head(30).itertuples():
-        st.link_button(f"Write to {escape_markdown(row.unit)}'s assessors ({row.days_overdue} day(s) late)", row.mailto)
+        whom = "assessors" if row.assessors else "assessors (none named: add the address yourself)"
+        st.link_button(f"Write to {escape_markdown(row.unit)}'s {whom} ({row.days_overdue} day(s) late)", row.mailto)
     st.subheader("Review")
     waiting = board[board["state"] == "submitted"]
     if waiting.empty:

@@ -205,6 +205,9 @@ def test_overdue_units_get_a_mail_link_each_and_the_board_flags_them(demo_db: Pa
     own = links[f"Write to {OWN}'s assessors (9 day(s) late)"]
     assert own.startswith(f"mailto:{ASSESSOR_EMAIL}?subject=") and "<" not in own and " " not in own
     assert links[f"Write to {OTHER}'s assessors (9 day(s) late)"].startswith("mailto:rb2@example.org,rb@example.org?")
+    third = next(u for u in UNITS if u not in (OWN, OTHER))  # nobody named: the link says the address is missing
+    assert links[f"Write to {third}'s assessors (none named: add the address yourself) (9 day(s) late)"].startswith(
+        "mailto:?subject=")
     board = _board(app).set_index("unit")
     assert board["overdue"].tolist() == ["yes"] * 3 and board["days_overdue"].tolist() == [9] * 3
     app.toggle(key="board_overdue").set_value(True).run()
