@@ -47,20 +47,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere: make the core importable
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.answer_latency import percentile  # noqa: E402  (one definition of the percentiles reported)
+
 __all__ = ["Result", "main", "prepare", "run_writers", "verify"]
 
 LABEL = "campaign-bench"
 PAGES = ("pages/overview.py", "pages/present.py")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 # --- the database ---------------------------------------------------------------------------------------
