@@ -8,8 +8,13 @@ ISO/IEC 27001:2022 9.2.1"). A proposal is kept apart from the answers (table `pr
 readiness figure sees it until an assessor accepts it (or saves another level), which writes the answer
 through `store.update_response` with the proposal's source in the change log.
 
-Items already answered get no proposal (an answer is never overwritten); when several 27001 items propose for
-one 42001 item, the lowest level is proposed and every source is named.
+Items already answered (a level, or marked not applicable) get no proposal, and an item answered after its
+proposal was made (in the questionnaire, an import) closes it: it is listed as *answered since*, no longer
+open, and accepting or dismissing it is refused, so an answer is never overwritten by a proposal. When several
+27001 items propose for one 42001 item, the lowest level is proposed and every source is named.
+
+Assessors decide on the proposals of the units they may answer for (`proposals(principal=...)` lists only
+those); importing a 27001 file is an organiser's write (it names every unit).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import duckdb
 import pandas as pd
 
 from dashboard import store
-from dashboard.access import Principal, authorise_write
+from dashboard.access import Principal, authorise_write, units_sql
 from dashboard.catalog import Catalog
 from dashboard.db import frame, one, rows, transaction
 from dashboard.frameworks import load_frameworks
@@ -30,6 +35,9 @@ from dashboard.mapping_store import get_set
 __all__ = ["ProposalCounts", "ProposalError", "decide", "dismiss", "equal_items", "proposals", "propose", "source_label"]
 
 FRAMEWORK = "iso-27001"
+# an item counts as answered (and takes no proposal, or closes an open one) with a level or marked not applicable
+ANSWERED = "(r.maturity IS NOT NULL OR NOT r.applicable)"
+ANSWERED_SINCE = "answered since"  # the status an open proposal reads as once its item is answered
 MAPPING_SET = "aims-42001-iso-27001"
 
 
@@ -101,7 +109,7 @@ def propose(con: duckdb.DuckDBPyConnection, readings: pd.DataFrame, *, by: str, 
             continue
         else:
             store.widen_scope(con, assessment, scope)
-        answered = {r[0] for r in rows(con, "SELECT item_id FROM response WHERE assessment_id = ? AND maturity IS NOT NULL",
+        answered = {r[0] for r in rows(con, f"SELECT item_id FROM response r WHERE assessment_id = ? AND {ANSWERED}",
                                        [assessment.id])}
         with transaction(con):
             for item, (level, sources, evidence) in wanted.items():
@@ -124,20 +132,24 @@ def propose(con: duckdb.DuckDBPyConnection, readings: pd.DataFrame, *, by: str, 
     return counts
 
 
-def proposals(con: duckdb.DuckDBPyConnection, assessment_ids: list[int] | None = None, *, status: str | None = "open") -> pd.DataFrame:
-    """Proposals (open ones by default) with their unit, round, item title and source label."""
-    where, params = ["true"], []
+def proposals(con: duckdb.DuckDBPyConnection, assessment_ids: list[int] | None = None, *, principal: Principal,
+              status: str | None = "open") -> pd.DataFrame:
+    """Proposals (open ones by default) of the units the principal may see, with their unit, round, item title
+    and source label. A proposal whose item was answered after it was made reads as 'answered since', not open."""
+    state = f"CASE WHEN p.status = 'open' AND {ANSWERED} THEN '{ANSWERED_SINCE}' ELSE p.status END"
+    where, params = [units_sql(principal)], []
     if status:
-        where.append("p.status = ?")
+        where.append(f"{state} = ?")
         params.append(status)
     if assessment_ids is not None:
         where.append(f"p.assessment_id IN ({', '.join('?' for _ in assessment_ids) or 'NULL'})")
         params.extend(int(i) for i in assessment_ids)
     found = frame(con, f"""SELECT u.name AS unit, a.label AS assessment, p.assessment_id, p.item_id, c.title, p.level,
-                                  p.source_items, p.evidence, p.filename, p.proposed_by, p.proposed_at, p.status,
+                                  p.source_items, p.evidence, p.filename, p.proposed_by, p.proposed_at, {state} AS status,
                                   p.decided_by, p.decided_at
                            FROM proposal p JOIN assessment a ON a.id = p.assessment_id JOIN unit u ON u.id = a.unit_id
                            LEFT JOIN catalog_item c ON c.item_id = p.item_id
+                           LEFT JOIN response r ON r.assessment_id = p.assessment_id AND r.item_id = p.item_id
                            WHERE {' AND '.join(where)} ORDER BY lower(u.name), a.label, c.ord""", params)
     found.insert(6, "source", [source_label(s) for s in found["source_items"]])
     return found
@@ -148,6 +160,12 @@ def _open(con: duckdb.DuckDBPyConnection, assessment_id: int, item_id: str) -> t
                 [assessment_id, item_id])
     if found is None:
         raise ProposalError(f"no open proposal for item {item_id} of assessment {assessment_id}")
+    answer = one(con, f"SELECT r.maturity, r.applicable, r.changed_by FROM response r WHERE r.assessment_id = ? AND r.item_id = ? "
+                      f"AND {ANSWERED}", [assessment_id, item_id])
+    if answer is not None:
+        given = "marked not applicable" if not answer[1] else f"answered at level {answer[0]}"
+        raise ProposalError(f"item {item_id} was {given} by {answer[2] or 'someone'} after the proposal was made: the answer "
+                            "stands and the proposal is not applied (change the answer in the questionnaire if need be)")
     return int(found[0]), str(found[1]), found[2]
 
 

@@ -193,7 +193,7 @@ def _cmd_proposals(args: argparse.Namespace) -> int:
     from dashboard.db import connect
 
     with connect(args.db, on_wait=_err) as con:
-        found = proposals.proposals(con)
+        found = proposals.proposals(con, principal=local_admin(_user()))
     if args.unit:
         found = found[found["unit"].str.lower() == args.unit.strip().lower()]
     for row in found.itertuples(index=False):

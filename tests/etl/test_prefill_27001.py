@@ -10,7 +10,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from dashboard import proposals, readiness, scoring, store
+from dashboard import access, proposals, readiness, scoring, store
 from dashboard.db import connect
 from etl.cli import main
 from etl.prefill_27001 import propose_from_file, read_27001
@@ -64,7 +64,7 @@ def test_bad_input_is_refused_naming_row_and_column_and_nothing_is_proposed(db_p
     with connect(db_path) as con:
         reading, counts = propose_from_file(con, "isms.xlsx", isms_workbook(rows, block=block), by="tester")
         assert counts is None and any(p.startswith(message) for p in reading.problems), reading.problems
-        assert proposals.proposals(con, status=None).empty and store.list_assessments(con).empty
+        assert proposals.proposals(con, status=None, principal=ADMIN).empty and store.list_assessments(con).empty
 
 
 def test_from_import_to_accepted_answer_with_the_source_in_the_change_log(db_path: Path) -> None:
@@ -74,7 +74,7 @@ def test_from_import_to_accepted_answer_with_the_source_in_the_change_log(db_pat
         # equal in our set: 9.2.1, 9.2.2, 7.5.3, 10.2 -> 4 proposals; A.5.1 and 6.1.2 only intersect: none
         assert counts.proposed == 4 and counts.created == ["Group IT · 2026-Q4"]
         assert set(counts.without_equal) == {"A.5.1", "6.1.2"}
-        open_ = proposals.proposals(con).set_index("item_id")
+        open_ = proposals.proposals(con, principal=ADMIN).set_index("item_id")
         assert set(open_.index) == {"9.2.1", "9.2.2", "7.5.3", "10.2"}
         assert open_.loc["9.2.1", "source"] == "proposed from ISO/IEC 27001:2022 9.2.1"
         assert open_.loc["9.2.1", "evidence"] == "9.2.1: Audit programme 2026"
@@ -101,7 +101,7 @@ def test_from_import_to_accepted_answer_with_the_source_in_the_change_log(db_pat
         assert changed[changed["field"] == "maturity"].iloc[-1]["source"] == \
             "changed from level 3 proposed from ISO/IEC 27001:2022 7.5.3"
         assert "Audit programme 2026" in items.loc["9.2.1", "evidence"]
-        assert set(proposals.proposals(con)["item_id"]) == {"9.2.2"}
+        assert set(proposals.proposals(con, principal=ADMIN)["item_id"]) == {"9.2.2"}
         with pytest.raises(proposals.ProposalError, match=r"no open proposal for item 9\.2\.1"):
             proposals.decide(con, assessment.id, "9.2.1", by="assessor", principal=ADMIN)
 
@@ -141,3 +141,54 @@ def test_cli_propose_list_and_accept(db_path: Path, tmp_path: Path, capsys: pyte
     bad.write_bytes(isms_workbook([("Z.1", 3, None)]))
     assert main(["--db", str(db_path), "frameworks", "propose", str(bad)]) == 2
     assert "nothing proposed" in capsys.readouterr().err
+
+
+def test_an_item_answered_after_its_proposal_keeps_its_answer(db_path: Path) -> None:
+    """The questionnaire (or an import) answers an item whose level was proposed: the proposal is no longer open,
+    and accepting or dismissing it is refused, so the assessor's answer is never overwritten by it."""
+    with connect(db_path) as con:
+        propose_from_file(con, "isms.xlsx", isms_workbook(ROWS), by="importer")
+        assessment = store.get_assessment(con, unit="Group IT", label="2026-Q4")
+        assert assessment is not None
+        store.update_response(con, assessment.id, "9.2.1", {"maturity": 1, "evidence": "Our own audit"}, by="assessor",
+                              principal=ADMIN)
+        store.update_response(con, assessment.id, "10.2", {"applicable": False, "justification": "not ours"}, by="assessor",
+                              principal=ADMIN)
+        assert set(proposals.proposals(con, principal=ADMIN)["item_id"]) == {"9.2.2", "7.5.3"}
+        every = proposals.proposals(con, status=None, principal=ADMIN).set_index("item_id")
+        assert every.loc["9.2.1", "status"] == every.loc["10.2", "status"] == proposals.ANSWERED_SINCE
+        with pytest.raises(proposals.ProposalError, match=r"item 9\.2\.1 was answered at level 1 by assessor after the proposal"):
+            proposals.decide(con, assessment.id, "9.2.1", by="lead", principal=ADMIN)
+        with pytest.raises(proposals.ProposalError, match=r"item 10\.2 was marked not applicable"):
+            proposals.decide(con, assessment.id, "10.2", by="lead", level=3, principal=ADMIN)
+        with pytest.raises(proposals.ProposalError):
+            proposals.dismiss(con, assessment.id, "9.2.1", by="lead", principal=ADMIN)
+        items = scoring.item_scores(con, [assessment.id]).set_index("item_id")
+        assert (items.loc["9.2.1", "maturity"], items.loc["9.2.1", "evidence"]) == (1, "Our own audit")
+        history = store.item_history(con, assessment.id, "9.2.1", principal=ADMIN)
+        assert "proposed from" not in " ".join(history["source"].astype(str))
+        # the same file again proposes nothing for the answered items
+        again = propose_from_file(con, "isms.xlsx", isms_workbook(ROWS), by="importer")[1]
+        assert again is not None and (again.proposed, again.already_answered) == (0, 2)
+
+
+def test_an_assessor_sees_and_decides_only_its_own_units_proposals(db_path: Path) -> None:
+    with connect(db_path) as con:
+        both = isms_workbook([("Group IT", "2026-Q4", "9.2", 4), ("Ops", "2026-Q4", "9.2", 2)], block=(),
+                             header=("Business unit", "Round", "Requirement", "Maturity"))
+        assert propose_from_file(con, "isms.xlsx", both, by="importer")[1] is not None
+        access.grant(con, "asa@example.org", "assessor", "Ops", by=ADMIN)
+        assessor = access.resolve(con, "asa@example.org", "Asa")
+        mine = proposals.proposals(con, principal=assessor)
+        assert set(mine["unit"]) == {"Ops"} and set(mine["item_id"]) == {"9.2.1", "9.2.2"}
+        assert set(proposals.proposals(con, principal=ADMIN)["unit"]) == {"Group IT", "Ops"}
+        ops, group_it = (store.get_assessment(con, unit=u, label="2026-Q4") for u in ("Ops", "Group IT"))
+        assert ops is not None and group_it is not None
+        assert proposals.decide(con, ops.id, "9.2.1", by="Asa", principal=assessor, level=3) == "changed"
+        with pytest.raises(access.AccessDenied):
+            proposals.decide(con, group_it.id, "9.2.1", by="Asa", principal=assessor)
+        with pytest.raises(access.AccessDenied):  # the gate ui.write asks: a 27001 file is an organiser's import
+            access.authorise_write(con, assessor, propose_from_file.__name__)
+        changed = store.item_history(con, ops.id, "9.2.1", principal=ADMIN)
+        assert changed[changed["field"] == "maturity"].iloc[-1]["source"] == \
+            "changed from level 2 proposed from ISO/IEC 27001:2022 9.2.1"
