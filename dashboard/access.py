@@ -261,7 +261,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "pages/assess.py": _ANSWERING,
     "pages/campaigns.py": _ANSWERING,  # an assessor sees its own units' rows (dashboard/campaigns.py keeps to them)
     "pages/interview.py": _ANSWERING,
-    "pages/proposals.py": _ORGANISING,  # proposals from imported 27001 files name every unit
+    "pages/proposals.py": _ANSWERING,  # an assessor decides on its units' proposals; the 27001 import is organisers
     "pages/roadmap.py": _ANSWERING,
     "pages/units.py": _ORGANISING,
     "pages/import_data.py": _ORGANISING,

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import rounds, scoring, store, ui
+from dashboard import proposals, rounds, scoring, store, ui
 
 ui.page_setup()
 st.title("Questionnaire")
@@ -34,6 +34,11 @@ st.caption(f"{assessment.unit} · round {assessment.label} · assessed {assessme
            f"catalog {assessment.catalog_version}")
 st.progress(float(total["completeness"] or 0), text=f"{int(total['assessed'])} of {int(total['applicable'])} "
             "applicable items assessed")
+waiting = ui.query(proposals.proposals, [chosen])  # levels proposed from an ISO/IEC 27001 assessment: not answers yet
+if not waiting.empty and not assessment.is_final:
+    st.page_link("pages/proposals.py", icon=":material/pending_actions:",
+                 label=f"{len(waiting)} level(s) proposed from ISO/IEC 27001 for this round ({', '.join(waiting['item_id'])}): "
+                       "accept or change them on Proposed answers; they count nowhere until then")
 review, comments = ui.review_panel(assessment, user)  # a campaign round: its review state, Submit, lead's comments
 readonly = readonly or (review == "submitted" and not ui.principal().can_organise)
 

@@ -1,5 +1,6 @@
 """Proposed answers: levels for 42001 items proposed from an ISO/IEC 27001 assessment, to accept or change.
-A proposal is not an answer: no figure counts it until it is saved here (or with `python -m etl frameworks accept`)."""
+A proposal is not an answer: no figure counts it until it is saved here (or with `python -m etl frameworks accept`).
+An assessor sees and decides on the proposals of its own units; importing a 27001 file is for organisers."""
 
 import streamlit as st
 
@@ -16,27 +17,29 @@ st.caption("Where a clause of ISO/IEC 27001 is *equal* to a 42001 item in our ma
            "documented information, internal audit, management review, improvement…), its level from your ISO 27001 "
            "assessment is proposed here. A proposal counts nowhere until an assessor saves it as the answer.")
 
-with st.expander("Import an ISO/IEC 27001 assessment"):
-    upload = st.file_uploader("Assessment (.xlsx, .csv) in our import layouts, with ISO/IEC 27001 ids", type=["xlsx", "xlsm", "csv"],
-                              key="prop_upload")
-    left, right = st.columns(2)
-    unit = left.text_input("Business unit, for rows that name none", key="prop_unit").strip() or None
-    label = right.text_input("Round label, for rows that name none", key="prop_round").strip() or None
-    if upload is not None and st.button("Propose levels", key="prop_import"):
-        try:
-            reading, counts = ui.write(propose_from_file, upload.name, upload.getvalue(), by=who or "unknown", unit=unit,
-                                       label=label)
-        except StoreError as exc:
-            reading, counts = None, None
-            st.error(escape_markdown(str(exc)))
-        if counts is not None:
-            st.success(escape_markdown(f"{upload.name}: {counts.describe()}"))
-        elif reading is not None:
-            st.error(escape_markdown("Refused, nothing proposed:\n" + "\n".join(reading.problems)))
+if ui.principal().can_organise:  # a 27001 file may name every unit: an organiser's import
+    with st.expander("Import an ISO/IEC 27001 assessment"):
+        upload = st.file_uploader("Assessment (.xlsx, .csv) in our import layouts, with ISO/IEC 27001 ids",
+                                  type=["xlsx", "xlsm", "csv"], key="prop_upload")
+        left, right = st.columns(2)
+        unit = left.text_input("Business unit, for rows that name none", key="prop_unit").strip() or None
+        label = right.text_input("Round label, for rows that name none", key="prop_round").strip() or None
+        if upload is not None and st.button("Propose levels", key="prop_import"):
+            try:
+                reading, counts = ui.write(propose_from_file, upload.name, upload.getvalue(), by=who or "unknown", unit=unit,
+                                           label=label)
+            except StoreError as exc:
+                reading, counts = None, None
+                st.error(escape_markdown(str(exc)))
+            if counts is not None:
+                st.success(escape_markdown(f"{upload.name}: {counts.describe()}"))
+            elif reading is not None:
+                st.error(escape_markdown("Refused, nothing proposed:\n" + "\n".join(reading.problems)))
 
-found = ui.query(proposals.proposals)
+found = ui.query(proposals.proposals)  # only the units this person may see
 if found.empty:
-    st.info("No open proposal. Import an ISO/IEC 27001 assessment above.")
+    st.info("No open proposal. Import an ISO/IEC 27001 assessment above." if ui.principal().can_organise
+            else "No open proposal for your units.")
     st.stop()
 ui.table(found[["unit", "assessment", "item_id", "title", "level", "source", "evidence", "filename"]], key="prop_table")
 
@@ -58,8 +61,11 @@ if save.button("Save as the answer", type="primary", disabled=not who, key="prop
     try:
         outcome = ui.write(proposals.decide, int(row["assessment_id"]), item.id, by=who, level=level)
         st.success(f"{item.id}: proposal {outcome}; the answer is saved with its source in the change log.")
-    except (proposals.ProposalError, StoreError) as exc:
+    except (proposals.ProposalError, StoreError, PermissionError) as exc:  # PermissionError: a round submitted for review
         st.error(escape_markdown(str(exc)))
 if drop.button("Dismiss the proposal", disabled=not who, key="prop_dismiss"):
-    ui.write(proposals.dismiss, int(row["assessment_id"]), item.id, by=who)
-    st.rerun()
+    try:
+        ui.write(proposals.dismiss, int(row["assessment_id"]), item.id, by=who)
+        st.rerun()
+    except (proposals.ProposalError, PermissionError) as exc:
+        st.error(escape_markdown(str(exc)))

@@ -55,7 +55,7 @@ ORGANISING = {"Import", "Units and rounds"}
 HEADINGS = {"/access": "Access", "/settings": "Settings", "/import_data": "Import spreadsheets",
             "/units": "Units and rounds", "/assess": "Questionnaire", "/interview": "AI-guided interview",
             "/roadmap": "Roadmap"}  # each page's own title (its st.title)
-ANSWERING = {"Questionnaire", "AI-guided interview", "Roadmap", "Campaigns"}
+ANSWERING = {"Questionnaire", "AI-guided interview", "Roadmap", "Campaigns", "Proposed answers"}
 DASHBOARDS = {"Overview", "Benchmarking", "Sections and controls", "Trends", "Presentation", "Summaries"}
 
 
@@ -73,7 +73,7 @@ WALKS = {
     "lead": Walk(LEAD, "Governance lead", DASHBOARDS | ANSWERING | ORGANISING, ADMIN_ONLY, ("/access",)),
     "assessor": Walk(ASSESSOR, "Unit assessor", DASHBOARDS | ANSWERING, ORGANISING | ADMIN_ONLY,
                      ("/import_data", "/access")),
-    "viewer": Walk(VIEWER, "Viewer", DASHBOARDS, ANSWERING | ORGANISING | ADMIN_ONLY | {"Proposed answers"},
+    "viewer": Walk(VIEWER, "Viewer", DASHBOARDS, ANSWERING | ORGANISING | ADMIN_ONLY,
                    ("/assess", "/import_data")),
 }
 

@@ -127,3 +127,44 @@ def test_proposed_answers_page_accepts_a_proposal_only_when_saved(demo_db: Path)
         history = store.item_history(con, assessment.id, "9.2.1", principal=ADMIN)
         assert history[history["field"] == "maturity"].iloc[-1]["source"] == "proposed from ISO/IEC 27001:2022 9.2.1"
         assert set(proposals.proposals(con, principal=ADMIN)["item_id"]) == {"9.2.2", "7.5.3", "10.2"}
+
+
+def test_an_assessor_decides_on_its_own_units_proposals_and_the_questionnaire_points_to_them(demo_db: Path) -> None:
+    """Signed in as a unit's assessor: the Proposed answers page lists only that unit's proposals and offers no
+    27001 import (a file spans units); the questionnaire of the round says levels are waiting; a changed level is
+    saved with the proposal's source in the change log."""
+    from dashboard import access, proposals, ui
+    from etl.prefill_27001 import propose_from_file
+    from tests.etl.test_prefill_27001 import isms_workbook
+
+    two_units = isms_workbook([("HR & People", "2027-Q1", "9.2", 4), ("Retail Banking", "2027-Q1", "9.2", 2)], block=(),
+                              header=("Business unit", "Round", "Requirement", "Maturity"))
+    with connect(demo_db) as con:
+        assert propose_from_file(con, "isms.xlsx", two_units, by="importer")[1] is not None
+        access.grant(con, "asa@example.org", "assessor", "HR & People", by=ADMIN)
+        assessor = access.resolve(con, "asa@example.org", "Asa Assessor")
+        own = store.get_assessment(con, unit="HR & People", label="2027-Q1")
+        assert own is not None
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.session_state[ui._TEST_KEY] = assessor
+    app.run()
+    app.switch_page("pages/proposals.py").run()
+    assert not app.exception, app.exception
+    assert not app.get("file_uploader") and not app.expander  # no 27001 import for an assessor
+    table = app.dataframe[0].value
+    assert set(table["unit"]) == {"HR & People"} and set(table["item_id"]) == {"9.2.1", "9.2.2"}
+    app.selectbox(key="prop_pick").set_value(f"{own.id}|9.2.2").run()
+    app.radio(key=f"prop_level_{own.id}|9.2.2").set_value(3).run()
+    app.button(key="prop_save").click().run()
+    assert not app.exception, app.exception
+    assert "proposal changed" in app.success[0].value
+    with connect(demo_db) as con:
+        history = store.item_history(con, own.id, "9.2.2", principal=ADMIN)
+        change = history[history["field"] == "maturity"].iloc[-1]
+        assert (change["new_value"], change["source"]) == ("3", "changed from level 4 proposed from ISO/IEC 27001:2022 9.2.2")
+        assert set(proposals.proposals(con, principal=ADMIN)["item_id"]) == {"9.2.1", "9.2.2"}  # 9.2.2 of Retail Banking
+    app.query_params["assessment"] = str(own.id)
+    app.switch_page("pages/assess.py").run()
+    assert not app.exception, app.exception
+    links = [link.proto.label for link in app.get("page_link")]
+    assert any(label.startswith("1 level(s) proposed from ISO/IEC 27001 for this round (9.2.1)") for label in links), links
