@@ -88,7 +88,7 @@ def save_imported(con: duckdb.DuckDBPyConnection, mapping: MappingSet, *, conten
     if existing and not replace:
         raise MappingSetError(f"a mapping set {mapping.id!r} was already imported from {existing[0][1]} on "
                               f"{existing[0][2]:%Y-%m-%d %H:%M}; give this one another id, or replace it explicitly "
-                              "(--replace on the command line)")
+                              "(--replace on the command line, 'Replace an imported set with the same id' on the page)")
     table = pd.DataFrame([(mapping.id, n, r.source, r.target, r.relationship, r.rationale) for n, r in enumerate(mapping.rows, 1)],
                          columns=["set_id", "ord", "source_item", "target_item", "relationship", "rationale"])
     with transaction(con):

@@ -19,6 +19,8 @@ if not sel.ids:
     ui.no_match()
 frameworks = load_frameworks()
 left, right = st.columns(2)
+if "fw_set_next" in st.session_state:  # a set just imported below is shown, and named in the notice
+    st.session_state["fw_framework"], st.session_state["fw_set"] = st.session_state.pop("fw_set_next")
 fw = left.selectbox("Framework", list(frameworks), format_func=lambda f: frameworks[f].name, key="fw_framework")
 framework, sets = frameworks[fw], {s.id: s for s in ui.query(sets_for, fw)}
 set_id = right.selectbox("Mapping set", list(sets), key="fw_set", format_func=lambda s: sets[s].name
@@ -26,6 +28,8 @@ set_id = right.selectbox("Mapping set", list(sets), key="fw_set", format_func=la
 mapping = sets[set_id]
 st.markdown(escape_markdown(f"{framework.title}, {framework.version} · {framework.source}"))
 st.info(escape_markdown(f"Every figure below uses the mapping set {mapping.describe()}. Covers {sel.covers}."))
+if st.session_state.get("fw_imported"):
+    st.success(escape_markdown(st.session_state.pop("fw_imported")))
 groups = st.multiselect("Only these groups", framework.groups, placeholder="All groups", key="fw_groups")
 
 per_unit = ui.query(readiness.requirement_readiness, sel.ids, fw, set_id)
@@ -85,6 +89,7 @@ with st.expander("Bring your own mapping set"):
         try:
             outcome, added = ui.write(crosswalk_import.import_mapping, upload.name, upload.getvalue(), provenance,
                                       by=ui.sync_identity() or "unknown", replace=replace)
-            st.success(escape_markdown(f"{outcome}: {added.describe()}"))
+            st.session_state.update(fw_imported=f"{outcome}: {added.describe()}", fw_set_next=(added.target_framework, added.id))
+            st.rerun()
         except (crosswalk_import.CrosswalkError, MappingSetError, PermissionError) as exc:  # PermissionError: a role
             st.error(escape_markdown(f"Refused, nothing imported: {exc}"))

@@ -36,6 +36,8 @@ if ui.principal().can_organise:  # a 27001 file may name every unit: an organise
             elif reading is not None:
                 st.error(escape_markdown("Refused, nothing proposed:\n" + "\n".join(reading.problems)))
 
+if st.session_state.get("prop_done"):
+    st.success(st.session_state.pop("prop_done"))
 found = ui.query(proposals.proposals)  # only the units this person may see
 if found.empty:
     st.info("No open proposal. Import an ISO/IEC 27001 assessment above." if ui.principal().can_organise
@@ -60,7 +62,8 @@ save, drop = st.columns(2)
 if save.button("Save as the answer", type="primary", disabled=not who, key="prop_save"):
     try:
         outcome = ui.write(proposals.decide, int(row["assessment_id"]), item.id, by=who, level=level)
-        st.success(f"{item.id}: proposal {outcome}; the answer is saved with its source in the change log.")
+        st.session_state["prop_done"] = f"{item.id}: proposal {outcome}; the answer is saved with its source in the change log."
+        st.rerun()  # the list without it
     except (proposals.ProposalError, StoreError, PermissionError) as exc:  # PermissionError: a round submitted for review
         st.error(escape_markdown(str(exc)))
 if drop.button("Dismiss the proposal", disabled=not who, key="prop_dismiss"):
