@@ -49,6 +49,7 @@ __all__ = [
     "basis",
     "default_set",
     "organisation_readiness",
+    "overview",
     "requirement_readiness",
     "uncovered",
 ]
@@ -180,6 +181,18 @@ def organisation_readiness(con: duckdb.DuckDBPyConnection, assessment_ids: Itera
             FROM readiness GROUP BY requirement ORDER BY any_value(ord)""", params)
     out.insert(0, "mapping_set", mapping.id)
     return out
+
+
+def overview(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int] | None, framework_id: str,
+             set_id: str | None = None) -> dict[str, object]:
+    """A framework in one line, for the report: its number of requirements, the mean of the requirements' derived
+    maturities (each the units' mean, as in `organisation_readiness`; requirements without a figure left out),
+    and per state how many requirements are in that state in at least one unit."""
+    summary = organisation_readiness(con, assessment_ids, framework_id, set_id)
+    mean = summary["maturity"].mean()
+    return {"mapping_set": summary["mapping_set"].iloc[0] if len(summary) else set_id, "requirements": len(summary),
+            "maturity": None if pd.isna(mean) else round(float(mean), DECIMALS),
+            **{state: int((summary[state] > 0).sum()) for state in STATES}}
 
 
 def basis(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int] | None, framework_id: str,

@@ -71,14 +71,14 @@ def report_section(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int]
     for framework in load_frameworks().values():
         mapping_id = readiness.default_set(con, framework.id)
         summary = readiness.organisation_readiness(con, ids, framework.id, mapping_id)
-        totals = {state: int((summary[state] > 0).sum()) for state in readiness.STATES}
-        mean = summary["maturity"].mean()
+        totals = readiness.overview(con, ids, framework.id, mapping_id)
+        mean = totals["maturity"]
         parts.append(f"<h3>{html.escape(framework.name)}</h3>")
         parts.append(f'<p class="muted">{html.escape(get_set(con, mapping_id).describe())}</p>')
         parts.append("<table><thead><tr><th>Requirements</th><th>Mean derived maturity</th>"
                      + "".join(f"<th>{html.escape(s)} (in at least one unit)</th>" for s in readiness.STATES)
                      + "</tr></thead><tbody><tr>"
-                     + f"<td>{len(summary)}</td><td>{'—' if pd.isna(mean) else f'{mean:.2f}'}</td>"
+                     + f"<td>{totals['requirements']}</td><td>{'—' if mean is None else f'{mean:.2f}'}</td>"
                      + "".join(f"<td>{totals[s]}</td>" for s in readiness.STATES) + "</tr></tbody></table>")
         weakest = summary[summary["maturity"].notna()].nsmallest(5, "maturity")
         if not weakest.empty:

@@ -161,3 +161,17 @@ def test_our_sets_are_the_default_and_uncovered_lists_the_reasons(con: duckdb.Du
     assert "conformity" in gaps.loc["Art. 43", "reason"]
     with pytest.raises(KeyError, match="maps to eu-ai-act, not to nist-ai-rmf"):
         readiness.requirement_readiness(con, [], "nist-ai-rmf", "aims-42001-eu-ai-act")
+
+
+def test_the_overview_of_a_framework_for_the_report(db: duckdb.DuckDBPyConnection) -> None:
+    ids = [_answer(db, "Unit A", {"4.1": 3, "7.4": 0}), _answer(db, "Unit B", {"4.1": 1}),
+           _answer(db, "Unit C", {"4.1": 5, "A.2.2": "n/a"})]
+    line = readiness.overview(db, ids, "eu-ai-act", SET)
+    # only Art. 4 (units' mean 3.0) and Art. 15 (0.0, Unit A alone) have a figure: (3.0 + 0.0) / 2
+    assert (line["mapping_set"], line["requirements"], line["maturity"]) == (SET, 20, 1.5)
+    # requirements in each state in at least one unit: Art. 4 covered (A, C) and partial (B); Art. 15 missing (A);
+    # Art. 11 not applicable (C); every mapped article but Art. 4 not assessed somewhere (10 of the 11 mapped); the
+    # 9 of the framework's 20 articles this set maps nothing to (Art. 43 says no counterpart, 8 have no row)
+    assert {s: line[s] for s in readiness.STATES} == {"covered": 1, "partial": 1, "missing": 1, "not assessed": 10,
+                                                      "not applicable": 1, readiness.NOT_COVERED: 9}
+    assert readiness.overview(db, [], "eu-ai-act", SET)["maturity"] is None
