@@ -65,7 +65,8 @@ def list_sets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     records = []
     for s in [*load_mapping_sets().values(), *_imported(con)]:
         records.append({"id": s.id, "name": s.name, "framework": s.target_framework, "origin": s.origin,
-                        "made by": s.made_by, "made on": s.made_on, "licence": s.licence, "reviewed by": s.reviewed_by,
+                        "made by": s.made_by, "made on": s.made_on, "made from": s.made_from, "licence": s.licence,
+                        "reviewed by": s.reviewed_by,
                         "mappings": len(s.mapped), "no counterpart": len(s.rows) - len(s.mapped),
                         "file": s.filename, "imported by": s.imported_by, "imported at": s.imported_at})
     return pd.DataFrame(records)

@@ -87,9 +87,13 @@ def _cmd_list(args: argparse.Namespace) -> int:
               f"{framework.publisher}; {framework.source})")
     with connect(args.db, on_wait=_err) as con:
         sets = list_sets(con)
-    for row in sets.to_dict("records"):
+    for row in sets.to_dict("records"):  # each set with its whole provenance: who, when, from what, licence, review
         print(f"set {row['id']} -> {row['framework']} [{row['origin']}]: {row['mappings']} mappings, {row['no counterpart']} "
-              f"without counterpart; made by {row['made by']}; licence: {row['licence']}")
+              f"without counterpart; {row['name']}")
+        print(f"    made by {row['made by']}" + (f" on {row['made on']}" if row["made on"] else "")
+              + (f"; made from: {' '.join(str(row['made from']).split())}" if row["made from"] else "")
+              + f"; licence: {row['licence']}; reviewed by: {row['reviewed by'] or 'nobody named'}"
+              + (f"; imported from {row['file']} by {row['imported by']} at {row['imported at']}" if row["file"] else ""))
     return EXIT_OK
 
 

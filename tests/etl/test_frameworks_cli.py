@@ -160,6 +160,11 @@ BAD = [
      "lib.yaml: set 1, requirement_mappings[2], target_requirement_urn: 'art-999' is not a requirement of EU AI Act"),
     ("frameworks we do not know", "lib.yaml", CISO.replace("framework:ai-act", "framework:nist-csf-2.0"),
      "lib.yaml: no mapping set between ISO/IEC 42001 and a framework we know"),
+    # 27001 -> AI Act: two frameworks we know, but read through a third framework (a chain), which is not followed
+    ("a chain through a third framework", "lib.yaml", CISO.replace("framework:iso42001-2023", "framework:iso27001-2022"),
+     "lib.yaml: no mapping set between ISO/IEC 42001 and a framework we know (eu-ai-act, iso-27001, nist-ai-rmf); found "
+     "urn:intuitem:risk:framework:iso27001-2022 -> urn:intuitem:risk:framework:ai-act. Chains through a third framework "
+     "are not followed."),
 ]
 
 
@@ -204,6 +209,11 @@ def test_cli_imports_refuses_and_lists_mapping_sets(db_path: Path, tmp_path: Pat
     assert main(["--db", str(db_path), "frameworks", "list"]) == 0
     out = capsys.readouterr().out
     assert "nist-ai-rmf: NIST AI RMF 1.0 — 72 requirements" in out and "set acme-nist -> nist-ai-rmf [imported]" in out
+    provenance = out.split("set acme-nist -> nist-ai-rmf [imported]")[1].splitlines()[1]  # who, when, from what, licence, review
+    assert provenance.startswith("    made by ACME; licence: CC-BY-4.0; reviewed by: nobody named; imported from acme.csv by ")
+    ours = out.split("set aims-42001-eu-ai-act -> eu-ai-act [ours]")[1].splitlines()[1]
+    assert "made by AIMS gap assessment project (maintainers) on 2026-11-30; made from: Clause and control titles" in ours
+    assert "reviewed by: Not yet reviewed by anyone outside the project" in ours
     assert main(["--db", str(db_path), "frameworks", "remove-mapping", "aims-42001-nist-ai-rmf"]) == 1
     assert main(["--db", str(db_path), "frameworks", "remove-mapping", "acme-nist"]) == 0
     _nothing_imported(db_path)
@@ -243,12 +253,12 @@ def test_the_report_has_a_section_per_framework(demo_db: Path) -> None:
     with connect(demo_db) as con:
         ids = scoring.select_assessments(con, principal=ADMIN)
         page = report.build_report(con, ids, principal=ADMIN)
-        summary = readiness.organisation_readiness(con, ids, "nist-ai-rmf")
+        line = readiness.overview(con, ids, "nist-ai-rmf")
     section = page.split("<h2>Other frameworks, derived from the 42001 answers</h2>")[1].split("<h2>")[0]
     for name in ("EU AI Act", "NIST AI RMF 1.0", "ISO/IEC 27001:2022"):
         assert f"<h3>{name}</h3>" in section
     assert "Not covered by 42001 (2): Art. 43, Art. 49." in section
-    assert f"<td>72</td><td>{summary['maturity'].mean():.2f}</td>" in section
+    assert line["maturity"] is not None and f"<td>72</td><td>{line['maturity']:.2f}</td>" in section
 
 
 def test_readme_documents_every_frameworks_command() -> None:
