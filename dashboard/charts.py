@@ -257,6 +257,11 @@ def ranking_chart(ranked: pd.DataFrame, scale: Scale, *, title: str = "Units by 
         figure.add_vrect(x0=q1, x1=q3, fillcolor="#888888", opacity=0.12, line_width=0)
         figure.add_vline(x=median, line_dash="dash", line_color="#222222")
         key += f"<br>dashed: the median unit ({median:.2f}) · shaded: the middle half"
+    if "target" in data.columns and data["target"].notna().any():  # each unit's own target, as on every chart
+        figure.add_scatter(x=data["target"], y=names, mode="markers", name="Target",
+                           marker={"symbol": "line-ns", "size": 18, "line": {"width": 3, "color": "#222222"}},
+                           hovertemplate="%{y}<br>target %{x:.2f}<extra></extra>")
+        key += " · bar: the unit's target"
     figure.update_layout(title=chart_title(title),
                          xaxis={**_score_axis(None, range=[0, 5.05]), "title": {"text": key, "font": {"size": 12}}},
                          yaxis={"automargin": True}, showlegend=False,

@@ -78,7 +78,16 @@ def test_ranking_median_and_units_below_target(demo_db: Path) -> None:
         ids = scoring.select_assessments(con, principal=ADMIN)
         ranked = analytics.ranking(con, ids)
         below = analytics.units_below_target(con, ids, "4")
+        sections = scoring.section_scores(con, ids)
     figure = _figure(app, "Units by overall maturity")
+    # each unit's target is drawn against its bar: the mean of its clause targets and of its Annex A targets
+    targets = [t for t in figure["data"] if t.get("name") == "Target"]
+    assert len(targets) == 1
+    scored = sections.dropna(subset=["maturity"])
+    for label, drawn in zip(targets[0]["y"], _array(targets[0]["x"]), strict=True):
+        unit = html.unescape(label).split(" · ")[0]
+        own = scored[scored["unit"] == unit].groupby("kind")["target"].mean()
+        assert drawn == pytest.approx(own.mean(), abs=0.006), unit
     median = float(np.median(ranked["overall_maturity"]))
     assert f"the median unit ({median:.2f})" in figure["layout"]["xaxis"]["title"]["text"]  # a key, not a label on the bars
     assert figure["layout"]["xaxis"]["range"][1] >= 5 and figure["layout"]["xaxis"]["tickvals"] == [0, 1, 2, 3, 4, 5]
