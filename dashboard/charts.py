@@ -261,7 +261,7 @@ def ranking_chart(ranked: pd.DataFrame, scale: Scale, *, title: str = "Units by 
         figure.add_scatter(x=data["target"], y=names, mode="markers", name="Target",
                            marker={"symbol": "line-ns", "size": 18, "line": {"width": 3, "color": "#222222"}},
                            hovertemplate="%{y}<br>target %{x:.2f}<extra></extra>")
-        key += " · bar: the unit's target"
+        key += "<br>solid mark: the unit's own target"
     figure.update_layout(title=chart_title(title),
                          xaxis={**_score_axis(None, range=[0, 5.05]), "title": {"text": key, "font": {"size": 12}}},
                          yaxis={"automargin": True}, showlegend=False,
