@@ -60,7 +60,8 @@ COLUMNS: dict[str, Column] = {
     "item_id": _c("Item", width=75), "control": _c("Control", width="small"), "title": _c("Title", width=220),
     "kind": _c("Kind", width="small"), "weight": _c("Weight", "score"),
     # answers
-    "maturity": _c("Maturity", "score", help="0 Non-existent … 5 Optimised; a section's figure is the weighted mean."),
+    "maturity": _c("Maturity", "score",
+                   help="0 Non-existent … 5 Optimizing (the catalog's level names); a section's figure is the weighted mean."),
     "level": _c("Level", "level", help="The level's name: the score rounded down."),
     "target": _c("Target", "score"), "target_level": _c("Target level", "level"),
     "lowest": _c("Lowest level", "int"), "lowest_level": _c("Lowest level (name)", "level"),
