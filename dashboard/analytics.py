@@ -151,7 +151,7 @@ def ranking(con: duckdb.DuckDBPyConnection, assessment_ids: Selection) -> pd.Dat
         f"""WITH {cte}, {SECTIONS_CTE}, {ASSESSMENTS_CTE}
             SELECT unit, assessment, round(clause_maturity, {DECIMALS}) AS clause_maturity,
                    round(annex_maturity, {DECIMALS}) AS annex_maturity, round(overall, {DECIMALS}) AS overall_maturity,
-                   {level_sql("overall")} AS overall_maturity_level,
+                   {level_sql("overall")} AS overall_maturity_level, round(overall_target, {DECIMALS}) AS target,
                    round(overall - median(overall) OVER (), {DECIMALS}) AS vs_median,
                    rank() OVER (ORDER BY overall DESC NULLS LAST) AS rank
             FROM assessments ORDER BY overall DESC NULLS LAST, lower(unit)""",

@@ -257,6 +257,11 @@ def ranking_chart(ranked: pd.DataFrame, scale: Scale, *, title: str = "Units by 
         figure.add_vrect(x0=q1, x1=q3, fillcolor="#888888", opacity=0.12, line_width=0)
         figure.add_vline(x=median, line_dash="dash", line_color="#222222")
         key += f"<br>dashed: the median unit ({median:.2f}) · shaded: the middle half"
+    if "target" in data.columns and data["target"].notna().any():  # each unit's own target, as on every chart
+        figure.add_scatter(x=data["target"], y=names, mode="markers", name="Target",
+                           marker={"symbol": "line-ns", "size": 18, "line": {"width": 3, "color": "#222222"}},
+                           hovertemplate="%{y}<br>target %{x:.2f}<extra></extra>")
+        key += "<br>solid mark: the unit's own target"
     figure.update_layout(title=chart_title(title),
                          xaxis={**_score_axis(None, range=[0, 5.05]), "title": {"text": key, "font": {"size": 12}}},
                          yaxis={"automargin": True}, showlegend=False,
@@ -297,27 +302,28 @@ def radar(sections: pd.DataFrame, units: list[str], *, title: str = "Units again
 
 
 def distribution(sections: pd.DataFrame, *, title: str = "Spread of unit scores per section") -> go.Figure:
-    """Box and points per section, so that outlying units stand out; the target as a dash per section."""
+    """Box and points per section, so that outlying units stand out; the target as a mark per section. Sections
+    run down the side, named in full on one line each ("9 Performance evaluation"): sixteen names side by side
+    on a horizontal axis ran into each other at 1440 px."""
     order = list(sections.drop_duplicates("section")["section"])
     names = _names(sections)
     figure = go.Figure(go.Box(
-        x=sections["section"], y=sections["maturity"], boxpoints="all", jitter=0.4, pointpos=0,
+        y=sections["section"], x=sections["maturity"], orientation="h", boxpoints="all", jitter=0.4, pointpos=0,
         text=safe(sections["unit"]), customdata=[names[s] for s in sections["section"]],
         marker={"color": "#1a6a3a", "size": 6}, line={"color": "#555555"},
-        hovertemplate="%{text}<br>%{customdata}: %{y:.2f}<extra></extra>", name="Units",
+        hovertemplate="%{text}<br>%{customdata}: %{x:.2f}<extra></extra>", name="Units",
     ))
     if "target" in sections.columns:
         target = sections.groupby("section")["target"].mean().reindex(order)
-        figure.add_scatter(x=order, y=target, mode="markers", name="Target",
-                           marker={"symbol": "line-ew", "size": 30, "line": {"width": 3, "color": "#222222"}},
-                           customdata=[names[s] for s in order], hovertemplate="%{customdata}<br>target %{y:.2f}<extra></extra>")
-    wrapped = _names(sections, 10)
+        figure.add_scatter(y=order, x=target, mode="markers", name="Target",
+                           marker={"symbol": "line-ns", "size": 22, "line": {"width": 3, "color": "#222222"}},
+                           customdata=[names[s] for s in order], hovertemplate="%{customdata}<br>target %{x:.2f}<extra></extra>")
     figure.update_layout(title=chart_title(title),
-                         xaxis={"categoryorder": "array", "categoryarray": order, "type": "category", "tickangle": 0,
-                                "tickvals": order, "ticktext": [wrapped[s] for s in order], "tickfont": {"size": 10}},
-                         yaxis=_score_axis(None, range=[-0.2, 5.4], title="maturity"),
+                         yaxis={"categoryorder": "array", "categoryarray": order[::-1], "type": "category",
+                                "tickvals": order, "ticktext": [names[s] for s in order], "automargin": True},
+                         xaxis=_score_axis(None, range=[-0.2, 5.4], title="maturity"),
                          legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
-                         **_LAYOUT)
+                         height=max(320, 30 * len(order) + 150), **_LAYOUT)
     return figure
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["COLUMNS", "Column", "display_frame", "export_frame", "label", "spec"]
+__all__ = ["COLUMNS", "WRAP_ROW_PX", "Column", "display_frame", "export_frame", "fit", "label", "spec"]
 
 
 @dataclass(frozen=True)
@@ -40,14 +40,14 @@ class Column:
 
 def _c(label: str, kind: str = "text", width: str | int | None = None, help: str = "") -> Column:
     default = {"long": "large", "int": "small", "score": "small", "percent": "small", "date": "small",
-               "datetime": 140, "bool": "small"}.get(kind, "medium")
+               "datetime": 125, "bool": "small"}.get(kind, "medium")
     return Column(label, kind, width or default, help)
 
 
 COLUMNS: dict[str, Column] = {
     # who and when
     "unit": _c("Unit", width=140), "units": _c("Units", "long"), "assessment": _c("Round"), "label": _c("Round"),
-    "round": _c("Round"), "assessed_on": _c("Assessed on", "date"), "scope": _c("Scope", width="small"),
+    "round": _c("Round"), "assessed_on": _c("Assessed on", "date"), "scope": _c("Scope", width=130),
     "status": _c("Status", width=105), "source": _c("Source", width="small"),
     "changed_by": _c("Changed by", width=120), "changed_at": _c("Changed at", "datetime"),
     "created_at": _c("Created", "datetime"), "imported_at": _c("Imported at", "datetime"),
@@ -60,7 +60,8 @@ COLUMNS: dict[str, Column] = {
     "item_id": _c("Item", width=75), "control": _c("Control", width="small"), "title": _c("Title", width=220),
     "kind": _c("Kind", width="small"), "weight": _c("Weight", "score"),
     # answers
-    "maturity": _c("Maturity", "score", help="0 Non-existent … 5 Optimised; a section's figure is the weighted mean."),
+    "maturity": _c("Maturity", "score",
+                   help="0 Non-existent … 5 Optimizing (the catalog's level names); a section's figure is the weighted mean."),
     "level": _c("Level", "level", help="The level's name: the score rounded down."),
     "target": _c("Target", "score"), "target_level": _c("Target level", "level"),
     "lowest": _c("Lowest level", "int"), "lowest_level": _c("Lowest level (name)", "level"),
@@ -71,7 +72,8 @@ COLUMNS: dict[str, Column] = {
     "inclusion_justification": _c("Reason for inclusion", "long",
                                   help="Why an included control is applied: the risks or obligations it treats."),
     "implemented": _c("Implemented", width="small"), "state": _c("State", width="small"),
-    "evidence": _c("Evidence", "long"), "notes": _c("Notes", "long"), "owner": _c("Owner", width=130),
+    "evidence": _c("Evidence", "long"), "evidence_now": _c("Evidence now", "long"),
+    "from_maturity": _c("From maturity", "score"), "notes": _c("Notes", "long"), "owner": _c("Owner", width=130),
     "due_date": _c("Due date", "date", width=105), "completeness": _c("Completeness", "percent",
                                                           help="Assessed applicable items ÷ applicable items."),
     "coverage": _c("Annex A coverage", "percent", help="Applicable controls at or above target ÷ applicable controls."),
@@ -107,6 +109,19 @@ COLUMNS: dict[str, Column] = {
     "active_time": _c("Active time", width="small", help="Time between answers, pauses over AIMS_PAUSE_MINUTES left out."),
     "elapsed_time": _c("First to last answer", width="small"), "mailto": _c("Email link", width="large"),
 }
+
+
+# Coded values a person reads in words (a round's scope is stored as `annex_a`, read as *Annex A*).
+VALUE_WORDS: dict[str, dict[str, str]] = {
+    "scope": {"clauses": "Clauses 4-10", "clause": "Clauses 4-10", "annex_a": "Annex A", "both": "Clauses and Annex A"},
+    "kind": {"clause": "Clause", "annex_a": "Annex A control"},
+}
+
+
+def _words(name: str, values: Iterable[Any]) -> list[str]:
+    """A text column's cells as people read them: blanks empty, coded values (`VALUE_WORDS`) in words."""
+    words = VALUE_WORDS.get(name, {})
+    return [words.get(text, text) for text in (cell_text(v, "text") for v in values)]
 
 
 def label(name: str) -> str:
@@ -202,7 +217,7 @@ def display_frame(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> 
             elif kind == "percent":  # shown as 8%, from 0.08 (ui.column_config formats it)
                 out[name] = series.astype(float) * 100
         else:
-            out[name] = [cell_text(v, "text") for v in series]
+            out[name] = _words(name, series)
     return out
 
 
@@ -219,6 +234,57 @@ def export_frame(frame: pd.DataFrame, columns: Iterable[str] | None = None,
         elif kind in ("percent", "bool", "datetime"):
             out[name] = [cell_text(v, kind) for v in series]
         elif kind in ("text", "long", "level", "list"):
-            out[name] = [cell_text(v, "text") for v in series]
+            out[name] = _words(name, series)
     names = {n: (extra or {}).get(n) or label(n) for n in out.columns}
     return out.rename(columns=names)
+
+
+# --- fitting a table on screen ------------------------------------------------------------------------------
+# Streamlit's grid draws 14 px Source Sans: about 6.2 px a character (measured on its headers and cells at
+# 1440 px), 8 px of padding each side, and a (?) icon after a header with help. Named widths are the grid's own.
+CHAR_PX, PADDING_PX, HELP_PX = 6.2, 20, 22
+NAMED_PX = {"small": 75, "medium": 200, "large": 400}
+TABLE_PX = 940  # the main column's width at 1440 px with the sidebar open, less an expander's border
+MIN_TEXT_PX = 90  # a text column wrapped narrower than this reads one word a line
+WRAP_ROW_PX = 68  # the grid wraps a cell's text only in rows taller than 4rem (64 px): up to three lines
+_TEXT_KINDS = ("text", "long", "level", "list")
+
+
+def text_px(text: str) -> int:
+    """About how wide a text draws in the grid, padding included."""
+    return round(len(text) * CHAR_PX) + PADDING_PX
+
+
+def width_px(width: str | int) -> int:
+    return NAMED_PX.get(width, NAMED_PX["medium"]) if isinstance(width, str) else int(width)
+
+
+def fit(frame: pd.DataFrame, labels: Mapping[str, str] | None = None,
+        widths: Mapping[str, str | int] | None = None, *, budget: int = TABLE_PX) -> tuple[dict[str, int], bool]:
+    """Each column's width in pixels and whether the rows must wrap their text.
+
+    A column is never narrower than its header (no header is cut). When the columns together are wider than
+    `budget` (the page's width at 1440 px), text columns give up width, the widest first, down to their header
+    or `MIN_TEXT_PX`, so that the last columns are not cut off behind a horizontal scroll. The rows wrap (up to
+    three lines, `WRAP_ROW_PX`) when a text cell is wider than its column as drawn (the grid stretches columns
+    that together are narrower than the page)."""
+    sizes: dict[str, int] = {}
+    floors: dict[str, int] = {}
+    longest: dict[str, int] = {}
+    for name in frame.columns:
+        column = spec(name, frame)
+        head = text_px((labels or {}).get(name) or column.label) + (HELP_PX if column.help else 0)
+        sizes[name] = max(width_px((widths or {}).get(name, column.width)), head)
+        if column.kind in _TEXT_KINDS:
+            floors[name] = max(head, MIN_TEXT_PX)
+            longest[name] = text_px("x" * max((len(str(v)) for v in frame[name] if isinstance(v, str)), default=0))
+    excess = sum(sizes.values()) - budget
+    while excess > 0:
+        name = max(floors, key=lambda n: sizes[n] - floors[n], default=None)
+        if name is None or sizes[name] <= floors[name]:
+            break  # nothing left to give: the page must show fewer columns
+        give = min(excess, sizes[name] - floors[name], 40)
+        sizes[name] -= give
+        excess -= give
+    stretch = max(1.0, budget / max(1, sum(sizes.values())))  # the grid stretches narrower columns to the page
+    return sizes, any(longest[n] > sizes[n] * stretch for n in longest)

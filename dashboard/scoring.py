@@ -156,10 +156,14 @@ ASSESSMENTS_CTE = f"""
     per_assessment AS (
         SELECT view_id AS assessment_id, any_value(unit) AS unit, {_VIEW_COLUMNS},
                avg(maturity) FILTER (WHERE kind = 'clause') AS clause_maturity,
-               avg(maturity) FILTER (WHERE kind = 'annex_a') AS annex_maturity
+               avg(maturity) FILTER (WHERE kind = 'annex_a') AS annex_maturity,
+               -- the target the same figures are held against: the mean target of the sections scored
+               avg(target) FILTER (WHERE kind = 'clause' AND maturity IS NOT NULL) AS clause_target,
+               avg(target) FILTER (WHERE kind = 'annex_a' AND maturity IS NOT NULL) AS annex_target
         FROM sections GROUP BY view_id),
     assessments AS (
-        SELECT *, {overall_sql("clause_maturity", "annex_maturity")} AS overall FROM per_assessment)"""
+        SELECT *, {overall_sql("clause_maturity", "annex_maturity")} AS overall,
+               {overall_sql("clause_target", "annex_target")} AS overall_target FROM per_assessment)"""
 
 
 def item_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Selection | None = None) -> pd.DataFrame:

@@ -404,12 +404,14 @@ def no_match() -> None:
     st.stop()
 
 
-def table_download(frame: pd.DataFrame, name: str, *, key: str, limit: int = 500) -> None:
-    """A table (its first `limit` rows) with a CSV download of all of it (formula-safe, built on click), both
-    with the headers and formats people read (`dashboard.columns`)."""
+def table_download(frame: pd.DataFrame, name: str, *, key: str, limit: int = 500, shown: list[str] | None = None,
+                   **options: Any) -> None:
+    """A table (its first `limit` rows; the `shown` columns when the whole would not fit the page) with a CSV
+    download of all of it (formula-safe, built on click), both with the headers and formats people read
+    (`dashboard.columns`); `options` go to `table` (e.g. `widths`)."""
     from etl.exports import to_csv
 
-    table(frame.head(limit), key=f"{key}_table")
+    table(frame.head(limit)[shown] if shown else frame.head(limit), key=f"{key}_table", **options)
     if len(frame) > limit:
         st.caption(f"Showing the first {limit} of {len(frame)} rows; the CSV holds them all.")
     # built on click, not on every rerun: a large table's CSV costs more than the page itself
@@ -741,10 +743,10 @@ def column_config(frame: pd.DataFrame, labels: Mapping[str, str] | None = None,
     """`st.column_config` for every column of the frame, from `dashboard.columns`: the label, a format for
     dates, shares and scores, the width (large for long text such as why and evidence) and the help."""
     config: dict[str, Any] = {}
+    sizes, _ = columns.fit(frame, labels, widths)  # never narrower than the header: no header is cut
     for name in frame.columns:
         spec = columns.spec(name, frame)
-        common = {"label": (labels or {}).get(name) or spec.label, "width": (widths or {}).get(name, spec.width),
-                  "help": spec.help or None}
+        common = {"label": (labels or {}).get(name) or spec.label, "width": sizes[name], "help": spec.help or None}
         numeric = pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name])
         if spec.kind == "date" and any(hasattr(v, "isoformat") for v in frame[name]):
             config[name] = st.column_config.DateColumn(format="YYYY-MM-DD", **common)
@@ -764,9 +766,13 @@ def table(frame: pd.DataFrame, *, key: str, labels: Mapping[str, str] | None = N
           overrides: Mapping[str, Any] | None = None, widths: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
     """`st.dataframe` for people: headers, formats and widths from `dashboard.columns`, blanks shown blank;
     `widths` sets a column's width on this table, `overrides` replaces its configuration (e.g. a link).
-    With `row_height` above 64 px, long text wraps in its cell."""
+    With `row_height` above 64 px, long text wraps in its cell; without one, the rows are made that tall when a
+    text is wider than its column (`columns.fit`), so that nothing is cut."""
     shown = columns.display_frame(frame)
     config = column_config(shown, labels, widths) | dict(overrides or {})
+    if "row_height" not in kwargs and columns.fit(shown, labels, widths)[1]:
+        kwargs["row_height"] = columns.WRAP_ROW_PX
+        kwargs.setdefault("height", 40 + min(len(shown), 10) * columns.WRAP_ROW_PX)  # ten rows, as at one line
     st.dataframe(shown, hide_index=True, key=key, column_config=config, placeholder="", **kwargs)
 
 

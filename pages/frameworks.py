@@ -41,9 +41,14 @@ st.plotly_chart(framework_charts.readiness_heatmap(per_unit, title=f"Derived rea
 st.subheader("Per requirement")
 st.caption("Derived maturity = the units' mean; the state columns count units. A requirement is covered when every "
            "applicable 42001 item mapped to it is at target and one of them is equal to it or goes beyond it.")
-ui.table_download(summary.drop(columns=["mapping_set"]), f"{fw}-readiness-summary", key="fw_summary")
+# on screen the columns that fit 1440 px; each CSV holds every column (ui.table_download(..., shown=...))
+ui.table_download(summary.drop(columns=["mapping_set"]), f"{fw}-readiness-summary", key="fw_summary",
+                  shown=["requirement", "title", "group", "maturity", "target", "covered", "partial", "missing",
+                         "not assessed", "not applicable"])
 with st.expander("Per unit and requirement: state and derived maturity"):
-    ui.table_download(per_unit.drop(columns=["mapping_set", "assessment_id"]), f"{fw}-readiness-per-unit", key="fw_per_unit")
+    ui.table_download(per_unit.drop(columns=["mapping_set", "assessment_id"]), f"{fw}-readiness-per-unit", key="fw_per_unit",
+                      shown=["unit", "assessment", "requirement", "title", "maturity", "target", "state", "mapped_items",
+                             "items_at_target"])
 
 st.subheader("Not covered by 42001: plan these separately")
 gaps = ui.query(readiness.uncovered, fw, set_id)
@@ -61,7 +66,8 @@ behind = ui.query(readiness.basis, sel.ids, fw, requirement, set_id)
 if behind.empty:
     st.caption("No 42001 item is mapped to this requirement in this set.")
 else:
-    ui.table(behind.drop(columns=["assessment_id", "requirement"]), key="fw_basis",
+    ui.table(behind[["unit", "item_id", "title", "relationship", "rationale", "maturity", "target", "state", "link"]],
+             key="fw_basis",  # evidence and justification: behind each answer's link
              overrides={"link": st.column_config.LinkColumn("Answer", display_text="open")})
 
 st.subheader("Export")

@@ -116,7 +116,9 @@ if not imported.empty:
     st.subheader("Files imported so far")
     st.caption(f"{len(imported):,} file(s), newest first. Units and rounds: where the file created answers; an "
                "answer's history names the file it came from. The same file is never loaded twice.")
-    ui.table_download(imported, "imported-files", key="import_history", limit=200)
+    ui.table_download(imported, "imported-files", key="import_history", limit=200,  # the CSV: every count
+                      shown=["id", "file", "imported_at", "imported_by", "rows", "new_assessments", "new_responses", "units",
+                             "rounds", "undone"])
     # --- undo one import: refused, with the list, when its answers were changed since or a round is final ---
     if done := st.session_state.pop("undo_done", None):
         st.success(done)

@@ -41,8 +41,9 @@ end = cols[1].selectbox("To round", labels, index=len(labels) - 1, key="trend_to
 changes = ui.query(analytics.item_changes,
                    ui.query(scoring.select_assessments, units=[unit] if unit else None, round_label=start),
                    ui.query(scoring.select_assessments, units=[unit] if unit else None, round_label=end))
+changes = changes[changes["section"].str.startswith("A.") == (scope == "annex_a")]  # the page's scope, as the charts
 if changes.empty:
-    st.caption("No unit has assessed items in both rounds.")
+    st.caption(f"No unit has {'clause' if scope == 'clause' else 'Annex A'} items assessed in both rounds.")
 else:
     counts = changes["direction"].value_counts()
     st.caption(f"{counts.get('improved', 0)} improved · {counts.get('regressed', 0)} regressed · "
@@ -50,4 +51,7 @@ else:
     for direction in ("improved", "regressed"):
         rows = changes[changes["direction"] == direction]
         with st.expander(f"{direction.capitalize()} ({len(rows)})", expanded=direction == "regressed"):
-            ui.table_download(rows.drop(columns=["direction"]), f"{direction}-{start}-{end}", key=f"trend_{direction}")
+            # the rounds are named above and the section is in the item's number: the rest fits 1440 px
+            ui.table_download(rows.drop(columns=["direction", "section", "from_round", "to_round"]),
+                              f"{direction}-{start}-{end}", key=f"trend_{direction}",
+                              widths={"title": 200, "evidence_now": 250})

@@ -56,3 +56,39 @@ def test_cell_text() -> None:
     assert columns.cell_text(0.5, "percent") == "50%"
     assert columns.cell_text(pd.Timestamp("2026-11-30 13:01:45"), "datetime") == "2026-11-30 13:01"
     assert columns.cell_text(pd.Timestamp("2026-11-30"), "datetime") == "2026-11-30"
+
+
+def test_fit_never_cuts_a_header_and_wraps_text_wider_than_its_column() -> None:
+    frame = columns.display_frame(pd.DataFrame({
+        "completeness": [1.0], "clause_maturity": [2.5], "annex_coverage": [0.08],  # "small" columns, long headers
+        "title": ["Processes for responsible AI system design and development"], "unit": ["Group IT"],
+    }))
+    sizes, wrap = columns.fit(frame)
+    for name in frame.columns:
+        spec = columns.spec(name, frame)
+        assert sizes[name] >= columns.text_px(spec.label) + (columns.HELP_PX if spec.help else 0), name
+    assert sizes["completeness"] > columns.NAMED_PX["small"]  # "Completeness" does not fit 75 px: widened
+    assert wrap  # the title is wider than its 220 px: the rows wrap it instead of cutting it
+    assert not columns.fit(frame[["unit", "completeness"]])[1]  # short text fits: rows stay one line
+
+
+def test_fit_narrows_text_columns_until_the_table_fits_the_page() -> None:
+    long = "An evidence text that runs on well past any column width " * 3
+    frame = columns.display_frame(pd.DataFrame({"unit": ["Group IT"], "item_id": ["A.6.2.7"], "title": ["AI policy"],
+                                                "evidence": [long], "notes": [long], "why": [long], "gap": [1.0]}))
+    assert sum(columns.width_px(columns.spec(n, frame).width) for n in frame.columns) > columns.TABLE_PX
+    sizes, wrap = columns.fit(frame)
+    assert sum(sizes.values()) <= columns.TABLE_PX and wrap
+    assert all(sizes[n] >= columns.MIN_TEXT_PX for n in ("evidence", "notes", "why"))
+    # numbers never shrink below their header; a table of too many columns stays too wide (the page must choose)
+    many = columns.display_frame(pd.DataFrame({f"count_{n}": [n] for n in range(20)}))
+    sizes, _ = columns.fit(many)
+    assert sum(sizes.values()) > columns.TABLE_PX and all(s >= columns.text_px("Count 10") for s in sizes.values())
+
+
+def test_coded_values_read_in_words_on_screen_and_in_exports() -> None:
+    frame = pd.DataFrame({"scope": ["annex_a", "clauses", "both", None], "kind": ["clause", "annex_a", "clause", None]})
+    shown, exported = columns.display_frame(frame), columns.export_frame(frame)
+    assert shown["scope"].tolist() == ["Annex A", "Clauses 4-10", "Clauses and Annex A", ""]
+    assert exported["Scope"].tolist() == shown["scope"].tolist()
+    assert exported["Kind"].tolist() == ["Clause", "Annex A control", "Clause", ""]

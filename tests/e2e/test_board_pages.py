@@ -4,6 +4,7 @@ violation caused by the app's own content."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,12 +35,17 @@ STREAMLIT_OWN = {
     "scrollable-region-focusable": '[data-testid="stCode"]',
 }
 TABLES_JS = """() => {
-  const visible = el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
-  const grids = Array.from(document.querySelectorAll('[data-testid="stDataFrame"], [data-testid="stTable"]')).filter(visible);
-  return grids.map(g => ({
-    headers: Array.from(g.querySelectorAll('th')).map(th => th.innerText.trim()).filter(t => t),
-    cells: Array.from(g.querySelectorAll('td')).map(td => td.innerText.trim()),
-  }));
+  const grids = Array.from(document.querySelectorAll('[data-testid="stDataFrame"], [data-testid="stTable"]'))
+    .filter(el => el.checkVisibility());  // a table in a closed expander is not seen
+  return grids.map(g => {
+    const scroller = g.querySelector('.dvn-scroller');
+    return {
+      headers: Array.from(g.querySelectorAll('th')).map(th => th.innerText.trim()).filter(t => t),
+      cells: Array.from(g.querySelectorAll('td')).map(td => td.innerText.trim()),
+      // columns wider than the table: the last ones are cut off behind a horizontal scroll
+      overflow: scroller ? scroller.scrollWidth - scroller.clientWidth : 0,
+    };
+  });
 }"""
 METRICS_JS = """() => Object.fromEntries(Array.from(document.querySelectorAll('[data-testid="stMetric"]')).map(m => [
   m.querySelector('[data-testid="stMetricLabel"]').innerText.trim(),
@@ -59,10 +65,19 @@ def board_tab(chromium: Any, server: Server) -> Iterator[Any]:
 
 def _open(page: Any, server: Server, file: str) -> None:
     slug = Path(file).stem
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.goto(f"{server.url}/{'' if slug == 'overview' else slug}")
     page.wait_for_selector('[data-testid="stApp"]')
+    page.locator('[data-testid="stMain"] h1').first.wait_for()  # the script has started drawing this page
     settle(page, timeout=60)
-    page.wait_for_timeout(500)  # the data grids draw their accessible tables after the script ends
+    # a data grid draws its accessible table (read below) once it has been on screen: show each one in turn
+    for grid in page.locator('[data-testid="stDataFrame"]').all():
+        if grid.evaluate("g => g.checkVisibility()"):
+            grid.scroll_into_view_if_needed()
+            with contextlib.suppress(PlaywrightTimeout):  # reported below as a table that could not be read
+                grid.locator("th").first.wait_for(timeout=10_000)
+    page.wait_for_timeout(300)
 
 
 def _serious(page: Any) -> list[str]:
@@ -96,13 +111,19 @@ def test_every_page_reads_as_a_board_expects_and_passes_the_accessibility_scan(
 ) -> None:
     failures: list[str] = []
     headlines: dict[str, dict[str, str]] = {}
-    scanned = 0
+    scanned = read = 0
     for file, title in app_pages():
         _open(board_tab, server, file)
         if board_tab.locator('[data-testid="stException"]').count():
             failures.append(f"{title}: exception box")
             continue
-        for table in board_tab.evaluate(TABLES_JS):
+        for n, table in enumerate(board_tab.evaluate(TABLES_JS), start=1):
+            read += bool(table["headers"])
+            if not table["headers"]:  # never pass a table unread
+                failures.append(f"{title}: table {n} shows no header the test could read")
+            if table["overflow"] > 2:
+                failures.append(f"{title}: table {n} ({', '.join(table['headers'][:3])}…) is {table['overflow']} px "
+                                "wider than the page: its last columns are cut off")
             failures += [f"{title}: table header {h!r} reads like a database column" for h in table["headers"] if "_" in h]
             failures += sorted({f"{title}: a cell shows {c!r}" for c in table["cells"] if BAD_CELL.search(c)})
         failures += [f"{title}: {v}" for v in _serious(board_tab)]
@@ -114,6 +135,7 @@ def test_every_page_reads_as_a_board_expects_and_passes_the_accessibility_scan(
     if len({tuple(h.items()) for h in headlines.values()}) != 1:
         failures.append(f"the headline differs between Overview, Presentation and report: {headlines}")
     assert scanned == len(app_pages())
+    assert read >= 8, f"only {read} tables read on the demo's pages"  # the demo shows more than a dozen
     assert "(missing)" not in str(headlines), headlines
     assert not failures, "\n".join(failures)
 

@@ -78,7 +78,16 @@ def test_ranking_median_and_units_below_target(demo_db: Path) -> None:
         ids = scoring.select_assessments(con, principal=ADMIN)
         ranked = analytics.ranking(con, ids)
         below = analytics.units_below_target(con, ids, "4")
+        sections = scoring.section_scores(con, ids)
     figure = _figure(app, "Units by overall maturity")
+    # each unit's target is drawn against its bar: the mean of its clause targets and of its Annex A targets
+    targets = [t for t in figure["data"] if t.get("name") == "Target"]
+    assert len(targets) == 1
+    scored = sections.dropna(subset=["maturity"])
+    for label, drawn in zip(targets[0]["y"], _array(targets[0]["x"]), strict=True):
+        unit = html.unescape(label).split(" · ")[0]
+        own = scored[scored["unit"] == unit].groupby("kind")["target"].mean()
+        assert drawn == pytest.approx(own.mean(), abs=0.006), unit
     median = float(np.median(ranked["overall_maturity"]))
     assert f"the median unit ({median:.2f})" in figure["layout"]["xaxis"]["title"]["text"]  # a key, not a label on the bars
     assert figure["layout"]["xaxis"]["range"][1] >= 5 and figure["layout"]["xaxis"]["tickvals"] == [0, 1, 2, 3, 4, 5]
@@ -92,7 +101,12 @@ def test_radar_and_distribution_are_drawn(demo_db: Path) -> None:
     radar = _figure(app, "Units against the target")
     assert radar["data"][0]["name"] == "Target" and len(radar["data"]) == 4  # target + 3 units
     spread = _figure(app, "Spread of unit scores per section")
-    assert spread["data"][0]["type"] == "box"
+    assert spread["data"][0]["type"] == "box" and spread["data"][0]["orientation"] == "h"
+    # sections run down the side, each named on one line (side by side, sixteen names ran into each other)
+    ticks = spread["layout"]["yaxis"]["ticktext"]
+    assert "9 Performance evaluation" in ticks and "A.6 AI system life cycle" in ticks and not any("<br>" in t for t in ticks)
+    assert spread["layout"]["xaxis"]["tickvals"] == [0, 1, 2, 3, 4, 5]  # the whole scale
+    assert spread["data"][1]["name"] == "Target"
 
 
 def _drilldown(db: Path, section: str) -> tuple[AppTest, pd.DataFrame]:
@@ -144,9 +158,19 @@ def test_trend_lists_improved_and_regressed_items(demo_db: Path) -> None:
         first = scoring.select_assessments(con, principal=ADMIN, units=["Life Insurance"], round_label="2025-Q1")
         last = scoring.select_assessments(con, principal=ADMIN, units=["Life Insurance"], round_label="2026-Q3")
         changes = analytics.item_changes(con, first, last)
+    clauses = changes[~changes["section"].str.startswith("A.")]  # the page's scope: the changes follow it too
+    assert len(clauses) > 0
     caption = next(c.value for c in app.caption if "improved" in c.value)
-    assert f"{(changes['direction'] == 'improved').sum()} improved" in caption
-    assert f"{(changes['direction'] == 'regressed').sum()} regressed" in caption
+    assert f"{(clauses['direction'] == 'improved').sum()} improved" in caption
+    assert f"{(clauses['direction'] == 'regressed').sum()} regressed" in caption
+    shown = pd.concat([d.value for d in app.dataframe])
+    assert sorted(shown["item_id"]) == sorted(clauses[clauses["direction"] != "unchanged"]["item_id"])
+    every = _page("pages/trend.py")  # all units: their first rounds covered Annex A as well
+    assert not pd.concat([d.value for d in every.dataframe])["item_id"].str.startswith("A.").any()  # clauses first
+    every.radio(key="trend_scope").set_value("annex_a").run()
+    shown = pd.concat([d.value for d in every.dataframe])
+    assert len(shown) and shown["item_id"].str.startswith("A.").all()
+    assert "Annex A maturity across rounds" in str(_figure(every, "Annex A maturity across rounds")["layout"]["title"])
 
 
 def test_presentation_page_shows_the_overall_level_and_themes(demo_db: Path) -> None:

@@ -138,7 +138,10 @@ def test_the_settings_page_shows_the_configuration_never_the_key_and_tests_the_c
     app.run()
     app.switch_page("pages/settings.py").run()
     assert not app.exception, app.exception
-    settings_table = app.dataframe[0].value  # under the Advanced expander
+    advanced = [e for e in app.expander if e.label.startswith("Advanced")]
+    assert len(advanced) == 1 and len(advanced[0].dataframe) == 1  # the environment table is under Advanced only
+    assert len(app.dataframe) == 1
+    settings_table = advanced[0].dataframe[0].value
     assert "AIMS_LLM_MODEL" in set(settings_table["Setting"])
     shown = settings_table.to_string() + " ".join(m.value for m in app.markdown).replace("\\", "")  # unescaped
     assert "sk-never-shown" not in shown and "set (hidden)" in shown and "AIMS_LLM_API_KEY is set." in shown
