@@ -26,6 +26,7 @@ set_id = right.selectbox("Mapping set", list(sets), key="fw_set", format_func=la
 mapping = sets[set_id]
 st.markdown(escape_markdown(f"{framework.title}, {framework.version} · {framework.source}"))
 st.info(escape_markdown(f"Every figure below uses the mapping set {mapping.describe()}. Covers {sel.covers}."))
+ui.provenance_notes(sel.ids, sel.round_label)  # the rounds each unit's answers come from; drafts marked provisional
 groups = st.multiselect("Only these groups", framework.groups, placeholder="All groups", key="fw_groups")
 
 per_unit = ui.query(readiness.requirement_readiness, sel.ids, fw, set_id)
