@@ -40,7 +40,8 @@ st.caption("Derived maturity = the units' mean; the state columns count units. A
            "applicable 42001 item mapped to it is at target and one of them is equal to it or goes beyond it.")
 ui.table_download(summary.drop(columns=["mapping_set"]), f"{fw}-readiness-summary", key="fw_summary")
 with st.expander("Per unit and requirement: state and derived maturity"):
-    ui.table_download(per_unit.drop(columns=["mapping_set", "assessment_id"]), f"{fw}-readiness-per-unit", key="fw_per_unit")
+    ui.table_download(per_unit.drop(columns=["mapping_set", "assessment_id", "maturity_level"]), f"{fw}-readiness-per-unit",
+                      key="fw_per_unit")
 
 st.subheader("Not covered by 42001: plan these separately")
 gaps = ui.query(readiness.uncovered, fw, set_id)
