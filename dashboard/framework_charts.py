@@ -3,6 +3,7 @@ level colours, grey cells that say why there is no figure, user text escaped."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -25,6 +26,10 @@ def readiness_heatmap(table: pd.DataFrame, *, title: str = "Derived readiness by
     values = values.reindex(index=rows, columns=columns)
     states = data.pivot_table(index="row", columns="requirement", values="state", aggfunc="first").reindex(index=rows, columns=columns)
     z = values.to_numpy(dtype=float)
+    if "maturity_level" in data.columns:  # a cell's colour is the level of the unrounded figure, as in charts.heatmap
+        levels = data.pivot_table(index="row", columns="requirement", values="maturity_level", aggfunc="first",
+                                  dropna=False).reindex(index=rows, columns=columns)
+        z = np.minimum(z, levels.to_numpy(dtype=float) + 0.999)
     text = [[(_SHORT.get(str(states.iat[i, j]), str(states.iat[i, j])) if pd.isna(v) else f"{v:.1f}")
              for j, v in enumerate(row)] for i, row in enumerate(z)]
     hover = [[str(states.iat[i, j]) for j in range(len(columns))] for i in range(len(rows))]

@@ -158,7 +158,8 @@ def requirement_readiness(con: duckdb.DuckDBPyConnection, assessment_ids: Iterab
         cte, params = _readiness_cte(assessment_ids, rows_view, reqs_view)
         out = frame(con, f"""WITH {cte}
             SELECT assessment_id, unit, assessment, assessed_on, requirement, title, grp AS "group",
-                   round(maturity, {DECIMALS}) AS maturity, round(target, {DECIMALS}) AS target, state,
+                   round(maturity, {DECIMALS}) AS maturity, {scoring.level_sql("maturity")} AS maturity_level,
+                   round(target, {DECIMALS}) AS target, state,
                    mapped_items, applicable_items, assessed_items, items_at_target, no_counterpart
             FROM readiness ORDER BY lower(unit), assessed_on, assessment, ord""", params)
     out.insert(0, "mapping_set", mapping.id)

@@ -901,6 +901,8 @@ def _who_when(row: Any) -> str:
 
 def item_comments(comments: pd.DataFrame, item_id: str) -> None:
     """The governance lead's comments on one item of a returned round, shown above the item (text as typed)."""
+    if comments.empty:  # a round outside any review, or returned without item comments: nothing to filter per item
+        return
     from dashboard.summarize import escape_markdown
 
     for row in comments[comments["item_id"] == item_id].itertuples():

@@ -112,6 +112,10 @@ def build_deck(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int], *,
     figures = analytics.headline_figures(summary, scale, change)
     deck.text(first, [f"{f.label}: {f.value}" + (f" ({f.change})" if f.change else "") for f in figures]
               + [f"Open gaps: {summary['open_gaps']}"], top=Inches(2.0), size=28, name="Headline")
+    # what the figures stand on, as on the Overview: the rounds used (Latest per unit), the final-only setting
+    basis = [line for line in provenance.notes(con, ids, round_label) if line != provenance.drafts_text(drafts)]
+    if basis:
+        deck.text(first, basis, top=Inches(5.2), size=14, height=Inches(1.0), name="Rounds used")
     if not drafts.empty:
         deck.text(first, [provenance.drafts_text(drafts)], top=Inches(6.3), size=14, name="Drafts")
 

@@ -40,7 +40,8 @@ def readiness_table(con: duckdb.DuckDBPyConnection, assessment_ids: Iterable[int
         lines.setdefault((row.assessment_id, row.requirement), []).append(
             f"{row.item_id}: {row.relationship}, {level}, {row.state}")
     table["answers"] = ["; ".join(lines.get((a, r), [])) for a, r in zip(table["assessment_id"], table["requirement"], strict=True)]
-    table["level"] = [catalog.scale.level_name(v) if not pd.isna(v) else "" for v in table["maturity"]]
+    # the level of the unrounded derived maturity: a 2.996 shown as 3.00 is level 2 (as every other export)
+    table["level"] = [catalog.scale.level_name(v) if not pd.isna(v) else "" for v in table["maturity_level"]]
     return export_frame(table, list(HEADERS), extra=HEADERS)  # blanks empty, dates as dates (dashboard.columns)
 
 

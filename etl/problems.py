@@ -60,7 +60,7 @@ class Problem:
 OPTION_WORDS = {
     "cli": {"unit": "--unit NAME", "assessment": "--assessment LABEL", "mapping": "a column mapping (--mapping)"},
     "page": {"unit": "the page's 'Business unit' field", "assessment": "the page's 'Round label' field",
-             "mapping": "a correction under 'Correct the column mapping'"},
+             "mapping": "a correction under 'Correct the columns of {file}'"},  # the page's popover, by its label
 }
 
 
@@ -75,7 +75,7 @@ class Report:
 
     def option(self, name: str) -> str:
         """How to give `name` (unit, assessment, mapping) for the whole import, in the reader's terms."""
-        return OPTION_WORDS.get(self.audience, OPTION_WORDS["cli"])[name]
+        return OPTION_WORDS.get(self.audience, OPTION_WORDS["cli"])[name].replace("{file}", self.file)
 
     def error(self, message: str, **where: object) -> None:
         self.problems.append(Problem("error", self.file, message, **where))  # type: ignore[arg-type]

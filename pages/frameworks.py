@@ -30,6 +30,7 @@ st.markdown(escape_markdown(f"{framework.title}, {framework.version} · {framewo
 st.info(escape_markdown(f"Every figure below uses the mapping set {mapping.describe()}. Covers {sel.covers}."))
 if st.session_state.get("fw_imported"):
     st.success(escape_markdown(st.session_state.pop("fw_imported")))
+ui.provenance_notes(sel.ids, sel.round_label)  # the rounds each unit's answers come from; drafts marked provisional
 groups = st.multiselect("Only these groups", framework.groups, placeholder="All groups", key="fw_groups")
 
 per_unit = ui.query(readiness.requirement_readiness, sel.ids, fw, set_id)
@@ -46,7 +47,8 @@ ui.table_download(summary.drop(columns=["mapping_set"]), f"{fw}-readiness-summar
                   shown=["requirement", "title", "group", "maturity", "target", "covered", "partial", "missing",
                          "not assessed", "not applicable"])
 with st.expander("Per unit and requirement: state and derived maturity"):
-    ui.table_download(per_unit.drop(columns=["mapping_set", "assessment_id"]), f"{fw}-readiness-per-unit", key="fw_per_unit",
+    ui.table_download(per_unit.drop(columns=["mapping_set", "assessment_id", "maturity_level"]),
+                      f"{fw}-readiness-per-unit", key="fw_per_unit",
                       shown=["unit", "assessment", "requirement", "title", "maturity", "target", "state", "mapped_items",
                              "items_at_target"])
 

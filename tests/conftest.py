@@ -28,12 +28,14 @@ ROOT = Path(__file__).resolve().parents[1]
 # test modules run on both stores (paths from the repository root)
 STORE_TESTS = frozenset({
     "tests/dashboard/test_store.py", "tests/dashboard/test_scoring.py", "tests/dashboard/test_access.py",
-    "tests/dashboard/test_latest.py", "tests/dashboard/test_undo.py", "tests/dashboard/test_pg_store.py",
+    "tests/dashboard/test_latest.py", "tests/dashboard/test_undo.py", "tests/dashboard/test_units.py",
+    "tests/dashboard/test_pg_store.py",
     "tests/etl/test_import_bulk.py", "tests/etl/test_import_canonical.py", "tests/etl/test_import_dates.py",
     "tests/etl/test_import_layouts.py", "tests/etl/test_import_recognition.py", "tests/etl/test_import_report.py",
     "tests/etl/test_import_values.py", "tests/etl/test_import_wide.py", "tests/etl/test_exports.py",
     "tests/etl/test_export_parts.py", "tests/pages/test_overview.py", "tests/pages/test_dashboards.py",
-    "tests/pages/test_assess.py", "tests/pages/test_import_page.py",
+    "tests/pages/test_assess.py", "tests/pages/test_import_page.py", "tests/pages/test_undo_and_units_pages.py",
+    "tests/pages/test_latest_views.py",
 })
 
 

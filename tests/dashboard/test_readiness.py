@@ -175,3 +175,27 @@ def test_the_overview_of_a_framework_for_the_report(db: duckdb.DuckDBPyConnectio
     assert {s: line[s] for s in readiness.STATES} == {"covered": 1, "partial": 1, "missing": 1, "not assessed": 10,
                                                       "not applicable": 1, readiness.NOT_COVERED: 9}
     assert readiness.overview(db, [], "eu-ai-act", SET)["maturity"] is None
+
+
+def test_a_derived_maturity_shown_as_3_00_keeps_level_2_in_the_export_and_the_heatmap(
+        con: duckdb.DuckDBPyConnection, catalog) -> None:
+    """The level is the floor of the unrounded figure (README, *How scores are computed*): 69 items equal to Art. 4
+    at level 3 and one intersecting with it at 2 give (69 × 3 + 0.25 × 2) / 69.25 = 2.9964, shown as 3.00."""
+    from dashboard.framework_charts import readiness_heatmap
+    from etl.framework_exports import HEADERS, readiness_table
+
+    rows = [MappingRow(source=i.id, target="Art. 4", relationship="intersects with" if i.id == "A.2.2" else "equal",
+                       rationale="test") for i in catalog.items]
+    assert len(rows) == 70
+    save_imported(con, MappingSet(id="wide-art-4", name="One article, every item", target_framework="eu-ai-act",
+                                  made_by="tests", licence="test", rows=tuple(rows), origin="imported"),
+                  content_hash="w", by=BY, principal=ADMIN)
+    aid = _answer(con, "Ops", {i.id: 2 if i.id == "A.2.2" else 3 for i in catalog.items})
+    per_unit = readiness.requirement_readiness(con, [aid], "eu-ai-act", "wide-art-4").set_index("requirement")
+    assert per_unit.loc["Art. 4", "maturity"] == 3.0 and per_unit.loc["Art. 4", "maturity_level"] == 2
+    table = readiness_table(con, [aid], "eu-ai-act", "wide-art-4").set_index(HEADERS["requirement"])
+    assert table.loc["Art. 4", HEADERS["maturity"]] == 3.0
+    assert table.loc["Art. 4", HEADERS["level"]] == "Managed"  # not Defined, which 3.00 would read as
+    heat = readiness_heatmap(per_unit.reset_index()).data[0]
+    cell = heat.z[0][list(heat.x).index("Art. 4")]
+    assert 2.99 < cell < 3.0  # drawn in level 2's colour band, labelled 3.0

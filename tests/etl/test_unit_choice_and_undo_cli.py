@@ -172,3 +172,40 @@ def test_merge_units_and_similar_units(tmp_path: Path, capsys) -> None:
     with connect(db) as con:
         assert unit_rounds(con) == [("Group IT", "2026-Q1"), ("Group IT", "2026-Q2"), ("GroupIT", "2026-Q1")]
         assert con.execute("SELECT changed_by FROM change_log WHERE source = 'merge'").fetchall() == [(CLI_USER,)]
+
+
+UPDATE = b"unit,assessment,item_id,maturity,evidence\nGroup IT,2026-Q1,4.1,4,Policy v2\nGroup IT,2026-Q1,4.2,1,\n"
+
+
+def test_undo_import_of_an_update_puts_the_values_back(tmp_path: Path, capsys) -> None:
+    """An import that changed a value and added an answer: `undo-import` restores the value and removes the answer."""
+    db = str(tmp_path / "cli.duckdb")
+    (tmp_path / "existing.csv").write_bytes(EXISTING)
+    (tmp_path / "update.csv").write_bytes(UPDATE)
+    assert main(["--db", db, "import", str(tmp_path / "existing.csv"), str(tmp_path / "update.csv")]) == 0
+    with connect(db) as con:
+        assert con.execute("SELECT item_id, maturity, evidence FROM response ORDER BY 1").fetchall() == [
+            ("4.1", 4, "Policy v2"), ("4.2", 1, None)]
+    capsys.readouterr()
+    assert main(["--db", db, "undo-import", "2"]) == 0
+    assert capsys.readouterr().out.startswith("Undid import 2 (update.csv): 2 value(s) restored; 1 answer(s) removed")
+    with connect(db) as con:
+        assert con.execute("SELECT item_id, maturity, evidence FROM response ORDER BY 1").fetchall() == [("4.1", 2, None)]
+        assert con.execute("SELECT field, old_value, new_value, source FROM change_log WHERE source = 'undo' "
+                           "AND item_id = '4.1' ORDER BY field").fetchall() == [
+            ("evidence", "Policy v2", None, "undo"), ("maturity", "4", "2", "undo")]
+
+
+def test_undo_import_refuses_a_finalised_round(tmp_path: Path, capsys) -> None:
+    db = str(tmp_path / "cli.duckdb")
+    (tmp_path / "existing.csv").write_bytes(EXISTING)
+    assert main(["--db", db, "import", str(tmp_path / "existing.csv")]) == 0
+    with connect(db) as con:
+        store.set_status(con, store.get_assessment(con, unit="Group IT", label="2026-Q1").id, "final", by="lead")
+    capsys.readouterr()
+    assert main(["--db", db, "undo-import", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "it touched finalised round(s) Group IT 2026-Q1, which are never changed" in err
+    with connect(db) as con:  # nothing changed, and the import is not marked undone
+        assert con.execute("SELECT item_id, maturity FROM response").fetchall() == [("4.1", 2)]
+        assert store.list_imports(con).loc[0, "undone"] is None

@@ -48,12 +48,16 @@ def test_the_deck_names_units_and_round_on_every_slide_and_shows_the_overviews_h
         context = _texts(slide)["Context"]
         assert "Round: Latest per unit" in context and f"Units ({len(units)})" in context
         assert all(u in context for u in units), context  # every unit named (HR & People with its draft mark)
-    overview = {m.label: m.value for m in _page("pages/overview.py").metric}
+    overview_app = _page("pages/overview.py")
+    overview = {m.label: m.value for m in overview_app.metric}
     headline = _texts(slides[0])["Headline"].splitlines()
     shown = dict(re.sub(r" \([^()]* vs previous\)$", "", line).split(": ", 1) for line in headline)
     for label in ("Overall maturity", "Level", "Clause maturity (4-10)", "Annex A coverage", "Open gaps"):
         assert shown[label] == overview[label], label
     assert "draft" in _texts(slides[0])["Drafts"]
+    # the rounds each unit's figures come from, named as on the Overview (Latest per unit)
+    rounds = [c.value for c in overview_app.caption if c.value.startswith("Rounds used: ")]
+    assert rounds and _texts(slides[0])["Rounds used"].splitlines()[0] == rounds[0]
     pictures = [[sh for sh in s.shapes if sh.shape_type == 13] for s in slides[1:4]]
     assert all(len(p) == 1 for p in pictures)  # the three charts as images (kaleido with this machine's Chromium)
     themes = _texts(slides[4])["Themes"].splitlines()

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from dashboard import readiness, scoring, store
+from dashboard import provenance, readiness, scoring, store
 from dashboard.db import connect
 from etl.crosswalk_import import Provenance, import_mapping
 from tests.pages.conftest import APP
@@ -59,6 +59,11 @@ def test_the_page_shows_the_engines_figures_and_names_the_mapping_set(demo_db: P
     assert table["state"].tolist() == per_unit["state"].tolist() and len(table) == len(ids) * 20
     gaps = app.dataframe[2].value
     assert gaps["requirement"].tolist() == ["Art. 43", "Art. 49"]
+    # what the figures stand on, as on the Overview: each unit's rounds (Latest per unit) and the drafts
+    with connect(demo_db) as con:
+        notes = provenance.notes(con, ids)
+    assert notes[0].startswith("Rounds used: ")
+    assert [c.value.removeprefix("⚠ ") for c in app.caption if c.value.startswith(("Rounds used", "⚠"))] == notes
 
 
 def test_switching_framework_and_drilling_into_a_requirement(demo_db: Path) -> None:

@@ -188,3 +188,15 @@ def test_a_refused_file_shows_the_refusal_only(empty_db: Path) -> None:
     assert not [s for s in app.selectbox if s.key and s.key.startswith("import_0_")]
     assert len(app.code) == 1 and "payments.xlsx" in app.code[0].value
     assert app.button(key="import_run").label == "Import 1 file(s)"
+
+
+def test_a_column_not_imported_is_named_with_the_page_control_that_maps_it(empty_db: Path) -> None:
+    """The warning for a column holding values that feeds nothing tells the person where to point a field at it:
+    the file's own 'Correct the columns of …' control, by the label the page shows (not --mapping)."""
+    data = workbook([["Unit", "Round", "Item", "Maturity", "Auditor view"], ["Ops", "R1", "4.1", 2, "fine"]])
+    app = upload(page(), ("extra.xlsx", data))
+    problems = table(app, "severity")
+    [expected] = problems.loc[problems["message"].str.contains("not imported"), "expected"].tolist()
+    popovers = [block.proto.popover.label for block in app.get("popover")]
+    assert popovers == ["Correct the columns of extra.xlsx"]
+    assert expected == f"point a field at it with a correction under '{popovers[0]}' if it should be imported"

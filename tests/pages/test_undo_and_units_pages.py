@@ -55,6 +55,40 @@ def test_an_undo_refused_lists_the_later_answers(empty_db: Path) -> None:
         assert con.execute("SELECT maturity, evidence FROM response").fetchall() == [(2, "Policy v3")]
 
 
+UPDATE = b"unit,assessment,item_id,maturity,evidence\nGroup IT,2026-Q1,4.1,4,Policy v2\nGroup IT,2026-Q1,4.2,1,\n"
+
+
+def test_an_import_that_updated_is_undone_from_the_page_and_its_values_come_back(empty_db: Path) -> None:
+    with connect(empty_db) as con:
+        import_bytes(con, "existing.csv", EXISTING, principal=ADMIN, by="importer")
+    app = upload(page(), ("update.csv", UPDATE))
+    app.button(key="import_run").click().run()
+    with connect(empty_db) as con:
+        assert con.execute("SELECT item_id, maturity, evidence FROM response ORDER BY 1").fetchall() == [
+            ("4.1", 4, "Policy v2"), ("4.2", 1, None)]
+    app = undo(page(), "update.csv")
+    assert app.success[0].value.startswith("Undid import 2 (update.csv): 2 value(s) restored; 1 answer(s) removed")
+    with connect(empty_db) as con:
+        assert con.execute("SELECT item_id, maturity, evidence FROM response ORDER BY 1").fetchall() == [("4.1", 2, None)]
+        assert con.execute("SELECT field, new_value, changed_by FROM change_log WHERE source = 'undo' AND item_id = '4.1' "
+                           "ORDER BY field").fetchall() == [("evidence", None, "Ana Import"), ("maturity", "2", "Ana Import")]
+    assert [o.split(" · ")[1] for o in app.selectbox(key="undo_choice").options] == ["existing.csv"]
+
+
+def test_an_undo_touching_a_finalised_round_is_refused_on_the_page(empty_db: Path) -> None:
+    with connect(empty_db) as con:
+        import_bytes(con, "existing.csv", EXISTING, principal=ADMIN, by="importer")
+        store.set_status(con, store.get_assessment(con, unit="Group IT", label="2026-Q1").id, "final", by="lead")
+    app = undo(page(), "existing.csv")
+    assert "it touched finalised round(s) Group IT 2026-Q1, which are never changed" in app.error[0].value
+    listed = table(app, "why")  # the round, finalised, and its status change made after the import
+    assert listed.loc[0, "why"] == "finalised: a finalised round is never changed"
+    assert listed["field"].tolist()[1:] == ["status"]
+    with connect(empty_db) as con:
+        assert con.execute("SELECT maturity FROM response").fetchall() == [(2,)]
+        assert store.list_imports(con).loc[0, "undone"] is None
+
+
 def test_a_near_duplicate_unit_is_a_warning_with_the_choice_to_use_the_existing_unit(empty_db: Path) -> None:
     with connect(empty_db) as con:
         import_bytes(con, "existing.csv", EXISTING, principal=ADMIN, by="importer")
