@@ -101,5 +101,6 @@ def test_progress_is_shown_cancel_stops_the_model_and_nothing_is_saved(
         page.get_by_text(PARAGRAPH).wait_for(timeout=60_000)
         settle(page)
         assert page.get_by_text("Cancelled: nothing was saved.").count() == 0
+        assert page.get_by_role("button", name="Cancel").count() == 0  # nothing left to cancel
         assert len(model.received) == 2 and cached(database) == 1
         assert_clean(tab, server, "after a complete run")
