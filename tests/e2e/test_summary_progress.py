@@ -24,7 +24,7 @@ from tests.llm_server import ChatServer, Received, Reply, quotations
 
 pytestmark = pytest.mark.e2e
 
-SLOW = 0.25  # seconds between streamed chunks of four characters: a reply of ~100 chunks takes ~25 s
+SLOW = 0.5  # seconds between streamed chunks of four characters: the reply (~60 chunks) would take ~30 s
 PARAGRAPH = "Impact assessments are written for most systems but not yet reviewed on a schedule."
 RUN = "Summarise with openai/test-model"
 
