@@ -49,7 +49,9 @@ if config.enabled:
     if asked or st.session_state.pop("summary_go", False):
         request = ui.query(summarize.prepare, scope)
         # a click stops this run at its next progress update; the stream is closed and the server stops
-        st.button("Cancel", key="summary_cancel", on_click=lambda: st.session_state.update(summary_cancelled=True))
+        cancel_slot = st.empty()
+        cancel_slot.button("Cancel", key="summary_cancel",
+                           on_click=lambda: st.session_state.update(summary_cancelled=True))
         with st.status(f"Summarising {len(request.sources)} answers with {config.model}…", expanded=True) as status:
             line = st.empty()
             try:
@@ -62,6 +64,7 @@ if config.enabled:
             except llm.NeedsConfirmation as exc:
                 st.session_state["summary_pending"] = llm.as_text(exc.messages)
                 status.update(label="Waiting for your confirmation", state="error", expanded=False)
+        cancel_slot.empty()  # the run is over: a late click must not say that nothing was saved
 
 if pending := st.session_state.get("summary_pending"):
     st.warning(f"{escape_markdown(config.model)} runs outside this machine. This is exactly what would be sent "

@@ -94,6 +94,20 @@ def test_a_refused_form_falls_back_once_and_the_form_that_worked_is_remembered(s
     assert [form_of(r.body) for r in server.received][2:] == ["json_object_schema"]
 
 
+def test_a_server_that_takes_no_schema_gets_plain_json_and_the_reply_is_still_validated(server: ChatServer) -> None:
+    server.refuse = {"json_schema": 422, "json_object_schema": 400}
+    server.script(Reply(json={"paragraphs": "One paragraph, not a list.", "points": [{"text": "P."}]}),
+                  Reply(json={"summary": "not our fields"}), Reply(json={"summary": "still not"}))
+    data, reply = _ask(_config())
+    assert reply.form == "json_object" and data.paragraphs == ["One paragraph, not a list."]
+    assert server.received[-1].body["response_format"] == {"type": "json_object"}
+    with pytest.raises(llm.MalformedReply):  # JSON, but not our fields: asked once more, then a failure
+        _ask(_config())
+    assert [form_of(r.body) for r in server.received] == ["json_schema", "json_object_schema", "json_object",
+                                                          "json_object", "json_object"]
+    assert "That reply was not usable" in server.received[-1].text  # the corrective retry, in the remembered form
+
+
 def test_when_every_form_is_refused_the_error_says_so(server: ChatServer) -> None:
     server.refuse = {"json_schema": 422, "json_object_schema": 422, "json_object": 422}
     with pytest.raises(llm.LLMError, match="No reply format is left to try"):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,35 @@ def test_a_failing_model_still_prints_the_offline_summary_with_the_reason(db: Pa
     with connect(db) as con:
         assert con.execute("SELECT count(*) FROM summary_cache").fetchall() == [(0,)]
         assert not store.list_assessments(con).empty
+
+
+def test_ctrl_c_during_a_slow_reply_cancels_with_exit_130_and_saves_nothing(db: Path) -> None:
+    with ChatServer() as server:
+        server.respond = lambda body: Reply(json={"paragraphs": ["x " * 400], "points": []}, chunk_delay=0.2)
+        clean = {k: v for k, v in os.environ.items() if k not in LLM_VARIABLES} | {
+            "AIMS_LOCK_WAIT_SECONDS": "5", "AIMS_LLM_MODEL": "openai/test-model", "AIMS_LLM_API_BASE": server.url,
+            "AIMS_LLM_TIMEOUT": "120", "PYTHONUNBUFFERED": "1"}
+        process = subprocess.Popen([sys.executable, "-m", "etl", "--db", str(db), "summarize", "--item", "A.5.2"],
+                                   cwd=ROOT, env=clean, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        try:
+            assert process.stderr is not None
+            seen = []
+            for line in process.stderr:  # progress arrives on stderr while the reply streams in
+                seen.append(line)
+                if line.startswith("Receiving the reply:"):
+                    break
+            assert seen and seen[-1].startswith("Receiving the reply:"), seen
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=30)
+        finally:
+            process.kill()
+        deadline = time.monotonic() + 10
+        while not server.disconnected and time.monotonic() < deadline:  # the server notices at its next write
+            time.sleep(0.05)
+        assert server.disconnected == 1 and len(server.received) == 1
+    assert process.returncode == 130, err
+    assert "Cancelled: nothing was saved." in err and "Traceback" not in err
+    assert out == ""  # neither the model's summary nor the offline one
+    with connect(db) as con:
+        assert con.execute("SELECT count(*) FROM summary_cache").fetchall() == [(0,)]

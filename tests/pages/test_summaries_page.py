@@ -95,6 +95,8 @@ def test_the_local_model_summarises_on_demand_with_checked_citations_then_from_t
     [status] = app.status
     assert status.label == "Summarised with openai/test\\-model" and status.state == "complete"
     assert "Reply complete" in "\n".join(m.value for m in status.markdown)  # the progress line's last state
+    # once the run is over there is nothing to cancel: a late click would claim that nothing was saved
+    assert "summary_cancel" not in [b.key for b in app.button]
     again = _open({"kind": "item", "item": "A.5.2"})
     assert "(from the cache)" in _body(again).replace("\\", "") and len(server.received) == 1
     assert [b.label for b in again.button if b.key == "summary_run"] == ["Regenerate with openai/test-model"]
