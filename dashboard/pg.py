@@ -5,6 +5,8 @@
 
 - `execute(sql, params)` (returns itself; then `fetchall()`, `fetchone()`, `df()`), `executemany`;
 - `BEGIN TRANSACTION` / `COMMIT` / `ROLLBACK` as statements (the connection is in autocommit otherwise, as DuckDB's);
+  a transaction is REPEATABLE READ, a snapshot as in DuckDB, so a write over a row another session changed since
+  the snapshot fails as DuckDB's does (`duckdb.TransactionException`) and the store's retry runs it again;
 - `register(name, frame)` / `unregister(name)`: DuckDB reads a pandas frame by name; here the frame is copied into a
   temporary table of that name (`COPY`), dropped again by `unregister`;
 - `cursor()`: another connection to the same database (a DuckDB cursor has its own transaction too), from a small
@@ -213,6 +215,10 @@ class PgConstraintError(duckdb.ConstraintException):
     """A constraint the server enforced (unique, not null, check): DuckDB's ConstraintException."""
 
 
+class PgTransactionError(duckdb.TransactionException):
+    """Another transaction changed what this one read (repeatable read), or a deadlock: DuckDB's conflict."""
+
+
 class PgConversionError(duckdb.ConversionException):
     """A value the server could not convert: DuckDB's ConversionException."""
 
@@ -220,6 +226,8 @@ class PgConversionError(duckdb.ConversionException):
 def _as_duckdb_error(exc: Exception) -> Exception:
     import psycopg
 
+    if isinstance(exc, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected):
+        return PgTransactionError(str(exc))
     if isinstance(exc, psycopg.errors.IntegrityError):
         return PgConstraintError(str(exc))
     if isinstance(exc, psycopg.errors.DataError):

@@ -130,6 +130,29 @@ def test_concurrent_saves_on_one_item_keep_both_in_the_history(pg_server: Any) -
     assert stored == [(int(logged[-1][0]),)]  # and the later one is the answer
 
 
+
+def test_a_save_over_a_field_another_session_changed_since_its_snapshot_is_refused_then_retried(pg_server: Any) -> None:
+    """A save reads the whole row and writes it back. On the server (read committed by default) a save that read
+    the row before another session's commit would put back that session's old value of another field: found by
+    concurrent_writers.py (an answer lost in the shared round). Transactions are snapshots, as DuckDB's: the stale
+    write is refused as DuckDB's TransactionException, which `update_response` runs again on what is stored."""
+    db_path = pg_server.new_database()
+    with connect(db_path) as con:
+        assessment = store_module.create_assessment(con, unit="Ops", label="2026-Q1", scope="both",
+                                                    catalog_version="test", assessed_on=dt.date(2026, 1, 1))
+        store_module.update_response(con, assessment.id, "4.1", {"maturity": 1}, by="first", principal=ADMIN)
+    with connect(db_path) as stale, connect(db_path) as other:
+        stale.execute("BEGIN TRANSACTION")
+        assert rows(stale, "SELECT maturity, evidence FROM response WHERE item_id = '4.1'") == [(1, None)]
+        store_module.update_response(other, assessment.id, "4.1", {"evidence": "Register v2"}, by="other",
+                                     principal=ADMIN)
+        with pytest.raises(duckdb.TransactionException):
+            stale.execute("UPDATE response SET maturity = 3, evidence = NULL WHERE item_id = '4.1'")
+        stale.execute("ROLLBACK")
+        store_module.update_response(stale, assessment.id, "4.1", {"maturity": 3}, by="stale", principal=ADMIN)
+        assert rows(other, "SELECT maturity, evidence FROM response WHERE item_id = '4.1'") == [(3, "Register v2")]
+
+
 # --- moving a store ------------------------------------------------------------------------------------------------
 
 
