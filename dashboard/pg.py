@@ -27,6 +27,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from dashboard import pg_changes
 from dashboard.sql_dialect import COMPAT_SQL, to_postgres
 
 __all__ = ["PgConnection", "ServerError", "change_token", "connect", "is_url", "prepare", "redact_url"]
@@ -332,12 +333,14 @@ def connect(url: str) -> PgConnection:
 
 
 def prepare(con: PgConnection, migrate: Any) -> None:
-    """Create the compatibility functions and run `migrate(con)`, one process at a time (an advisory lock)."""
+    """Create the compatibility functions, run `migrate(con)` and give new tables the change notes' triggers
+    (`dashboard/pg_changes.py`), one process at a time (an advisory lock)."""
     con.execute("SELECT pg_advisory_lock(?)", [_ADVISORY_KEY])
     try:
         if con.execute("SELECT to_regprocedure('aims_compat_v5()') IS NULL").fetchall()[0][0]:
             con.execute(COMPAT_SQL)
             con.execute("CREATE OR REPLACE FUNCTION aims_compat_v5() RETURNS integer LANGUAGE sql AS 'SELECT 1'")
         migrate(con)
+        pg_changes.install(con.raw)  # what each write changed, for the dashboard's incremental pull (pulled.py)
     finally:
         con.execute("SELECT pg_advisory_unlock(?)", [_ADVISORY_KEY])

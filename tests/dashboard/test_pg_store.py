@@ -232,3 +232,48 @@ def test_the_dashboards_reads_on_a_server_run_on_a_pulled_copy_and_follow_writes
         store_create(con, "Written by another process")
     with pulled.lease(url) as con:
         assert rows(con, "SELECT count(*) FROM unit WHERE name = 'Written by another process'") == [(1,)]
+
+
+def _every_table(con: Any) -> dict[str, list[tuple[Any, ...]]]:
+    from dashboard.store_copy import data_tables
+
+    return {t: sorted(rows(con, f"SELECT * FROM {t}"), key=repr) for t in data_tables(con)}
+
+
+def test_the_pulled_copy_is_brought_up_to_date_with_only_what_changed(demo_db_template: Path, pg_server: Any) -> None:
+    """After writes on the server the copy pulls again only the rounds and small tables they touched (the server's
+    change notes, dashboard/pg_changes.py), and then holds exactly what a whole pull holds: also a write whose
+    transaction had begun before the copy was taken and committed after it, and a deletion."""
+    from dashboard import pulled
+
+    if not pulled.available():
+        pytest.skip("the ADBC PostgreSQL driver is not installed: reads run on the server (tested above)")
+    url = pg_server.new_database()
+    copy_store(demo_db_template, url)
+    with connect(url) as con:
+        first, second = (int(a) for (a,) in rows(con, """SELECT a.id FROM assessment a
+                                                          WHERE EXISTS (SELECT 1 FROM response r WHERE r.assessment_id = a.id)
+                                                          ORDER BY a.status = 'draft' DESC, a.id LIMIT 2"""))
+        answered = rows(con, "SELECT count(*) FROM response WHERE assessment_id = ?", [first])[0][0]
+        total = rows(con, "SELECT count(*) FROM response")[0][0]
+    assert 0 < answered < total
+    with connect(url) as early:
+        early.execute("BEGIN TRANSACTION")  # writing before the copy's snapshot, committed after it
+        early.execute("UPDATE response SET evidence = 'Committed after the copy' WHERE assessment_id = ?", [first])
+        copy, snapshot = pulled._pull(url, None)
+        early.execute("COMMIT")
+    with connect(url) as con:
+        store_module.update_response(con, first, "4.1", {"maturity": 5}, by="Lead", principal=ADMIN)
+        con.execute("DELETE FROM response WHERE assessment_id = ? AND item_id = '4.2'", [second])
+        store_create(con, "Unit made after the copy")
+    done = pulled.refresh(url, copy, snapshot)
+    assert done is not None
+    new_snapshot, pulled_again = done
+    assert pulled_again["response"] == answered + rows(copy, "SELECT count(*) FROM response WHERE assessment_id = ?",
+                                                       [second])[0][0]  # the two rounds' rows, not the table
+    assert {"response", "change_log", "unit"} <= set(pulled_again) and "catalog_item" not in pulled_again
+    whole = pulled.pull(url)
+    assert _every_table(copy) == _every_table(whole)
+    assert rows(copy, "SELECT count(*) FROM response WHERE evidence = 'Committed after the copy'") == [(answered,)]
+    again = pulled.refresh(url, copy, new_snapshot)  # nothing written since: nothing pulled
+    assert again is not None and again[1] == {}
