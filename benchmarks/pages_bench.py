@@ -64,9 +64,14 @@ __all__ = ["app_pages", "bench_assessment", "machine", "main", "measure_floor", 
 
 
 def app_pages(app: Path = APP) -> list[tuple[str, str]]:
-    """(file, title) of every `st.Page(...)` in app.py, in order, read from its source."""
+    """(file, title) of every page app.py registers, in order, read from its source: its `PAGES` table (group ->
+    (file, title)), or, in an older app.py, its `st.Page(...)` calls."""
+    tree = ast.parse(app.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "PAGES" for t in node.targets):
+            return [(path, title) for entries in ast.literal_eval(node.value).values() for path, title in entries]
     pages = []
-    for node in ast.walk(ast.parse(app.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "Page" and node.args:
             first = node.args[0]
             if isinstance(first, ast.Constant) and isinstance(first.value, str):

@@ -14,7 +14,8 @@ On the server (installed by `pg.prepare`, in the schema `aims_meta`, outside the
   rows inserted, updated or deleted (PostgreSQL's transition tables); on any other table (units, rounds,
   imports, the catalog...) just the table.
 
-The notes are written in the writer's own transaction, so they become visible exactly when its data does. What a
+The notes are pruned (`prune`, every few hundred refreshes) to about the newest 50,000; a copy older than what is
+kept is pulled whole once. The notes are written in the writer's own transaction, so they become visible exactly when its data does. What a
 copy taken under snapshot S1 lacks, seen from a later snapshot S2, is then exactly the notes visible in S2 whose
 transaction S1 did not see (`pg_visible_in_snapshot`) — whatever order the transactions started or committed in.
 """
@@ -24,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["WHOLE", "changed_since", "install"]
+__all__ = ["WHOLE", "changed_since", "install", "outdated", "prune"]
 
 WHOLE = -1  # the note's assessment_id when the whole table is to be pulled again
 _VERSION = "aims_meta.notes_v1()"
@@ -36,6 +37,10 @@ CREATE TABLE IF NOT EXISTS aims_meta.changed (
     tbl text NOT NULL,
     assessment_id bigint NOT NULL,
     PRIMARY KEY (xid, tbl, assessment_id)
+);
+CREATE TABLE IF NOT EXISTS aims_meta.pruned (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    below xid8 NOT NULL  -- the notes of transactions before this one were deleted (`prune`)
 );
 CREATE OR REPLACE FUNCTION aims_meta.note_rows() RETURNS trigger LANGUAGE plpgsql AS $f$
 BEGIN
@@ -102,11 +107,16 @@ def install(raw: Any) -> list[str]:
 _SNAPSHOT = re.compile(r"\d+:\d+:[\d,]*")
 
 
-def changed_since(cursor: Any, snapshot: str) -> dict[str, set[int]]:
-    """{table: the rounds (assessment ids; WHOLE for the whole table) changed by transactions that `snapshot` did not
-    see}, as seen by `cursor`'s own snapshot (a DB-API cursor of the server, ADBC's or psycopg's)."""
+def _check(snapshot: str) -> None:
     if not _SNAPSHOT.fullmatch(snapshot):
         raise ValueError(f"not a PostgreSQL snapshot: {snapshot!r}")
+
+
+def changed_since(cursor: Any, snapshot: str) -> dict[str, set[int]]:
+    """{table: the rounds (assessment ids; WHOLE for the whole table) changed by transactions that `snapshot` did not
+    see}, as seen by `cursor`'s own snapshot (a DB-API cursor of the server, ADBC's or psycopg's). Complete only
+    when not `outdated(cursor, snapshot)`."""
+    _check(snapshot)
     cursor.execute(f"""SELECT tbl, assessment_id FROM aims_meta.changed
                        WHERE xid >= pg_snapshot_xmin('{snapshot}'::pg_snapshot)
                          AND NOT pg_visible_in_snapshot(xid, '{snapshot}'::pg_snapshot)""")
@@ -114,3 +124,30 @@ def changed_since(cursor: Any, snapshot: str) -> dict[str, set[int]]:
     for table, assessment_id in cursor.fetchall():
         found.setdefault(table, set()).add(int(assessment_id))
     return found
+
+
+_KEEP = 50_000  # notes kept when pruning: a copy older than the oldest of them pulls whole once (1.5 s at 500 units)
+
+
+def prune(raw: Any, keep: int = _KEEP) -> int:
+    """Delete all but about the newest `keep` notes (none while there are fewer than 2 × `keep`); a copy whose
+    snapshot is older than what is kept then pulls whole (`outdated`). `raw`: a psycopg connection in autocommit.
+    Returns the notes deleted."""
+    with raw.transaction():
+        total = raw.execute("SELECT count(*) FROM aims_meta.changed").fetchone()[0]
+        if total < 2 * keep:
+            return 0
+        raw.execute("""INSERT INTO aims_meta.pruned (one, below)
+                       SELECT true, least(pg_snapshot_xmin(pg_current_snapshot()),
+                                          (SELECT xid FROM aims_meta.changed ORDER BY xid DESC OFFSET %s LIMIT 1))
+                       ON CONFLICT (one) DO UPDATE SET below = greatest(aims_meta.pruned.below, excluded.below)""",
+                    [keep])
+        return raw.execute("DELETE FROM aims_meta.changed WHERE xid < (SELECT below FROM aims_meta.pruned)").rowcount
+
+
+def outdated(cursor: Any, snapshot: str) -> bool:
+    """True when notes a copy taken under `snapshot` would need were pruned: it must be pulled whole."""
+    _check(snapshot)
+    cursor.execute(f"""SELECT count(*) FROM aims_meta.pruned
+                       WHERE below > pg_snapshot_xmin('{snapshot}'::pg_snapshot)""")
+    return bool(cursor.fetchall()[0][0])

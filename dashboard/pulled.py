@@ -124,6 +124,8 @@ def refresh(url: str, memory: duckdb.DuckDBPyConnection, snapshot: str,
         cur, now = _begin(server)
         try:
             try:
+                if pg_changes.outdated(cur, snapshot):  # notes it needs were pruned
+                    return None
                 changed = pg_changes.changed_since(cur, snapshot)
             except Exception:  # the notes are missing (a server prepared by older code): pull whole
                 log.warning("no change notes on %s: pulling every table", pg.redact_url(url), exc_info=True)
@@ -159,6 +161,21 @@ def refresh(url: str, memory: duckdb.DuckDBPyConnection, snapshot: str,
     return now, pulled
 
 
+_PRUNE_EVERY = 500  # refreshes between two prunings of the server's change notes
+
+
+def _prune(url: str) -> None:
+    from dashboard import pg_changes
+
+    raw = pg.POOL.take(url)
+    try:
+        pg_changes.prune(raw)
+    except Exception:  # pruning is housekeeping: never fail a read for it
+        log.warning("could not prune the change notes on %s", pg.redact_url(url), exc_info=True)
+    finally:
+        pg.POOL.give(url, raw)
+
+
 @dataclass
 class _Copy:
     token: tuple[int, ...]
@@ -173,6 +190,7 @@ class _Copies:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._copies: dict[str, _Copy] = {}
+        self._refreshes = 0
 
     def cursor(self, url: str, catalog: Catalog | None) -> duckdb.DuckDBPyConnection:
         if url not in self._copies:  # the server's schema migrated and its catalog synced, as on any first use
@@ -184,6 +202,9 @@ class _Copies:
         with self._lock:
             copy = self._copies.get(url)
             if copy is not None and copy.token != token:
+                self._refreshes += 1
+                if self._refreshes % _PRUNE_EVERY == 0:
+                    _prune(url)
                 done = refresh(url, copy.con, copy.snapshot, catalog)
                 if done is None:
                     copy = None

@@ -277,3 +277,28 @@ def test_the_pulled_copy_is_brought_up_to_date_with_only_what_changed(demo_db_te
     assert rows(copy, "SELECT count(*) FROM response WHERE evidence = 'Committed after the copy'") == [(answered,)]
     again = pulled.refresh(url, copy, new_snapshot)  # nothing written since: nothing pulled
     assert again is not None and again[1] == {}
+
+
+def test_pruned_change_notes_make_an_older_copy_pull_whole(pg_server: Any) -> None:
+    """The notes are pruned to the newest ones; a copy taken before what is kept is pulled whole (refresh answers
+    None), one taken after is still brought up to date."""
+    from dashboard import pg_changes, pulled
+
+    if not pulled.available():
+        pytest.skip("the ADBC PostgreSQL driver is not installed: reads run on the server (tested above)")
+    url = pg_server.new_database()
+    with connect(url) as con:
+        store_create(con, "First")
+    old_copy, old_snapshot = pulled._pull(url, None)
+    with connect(url) as con:
+        for n in range(6):
+            store_create(con, f"Unit {n}")
+    new_copy, new_snapshot = pulled._pull(url, None)
+    with connect(url) as con:
+        store_create(con, "Last")
+        assert pg_changes.prune(con.raw, keep=2) > 0
+        assert rows(con, "SELECT count(*) FROM aims_meta.changed")[0][0] < 6
+    assert pulled.refresh(url, old_copy, old_snapshot) is None  # its notes are gone: a whole pull
+    done = pulled.refresh(url, new_copy, new_snapshot)
+    assert done is not None and "unit" in done[1]
+    assert _every_table(new_copy) == _every_table(pulled.pull(url))
