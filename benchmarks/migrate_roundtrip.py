@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(folder)
         demo = work / "demo.duckdb"
         _etl("--db", str(demo), "demo")
-        org = work / Path(args.db).name
+        org = work / "org.duckdb"
         shutil.copyfile(args.db, org)  # never the kept file
         same = [round_trip(name, source, server.new_database(), work) for name, source in (("demo", demo), ("org", org))]
     return 0 if all(same) else 1
