@@ -305,6 +305,127 @@ def bench(base: Path, writers: int, same_round: int, think: float, mode: str, sc
         shutil.rmtree(folder, ignore_errors=True)
 
 
+# --- a shared PostgreSQL server: two dashboard processes' worth of writers (`--mode server-processes`) ----------
+
+
+def _start_rounds(url: str, writers: int, same_round: int, scope: str) -> tuple[list[int], int | None]:
+    """On the database `url` (a copy of the organisation): `prepare`'s new draft rounds, made the same way."""
+    from dashboard import rounds, store
+    from dashboard.access import local_admin
+    from dashboard.catalog import load_catalog
+    from dashboard.db import connect
+
+    admin = local_admin("Campaign Bench")
+    with connect(url) as con:
+        names = store.list_units(con)["name"].tolist()
+        needed = writers + (1 if same_round else 0)
+        names += [f"Bench unit {n}" for n in range(len(names), needed)]
+        created = [rounds.start_assessment(con, unit=name, label=LABEL, scope=scope, catalog_version=load_catalog().version,
+                                           assessed_on=dt.date.today(), principal=admin, by="Campaign Bench")[0].id
+                   for name in names[:needed]]
+    return created[:writers], (created[-1] if same_round else None)
+
+
+def _server_process_main(args: tuple[str, list[tuple[int, int, bool]], float, str], queue: Any) -> None:
+    """One dashboard process: its writers are threads, as the sessions of one Streamlit server are."""
+    url, jobs, think, scope = args
+    saves, _ = run_writers(url, jobs, think, "threads", scope) if jobs else ([], 0.0)  # type: ignore[arg-type]
+    queue.put([vars(s) for s in saves])
+
+
+def run_server_processes(url: str, jobs: list[tuple[int, int, bool]], think: float, scope: str,
+                         processes: int = 2) -> tuple[list[Saves], float]:
+    """The jobs dealt in turn to `processes` processes (dashboard servers) on one PostgreSQL database."""
+    context = mp.get_context("spawn")
+    queue = context.Queue()
+    shares = [jobs[k::processes] for k in range(processes)]
+    started = time.time()
+    children = [context.Process(target=_server_process_main, args=((url, share, think, scope), queue))
+                for share in shares if share]
+    for child in children:
+        child.start()
+    saves = [Saves(**fields) for _ in children for fields in queue.get()]
+    for child in children:
+        child.join()
+    return saves, time.time() - started
+
+
+class _Server:
+    """The organisation copied once into a template database (`migrate-store`'s code), on `url`'s server or on a
+    throwaway one (tests/pg.py); each run gets its own database made from that template."""
+
+    def __init__(self, base: Path, url: str | None) -> None:
+        from dashboard import pg
+        from dashboard.store_copy import copy_store
+
+        self.throwaway = None
+        if url is None:
+            from tests.pg import PgServer
+
+            self.throwaway = PgServer().start()
+            url = self.throwaway.url
+        self.admin = url
+        self.template = self._create(f"aims_bench_template_{os.getpid()}")
+        started = time.perf_counter()
+        copied = copy_store(base, self.template)
+        pg.POOL.close_all()  # a template must have no connection when it is copied
+        print(f"copied {base.name} into the server in {time.perf_counter() - started:.1f} s: {copied.describe()}",
+              file=sys.stderr, flush=True)
+
+    def _create(self, name: str, template: str | None = None) -> str:
+        import psycopg
+
+        with psycopg.connect(self.admin, autocommit=True) as con:
+            con.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        return self.admin.rsplit("/", 1)[0] + "/" + name
+
+    def _drop(self, url: str) -> None:
+        import psycopg
+
+        from dashboard import pg
+
+        pg.POOL.close_all()
+        with psycopg.connect(self.admin, autocommit=True) as con:
+            con.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+    def copy(self, n: int) -> str:
+        return self._create(f"aims_bench_{os.getpid()}_{n}", self.template.rsplit("/", 1)[1])
+
+    def close(self) -> None:
+        for url in (self.template,):
+            self._drop(url)
+        if self.throwaway is not None:
+            self.throwaway.stop()
+
+
+def bench_server(server: _Server, writers: int, same_round: int, think: float, scope: str,
+                 processes: int = 2) -> list[Result]:
+    """`bench` on a copy of the organisation in a PostgreSQL database, the writers split over `processes`."""
+    url = server.copy(writers)
+    try:
+        own_rounds, shared = _start_rounds(url, writers, same_round, scope)
+        jobs = [(w, a, False) for w, a in enumerate(own_rounds)]
+        jobs += [(writers + k, shared, True) for k in range(same_round)] if shared is not None else []
+        saves, wall = run_server_processes(url, jobs, think, scope, processes)
+        own = dict(enumerate(own_rounds))
+        _, _, problems = verify(url, saves, own, shared, scope)  # type: ignore[arg-type]
+        for line in problems[:10]:
+            print("  LOST " + line, file=sys.stderr)
+        results = []
+        for variant, chosen in (("own rounds", [s for s in saves if s.writer in own]),
+                                ("same round", [s for s in saves if s.writer not in own])):
+            if not chosen:
+                continue
+            lost = sum(1 for p in problems if p.startswith("shared") == (variant == "same round"))
+            attempted = sum(len(s.latencies) for s in chosen)
+            results.append(Result(variant, len(chosen), attempted, attempted - lost, lost,
+                                  [x for s in chosen for x in s.latencies], 0, wall,
+                                  [e for s in chosen for e in s.errors]))
+        return results
+    finally:
+        server._drop(url)
+
+
 # --- the pages while the writers write ----------------------------------------------------------------
 
 
@@ -402,7 +523,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--writers", type=int, action="append", help="N (repeatable; default 1, 5, 20, 50)")
     parser.add_argument("--same-round", type=int, default=3, help="writers answering one shared round beside them")
     parser.add_argument("--think", type=float, default=0.0, help="seconds between one writer's saves (default 0)")
-    parser.add_argument("--mode", choices=("processes", "threads"), default="processes")
+    parser.add_argument("--mode", choices=("processes", "threads", "server-processes"), default="processes",
+                        help="server-processes: the writers split over 2 processes (dashboard servers) as threads, "
+                             "on a PostgreSQL database (--url, else a throwaway server)")
+    parser.add_argument("--url", help="server-processes: a PostgreSQL database URL whose user may CREATE DATABASE")
     parser.add_argument("--scope", choices=("clauses", "annex_a", "both"), default="clauses",
                         help="what each round covers (default clauses: 32 items, 64 saves per writer)")
     parser.add_argument("--pages", action="store_true", help="time the Overview and Presentation during the writes")
@@ -433,14 +557,18 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(rows))
         return 0
     results: list[Result] = []
+    server = _Server(base, args.url) if args.mode == "server-processes" else None
     for n in counts:
-        found = bench(base, n, args.same_round, args.think, args.mode, args.scope)
+        found = bench_server(server, n, args.same_round, args.think, args.scope) if server else \
+            bench(base, n, args.same_round, args.think, args.mode, args.scope)
         results += found
         print(table(found).splitlines()[-1] + (f"\n{table(found).splitlines()[-2]}" if len(found) > 1 else ""),
               file=sys.stderr, flush=True)
         for r in found:
             for error in sorted(set(r.errors))[:3]:
                 print(f"  error ({r.variant}, N={r.writers}): {error}", file=sys.stderr)
+    if server is not None:
+        server.close()
     print(table(results))
     print(f"median save over every run: {statistics.median(x for r in results for x in r.latencies):.3f} s")
     return 1 if any(r.lost for r in results) else 0

@@ -2,6 +2,7 @@
 
     python benchmarks/pages_bench.py                 # every page registered in app.py, both databases
     python benchmarks/pages_bench.py --page pages/overview.py --skip-demo
+    python benchmarks/pages_bench.py --skip-demo --url auto     # also the 500 units on a PostgreSQL server
 
 Each page runs in its own process (so that its peak memory is its own) through Streamlit's AppTest:
 the app's frame (app.py and its navigation) and then the page, as a browser session would.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import atexit
 import datetime as dt
 import json
 import os
@@ -62,9 +64,14 @@ __all__ = ["app_pages", "bench_assessment", "machine", "main", "measure_floor", 
 
 
 def app_pages(app: Path = APP) -> list[tuple[str, str]]:
-    """(file, title) of every `st.Page(...)` in app.py, in order, read from its source."""
+    """(file, title) of every page app.py registers, in order, read from its source: its `PAGES` table (group ->
+    (file, title)), or, in an older app.py, its `st.Page(...)` calls."""
+    tree = ast.parse(app.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "PAGES" for t in node.targets):
+            return [(path, title) for entries in ast.literal_eval(node.value).values() for path, title in entries]
     pages = []
-    for node in ast.walk(ast.parse(app.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "Page" and node.args:
             first = node.args[0]
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
@@ -233,6 +240,27 @@ def prepare_databases(workdir: Path, org: Path, units: int, rounds: int, with_de
     return databases
 
 
+
+def server_database(url: str, org_copy: str) -> tuple[str, Any]:
+    """The organisation copied (`migrate-store`'s code) into the empty PostgreSQL database `url`, or with `url`
+    "auto" into a new database of a throwaway server (tests/pg.py); (its URL, the server to stop or None)."""
+    from dashboard import pg
+    from dashboard.store_copy import copy_store
+
+    server = None
+    if url == "auto":
+        from tests.pg import PgServer
+
+        server = PgServer().start()
+        url = server.new_database()
+    started = time.perf_counter()
+    copied = copy_store(org_copy, url)
+    pg.POOL.close_all()
+    print(f"copied {sum(copied.counts.values()):,} rows into {pg.redact_url(url)} in "
+          f"{time.perf_counter() - started:.1f} s", flush=True)
+    return url, server
+
+
 # --- the table ---------------------------------------------------------------------------------------
 
 
@@ -258,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page", action="append", help="only this page file (repeatable); default: all in app.py")
     parser.add_argument("--skip-demo", action="store_true", help="only the synthetic organisation")
     parser.add_argument("--skip-questionnaire", action="store_true", help="leave out assess_bench's rerun figures")
+    parser.add_argument("--url", help="also run the pages on the organisation copied into this empty PostgreSQL "
+                                      "database ('auto': a throwaway server, tests/pg.py)")
+    parser.add_argument("--skip-file", action="store_true", help="with --url: the organisation only on the server")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)  # WHAT DB: "floor" or a page file
     args = parser.parse_args(argv)
 
@@ -276,7 +307,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"not registered in app.py: {', '.join(unknown)}")
     with tempfile.TemporaryDirectory(prefix="aims-bench-") as work:
         databases = prepare_databases(Path(work), Path(args.org), args.units, args.rounds, not args.skip_demo)
-        org_copy = list(databases.values())[-1]
+        org_copy, org_name = list(databases.values())[-1], list(databases)[-1]
+        server = None
+        if args.url:
+            url, server = server_database(args.url, org_copy)
+            if server is not None:
+                atexit.register(server.stop)  # also when a page fails (stopping twice does nothing)
+            if args.skip_file:
+                del databases[org_name]
+            databases[f"{org_name}, PostgreSQL"] = url
         floors = [_child("floor", org_copy, "--runs", str(args.runs))]
         if "error" in floors[0]:
             raise SystemExit(f"the floor page failed: {floors[0]['error']}")
@@ -288,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         floors.append(_child("floor", org_copy, "--runs", str(args.runs)))
         # measured before and after the pages; the lower is what this machine can do when it is least busy
         floor = min((f for f in floors if "error" not in f), key=lambda f: f["warm"])
-        rows.insert(0, {"page": FLOOR, "database": list(databases)[-1], **floor})
+        rows.insert(0, {"page": FLOOR, "database": org_name, **floor})
         for row in rows:
             row["floor"] = floor["warm"]
         print()

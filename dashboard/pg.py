@@ -5,6 +5,8 @@
 
 - `execute(sql, params)` (returns itself; then `fetchall()`, `fetchone()`, `df()`), `executemany`;
 - `BEGIN TRANSACTION` / `COMMIT` / `ROLLBACK` as statements (the connection is in autocommit otherwise, as DuckDB's);
+  a transaction is REPEATABLE READ, a snapshot as in DuckDB, so a write over a row another session changed since
+  the snapshot fails as DuckDB's does (`duckdb.TransactionException`) and the store's retry runs it again;
 - `register(name, frame)` / `unregister(name)`: DuckDB reads a pandas frame by name; here the frame is copied into a
   temporary table of that name (`COPY`), dropped again by `unregister`;
 - `cursor()`: another connection to the same database (a DuckDB cursor has its own transaction too), from a small
@@ -25,6 +27,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from dashboard import pg_changes
 from dashboard.sql_dialect import COMPAT_SQL, to_postgres
 
 __all__ = ["PgConnection", "ServerError", "change_token", "connect", "is_url", "prepare", "redact_url"]
@@ -213,6 +216,10 @@ class PgConstraintError(duckdb.ConstraintException):
     """A constraint the server enforced (unique, not null, check): DuckDB's ConstraintException."""
 
 
+class PgTransactionError(duckdb.TransactionException):
+    """Another transaction changed what this one read (repeatable read), or a deadlock: DuckDB's conflict."""
+
+
 class PgConversionError(duckdb.ConversionException):
     """A value the server could not convert: DuckDB's ConversionException."""
 
@@ -220,6 +227,8 @@ class PgConversionError(duckdb.ConversionException):
 def _as_duckdb_error(exc: Exception) -> Exception:
     import psycopg
 
+    if isinstance(exc, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected):
+        return PgTransactionError(str(exc))
     if isinstance(exc, psycopg.errors.IntegrityError):
         return PgConstraintError(str(exc))
     if isinstance(exc, psycopg.errors.DataError):
@@ -324,12 +333,14 @@ def connect(url: str) -> PgConnection:
 
 
 def prepare(con: PgConnection, migrate: Any) -> None:
-    """Create the compatibility functions and run `migrate(con)`, one process at a time (an advisory lock)."""
+    """Create the compatibility functions, run `migrate(con)` and give new tables the change notes' triggers
+    (`dashboard/pg_changes.py`), one process at a time (an advisory lock)."""
     con.execute("SELECT pg_advisory_lock(?)", [_ADVISORY_KEY])
     try:
         if con.execute("SELECT to_regprocedure('aims_compat_v5()') IS NULL").fetchall()[0][0]:
             con.execute(COMPAT_SQL)
             con.execute("CREATE OR REPLACE FUNCTION aims_compat_v5() RETURNS integer LANGUAGE sql AS 'SELECT 1'")
         migrate(con)
+        pg_changes.install(con.raw)  # what each write changed, for the dashboard's incremental pull (pulled.py)
     finally:
         con.execute("SELECT pg_advisory_unlock(?)", [_ADVISORY_KEY])

@@ -40,7 +40,10 @@ _REPLACEMENTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bDOUBLE\b(?!\s+PRECISION)", re.IGNORECASE), "DOUBLE PRECISION"),
     (re.compile(r"\bCREATE\s+OR\s+REPLACE\s+TEMP(?:ORARY)?\s+TABLE\s+(\w+)\s+AS\b", re.IGNORECASE),
      r"DROP TABLE IF EXISTS \1; CREATE TEMP TABLE \1 AS"),
-    (re.compile(r"\bBEGIN\s+TRANSACTION\b", re.IGNORECASE), "BEGIN"),
+    # DuckDB's transactions are snapshots; PostgreSQL's default (read committed) would let a save that read the row
+    # before another session's commit overwrite that session's other fields: repeatable read refuses it instead
+    # ("could not serialize access", raised as DuckDB's TransactionException), as DuckDB does, and it is retried
+    (re.compile(r"\bBEGIN\s+TRANSACTION\b", re.IGNORECASE), "BEGIN ISOLATION LEVEL REPEATABLE READ"),
 )
 # DuckDB's ORDER BY ALL (every column, left to right) at the end of a statement: order by the whole row instead
 _ORDER_BY_ALL = re.compile(r"^(?P<query>.*)\bORDER\s+BY\s+ALL\s*;?\s*$", re.IGNORECASE | re.DOTALL)

@@ -130,6 +130,29 @@ def test_concurrent_saves_on_one_item_keep_both_in_the_history(pg_server: Any) -
     assert stored == [(int(logged[-1][0]),)]  # and the later one is the answer
 
 
+
+def test_a_save_over_a_field_another_session_changed_since_its_snapshot_is_refused_then_retried(pg_server: Any) -> None:
+    """A save reads the whole row and writes it back. On the server (read committed by default) a save that read
+    the row before another session's commit would put back that session's old value of another field: found by
+    concurrent_writers.py (an answer lost in the shared round). Transactions are snapshots, as DuckDB's: the stale
+    write is refused as DuckDB's TransactionException, which `update_response` runs again on what is stored."""
+    db_path = pg_server.new_database()
+    with connect(db_path) as con:
+        assessment = store_module.create_assessment(con, unit="Ops", label="2026-Q1", scope="both",
+                                                    catalog_version="test", assessed_on=dt.date(2026, 1, 1))
+        store_module.update_response(con, assessment.id, "4.1", {"maturity": 1}, by="first", principal=ADMIN)
+    with connect(db_path) as stale, connect(db_path) as other:
+        stale.execute("BEGIN TRANSACTION")
+        assert rows(stale, "SELECT maturity, evidence FROM response WHERE item_id = '4.1'") == [(1, None)]
+        store_module.update_response(other, assessment.id, "4.1", {"evidence": "Register v2"}, by="other",
+                                     principal=ADMIN)
+        with pytest.raises(duckdb.TransactionException):
+            stale.execute("UPDATE response SET maturity = 3, evidence = NULL WHERE item_id = '4.1'")
+        stale.execute("ROLLBACK")
+        store_module.update_response(stale, assessment.id, "4.1", {"maturity": 3}, by="stale", principal=ADMIN)
+        assert rows(other, "SELECT maturity, evidence FROM response WHERE item_id = '4.1'") == [(3, "Register v2")]
+
+
 # --- moving a store ------------------------------------------------------------------------------------------------
 
 
@@ -209,3 +232,73 @@ def test_the_dashboards_reads_on_a_server_run_on_a_pulled_copy_and_follow_writes
         store_create(con, "Written by another process")
     with pulled.lease(url) as con:
         assert rows(con, "SELECT count(*) FROM unit WHERE name = 'Written by another process'") == [(1,)]
+
+
+def _every_table(con: Any) -> dict[str, list[tuple[Any, ...]]]:
+    from dashboard.store_copy import data_tables
+
+    return {t: sorted(rows(con, f"SELECT * FROM {t}"), key=repr) for t in data_tables(con)}
+
+
+def test_the_pulled_copy_is_brought_up_to_date_with_only_what_changed(demo_db_template: Path, pg_server: Any) -> None:
+    """After writes on the server the copy pulls again only the rounds and small tables they touched (the server's
+    change notes, dashboard/pg_changes.py), and then holds exactly what a whole pull holds: also a write whose
+    transaction had begun before the copy was taken and committed after it, and a deletion."""
+    from dashboard import pulled
+
+    if not pulled.available():
+        pytest.skip("the ADBC PostgreSQL driver is not installed: reads run on the server (tested above)")
+    url = pg_server.new_database()
+    copy_store(demo_db_template, url)
+    with connect(url) as con:
+        first, second = (int(a) for (a,) in rows(con, """SELECT a.id FROM assessment a
+                                                          WHERE EXISTS (SELECT 1 FROM response r WHERE r.assessment_id = a.id)
+                                                          ORDER BY a.status = 'draft' DESC, a.id LIMIT 2"""))
+        answered = rows(con, "SELECT count(*) FROM response WHERE assessment_id = ?", [first])[0][0]
+        total = rows(con, "SELECT count(*) FROM response")[0][0]
+    assert 0 < answered < total
+    with connect(url) as early:
+        early.execute("BEGIN TRANSACTION")  # writing before the copy's snapshot, committed after it
+        early.execute("UPDATE response SET evidence = 'Committed after the copy' WHERE assessment_id = ?", [first])
+        copy, snapshot = pulled._pull(url, None)
+        early.execute("COMMIT")
+    with connect(url) as con:
+        store_module.update_response(con, first, "4.1", {"maturity": 5}, by="Lead", principal=ADMIN)
+        con.execute("DELETE FROM response WHERE assessment_id = ? AND item_id = '4.2'", [second])
+        store_create(con, "Unit made after the copy")
+    done = pulled.refresh(url, copy, snapshot)
+    assert done is not None
+    new_snapshot, pulled_again = done
+    assert pulled_again["response"] == answered + rows(copy, "SELECT count(*) FROM response WHERE assessment_id = ?",
+                                                       [second])[0][0]  # the two rounds' rows, not the table
+    assert {"response", "change_log", "unit"} <= set(pulled_again) and "catalog_item" not in pulled_again
+    whole = pulled.pull(url)
+    assert _every_table(copy) == _every_table(whole)
+    assert rows(copy, "SELECT count(*) FROM response WHERE evidence = 'Committed after the copy'") == [(answered,)]
+    again = pulled.refresh(url, copy, new_snapshot)  # nothing written since: nothing pulled
+    assert again is not None and again[1] == {}
+
+
+def test_pruned_change_notes_make_an_older_copy_pull_whole(pg_server: Any) -> None:
+    """The notes are pruned to the newest ones; a copy taken before what is kept is pulled whole (refresh answers
+    None), one taken after is still brought up to date."""
+    from dashboard import pg_changes, pulled
+
+    if not pulled.available():
+        pytest.skip("the ADBC PostgreSQL driver is not installed: reads run on the server (tested above)")
+    url = pg_server.new_database()
+    with connect(url) as con:
+        store_create(con, "First")
+    old_copy, old_snapshot = pulled._pull(url, None)
+    with connect(url) as con:
+        for n in range(6):
+            store_create(con, f"Unit {n}")
+    new_copy, new_snapshot = pulled._pull(url, None)
+    with connect(url) as con:
+        store_create(con, "Last")
+        assert pg_changes.prune(con.raw, keep=2) > 0
+        assert rows(con, "SELECT count(*) FROM aims_meta.changed")[0][0] < 6
+    assert pulled.refresh(url, old_copy, old_snapshot) is None  # its notes are gone: a whole pull
+    done = pulled.refresh(url, new_copy, new_snapshot)
+    assert done is not None and "unit" in done[1]
+    assert _every_table(new_copy) == _every_table(pulled.pull(url))
