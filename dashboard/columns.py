@@ -197,12 +197,39 @@ def cell_text(value: Any, kind: str) -> str:
     return str(value)
 
 
+# On a table of items (one row per item: an `item_id` column), these columns hold one item's level, shown with
+# its name ("2 Managed"); a mean over units or sections (2.38) stays a number.
+ITEM_LEVEL_COLUMNS = ("maturity", "target", "from_maturity", "lowest")
+
+
+def _item_levels(series: pd.Series) -> list[str] | None:
+    """The cells as "2 Managed" when every value is a whole level 0–5 (blanks stay blank), else None."""
+    values = [v for v in series if not _blank(v)]
+    try:
+        whole = all(float(v) == int(float(v)) and 0 <= float(v) <= 5 for v in values)
+    except (TypeError, ValueError):
+        return None
+    if not values or not whole:
+        return None
+    from dashboard.catalog import load_catalog  # the level names are the catalog's
+
+    scale = load_catalog().scale
+    return ["" if _blank(v) else f"{int(float(v))} {scale.name(int(float(v)))}" for v in series]
+
+
 def display_frame(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> pd.DataFrame:
     """The frame ready for `st.dataframe`: dates as dates, yes/no for booleans, shares as 0–100, a blank text
-    as ''. Missing numbers and dates stay missing: `ui.table` draws them empty (placeholder ''), never None."""
+    as '', an item's level with its name. Missing numbers and dates stay missing: `ui.table` draws them empty
+    (placeholder ''), never None."""
     out = frame.loc[:, list(columns)] if columns is not None else frame.copy()
+    items = "item_id" in out.columns
     for name in out.columns:
         kind = spec(name, out).kind
+        if items and name in ITEM_LEVEL_COLUMNS:
+            named = _item_levels(out[name])
+            if named is not None:
+                out[name] = named
+                continue
         series = out[name]
         numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
         if kind == "date":
@@ -275,6 +302,9 @@ def fit(frame: pd.DataFrame, labels: Mapping[str, str] | None = None,
         column = spec(name, frame)
         head = text_px((labels or {}).get(name) or column.label) + (HELP_PX if column.help else 0)
         sizes[name] = max(width_px((widths or {}).get(name, column.width)), head)
+        if column.kind not in _TEXT_KINDS and pd.api.types.is_string_dtype(frame[name]):  # a level: "2 Managed"
+            words = max((len(v) for v in frame[name] if isinstance(v, str)), default=0)
+            sizes[name] = max(sizes[name], min(text_px("x" * words), 200))
         if column.kind in _TEXT_KINDS:
             floors[name] = max(head, MIN_TEXT_PX)
             longest[name] = text_px("x" * max((len(str(v)) for v in frame[name] if isinstance(v, str)), default=0))

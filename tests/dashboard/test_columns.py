@@ -92,3 +92,20 @@ def test_coded_values_read_in_words_on_screen_and_in_exports() -> None:
     assert shown["scope"].tolist() == ["Annex A", "Clauses 4-10", "Clauses and Annex A", ""]
     assert exported["Scope"].tolist() == shown["scope"].tolist()
     assert exported["Kind"].tolist() == ["Clause", "Annex A control", "Clause", ""]
+
+
+def test_an_items_level_is_shown_with_its_name_on_screen_and_a_mean_stays_a_number() -> None:
+    items = pd.DataFrame({"item_id": ["4.1", "A.2.2", "5.1"], "maturity": [2.0, np.nan, 4.0],
+                          "target": [3, 3, 5], "gap": [1.0, np.nan, 1.0]})
+    shown = columns.display_frame(items)
+    assert list(shown["maturity"]) == ["2 Managed", "", "4 Quantitatively managed"]
+    assert list(shown["target"]) == ["3 Defined", "3 Defined", "5 Optimizing"]
+    assert shown["gap"].tolist()[0] == 1.0  # a gap is a distance, not a level
+    sizes, _ = columns.fit(shown)
+    assert sizes["maturity"] >= columns.text_px("4 Quantitatively managed")  # the longest name is not cut
+
+    means = pd.DataFrame({"item_id": ["4.1", "5.1"], "maturity": [2.38, 3.0]})  # a mean over units
+    assert columns.display_frame(means)["maturity"].tolist() == [2.38, 3.0]
+    sections = pd.DataFrame({"section": ["4", "5"], "maturity": [2.0, 3.0]})  # not a table of items
+    assert columns.display_frame(sections)["maturity"].tolist() == [2.0, 3.0]
+    assert columns.export_frame(items)["Maturity"].tolist()[0] == 2.0  # exports keep numbers
