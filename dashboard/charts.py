@@ -279,6 +279,7 @@ def radar(sections: pd.DataFrame, units: list[str], *, title: str = "Units again
             "xref": "paper", "yref": "paper"}], xaxis={"visible": False}, yaxis={"visible": False})
         return figure
     names = _names(sections)
+    spoke = _names(sections, wrap=16)
     full = [names[s] for s in order]
     target = sections.groupby("section")["target"].mean().reindex(order)
     figure.add_scatterpolar(r=[*target, target.iloc[0]], theta=[*order, order[0]], name="Target", line=TARGET_LINE,
@@ -295,9 +296,11 @@ def radar(sections: pd.DataFrame, units: list[str], *, title: str = "Units again
                          # the scale's numbers run between the first two sections, not over a section's name
                          polar={"radialaxis": {"range": [0, 5], "tickvals": [1, 2, 3, 4, 5], "angle": 90 - 180 / len(order),
                                                "tickangle": 90 - 180 / len(order), "tickfont": {"size": 10}},
-                                "angularaxis": {"type": "category", "direction": "clockwise"}},
+                                # each spoke named ("6 Planning"), wrapped so that neighbours do not collide
+                                "angularaxis": {"type": "category", "direction": "clockwise", "tickvals": order,
+                                                "ticktext": [spoke[s] for s in order], "tickfont": {"size": 11}}},
                          legend={"orientation": "h"},
-                         margin={"l": 30, "r": 30, "t": 90, "b": 30})
+                         margin={"l": 80, "r": 80, "t": 100, "b": 40})
     return figure
 
 

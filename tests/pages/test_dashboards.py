@@ -100,6 +100,8 @@ def test_radar_and_distribution_are_drawn(demo_db: Path) -> None:
     app = _page("pages/benchmark.py")
     radar = _figure(app, "Units against the target")
     assert radar["data"][0]["name"] == "Target" and len(radar["data"]) == 4  # target + 3 units
+    spokes = [t.replace("<br>", " ") for t in radar["layout"]["polar"]["angularaxis"]["ticktext"]]
+    assert "6 Planning" in spokes and "A.6 AI system life cycle" in spokes  # each spoke named, not a bare number
     spread = _figure(app, "Spread of unit scores per section")
     assert spread["data"][0]["type"] == "box" and spread["data"][0]["orientation"] == "h"
     # sections run down the side, each named on one line (side by side, sixteen names ran into each other)
