@@ -191,6 +191,12 @@ class PgConnection:
     def cursor(self) -> PgConnection:
         return PgConnection(self.url, POOL.take(self.url))
 
+    def __enter__(self) -> PgConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:  # `with con.cursor() as cur:` closes it, as DuckDB's does
+        self.close()
+
     def close(self) -> None:
         if self._cursor is not None:
             self._cursor.close()
