@@ -27,7 +27,8 @@ import pandas as pd
 
 from dashboard.sql_dialect import COMPAT_SQL, to_postgres
 
-__all__ = ["PgConnection", "ServerError", "change_token", "connect", "is_url", "prepare", "redact_url"]
+__all__ = ["PgConnection", "ServerError", "change_token", "connect", "is_url", "lock_in_transaction", "prepare",
+           "redact_url"]
 
 _IDLE_PER_URL = 8
 _ADVISORY_KEY = 42_001  # serialises the compatibility functions and migrations between processes
@@ -327,6 +328,19 @@ def change_token(url: str) -> tuple[int, ...]:
 
 def connect(url: str) -> PgConnection:
     return PgConnection(url, POOL.take(url))
+
+
+# kinds of advisory locks a transaction may hold (the first number of pg_advisory_xact_lock's pair)
+ROUND_REVIEW_LOCK = 42_002
+
+
+def lock_in_transaction(con: Any, kind: int, key: int) -> None:
+    """On a server, inside a transaction: wait for, then hold until it ends, the lock (kind, key) that the same step
+    of every other process takes too, so that a check-then-write step (a review's state, then its change) never
+    interleaves with another's; what it reads after the lock is what the other committed (read committed). On a
+    DuckDB file, nothing: one process writes the file, as before."""
+    if isinstance(con, PgConnection):
+        con.execute("SELECT pg_advisory_xact_lock(?::INTEGER, ?::INTEGER)", [int(kind), int(key)])
 
 
 def prepare(con: PgConnection, migrate: Any) -> None:
