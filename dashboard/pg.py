@@ -338,7 +338,8 @@ def lock_in_transaction(con: Any, kind: int, key: int) -> None:
     """On a server, inside a transaction: wait for, then hold until it ends, the lock (kind, key) that the same step
     of every other process takes too, so that a check-then-write step (a review's state, then its change) never
     interleaves with another's; what it reads after the lock is what the other committed (read committed). On a
-    DuckDB file, nothing: one process writes the file, as before."""
+    DuckDB file, nothing: its writers are the sessions of one process, which a lock in that process serialises
+    (`review._one_step`)."""
     if isinstance(con, PgConnection):
         con.execute("SELECT pg_advisory_xact_lock(?::INTEGER, ?::INTEGER)", [int(kind), int(key)])
 
