@@ -245,7 +245,8 @@ def campaigns(con: duckdb.DuckDBPyConnection, *, principal: Principal) -> pd.Dat
                           FROM campaign c JOIN campaign_round cr ON cr.campaign_id = c.id
                           JOIN assessment a ON a.id = cr.assessment_id JOIN unit u ON u.id = a.unit_id
                           WHERE {units_sql(principal)}
-                          GROUP BY ALL ORDER BY c.created_at DESC, c.id DESC""")
+                          GROUP BY c.id, c.name, c.scope, c.label, c.assessed_on, c.due_on, c.created_by, c.created_at
+                          ORDER BY c.created_at DESC, c.id DESC""")
 
 
 def _campaign(con: duckdb.DuckDBPyConnection, campaign_id: int) -> tuple[str, dt.date | None, dt.datetime]:

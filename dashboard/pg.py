@@ -30,7 +30,8 @@ import pandas as pd
 from dashboard import pg_changes
 from dashboard.sql_dialect import COMPAT_SQL, to_postgres
 
-__all__ = ["PgConnection", "ServerError", "change_token", "connect", "is_url", "prepare", "redact_url"]
+__all__ = ["PgConnection", "ServerError", "change_token", "connect", "is_url", "lock_in_transaction", "prepare",
+           "redact_url"]
 
 _IDLE_PER_URL = 8
 _ADVISORY_KEY = 42_001  # serialises the compatibility functions and migrations between processes
@@ -194,6 +195,12 @@ class PgConnection:
     def cursor(self) -> PgConnection:
         return PgConnection(self.url, POOL.take(self.url))
 
+    def __enter__(self) -> PgConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:  # `with con.cursor() as cur:` closes it, as DuckDB's does
+        self.close()
+
     def close(self) -> None:
         if self._cursor is not None:
             self._cursor.close()
@@ -330,6 +337,20 @@ def change_token(url: str) -> tuple[int, ...]:
 
 def connect(url: str) -> PgConnection:
     return PgConnection(url, POOL.take(url))
+
+
+# kinds of advisory locks a transaction may hold (the first number of pg_advisory_xact_lock's pair)
+ROUND_REVIEW_LOCK = 42_002
+
+
+def lock_in_transaction(con: Any, kind: int, key: int) -> None:
+    """On a server, inside a transaction: wait for, then hold until it ends, the lock (kind, key) that the same step
+    of every other process takes too, so that a check-then-write step (a review's state, then its change) never
+    interleaves with another's; what it reads after the lock is what the other committed (read committed). On a
+    DuckDB file, nothing: its writers are the sessions of one process, which a lock in that process serialises
+    (`review._one_step`)."""
+    if isinstance(con, PgConnection):
+        con.execute("SELECT pg_advisory_xact_lock(?::INTEGER, ?::INTEGER)", [int(kind), int(key)])
 
 
 def prepare(con: PgConnection, migrate: Any) -> None:

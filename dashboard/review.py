@@ -30,11 +30,14 @@ unless it is submitted (``refuse_unreviewed``); a round outside any campaign and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import duckdb
 import pandas as pd
 
+from dashboard import pg
 from dashboard.access import AccessDenied, Principal, check_assessment, require
 from dashboard.db import frame, one, rows, transaction
 from dashboard.store import Assessment, StoreError, _now, get_assessment, set_status
@@ -91,6 +94,24 @@ def _set(con: duckdb.DuckDBPyConnection, assessment_id: int, state: str, by: str
     return int(rows(con, "SELECT returns FROM round_review WHERE assessment_id = ?", [assessment_id])[0][0])
 
 
+_STEPS = threading.Lock()  # on a DuckDB file: this process's review steps, one at a time
+
+
+@contextmanager
+def _one_step(con: duckdb.DuckDBPyConnection, assessment_id: int) -> Iterator[None]:
+    """One review step's transaction, never interleaved with another step on the same round (a lead finalising while
+    another returns it): the second waits for the first to commit, then reads the state it left and is refused if
+    that state no longer allows it. On a server the steps of every process wait for each other (an advisory lock per
+    round); on a DuckDB file, whose writers are the sessions of one process, those sessions do."""
+    if isinstance(con, pg.PgConnection):
+        with transaction(con):
+            pg.lock_in_transaction(con, pg.ROUND_REVIEW_LOCK, int(assessment_id))
+            yield
+        return
+    with _STEPS, transaction(con):
+        yield
+
+
 def _since(con: duckdb.DuckDBPyConnection, assessment_id: int) -> str:
     found = one(con, "SELECT changed_by, changed_at FROM round_review WHERE assessment_id = ?", [assessment_id])
     return f" by {found[0]} on {found[1]:%Y-%m-%d %H:%M}" if found and found[1] is not None else ""
@@ -103,7 +124,7 @@ def submit(con: duckdb.DuckDBPyConnection, assessment_id: int, *, principal: Pri
     check_assessment(con, principal, assessment_id)
     from dashboard.rounds import finalise_blockers  # the one definition of "complete"
 
-    with transaction(con):
+    with _one_step(con, assessment_id):
         current = _round(con, assessment_id)
         state = review_state(con, assessment_id)
         name = f"{current.unit} {current.label}"
@@ -145,7 +166,7 @@ def return_round(con: duckdb.DuckDBPyConnection, assessment_id: int, *, comments
     if not principal.can_organise:
         raise AccessDenied("Only a governance lead or an administrator returns a round for changes.")
     check_assessment(con, principal, assessment_id)
-    with transaction(con):
+    with _one_step(con, assessment_id):
         current = _round(con, assessment_id)
         state = review_state(con, assessment_id)
         name = f"{current.unit} {current.label}"
@@ -175,7 +196,7 @@ def finalise(con: duckdb.DuckDBPyConnection, assessment_id: int, *, principal: P
     check_assessment(con, principal, assessment_id)
     from dashboard.rounds import finalise_blockers
 
-    with transaction(con):
+    with _one_step(con, assessment_id):
         current = _round(con, assessment_id)
         state = review_state(con, assessment_id)
         name = f"{current.unit} {current.label}"

@@ -36,6 +36,9 @@ STORE_TESTS = frozenset({
     "tests/etl/test_export_parts.py", "tests/pages/test_overview.py", "tests/pages/test_dashboards.py",
     "tests/pages/test_assess.py", "tests/pages/test_import_page.py", "tests/pages/test_undo_and_units_pages.py",
     "tests/pages/test_latest_views.py",
+    # campaigns: launch, review, comments, assessors, the board, the final-only setting, and the access pages
+    "tests/dashboard/test_campaigns.py", "tests/dashboard/test_timing.py", "tests/etl/test_campaign_cli.py",
+    "tests/pages/test_campaigns_page.py", "tests/pages/test_access_pages.py", "tests/pages/test_final_only.py",
 })
 
 

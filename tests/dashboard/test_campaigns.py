@@ -6,6 +6,8 @@ overdue rounds with their mailto: links, and the setting "management views show 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -16,7 +18,7 @@ import pytest
 from dashboard import access, campaigns, provenance, review, rounds, scoring, selection, store
 from dashboard.access import AccessDenied
 from dashboard.catalog import Catalog
-from dashboard.db import connect
+from dashboard.db import connect, lease
 from tests.dashboard.helpers import stage
 from tests.principals import ADMIN
 
@@ -286,6 +288,56 @@ def test_the_review_from_submit_to_finalise(org: duckdb.DuckDBPyConnection, cata
     assert steps == [("in progress", "submitted", "ann", True), ("submitted", "returned", BY, True),
                      ("returned", "submitted", "ann", True), ("submitted", "finalised", BY, True)]
     assert campaigns.board(org, launched.id, principal=lea).set_index("unit").loc["Life", "returned_comments"] == 0
+
+
+def test_two_leads_acting_on_one_round_at_once_the_second_sees_the_first(
+        org: duckdb.DuckDBPyConnection, catalog: Catalog, launched: campaigns.Campaign, db_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """One lead finalises a submitted round while another returns it, each in its own session (on a server, as two
+    dashboard processes): the return waits for the finalisation, then is refused; the round is final, with no
+    comments and one finalisation in its history. (Both used to pass the state check and both write.)"""
+    life = round_of(launched, "Life")
+    answer_all(org, catalog, life)
+    review.submit(org, life, principal=assessor(org), by="ann")
+    lea = lead(org)
+    checking = threading.Event()
+    real = rounds.finalise_blockers
+
+    def slow_check(con, assessment_id):  # the finalisation has read the state (submitted); the other lead acts now
+        checking.set()
+        time.sleep(1.0)
+        return real(con, assessment_id)
+
+    monkeypatch.setattr(rounds, "finalise_blockers", slow_check)
+    outcome: dict[str, object] = {}
+
+    def act(name: str, step) -> None:
+        try:
+            with lease(db_path) as con:
+                step(con)
+            outcome[name] = "done"
+        except Exception as exc:  # the outcome is asserted below
+            outcome[name] = exc
+
+    def give_back(con) -> None:
+        assert checking.wait(60)
+        review.return_round(con, life, comments={None: "More evidence"}, principal=lea, by="second lead")
+
+    threads = [threading.Thread(target=act, args=("finalise", lambda con: review.finalise(
+                   con, life, principal=lea, by="first lead"))),
+               threading.Thread(target=act, args=("return", give_back))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert outcome["finalise"] == "done", outcome
+    assert isinstance(outcome["return"], review.ReviewError), outcome
+    assert "finalised and read-only: it cannot be returned" in str(outcome["return"])
+    assert review.review_state(org, life) == "finalised"
+    assert org.execute("SELECT count(*) FROM review_comment WHERE assessment_id = ?", [life]).fetchall() == [(0,)]
+    steps = org.execute("""SELECT old_value, new_value, changed_by FROM change_log
+                           WHERE assessment_id = ? AND field = 'review' ORDER BY id""", [life]).fetchall()
+    assert steps == [("in progress", "submitted", "ann"), ("submitted", "finalised", "first lead")]
 
 
 def test_returning_or_finalising_a_round_not_submitted_is_refused(org: duckdb.DuckDBPyConnection, catalog: Catalog,
