@@ -157,7 +157,7 @@ def connect(
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, path: str, catalog: Catalog) -> None:
-    """Run pending migrations and sync the catalog copy: two cheap reads when nothing is pending.
+    """Run pending migrations and sync the catalog copy: on a DuckDB file, one read when nothing is pending.
 
     (Remembering "already done" per file is unsafe: a file deleted and made again can get the same inode.)
     """
@@ -165,9 +165,23 @@ def _prepare(con: duckdb.DuckDBPyConnection, path: str, catalog: Catalog) -> Non
 
     if pg.is_url(path):
         pg.prepare(con, schema.migrate)  # type: ignore[arg-type]
-    else:
+    elif not _ready(con, len(schema.MIGRATIONS), catalog.digest):
         schema.migrate(con)
+    else:
+        return
     schema.sync_catalog(con, catalog)
+
+
+def _ready(con: duckdb.DuckDBPyConnection, migrations: int, digest: str) -> bool:
+    """Whether every migration ran and the catalog copy is this catalog's, in one query (a process answering
+    through separate processes opens the file for every save: benchmarks/concurrent_writers.py)."""
+    try:
+        version, stored = con.execute(
+            "SELECT (SELECT max(version) FROM schema_version), (SELECT value FROM meta WHERE key = 'catalog_digest')"
+        ).fetchall()[0]
+    except duckdb.CatalogException:  # a new file: no tables yet
+        return False
+    return version is not None and version >= migrations and stored == digest
 
 
 class _Lingering:

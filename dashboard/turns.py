@@ -107,7 +107,7 @@ class Turns:
                     self._held[path][1] += 1
                     return True
             try:
-                handle = open(path + ".turn", "a+b")  # noqa: SIM115 (held for as long as the turn)
+                handle = os.fdopen(os.open(path + ".turn", os.O_RDWR | os.O_CREAT, 0o666), "r+b")  # not appending
             except OSError:
                 return False
             try:
@@ -117,9 +117,7 @@ class Turns:
                 return False
             if not taken:
                 raise TurnTimeout(_holder(handle))  # the helper thread owns the handle now
-            handle.truncate(0)  # say who has it, for the next waiter's message
-            handle.write(f"{os.getpid()}\n".encode())
-            handle.flush()
+            os.pwrite(handle.fileno(), f"{os.getpid():<12}\n".encode(), 0)  # who has it, for a waiter's message
             with self._lock:
                 self._held[path] = [handle, 1]
             return True
