@@ -2,13 +2,15 @@
 
 DuckDB lets one process at a time open a file for writing. The dashboard and the command line both
 open the file only for the duration of one operation, so that each can work while the other is idle;
-when the file is busy, `connect` waits (up to `AIMS_LOCK_WAIT_SECONDS`) and says that it is waiting.
+when the file is busy, `connect` waits (up to `AIMS_LOCK_WAIT_SECONDS`) and says that it is waiting: in turn
+behind other processes of this program (`dashboard/turns.py`), retrying behind any other program.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
+import os
 import random
 import re
 import threading
@@ -21,12 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-try:
-    import fcntl
-except ImportError:  # Windows: waiting processes are not announced; the file lingers as before
-    fcntl = None  # type: ignore[assignment]
-
-from dashboard import pg, settings
+from dashboard import pg, settings, turns
 from dashboard.catalog import Catalog, load_catalog
 
 __all__ = ["DatabaseBusy", "connect", "frame", "lease", "one", "resolve_path", "rows", "transaction"]
@@ -49,79 +46,95 @@ def resolve_path(db: str | Path | None = None) -> str:
     return path
 
 
-class _Waiting:
-    """Processes waiting for the file say so: each holds a shared lock on `<file>.waiting` while it waits, and a
-    process that holds the file open, idle, closes it at once when it finds that lock taken, instead of lingering
-    (`_Lingering`). Without it a process saving answer after answer would keep the file for as long as it works,
-    and the others would wait until AIMS_LOCK_WAIT_SECONDS ran out (benchmarks/concurrent_writers.py)."""
-
-    @staticmethod
-    @contextmanager
-    def announce(path: str) -> Iterator[None]:
-        try:
-            if fcntl is None:
-                raise OSError("no file locks here")
-            handle = open(path + ".waiting", "a+b")  # noqa: SIM115 (held for the whole wait)
-        except OSError:  # a read-only folder: wait without announcing it
-            yield
-            return
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH)
-            yield
-        finally:
-            handle.close()  # releases the lock
-
-    @staticmethod
-    def anyone(path: str) -> bool:
-        """Whether another process is waiting for the file now."""
-        if fcntl is None:
-            return False
-        try:
-            with open(path + ".waiting", "rb") as handle:  # made by the first process that waited
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    return True
-                fcntl.flock(handle, fcntl.LOCK_UN)
-                return False
-        except OSError:
-            return False
+_READ_MESSAGE = re.compile(r"Could not read enough bytes", re.IGNORECASE)
+_OPEN_TRIES = 4  # a file that changed while DuckDB opened it, or a short read of it: opened again, at most this often
 
 
-def _open(path: str, wait: float, on_wait: Callable[[str], None] | None) -> duckdb.DuckDBPyConnection:
+def _busy(path: str, who: str, wait: float) -> DatabaseBusy:
+    return DatabaseBusy(
+        f"The database {path} is in use by {who} and was not released within {wait:g} s. "
+        "Close the other program or try again; set AIMS_LOCK_WAIT_SECONDS to wait longer."
+    )
+
+
+def _open(path: str, wait: float, on_wait: Callable[[str], None] | None) -> tuple[duckdb.DuckDBPyConnection, bool]:
+    """(the connection, whether this process took a turn for it: give it back after closing, `_close`).
+
+    Processes of this program wait for their turn in order (`dashboard/turns.py`); once it is ours, a program
+    that does not take turns (the DuckDB command line) may still hold the file: then retry until it lets go."""
     if pg.is_url(path):  # a server: no file lock to wait for; the same calling surface (dashboard/pg.py)
-        return pg.connect(path)  # type: ignore[return-value]
-    try:
-        return duckdb.connect(path)
-    except duckdb.IOException as exc:
-        if not _LOCK_MESSAGE.search(str(exc)) or path == ":memory:":
-            raise
-    with _Waiting.announce(path):
-        return _wait_for(path, wait, on_wait)
-
-
-def _wait_for(path: str, wait: float, on_wait: Callable[[str], None] | None) -> duckdb.DuckDBPyConnection:
+        return pg.connect(path), False  # type: ignore[return-value]
+    if path == ":memory:":
+        return duckdb.connect(path), False
     deadline = time.monotonic() + wait
-    delay, told = 0.01, False
+    told: list[str] = []
+
+    def say(who: str) -> None:
+        if not told:
+            told.append(who)
+            message = f"The database {path} is in use by {who}; waiting up to {wait:g} s for it to be released…"
+            (on_wait or log.warning)(message)
+
+    try:
+        took = turns.TURNS.take(path, deadline, say)
+    except turns.TurnTimeout as exc:
+        raise _busy(path, exc.holder, wait) from None
+    try:
+        return _connect(path, wait, deadline, say), took
+    except BaseException:
+        if took:
+            turns.TURNS.give(path)
+        raise
+
+
+def _close(path: str, con: duckdb.DuckDBPyConnection, took: bool) -> None:
+    """Close (and so checkpoint) the file, then give the turn to the next process."""
+    try:
+        con.close()
+    finally:
+        if took:
+            turns.TURNS.give(path)
+
+
+def _stamp(path: str) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def _connect(path: str, wait: float, deadline: float, say: Callable[[str], None]) -> duckdb.DuckDBPyConnection:
+    """duckdb.connect, retried while another program holds the file (up to `deadline`), and opened again when the
+    file changed while DuckDB opened it or DuckDB read it short: DuckDB reads the header before it takes its lock
+    (`dashboard/turns.py`), so a header read while a program that does not take turns was checkpointing is stale."""
+    delay, again = 0.01, 0
     while True:
+        before = _stamp(path)
         try:
-            return duckdb.connect(path)
+            con = duckdb.connect(path)
         except duckdb.IOException as exc:
+            if _READ_MESSAGE.search(str(exc)) and again < _OPEN_TRIES:
+                again += 1
+                log.warning("DuckDB read %s short while it was handed over; opening it again", path)
+                time.sleep(0.01 * again)
+                continue
             if not _LOCK_MESSAGE.search(str(exc)):
                 raise
             holder = re.search(r"\(PID (\d+)\)", str(exc))
             who = f"process {holder.group(1)}" if holder else "another process"
             if time.monotonic() >= deadline:
-                raise DatabaseBusy(
-                    f"The database {path} is in use by {who} and was not released within {wait:g} s. "
-                    "Close the other program or try again; set AIMS_LOCK_WAIT_SECONDS to wait longer."
-                ) from exc
-            if not told:
-                message = f"The database {path} is in use by {who}; waiting up to {wait:g} s for it to be released…"
-                (on_wait or log.warning)(message)
-                told = True
-            time.sleep(delay * (0.5 + random.random()))  # jittered: waiting processes do not retry in step
+                raise _busy(path, who, wait) from exc
+            say(who)
+            with turns.Waiting.announce(path):
+                time.sleep(delay * (0.5 + random.random()))  # jittered: waiting programs do not retry in step
             delay = min(delay * 2, 0.1)
+            continue
+        if before is not None and _stamp(path) != before and again < _OPEN_TRIES:
+            again += 1  # written meanwhile (or by this open's own recovery of a journal): open it again
+            con.close()
+            continue
+        return con
 
 
 @contextmanager
@@ -135,16 +148,16 @@ def connect(
     """Open the database for one operation, run pending migrations, sync the catalog, close it after."""
     path = resolve_path(db)
     seconds = float(settings.get("AIMS_LOCK_WAIT_SECONDS")) if wait is None else wait
-    con = _open(path, seconds, on_wait)
+    con, took = _open(path, seconds, on_wait)
     try:
         _prepare(con, path, catalog or load_catalog())
         yield con
     finally:
-        con.close()
+        _close(path, con, took)
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, path: str, catalog: Catalog) -> None:
-    """Run pending migrations and sync the catalog copy: two cheap reads when nothing is pending.
+    """Run pending migrations and sync the catalog copy: on a DuckDB file, one read when nothing is pending.
 
     (Remembering "already done" per file is unsafe: a file deleted and made again can get the same inode.)
     """
@@ -152,9 +165,23 @@ def _prepare(con: duckdb.DuckDBPyConnection, path: str, catalog: Catalog) -> Non
 
     if pg.is_url(path):
         pg.prepare(con, schema.migrate)  # type: ignore[arg-type]
-    else:
+    elif not _ready(con, len(schema.MIGRATIONS), catalog.digest):
         schema.migrate(con)
+    else:
+        return
     schema.sync_catalog(con, catalog)
+
+
+def _ready(con: duckdb.DuckDBPyConnection, migrations: int, digest: str) -> bool:
+    """Whether every migration ran and the catalog copy is this catalog's, in one query (a process answering
+    through separate processes opens the file for every save: benchmarks/concurrent_writers.py)."""
+    try:
+        version, stored = con.execute(
+            "SELECT (SELECT max(version) FROM schema_version), (SELECT value FROM meta WHERE key = 'catalog_digest')"
+        ).fetchall()[0]
+    except duckdb.CatalogException:  # a new file: no tables yet
+        return False
+    return version is not None and version >= migrations and stored == digest
 
 
 class _Lingering:
@@ -162,62 +189,66 @@ class _Lingering:
 
     A dashboard rerun reads many cached queries; opening and closing the file costs ~16 ms each time.
     A lease hands out a cursor of a shared connection; once no lease is held for `linger` seconds the
-    connection is closed, so the file is free again for the command line almost at once.
+    connection is closed, so the file is free again for the command line almost at once. While it lingers it
+    looks every `_LOOK` seconds whether another process waits for the file (`turns.Waiting`), and if one does it
+    closes the file at once and gives that process its turn, instead of keeping it idle until `linger` ends.
     """
+
+    _LOOK = 0.025
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._open: dict[str, duckdb.DuckDBPyConnection] = {}
+        self._open: dict[str, tuple[duckdb.DuckDBPyConnection, bool]] = {}
         self._users: dict[str, int] = {}
-        self._timers: dict[str, threading.Timer] = {}
+        self._uses: dict[str, int] = {}  # leases begun per file: a lingering watch ends when another begins
 
     @contextmanager
     def lease(self, path: str, catalog: Catalog, linger: float, wait: float,
               on_wait: Callable[[str], None] | None) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._lock:
-            timer = self._timers.pop(path, None)
-            if timer is not None:
-                timer.cancel()
-            root = self._open.get(path)
-            if root is None:
-                root = _open(path, wait, on_wait)
+            self._uses[path] = self._uses.get(path, 0) + 1
+            if path not in self._open:
+                root, took = _open(path, wait, on_wait)
                 try:
                     _prepare(root, path, catalog)
                 except BaseException:
-                    root.close()
+                    _close(path, root, took)
                     raise
-                self._open[path] = root
+                self._open[path] = (root, took)
             self._users[path] = self._users.get(path, 0) + 1
-            cursor = root.cursor()
+            cursor = self._open[path][0].cursor()
         try:
             yield cursor
         finally:
             cursor.close()
             with self._lock:
                 self._users[path] -= 1
-                if self._users[path] == 0 and _Waiting.anyone(path):  # another process waits: hand the file over
-                    self._open.pop(path).close()
+                if self._users[path] == 0 and turns.Waiting.anyone(path):  # another process waits: hand it over
+                    self._shut(path)
                 elif self._users[path] == 0:
-                    timer = threading.Timer(linger, self._close_if_idle, args=(path,))
-                    timer.daemon = True
-                    self._timers[path] = timer
-                    timer.start()
+                    watch = threading.Thread(target=self._linger, args=(path, self._uses[path], linger), daemon=True)
+                    watch.start()
 
     def close_all(self) -> None:
         """Close every lingering file now (at exit: a connection closed during interpreter shutdown can abort)."""
         with self._lock:
-            for timer in self._timers.values():
-                timer.cancel()
-            self._timers.clear()
-            for con in self._open.values():
-                con.close()
-            self._open.clear()
+            for path in list(self._open):
+                self._shut(path)
 
-    def _close_if_idle(self, path: str) -> None:
-        with self._lock:
-            if self._users.get(path, 0) == 0 and path in self._open:
-                self._timers.pop(path, None)
-                self._open.pop(path).close()
+    def _shut(self, path: str) -> None:
+        root, took = self._open.pop(path)
+        _close(path, root, took)
+
+    def _linger(self, path: str, uses: int, linger: float) -> None:
+        until = time.monotonic() + linger
+        while True:
+            time.sleep(min(self._LOOK, max(0.0, until - time.monotonic())))
+            with self._lock:
+                if self._uses.get(path) != uses or self._users.get(path, 0) or path not in self._open:
+                    return  # used again meanwhile (that lease watches when it ends), or closed already
+                if time.monotonic() >= until or turns.Waiting.anyone(path):
+                    self._shut(path)
+                    return
 
 
 _LINGERING = _Lingering()
