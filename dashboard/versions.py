@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -402,8 +403,26 @@ class _Columns:
         data = {}
         for n, name in enumerate(parts[0].names):
             arrays = [p.arrays[n] for p in parts]
-            if all(a.dtype == arrays[0].dtype for a in arrays):
-                data[name] = type(arrays[0])._concat_same_type(arrays)
-            else:  # a column typed differently in two parts (e.g. all empty in one): pandas finds the common type
-                data[name] = pd.concat([pd.Series(a) for a in arrays], ignore_index=True).array
+            data[name] = _Columns._concat(arrays)
         return pd.DataFrame(data, columns=parts[0].names)
+
+    @staticmethod
+    def _concat(arrays: Sequence[Any]) -> Any:
+        first = arrays[0].dtype
+        if all(a.dtype == first for a in arrays):
+            return type(arrays[0])._concat_same_type(arrays)
+        # a column typed differently in some parts (e.g. all empty in one): one concatenation per dtype, pandas
+        # finds the common type of those few, and the rows are put back in the parts' order (a Series for each of
+        # 500 parts, or a cast of each, cost a second)
+        kinds: dict[Any, list[int]] = {}
+        for n, a in enumerate(arrays):
+            kinds.setdefault(a.dtype, []).append(n)
+        combined = pd.concat([pd.Series(type(arrays[same[0]])._concat_same_type([arrays[n] for n in same]))
+                              for same in kinds.values()], ignore_index=True).array
+        start, first_row = 0, {}
+        for same in kinds.values():
+            for n in same:
+                first_row[n] = start
+                start += len(arrays[n])
+        order = np.concatenate([np.arange(first_row[n], first_row[n] + len(a)) for n, a in enumerate(arrays)])
+        return combined.take(order)
