@@ -115,13 +115,22 @@ class Fingerprints:
     unit_of: Mapping[int, int]
     whole: str
     _by_unit: Mapping[int, tuple[int, ...]] = field(default_factory=dict, repr=False)
+    _keys: dict[tuple[int, ...], str] = field(default_factory=dict, repr=False, compare=False)  # units(), computed once
 
     def given(self, ids: Sequence[int]) -> str:
         """Key of a read of these assessments (and the common tables)."""
         return _digest(self.common, [(a, self.assessments.get(a, -1)) for a in sorted(set(ids))])
 
     def units(self, ids: Sequence[int]) -> str:
-        """Key of a read of these assessments' units: every round of each of them."""
+        """Key of a read of these assessments' units: every round of each of them (remembered: every composed read
+        of a rerun asks it for the same 500 units)."""
+        asked = tuple(ids)
+        known = self._keys.get(asked)
+        if known is None:
+            known = self._keys[asked] = self._units(ids)
+        return known
+
+    def _units(self, ids: Sequence[int]) -> str:
         units = sorted({self.unit_of[a] for a in ids if a in self.unit_of})
         every = sorted({a for u in units for a in self._by_unit.get(u, ())} | set(ids))
         return _digest("units", self.given(every))
@@ -392,37 +401,43 @@ def by_unit(con: duckdb.DuckDBPyConnection, function: Callable[..., tuple[pd.Dat
 
 class _Columns:
     """A part of a frame kept as its column arrays: composing 500 units' parts is one concatenation per column
-    (pandas.concat of 500 frames costs ~20 times as much)."""
+    (pandas.concat of 500 frames costs ~20 times as much). A column of a numpy type is kept as its ndarray (joined
+    by numpy.concatenate), any other as its pandas array; each with a key of its type, compared cheaply (comparing
+    500 pandas dtypes per column cost more than joining the arrays)."""
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self.names = list(frame.columns)
-        self.arrays = [frame[c].array for c in self.names]
+        self.arrays = [frame[c].to_numpy() if isinstance(frame[c].dtype, np.dtype) else frame[c].array
+                       for c in self.names]
+        self.kinds = [a.dtype.str if isinstance(a, np.ndarray) else repr(a.dtype) for a in self.arrays]
 
     @staticmethod
     def stack(parts: Sequence[_Columns]) -> pd.DataFrame:
         data = {}
         for n, name in enumerate(parts[0].names):
-            arrays = [p.arrays[n] for p in parts]
-            data[name] = _Columns._concat(arrays)
+            data[name] = _Columns._concat([p.arrays[n] for p in parts], [p.kinds[n] for p in parts])
         return pd.DataFrame(data, columns=parts[0].names)
 
     @staticmethod
-    def _concat(arrays: Sequence[Any]) -> Any:
-        first = arrays[0].dtype
-        if all(a.dtype == first for a in arrays):
-            return type(arrays[0])._concat_same_type(arrays)
-        # a column typed differently in some parts (e.g. all empty in one): one concatenation per dtype, pandas
+    def _join(arrays: Sequence[Any]) -> Any:
+        """Arrays of one type joined."""
+        return np.concatenate(arrays) if isinstance(arrays[0], np.ndarray) else type(arrays[0])._concat_same_type(arrays)
+
+    @staticmethod
+    def _concat(arrays: Sequence[Any], kinds: Sequence[str]) -> Any:
+        if kinds.count(kinds[0]) == len(kinds):
+            return _Columns._join(arrays)
+        # a column typed differently in some parts (e.g. all empty in one): one concatenation per type, pandas
         # finds the common type of those few, and the rows are put back in the parts' order (a Series for each of
         # 500 parts, or a cast of each, cost a second)
-        kinds: dict[Any, list[int]] = {}
-        for n, a in enumerate(arrays):
-            kinds.setdefault(a.dtype, []).append(n)
-        combined = pd.concat([pd.Series(type(arrays[same[0]])._concat_same_type([arrays[n] for n in same]))
-                              for same in kinds.values()], ignore_index=True).array
-        start, first_row = 0, {}
-        for same in kinds.values():
-            for n in same:
-                first_row[n] = start
-                start += len(arrays[n])
-        order = np.concatenate([np.arange(first_row[n], first_row[n] + len(a)) for n, a in enumerate(arrays)])
-        return combined.take(order)
+        groups: dict[str, list[int]] = {}
+        for n, kind in enumerate(kinds):
+            groups.setdefault(kind, []).append(n)
+        combined = pd.concat([pd.Series(_Columns._join([arrays[n] for n in same])) for same in groups.values()],
+                             ignore_index=True).array
+        lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+        joined = np.concatenate([np.array(same, dtype=np.int64) for same in groups.values()])  # parts as combined
+        first_row = np.empty(len(arrays), dtype=np.int64)
+        first_row[joined] = np.cumsum(lengths[joined]) - lengths[joined]  # where each part's rows are in `combined`
+        shift = first_row - (np.cumsum(lengths) - lengths)  # ... and where they go
+        return combined.take(np.arange(int(lengths.sum())) + np.repeat(shift, lengths))
