@@ -420,19 +420,22 @@ class _Columns:
 
     @staticmethod
     def _join(arrays: Sequence[Any]) -> Any:
-        """Arrays of one type joined."""
-        return np.concatenate(arrays) if isinstance(arrays[0], np.ndarray) else type(arrays[0])._concat_same_type(arrays)
+        """Arrays of one type joined, as a pandas array of that type (an ndarray of objects is not inferred again)."""
+        if isinstance(arrays[0], np.ndarray):
+            return pd.array(np.concatenate(arrays), dtype=arrays[0].dtype, copy=False)
+        return type(arrays[0])._concat_same_type(arrays)
 
     @staticmethod
     def _concat(arrays: Sequence[Any], kinds: Sequence[str]) -> Any:
         if kinds.count(kinds[0]) == len(kinds):
             return _Columns._join(arrays)
-        # a column typed differently in some parts (e.g. all empty in one): one concatenation per type, pandas
-        # finds the common type of those few, and the rows are put back in the parts' order (a Series for each of
-        # 500 parts, or a cast of each, cost a second)
-        groups: dict[str, list[int]] = {}
-        for n, kind in enumerate(kinds):
-            groups.setdefault(kind, []).append(n)
+        # a column typed differently in some parts (e.g. all empty in one): one concatenation per type (and per
+        # empty / all-missing, which pandas weighs apart when it finds the common type), pandas finds the common type
+        # of those few, and the rows are put back in the parts' order (a Series for each of 500 parts, or a cast of
+        # each, cost a second)
+        groups: dict[tuple[str, bool, bool], list[int]] = {}
+        for n, (kind, a) in enumerate(zip(kinds, arrays, strict=True)):
+            groups.setdefault((kind, len(a) == 0, bool(pd.isna(a).all())), []).append(n)
         combined = pd.concat([pd.Series(_Columns._join([arrays[n] for n in same])) for same in groups.values()],
                              ignore_index=True).array
         lengths = np.array([len(a) for a in arrays], dtype=np.int64)
