@@ -137,7 +137,7 @@ def largest_gaps(
     picks = list(assessment_ids)
     rows = versions.by_unit(con, _view_gaps, picks, int(limit), kind)[0] if picks else _view_gaps(con, picks, limit, kind)[0]
     name = f"aims_gaps_{uuid.uuid4().hex}"
-    con.register(name, rows)
+    scoring.register(con, name, rows)
     try:
         return frame(
             con,

@@ -37,6 +37,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from dashboard import versions
 from dashboard.catalog import Scale
@@ -56,6 +57,7 @@ __all__ = [
     "organisation_sections",
     "organisation_summary",
     "overall_sql",
+    "register",
     "rounds",
     "section_scores",
     "select_assessments",
@@ -307,6 +309,15 @@ def view_parts(con: duckdb.DuckDBPyConnection, assessment_ids: Selection | None)
     return sections, pooled
 
 
+def register(con: duckdb.DuckDBPyConnection, name: str, rows: pd.DataFrame) -> None:
+    """Make `rows` readable by SQL as `name` (`unregister` when done): DuckDB reads it as Arrow (its text columns
+    are Arrow already: twice as fast as scanning the frame), a PostgreSQL connection copies it to a temporary table."""
+    if isinstance(con, duckdb.DuckDBPyConnection):
+        con.register(name, pa.Table.from_pandas(rows, preserve_index=False))
+    else:
+        con.register(name, rows)
+
+
 @contextmanager
 def view_rows(con: duckdb.DuckDBPyConnection, assessment_ids: Selection | None) -> Iterator[str]:
     """The CTEs `sections` and `pooled` of the selection (`view_parts`, composed per unit inside a cached read),
@@ -315,7 +326,7 @@ def view_rows(con: duckdb.DuckDBPyConnection, assessment_ids: Selection | None) 
     frames = view_parts(con, picks) if not picks else versions.by_unit(con, view_parts, picks)
     names = [f"aims_{kind}_{uuid.uuid4().hex}" for kind in ("sections", "pooled")]
     for name, rows in zip(names, frames, strict=True):
-        con.register(name, rows)
+        register(con, name, rows)
     try:
         yield f"sections AS (SELECT * FROM {names[0]}), pooled AS (SELECT * FROM {names[1]})"
     finally:
