@@ -313,57 +313,9 @@ def organisation_plan(
     today = today or dt.date.today()
     # one part per unit (its items and its plan), reused in the dashboard while none of the unit's rounds changed
     assessed_items, actions = versions.by_unit(con, _unit_plan, list(assessment_ids), catalog=catalog, today=today)
-    actions = _in_order(actions)
-    if actions.empty:
-        return pd.DataFrame(columns=ORGANISATION_COLUMNS)
-    assessed = assessed_items.groupby("item_id")["unit"].nunique()
-    parts = dict(list(actions.groupby("item_id", sort=False)))
-    # the earliest of the units' phases, then prerequisites brought forward across units (dependents first)
-    phase_of = {i: min(_PHASE_ORDER[p] for p in part["phase"]) for i, part in parts.items()}
-    waits = {i: [d for d in catalog.by_id[i].depends_on if d in parts] for i in parts}
-    pulled_by: dict[str, str] = {}
-    for item_id in reversed(list(graphlib.TopologicalSorter(waits).static_order())):
-        for prerequisite in waits[item_id]:
-            if phase_of[item_id] < phase_of[prerequisite]:
-                phase_of[prerequisite], pulled_by[prerequisite] = phase_of[item_id], item_id
-    today = today or dt.date.today()
-    records = []
-    for item_id, part in parts.items():
-        top = part.sort_values(["score", "unit"], ascending=[False, True]).iloc[0]
-        units = sorted(part["unit"].unique(), key=str.lower)
-        n, m, zero = len(units), int(assessed.get(item_id, len(units))), int((part["maturity"] == 0).sum())
-        summary = f"{n} of {m} units below target — {item_id} {top['title']}"
-        if zero:
-            summary += f"; {zero} with nothing in place (level 0)"
-        lowest, target = int(part["maturity"].min()), int(part["target"].max())
-        phase = PHASES[phase_of[item_id]]
-        start = min(d for d in part["assessed_on"])
-        window = (add_months(start, phase.start_months), add_months(start, phase.end_months))
-        set_dates = part.loc[part["due_set"], "due_date"]
-        due = min(set_dates) if len(set_dates) else window[1]
-        statuses = set(part["status"])
-        status = statuses.pop() if len(statuses) == 1 else "in progress"
-        owners = list(dict.fromkeys(o for o in part["owner"] if o))
-        waiting = [i for i in parts if item_id in waits[i]]
-        records.append({
-            "item_id": item_id, "title": top["title"], "section": top["section"], "kind": top["kind"], "summary": summary,
-            "units_below": n, "units_assessed": m, "units": ", ".join(units), "units_at_zero": zero, "lowest": lowest,
-            "lowest_level": catalog.scale.name(lowest), "target": target, "max_gap": int(part["gap"].max()),
-            "foundation": bool(top["foundation"]), "score": round(float(part["score"].sum()), 2),
-            "phase": phase.name,
-            "why": _merged_short_why(part, top, sorted(waiting, key=lambda i: catalog.by_id[i].order), pulled_by.get(item_id)),
-            "score_detail": _merged_why(part, top, pulled_by.get(item_id), phase.name),
-            "suggested_action": suggested_action(catalog.by_id[item_id], lowest, target, catalog.scale),
-            "owner": "; ".join(owners), "due_date": due, "due_set": bool(len(set_dates)),
-            "phase_start": window[0], "phase_end": window[1], "due_outside_phase": not window[0] <= due <= window[1],
-            "status": status, "overdue": status != "done" and due < today,
-            "keys": [(int(a), str(item_id)) for a in part["assessment_id"]],
-        })
-    out = pd.DataFrame(records)
-    score_of = {r["item_id"]: r["score"] for r in records}
-    rank = _rank(phase_of, waits, lambda i: (phase_of[i], -score_of[i], catalog.by_id[i].order))
-    out["rank"] = out["item_id"].map(rank)
-    return out.sort_values("rank").reset_index(drop=True).loc[:, list(ORGANISATION_COLUMNS)]
+    from dashboard import roadmap_merge  # the merge step, on plain arrays (it imports this module's rules)
+
+    return roadmap_merge.merge(_in_order(actions), assessed_items, catalog, today)
 
 
 def _unit_plan(con: duckdb.DuckDBPyConnection, picks: list[int], *, catalog: Catalog,
@@ -372,29 +324,6 @@ def _unit_plan(con: duckdb.DuckDBPyConnection, picks: list[int], *, catalog: Cat
     items = scoring.item_scores(con, picks)
     assessed = items.loc[items["applicable"] & items["maturity"].notna(), ["assessment_id", "item_id", "unit"]]
     return assessed.reset_index(drop=True), _plan(con, items, catalog, today)
-
-
-def _merged_short_why(part: pd.DataFrame, top: pd.Series, waiting: Sequence[str], pulled_by: str | None) -> str:
-    """The merged action's reason in one sentence: how many units, the largest gap, what waits for it."""
-    text = f"{len(part)} unit(s) below target, largest gap {int(part['gap'].max())} at weight {float(top['weight']):g}"
-    if float(top["weight"]) > 1:
-        text += " (a foundation)"
-    if waiting:
-        text += f"; {len(waiting)} action{'s' if len(waiting) > 1 else ''} wait{'' if len(waiting) > 1 else 's'} " \
-                f"for it ({', '.join(waiting[:2])}{' …' if len(waiting) > 2 else ''})"
-    if pulled_by:
-        text += f"; needed before {pulled_by}"
-    return text + "."
-
-
-def _merged_why(part: pd.DataFrame, top: pd.Series, pulled_by: str | None = None, phase: str = "") -> str:
-    by_phase = [f"{p.name} for {', '.join(sorted(part.loc[part['phase'] == p.name, 'unit'], key=str.lower))}"
-                for p in PHASES if (part["phase"] == p.name).any()]
-    text = (f"{'; '.join(by_phase)}. Score {part['score'].sum():g} = sum over {len(part)} unit(s); "
-            f"highest {top['score']:g} in {top['unit']}: {top['score_detail']}")
-    if pulled_by:
-        text += f" Across units, brought forward to {phase}: {pulled_by} relies on it."
-    return text
 
 
 def save_edits(

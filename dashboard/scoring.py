@@ -30,12 +30,16 @@ Scores are rounded to two decimals once, here; nothing downstream computes or ro
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
+from dashboard import versions
 from dashboard.catalog import Scale
 from dashboard.db import frame
 from dashboard.selection import ALL_ROUNDS, LATEST, Pick, parts, select_assessments, values_sql
@@ -53,11 +57,14 @@ __all__ = [
     "organisation_sections",
     "organisation_summary",
     "overall_sql",
+    "register",
     "rounds",
     "section_scores",
     "select_assessments",
     "statement_of_applicability",
     "unjustified_controls",
+    "view_parts",
+    "view_rows",
     "with_levels",
 ]
 
@@ -175,23 +182,22 @@ def item_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Selection | None
 def section_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Selection | None = None) -> pd.DataFrame:
     """One row per view (assessment, or unit for Latest per unit) and in-scope section (4..10, A.2..A.10);
     `assessment` and `assessment_id` are the round each section's answers come from."""
-    cte, params = items_cte(assessment_ids)
-    return frame(
-        con,
-        f"""WITH {cte}, {SECTIONS_CTE}
-            SELECT s.assessment_id, s.unit, s.assessment, s.assessed_on, s.status, s.section, cs.title AS section_title,
-                   s.kind, round(s.maturity, {DECIMALS}) AS maturity, {level_sql("s.maturity")} AS maturity_level,
-                   round(s.target, {DECIMALS}) AS target, round(s.gap, {DECIMALS}) AS gap,
-                   round(s.assessed / nullif(s.applicable, 0), {DECIMALS}) AS completeness,
-                   round(s.implemented / nullif(s.applicable, 0), {DECIMALS}) AS coverage,
-                   round(s.partial / nullif(s.applicable, 0), {DECIMALS}) AS partial_share,
-                   s.items, s.applicable, s.assessed, s.implemented, s.partial, s.missing, s.not_assessed,
-                   s.not_applicable, s.open_gaps, s.view_id
-            FROM sections s JOIN catalog_section cs USING (section)
-            ORDER BY lower(s.unit), max(s.assessed_on) OVER (PARTITION BY s.view_id),
-                     min(s.assessment) OVER (PARTITION BY s.view_id), s.view_id, cs.ord""",
-        params,
-    )
+    with view_rows(con, assessment_ids) as given:
+        return frame(
+            con,
+            f"""WITH {given}
+                SELECT s.assessment_id, s.unit, s.assessment, s.assessed_on, s.status, s.section, cs.title AS section_title,
+                       s.kind, round(s.maturity, {DECIMALS}) AS maturity, {level_sql("s.maturity")} AS maturity_level,
+                       round(s.target, {DECIMALS}) AS target, round(s.gap, {DECIMALS}) AS gap,
+                       round(s.assessed / nullif(s.applicable, 0), {DECIMALS}) AS completeness,
+                       round(s.implemented / nullif(s.applicable, 0), {DECIMALS}) AS coverage,
+                       round(s.partial / nullif(s.applicable, 0), {DECIMALS}) AS partial_share,
+                       s.items, s.applicable, s.assessed, s.implemented, s.partial, s.missing, s.not_assessed,
+                       s.not_applicable, s.open_gaps, s.view_id
+                FROM sections s JOIN catalog_section cs USING (section)
+                ORDER BY lower(s.unit), max(s.assessed_on) OVER (PARTITION BY s.view_id),
+                         min(s.assessment) OVER (PARTITION BY s.view_id), s.view_id, cs.ord""",
+        )
 
 
 def assessment_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Selection | None = None) -> pd.DataFrame:
@@ -223,76 +229,113 @@ def assessment_scores(con: duckdb.DuckDBPyConnection, assessment_ids: Selection 
 
 def organisation_sections(con: duckdb.DuckDBPyConnection, assessment_ids: Selection) -> pd.DataFrame:
     """Per section across the chosen assessments: mean of the units' scores, pooled coverage."""
-    cte, params = items_cte(assessment_ids)
-    return frame(
-        con,
-        f"""WITH {cte}, {SECTIONS_CTE}
-            SELECT s.section, any_value(cs.title) AS section_title, any_value(s.kind) AS kind,
-                   round(avg(s.maturity), {DECIMALS}) AS maturity, {level_sql("avg(s.maturity)")} AS maturity_level,
-                   round(avg(s.target), {DECIMALS}) AS target, round(avg(s.gap), {DECIMALS}) AS gap,
-                   round(min(s.maturity), {DECIMALS}) AS min_maturity, round(max(s.maturity), {DECIMALS}) AS max_maturity,
-                   count(s.maturity)::INTEGER AS units_scored,
-                   round(sum(s.assessed) / nullif(sum(s.applicable), 0), {DECIMALS}) AS completeness,
-                   round(sum(s.implemented) / nullif(sum(s.applicable), 0), {DECIMALS}) AS coverage,
-                   round(sum(s.partial) / nullif(sum(s.applicable), 0), {DECIMALS}) AS partial_share,
-                   sum(s.applicable)::INTEGER AS applicable, sum(s.implemented)::INTEGER AS implemented,
-                   sum(s.partial)::INTEGER AS partial, sum(s.missing)::INTEGER AS missing,
-                   sum(s.not_assessed)::INTEGER AS not_assessed, sum(s.not_applicable)::INTEGER AS not_applicable,
-                   sum(s.open_gaps)::INTEGER AS open_gaps
-            FROM sections s JOIN catalog_section cs USING (section)
-            GROUP BY s.section ORDER BY any_value(cs.ord)""",
-        params,
-    )
+    with view_rows(con, assessment_ids) as given:
+        return frame(
+            con,
+            f"""WITH {given}
+                SELECT s.section, any_value(cs.title) AS section_title, any_value(s.kind) AS kind,
+                       round(avg(s.maturity), {DECIMALS}) AS maturity, {level_sql("avg(s.maturity)")} AS maturity_level,
+                       round(avg(s.target), {DECIMALS}) AS target, round(avg(s.gap), {DECIMALS}) AS gap,
+                       round(min(s.maturity), {DECIMALS}) AS min_maturity, round(max(s.maturity), {DECIMALS}) AS max_maturity,
+                       count(s.maturity)::INTEGER AS units_scored,
+                       round(sum(s.assessed) / nullif(sum(s.applicable), 0), {DECIMALS}) AS completeness,
+                       round(sum(s.implemented) / nullif(sum(s.applicable), 0), {DECIMALS}) AS coverage,
+                       round(sum(s.partial) / nullif(sum(s.applicable), 0), {DECIMALS}) AS partial_share,
+                       sum(s.applicable)::INTEGER AS applicable, sum(s.implemented)::INTEGER AS implemented,
+                       sum(s.partial)::INTEGER AS partial, sum(s.missing)::INTEGER AS missing,
+                       sum(s.not_assessed)::INTEGER AS not_assessed, sum(s.not_applicable)::INTEGER AS not_applicable,
+                       sum(s.open_gaps)::INTEGER AS open_gaps
+                FROM sections s JOIN catalog_section cs USING (section)
+                GROUP BY s.section ORDER BY any_value(cs.ord)""",
+        )
 
 
 def organisation_summary(con: duckdb.DuckDBPyConnection, assessment_ids: Selection) -> dict[str, float | int | None]:
     """Headline figures across the chosen assessments (each unit counts once in the maturity means); each
     maturity `x` has its level `x_level`, from the unrounded mean."""
-    cte, params = items_cte(assessment_ids)
-    pooled = frame(
-        con,
-        f"""WITH {cte}
-            SELECT round(count(*) FILTER (WHERE kind = 'annex_a' AND state = 'implemented')
-                         / nullif(count(*) FILTER (WHERE kind = 'annex_a' AND applicable), 0), {DECIMALS}) AS annex_coverage,
-                   round(count(*) FILTER (WHERE kind = 'annex_a' AND state = 'partial')
-                         / nullif(count(*) FILTER (WHERE kind = 'annex_a' AND applicable), 0), {DECIMALS}) AS annex_partial_share,
-                   round(count(*) FILTER (WHERE applicable AND maturity IS NOT NULL)
-                         / nullif(count(*) FILTER (WHERE applicable), 0), {DECIMALS}) AS completeness,
-                   count(*) FILTER (WHERE gap > 0) AS open_gaps,
-                   count(DISTINCT assessment_id) AS assessments, count(DISTINCT unit) AS units
-            FROM items""",
-        params,
-    ).iloc[0]
-    return {
-        **_raw_means(con, assessment_ids),
-        "annex_coverage": _num(pooled["annex_coverage"]),
-        "annex_partial_share": _num(pooled["annex_partial_share"]),
-        "completeness": _num(pooled["completeness"]),
-        "open_gaps": int(pooled["open_gaps"]),
-        "assessments": int(pooled["assessments"]),
-        "units": int(pooled["units"]),
-    }
-
-
-def _raw_means(con: duckdb.DuckDBPyConnection, assessment_ids: Selection) -> dict[str, float | int | None]:
-    """Mean over views of the unrounded clause / Annex A / overall maturity, rounded once; and their levels."""
-    cte, params = items_cte(assessment_ids)
-    row = frame(
-        con,
-        f"""WITH {cte}, {SECTIONS_CTE}, {ASSESSMENTS_CTE}
-            SELECT round(avg(clause_maturity), {DECIMALS}) AS clause_maturity,
-                   {level_sql("avg(clause_maturity)")} AS clause_maturity_level,
-                   round(avg(annex_maturity), {DECIMALS}) AS annex_maturity,
-                   {level_sql("avg(annex_maturity)")} AS annex_maturity_level,
-                   round(avg(overall), {DECIMALS}) AS overall_maturity, {level_sql("avg(overall)")} AS overall_maturity_level
-            FROM assessments""",
-        params,
-    ).iloc[0]
+    with view_rows(con, assessment_ids) as given:
+        row = frame(
+            con,
+            f"""WITH {given}, {ASSESSMENTS_CTE},
+                means AS (
+                    SELECT round(avg(clause_maturity), {DECIMALS}) AS clause_maturity,
+                           {level_sql("avg(clause_maturity)")} AS clause_maturity_level,
+                           round(avg(annex_maturity), {DECIMALS}) AS annex_maturity,
+                           {level_sql("avg(annex_maturity)")} AS annex_maturity_level,
+                           round(avg(overall), {DECIMALS}) AS overall_maturity,
+                           {level_sql("avg(overall)")} AS overall_maturity_level
+                    FROM assessments),
+                counts AS (
+                    SELECT round(sum(annex_implemented) / nullif(sum(annex_applicable), 0), {DECIMALS}) AS annex_coverage,
+                           round(sum(annex_partial) / nullif(sum(annex_applicable), 0), {DECIMALS}) AS annex_partial_share,
+                           round(sum(assessed) / nullif(sum(applicable), 0), {DECIMALS}) AS completeness,
+                           coalesce(sum(open_gaps), 0) AS open_gaps,
+                           count(DISTINCT assessment_id) AS assessments, count(DISTINCT unit) AS units
+                    FROM pooled)
+                SELECT * FROM means, counts""",
+        ).iloc[0]
     out: dict[str, float | int | None] = {}
     for name in ("clause_maturity", "annex_maturity", "overall_maturity"):
         out[name] = _num(row[name])
         out[f"{name}_level"] = None if pd.isna(row[f"{name}_level"]) else int(row[f"{name}_level"])
-    return out
+    return {
+        **out,
+        "annex_coverage": _num(row["annex_coverage"]),
+        "annex_partial_share": _num(row["annex_partial_share"]),
+        "completeness": _num(row["completeness"]),
+        "open_gaps": int(row["open_gaps"]),
+        "assessments": int(row["assessments"]),
+        "units": int(row["units"]),
+    }
+
+
+def view_parts(con: duckdb.DuckDBPyConnection, assessment_ids: Selection | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What every figure over sections and views is made of, unrounded: the `sections` rows (SECTIONS_CTE, one per
+    view and section) and the item counts pooled per assessment and view (`pooled`). `section_scores`,
+    `organisation_sections`, `organisation_summary` and `analytics.ranking` are one SQL aggregate over these; in
+    the dashboard they are composed of one cached part per unit (`versions.by_unit`), so that an answer recomputes
+    the part of its unit only."""
+    cte, params = items_cte(assessment_ids)
+    sections = frame(con, f"WITH {cte}, {SECTIONS_CTE} SELECT * FROM sections", params)
+    pooled = frame(
+        con,
+        f"""WITH {cte}
+            SELECT assessment_id, view_id, any_value(unit) AS unit,
+                   count(*) FILTER (WHERE kind = 'annex_a' AND state = 'implemented') AS annex_implemented,
+                   count(*) FILTER (WHERE kind = 'annex_a' AND state = 'partial') AS annex_partial,
+                   count(*) FILTER (WHERE kind = 'annex_a' AND applicable) AS annex_applicable,
+                   count(*) FILTER (WHERE applicable AND maturity IS NOT NULL) AS assessed,
+                   count(*) FILTER (WHERE applicable) AS applicable,
+                   count(*) FILTER (WHERE gap > 0) AS open_gaps
+            FROM items GROUP BY assessment_id, view_id""",
+        params,
+    )
+    return sections, pooled
+
+
+def register(con: duckdb.DuckDBPyConnection, name: str, rows: pd.DataFrame) -> None:
+    """Make `rows` readable by SQL as `name` (`unregister` when done): DuckDB reads it as Arrow (its text columns
+    are Arrow already: twice as fast as scanning the frame), a PostgreSQL connection copies it to a temporary table."""
+    if isinstance(con, duckdb.DuckDBPyConnection):
+        con.register(name, pa.Table.from_pandas(rows, preserve_index=False))
+    else:
+        con.register(name, rows)
+
+
+@contextmanager
+def view_rows(con: duckdb.DuckDBPyConnection, assessment_ids: Selection | None) -> Iterator[str]:
+    """The CTEs `sections` and `pooled` of the selection (`view_parts`, composed per unit inside a cached read),
+    for one aggregate over them; the frames are registered on the connection while it runs."""
+    picks = None if assessment_ids is None else list(assessment_ids)
+    frames = view_parts(con, picks) if not picks else versions.by_unit(con, view_parts, picks)
+    names = [f"aims_{kind}_{uuid.uuid4().hex}" for kind in ("sections", "pooled")]
+    for name, rows in zip(names, frames, strict=True):
+        register(con, name, rows)
+    try:
+        yield f"sections AS (SELECT * FROM {names[0]}), pooled AS (SELECT * FROM {names[1]})"
+    finally:
+        for name in names:
+            con.unregister(name)
 
 
 def _num(value: object) -> float | None:

@@ -44,7 +44,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 __all__ = [
     "DEPENDS",
@@ -114,13 +116,22 @@ class Fingerprints:
     unit_of: Mapping[int, int]
     whole: str
     _by_unit: Mapping[int, tuple[int, ...]] = field(default_factory=dict, repr=False)
+    _keys: dict[tuple[int, ...], str] = field(default_factory=dict, repr=False, compare=False)  # units(), computed once
 
     def given(self, ids: Sequence[int]) -> str:
         """Key of a read of these assessments (and the common tables)."""
         return _digest(self.common, [(a, self.assessments.get(a, -1)) for a in sorted(set(ids))])
 
     def units(self, ids: Sequence[int]) -> str:
-        """Key of a read of these assessments' units: every round of each of them."""
+        """Key of a read of these assessments' units: every round of each of them (remembered: every composed read
+        of a rerun asks it for the same 500 units)."""
+        asked = tuple(ids)
+        known = self._keys.get(asked)
+        if known is None:
+            known = self._keys[asked] = self._units(ids)
+        return known
+
+    def _units(self, ids: Sequence[int]) -> str:
         units = sorted({self.unit_of[a] for a in ids if a in self.unit_of})
         every = sorted({a for u in units for a in self._by_unit.get(u, ())} | set(ids))
         return _digest("units", self.given(every))
@@ -217,6 +228,7 @@ def forget(path: str | None = None) -> None:
             _known.pop(path, None)
     with _parts_lock:
         _parts.clear()
+        _composed.clear()
 
 
 # --- which assessments a reader's arguments name ---------------------------------------------------------
@@ -354,21 +366,33 @@ def by_unit(con: duckdb.DuckDBPyConnection, function: Callable[..., tuple[pd.Dat
             *args: Any, **kwargs: Any) -> tuple[pd.DataFrame, ...]:
     """`function(con, picks, ...)` -> frames with an `assessment_id` column, composed of one part per unit (rows
     in the order of the picks' units), each part reused while none of that unit's rounds changed. The units
-    whose part is missing are computed in one call and split. Outside a cached read: one call for all."""
+    whose part is missing are computed in one call and split. Outside a cached read: one call for all.
+
+    The last composition of the same read is remembered: when a few units' parts changed since (an answer), the
+    new one is the old one with those units' rows replaced (a few slices joined, not 500 parts). The frames
+    returned are shared with that memory: add columns to them, never change their values in place."""
     state = _reading.get()
     chosen = list(picks)
-    if state is None or picked_ids([chosen], {}) is None:
+    if state is None or not chosen or picked_ids([chosen], {}) is None:
         return function(con, chosen, *args, **kwargs)
     unit_of = state.found.unit_of
     groups: dict[int, list[Any]] = {}
     for pick in chosen:
         assessment = pick if isinstance(pick, int) else pick[0]
         groups.setdefault(unit_of.get(assessment, -assessment), []).append(pick)
-    out: dict[int, tuple[_Columns, ...]] = {}
-    missing: dict[int, tuple[Any, ...]] = {}
+    name, frozen_args, frozen_kwargs = _name(function), _frozen(args), _frozen(kwargs)
+    keys: dict[int, tuple[Any, ...]] = {}
     for unit, unit_picks in groups.items():
         ids = sorted({p if isinstance(p, int) else p[0] for p in unit_picks})
-        key = (_name(function), _frozen(unit_picks), _frozen(args), _frozen(kwargs), state.found.units(ids))
+        keys[unit] = (name, tuple(unit_picks), frozen_args, frozen_kwargs, state.found.units(ids))
+    family = (name, frozen_args, frozen_kwargs, tuple(groups))
+    with _parts_lock:
+        before = _composed.get(family)
+    if before is not None and before.keys == keys:
+        return tuple(f.copy(deep=False) for f in before.frames)
+    out: dict[int, tuple[_Columns, ...]] = {}
+    missing: dict[int, tuple[Any, ...]] = {}
+    for unit, key in keys.items():
         hit, value = _lookup(key, state)
         if hit:
             out[unit] = value
@@ -378,32 +402,126 @@ def by_unit(con: duckdb.DuckDBPyConnection, function: Callable[..., tuple[pd.Dat
         computed = function(con, [p for u in missing for p in groups[u]], *args, **kwargs)
         unit_per_assessment = {(p if isinstance(p, int) else p[0]): u for u in missing for p in groups[u]}
         split: dict[int, list[_Columns]] = {u: [] for u in missing}
-        for frame in computed:
-            owner = frame["assessment_id"].map(unit_per_assessment).to_numpy()
-            for unit in missing:
-                split[unit].append(_Columns(frame[owner == unit]))
+        for frame in computed:  # each unit's rows: one stable sort by unit, then slices of the sorted columns
+            position = {u: n for n, u in enumerate(missing)}
+            owner = np.array([position[unit_per_assessment[int(a)]] for a in frame["assessment_id"]], dtype=np.int64)
+            order = np.argsort(owner, kind="stable")
+            whole = _Columns(frame.take(order))
+            bounds = np.searchsorted(owner[order], np.arange(len(missing) + 1))
+            for n, unit in enumerate(missing):
+                split[unit].append(whole.slice(int(bounds[n]), int(bounds[n + 1])))
         for unit, key in missing.items():
             out[unit] = tuple(split[unit])
             state.pending[key] = out[unit]
-    parts = [out[u] for u in groups]
-    return tuple(_Columns.stack([p[n] for p in parts]) for n in range(len(parts[0])))
+    units = list(groups)
+    changed = [u for u in units if before is None or before.keys.get(u) != keys[u]]
+    lengths = [np.array([len(out[u][n]) for u in units], dtype=np.int64) for n in range(len(out[units[0]]))]
+    if before is not None and len(changed) <= max(1, len(units) // 8):  # a few units changed: splice them in
+        frames = tuple(_Columns.stack(before.spliced(n, [out[u][n] if u in changed else None for u in units]))
+                       for n in range(len(lengths)))
+    else:
+        frames = tuple(_Columns.stack([out[u][n] for u in units]) for n in range(len(lengths)))
+    with _parts_lock:
+        _composed[family] = _Composition(keys, frames, [np.concatenate([[0], np.cumsum(n)]) for n in lengths])
+        _composed.move_to_end(family)
+        while len(_composed) > _COMPOSED_LIMIT:
+            _composed.popitem(last=False)
+    return tuple(f.copy(deep=False) for f in frames)
+
+
+_COMPOSED_LIMIT = 64  # compositions remembered (one per read and selection; ~13,000 rows for a plan of 500 units)
+
+
+@dataclass
+class _Composition:
+    """A composed read: each unit's part key (in the units' order), the frames, and where each unit's rows start."""
+
+    keys: dict[int, tuple[Any, ...]]
+    frames: tuple[pd.DataFrame, ...]
+    starts: list[np.ndarray]
+
+    def spliced(self, n: int, new: Sequence[_Columns | None]) -> list[_Columns]:
+        """Frame `n` as pieces: runs of unchanged units' rows sliced from it, and the new parts (`new[i]`, None for
+        a unit unchanged) between them."""
+        pieces: list[_Columns] = []
+        run_from = 0
+        starts = self.starts[n]
+        for i, part in enumerate(new):
+            if part is None:
+                continue
+            if run_from < i:
+                pieces.append(_Columns.rows(self.frames[n], int(starts[run_from]), int(starts[i])))
+            pieces.append(part)
+            run_from = i + 1
+        if run_from < len(new):
+            pieces.append(_Columns.rows(self.frames[n], int(starts[run_from]), int(starts[len(new)])))
+        return pieces
+
+
+_composed: OrderedDict[tuple[Any, ...], _Composition] = OrderedDict()
 
 
 class _Columns:
     """A part of a frame kept as its column arrays: composing 500 units' parts is one concatenation per column
-    (pandas.concat of 500 frames costs ~20 times as much)."""
+    (pandas.concat of 500 frames costs ~20 times as much). A column of a numpy type is kept as its ndarray (joined
+    by numpy.concatenate), any other as its pandas array; each with a key of its type, compared cheaply (comparing
+    500 pandas dtypes per column cost more than joining the arrays)."""
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self.names = list(frame.columns)
-        self.arrays = [frame[c].array for c in self.names]
+        self.arrays = [frame[c].to_numpy() if isinstance(frame[c].dtype, np.dtype) else frame[c].array
+                       for c in self.names]
+        self.kinds = [a.dtype.str if isinstance(a, np.ndarray) else repr(a.dtype) for a in self.arrays]
+
+    def slice(self, start: int, stop: int) -> _Columns:
+        """Rows `start` to `stop`, as views of these arrays."""
+        out = _Columns.__new__(_Columns)
+        out.names, out.kinds = self.names, self.kinds
+        out.arrays = [a[start:stop] for a in self.arrays]
+        return out
+
+    def __len__(self) -> int:
+        return len(self.arrays[0]) if self.arrays else 0
+
+    @staticmethod
+    def rows(frame: pd.DataFrame, start: int, stop: int) -> _Columns:
+        """Rows `start` to `stop` of a composed frame, as a part (views of its arrays, no copy)."""
+        return _Columns(frame).slice(start, stop)
 
     @staticmethod
     def stack(parts: Sequence[_Columns]) -> pd.DataFrame:
         data = {}
         for n, name in enumerate(parts[0].names):
-            arrays = [p.arrays[n] for p in parts]
-            if all(a.dtype == arrays[0].dtype for a in arrays):
-                data[name] = type(arrays[0])._concat_same_type(arrays)
-            else:  # a column typed differently in two parts (e.g. all empty in one): pandas finds the common type
-                data[name] = pd.concat([pd.Series(a) for a in arrays], ignore_index=True).array
+            data[name] = _Columns._concat([p.arrays[n] for p in parts], [p.kinds[n] for p in parts])
         return pd.DataFrame(data, columns=parts[0].names)
+
+    @staticmethod
+    def _join(arrays: Sequence[Any]) -> Any:
+        """Arrays of one type joined, as a pandas array of that type (an ndarray of objects is not inferred again)."""
+        if isinstance(arrays[0], np.ndarray):
+            return pd.array(np.concatenate(arrays), dtype=arrays[0].dtype, copy=False)
+        joined = type(arrays[0])._concat_same_type(arrays)
+        if isinstance(joined, pd.arrays.ArrowStringArray) and joined._pa_array.num_chunks > 1:
+            # one chunk, not one per part: 500 chunks made every later read of the column (and each splice) slower
+            joined = type(joined)(pa.chunked_array([joined._pa_array.combine_chunks()]), dtype=joined.dtype)
+        return joined
+
+    @staticmethod
+    def _concat(arrays: Sequence[Any], kinds: Sequence[str]) -> Any:
+        if kinds.count(kinds[0]) == len(kinds):
+            return _Columns._join(arrays)
+        # a column typed differently in some parts (e.g. all empty in one): one concatenation per type (and per
+        # empty / all-missing, which pandas weighs apart when it finds the common type), pandas finds the common type
+        # of those few, and the rows are put back in the parts' order (a Series for each of 500 parts, or a cast of
+        # each, cost a second)
+        groups: dict[tuple[str, bool, bool], list[int]] = {}
+        for n, (kind, a) in enumerate(zip(kinds, arrays, strict=True)):
+            groups.setdefault((kind, len(a) == 0, bool(pd.isna(a).all())), []).append(n)
+        combined = pd.concat([pd.Series(_Columns._join([arrays[n] for n in same])) for same in groups.values()],
+                             ignore_index=True).array
+        lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+        joined = np.concatenate([np.array(same, dtype=np.int64) for same in groups.values()])  # parts as combined
+        first_row = np.empty(len(arrays), dtype=np.int64)
+        first_row[joined] = np.cumsum(lengths[joined]) - lengths[joined]  # where each part's rows are in `combined`
+        shift = first_row - (np.cumsum(lengths) - lengths)  # ... and where they go
+        return combined.take(np.arange(int(lengths.sum())) + np.repeat(shift, lengths))
