@@ -220,6 +220,22 @@ class Result:
     errors: list[str]
 
 
+def _results(saves: list[Saves], own: dict[int, int], problems: list[str], wall: float) -> list[Result]:
+    """The table's rows: own rounds and the shared round, each with its attempts, latencies, waits and the answers
+    `verify` found lost (its problems name the shared round's)."""
+    results = []
+    for variant, chosen in (("own rounds", [s for s in saves if s.writer in own]),
+                            ("same round", [s for s in saves if s.writer not in own])):
+        if not chosen:
+            continue
+        lost = sum(1 for p in problems if p.startswith("shared") == (variant == "same round"))
+        attempted = sum(len(s.latencies) for s in chosen)
+        results.append(Result(variant, len(chosen), attempted, attempted - lost, lost,
+                              [x for s in chosen for x in s.latencies], sum(s.waits for s in chosen), wall,
+                              [e for s in chosen for e in s.errors]))
+    return results
+
+
 def verify(path: Path, saves: list[Saves], own: dict[int, int], shared: int | None,
            scope: str) -> tuple[int, int, list[str]]:
     """(saved, lost, problems), read from the database: see the module's docstring."""
@@ -279,26 +295,10 @@ def bench(base: Path, writers: int, same_round: int, think: float, mode: str, sc
         jobs += [(writers + k, shared, True) for k in range(same_round)] if shared is not None else []
         saves, wall = run_writers(path, jobs, think, mode, scope)
         own = dict(enumerate(own_rounds))
-        saved, lost, problems = verify(path, saves, own, shared, scope)
+        saved, _, problems = verify(path, saves, own, shared, scope)
         for line in problems[:10]:
             print("  LOST " + line, file=sys.stderr)
-        results = []
-        for variant, chosen in (("own rounds", [s for s in saves if s.writer in own]),
-                                ("same round", [s for s in saves if s.writer not in own])):
-            if not chosen:
-                continue
-            attempted = sum(len(s.latencies) for s in chosen)
-            results.append(Result(variant, len(chosen), attempted, 0, 0, [x for s in chosen for x in s.latencies],
-                                  sum(s.waits for s in chosen), wall, [e for s in chosen for e in s.errors]))
-        # saved/lost are read from the database for both variants together; split them by attempts
-        own_attempts = results[0].attempted if results and results[0].variant == "own rounds" else 0
-        own_lost = sum(1 for p in problems if not p.startswith("shared"))
-        for result in results:
-            if result.variant == "own rounds":
-                result.lost, result.saved = own_lost, own_attempts - own_lost
-            else:
-                result.lost = lost - own_lost
-                result.saved = result.attempted - result.lost
+        results = _results(saves, own, problems, wall)
         assert sum(r.saved for r in results) == saved
         return results
     finally:
@@ -411,17 +411,7 @@ def bench_server(server: _Server, writers: int, same_round: int, think: float, s
         _, _, problems = verify(url, saves, own, shared, scope)  # type: ignore[arg-type]
         for line in problems[:10]:
             print("  LOST " + line, file=sys.stderr)
-        results = []
-        for variant, chosen in (("own rounds", [s for s in saves if s.writer in own]),
-                                ("same round", [s for s in saves if s.writer not in own])):
-            if not chosen:
-                continue
-            lost = sum(1 for p in problems if p.startswith("shared") == (variant == "same round"))
-            attempted = sum(len(s.latencies) for s in chosen)
-            results.append(Result(variant, len(chosen), attempted, attempted - lost, lost,
-                                  [x for s in chosen for x in s.latencies], 0, wall,
-                                  [e for s in chosen for e in s.errors]))
-        return results
+        return _results(saves, own, problems, wall)
     finally:
         server._drop(url)
 
