@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -30,8 +31,8 @@ import pandas as pd
 from dashboard import pg_changes
 from dashboard.sql_dialect import COMPAT_SQL, to_postgres
 
-__all__ = ["PgConnection", "ServerError", "change_token", "connect", "is_url", "lock_in_transaction", "prepare",
-           "redact_url"]
+__all__ = ["PgConnection", "ServerError", "change_token", "connect", "is_url", "prepare", "redact_url",
+           "step_lock"]
 
 _IDLE_PER_URL = 8
 _ADVISORY_KEY = 42_001  # serialises the compatibility functions and migrations between processes
@@ -343,14 +344,22 @@ def connect(url: str) -> PgConnection:
 ROUND_REVIEW_LOCK = 42_002
 
 
-def lock_in_transaction(con: Any, kind: int, key: int) -> None:
-    """On a server, inside a transaction: wait for, then hold until it ends, the lock (kind, key) that the same step
-    of every other process takes too, so that a check-then-write step (a review's state, then its change) never
-    interleaves with another's; what it reads after the lock is what the other committed (read committed). On a
-    DuckDB file, nothing: its writers are the sessions of one process, which a lock in that process serialises
-    (`review._one_step`)."""
-    if isinstance(con, PgConnection):
-        con.execute("SELECT pg_advisory_xact_lock(?::INTEGER, ?::INTEGER)", [int(kind), int(key)])
+@contextmanager
+def step_lock(con: Any, kind: int, key: int) -> Iterator[None]:
+    """On a server, around a transaction: wait for, and hold until the block ends, the lock (kind, key) that the
+    same step of every other process takes too, so that a check-then-write step (a review's state, then its change)
+    never interleaves with another's. The lock is the session's, taken *before* the transaction begins: a
+    transaction is a snapshot (repeatable read) taken at its first statement, so a lock waited for inside it would
+    still read the state from before the other step committed. On a DuckDB file, nothing: its writers are the
+    sessions of one process, which a lock in that process serialises (`review._one_step`)."""
+    if not isinstance(con, PgConnection):
+        yield
+        return
+    con.execute("SELECT pg_advisory_lock(?::INTEGER, ?::INTEGER)", [int(kind), int(key)])
+    try:
+        yield
+    finally:
+        con.execute("SELECT pg_advisory_unlock(?::INTEGER, ?::INTEGER)", [int(kind), int(key)])
 
 
 def prepare(con: PgConnection, migrate: Any) -> None:

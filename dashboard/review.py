@@ -104,8 +104,7 @@ def _one_step(con: duckdb.DuckDBPyConnection, assessment_id: int) -> Iterator[No
     that state no longer allows it. On a server the steps of every process wait for each other (an advisory lock per
     round); on a DuckDB file, whose writers are the sessions of one process, those sessions do."""
     if isinstance(con, pg.PgConnection):
-        with transaction(con):
-            pg.lock_in_transaction(con, pg.ROUND_REVIEW_LOCK, int(assessment_id))
+        with pg.step_lock(con, pg.ROUND_REVIEW_LOCK, int(assessment_id)), transaction(con):
             yield
         return
     with _STEPS, transaction(con):
