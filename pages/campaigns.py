@@ -83,11 +83,12 @@ ui.table(views.board_view(kept), key="board", labels=views.BOARD_LABELS, widths=
          overrides={"link": st.column_config.LinkColumn(views.BOARD_LABELS["link"], display_text="open")})
 overdue = ui.query(campaigns.overdue, chosen, today=today)
 cols = st.columns(3)  # the board as shown (filtered), formula-safe, human headers (etl/campaign_exports.py)
-cols[0].download_button("Board (CSV)", lambda: exports.board_csv(kept), "campaign-board.csv", key="board_csv")
+cols[0].download_button("Board (CSV)", lambda: exports.board_csv(kept), "campaign-board.csv", key="board_csv",
+                        on_click="ignore")
 cols[1].download_button("Board (XLSX)", lambda: exports.board_xlsx(kept, listed[listed["id"] == chosen].iloc[0]),
-                        "campaign-board.xlsx", key="board_xlsx")
+                        "campaign-board.xlsx", key="board_xlsx", on_click="ignore")
 cols[2].download_button("Overdue units (CSV)", lambda: exports.overdue_csv(overdue), "campaign-overdue.csv",
-                        key="overdue_csv", disabled=overdue.empty)
+                        key="overdue_csv", disabled=overdue.empty, on_click="ignore")
 st.plotly_chart(campaign_charts.progress_chart(ui.query(campaigns.progress_over_time, chosen, today=today),
                                                title=f"Progress over time · {names[chosen]}"), key="progress")
 
