@@ -56,10 +56,13 @@ def summary_change(
     # each side reused in the dashboard while its own rounds are unchanged: the earlier rounds stay warm while
     # a campaign's new rounds are answered
     now = dict(versions.part(con, organisation_summary, picks))
-    matched, before = selection.previous(con, picks)
+    # the earlier rounds are found from the rounds' dates alone: reused however many answers arrive
+    matched, before, every = versions.part(con, selection.previous_rounds, picks, depends="common")
     if not before:
         return now, None
-    after, earlier = versions.part(con, organisation_summary, matched), versions.part(con, organisation_summary, before)
+    # every unit and scope has an earlier round (a campaign's second round): the "after" side is the picks themselves
+    after = now if every else versions.part(con, organisation_summary, matched)
+    earlier = versions.part(con, organisation_summary, before)
     change: dict[str, float | int | None] = {}
     for name in CHANGED:
         a, b = after[name], earlier[name]

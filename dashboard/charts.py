@@ -219,6 +219,8 @@ def heatmap(sections: pd.DataFrame, *, order: list[str] | None = None, title: st
     full = _names(sections) if not items else {}
     ticks = [full.get(c, html.escape(str(c))) for c in columns]  # the sections' names, slanted: 16 never fit level
     hover = [[full.get(c, html.escape(str(c))) for c in columns] for _ in range(len(table.index))]
+    # numpy arrays, not lists of lists: Plotly checks a list cell by cell (0.1 s for 500 units on every rerun)
+    text, hover = np.array(text, dtype=str).reshape(z.shape), np.array(hover, dtype=str).reshape(z.shape)
     row_height, cell_font = (44, 18) if large else (28, 11)
     figure = go.Figure(go.Heatmap(
         z=z, x=columns, y=safe(table.index), text=text, texttemplate="%{text}", textfont={"size": cell_font},

@@ -15,10 +15,10 @@ import math
 import duckdb
 import pandas as pd
 
-from dashboard import settings
+from dashboard import settings, versions
 from dashboard.db import frame
-from dashboard.scoring import Selection, items_cte
-from dashboard.selection import COVERS, LATEST, final_only, values_sql
+from dashboard.scoring import Selection, view_rows
+from dashboard.selection import COVERS, LATEST, Pick, final_only, values_sql
 
 __all__ = ["DRAFT_MARK", "FINAL_ONLY_NOTE", "draft_threshold", "drafts", "drafts_text", "marked", "notes", "rounds_text", "rounds_used"]
 
@@ -83,18 +83,24 @@ def drafts(con: duckdb.DuckDBPyConnection, picks: Selection, threshold: float | 
     """The draft rounds of the selection whose selected answers are less complete than `threshold` (default:
     `draft_threshold()`): unit, round, completeness (unrounded), least complete first."""
     threshold = draft_threshold() if threshold is None else threshold
-    cte, params = items_cte(list(picks))
-    return frame(
-        con,
-        f"""WITH {cte},
-            drafts AS (
-                SELECT any_value(unit) AS unit, any_value(assessment) AS round, assessment_id,
-                       coalesce(count(*) FILTER (WHERE applicable AND maturity IS NOT NULL)
-                                / nullif(count(*) FILTER (WHERE applicable), 0), 0) AS completeness
-                FROM items WHERE status = 'draft' GROUP BY assessment_id)
-            SELECT * FROM drafts WHERE completeness < ? ORDER BY completeness, lower(unit)""",
-        [*params, threshold],
-    )
+    # in the dashboard: the counts per round come from the selection's parts composed per unit (`view_rows`), and
+    # the result is reused by the other reads of the same rerun (the notes and the draft markers)
+    return versions.part(con, _drafts, list(picks), threshold).copy()  # a copy: the part is shared
+
+
+def _drafts(con: duckdb.DuckDBPyConnection, picks: list[Pick], threshold: float) -> pd.DataFrame:
+    with view_rows(con, picks) as given:
+        return frame(
+            con,
+            f"""WITH {given},
+                drafts AS (
+                    SELECT any_value(u.name) AS unit, any_value(a.label) AS round, p.assessment_id,
+                           coalesce(sum(p.assessed) / nullif(sum(p.applicable), 0), 0)::DOUBLE AS completeness
+                    FROM pooled p JOIN assessment a ON a.id = p.assessment_id JOIN unit u ON u.id = a.unit_id
+                    WHERE a.status = 'draft' GROUP BY p.assessment_id)
+                SELECT * FROM drafts WHERE completeness < ? ORDER BY completeness, lower(unit)""",
+            [threshold],
+        )
 
 
 def drafts_text(found: pd.DataFrame, threshold: float | None = None) -> str:
@@ -119,7 +125,8 @@ def notes(con: duckdb.DuckDBPyConnection, picks: Selection, round_label: str | N
     """The lines a management view shows beside its figures: the rounds used (for Latest per unit) and the
     drafts marked provisional (empty lines left out)."""
     chosen = list(picks)
-    lines = [rounds_text(rounds_used(con, chosen)) if round_label in (LATEST, None) else "",
+    # the rounds used read the rounds alone (labels, dates): reused in the dashboard however many answers arrive
+    lines = [rounds_text(versions.part(con, rounds_used, chosen, depends="common")) if round_label in (LATEST, None) else "",
              drafts_text(drafts(con, chosen)),
              FINAL_ONLY_NOTE if round_label in (LATEST, None) and final_only(con) else ""]
     return [line for line in lines if line]

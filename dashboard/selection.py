@@ -27,7 +27,7 @@ from dashboard.access import Principal, units_sql
 from dashboard.db import frame
 
 __all__ = ["ALL_ROUNDS", "FINAL_ONLY_KEY", "KINDS", "LATEST", "Pick", "assessment_ids", "final_only", "parts",
-           "previous", "select_assessments", "values_sql", "view_count"]
+           "previous", "previous_rounds", "select_assessments", "values_sql", "view_count"]
 
 LATEST = "Latest per unit"
 ALL_ROUNDS = "All rounds"
@@ -151,9 +151,17 @@ def previous(con: duckdb.DuckDBPyConnection, picks: Iterable[Pick]) -> tuple[lis
     parts). Each side groups a unit's parts under one view, so that each unit counts once on both sides.
     With the setting "management views show finalised rounds only" on, the earlier round is the newest earlier
     *finalised* one (the picks themselves count whatever their status)."""
+    now, before, _ = previous_rounds(con, picks)
+    return now, before
+
+
+def previous_rounds(con: duckdb.DuckDBPyConnection, picks: Iterable[Pick]) -> tuple[list[Pick], list[Pick], bool]:
+    """`previous`, and whether every part of the picks has an earlier round (then the first list takes the same
+    answers as the picks themselves, and figures over it equal the picks' own). It reads the rounds only (dates,
+    scopes, statuses), never their answers."""
     values = values_sql(picks)
     if not values:
-        return [], []
+        return [], [], True
     only_final = "WHERE a.status = 'final' OR a.id IN (SELECT assessment_id FROM pick)" if final_only(con) else ""
     found = frame(
         con,
@@ -166,9 +174,11 @@ def previous(con: duckdb.DuckDBPyConnection, picks: Iterable[Pick]) -> tuple[lis
             SELECT p.assessment_id, h.kind, p.view_id, h.previous_id,
                    max(h.previous_id) OVER (PARTITION BY p.view_id) AS previous_view
             FROM pick p JOIN history h ON h.id = p.assessment_id AND (p.kind IS NULL OR p.kind = h.kind)
-            WHERE h.previous_id IS NOT NULL
             ORDER BY p.assessment_id, h.kind""",
     )
+    total = len(found)
+    found = found[found["previous_id"].notna()]
+    every = len(found) == total
     now: list[Pick] = [(int(r.assessment_id), str(r.kind), int(r.view_id)) for r in found.itertuples()]
     before: list[Pick] = [(int(r.previous_id), str(r.kind), int(r.previous_view)) for r in found.itertuples()]
-    return now, before
+    return now, before, every

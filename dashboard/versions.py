@@ -347,13 +347,16 @@ def _lookup(key: tuple[Any, ...], state: _Reading) -> tuple[bool, Any]:
 
 def part(con: duckdb.DuckDBPyConnection, function: Callable[..., Any], picks: Sequence[Any], *args: Any,
          depends: str = "given", **kwargs: Any) -> Any:
-    """`function(con, picks, *args, **kwargs)`, reused from an earlier cached read while the assessments it
-    reads (`depends`: "given" or "units") are unchanged. The result is shared: do not change it."""
+    """`function(con, picks, *args, **kwargs)`, reused from an earlier cached read while what it reads is
+    unchanged (`depends`: "given", the picks' assessments; "units", every round of their units; "common", only the
+    common tables, e.g. the rounds' dates and statuses, whatever answers arrive). The result is shared: do not
+    change it."""
     state = _reading.get()
     ids = picked_ids([list(picks)], {})
     if state is None or ids is None:
         return function(con, picks, *args, **kwargs)
-    version = state.found.given(ids) if depends == "given" else state.found.units(ids)
+    version = {"given": state.found.given, "units": state.found.units,
+               "common": lambda _: _digest("common", state.found.common)}[depends](ids)
     key = (_name(function), _frozen(list(picks)), _frozen(args), _frozen(kwargs), version)
     hit, value = _lookup(key, state)
     if not hit:

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from dashboard import analytics, scoring, store, versions
+from dashboard import analytics, provenance, scoring, selection, store, versions
 from dashboard.db import connect, frame
 from dashboard.scoring import ASSESSMENTS_CTE, DECIMALS, SECTIONS_CTE, items_cte, level_sql
 from tests.principals import ADMIN
@@ -50,7 +50,20 @@ def _reads(con: duckdb.DuckDBPyConnection, picks: list) -> dict[str, object]:
         "ranking": analytics.ranking(con, picks),
         "largest_gaps": analytics.largest_gaps(con, picks, 10),
         "largest_clause_gaps": analytics.largest_gaps(con, picks, 3, "clause"),
+        "drafts": provenance.drafts(con, picks, 1.0),  # every draft under 100% complete
+        "notes": provenance.notes(con, picks),
     }
+
+
+def _whole_sql_drafts(con: duckdb.DuckDBPyConnection, picks: list) -> pd.DataFrame:
+    """The drafts under 100% complete, counted straight over the items of every unit (no parts)."""
+    cte, _ = items_cte(picks)
+    return frame(con, f"""WITH {cte},
+        d AS (SELECT any_value(unit) AS unit, any_value(assessment) AS round, assessment_id,
+                     coalesce(count(*) FILTER (WHERE applicable AND maturity IS NOT NULL)
+                              / nullif(count(*) FILTER (WHERE applicable), 0), 0) AS completeness
+              FROM items WHERE status = 'draft' GROUP BY assessment_id)
+        SELECT * FROM d WHERE completeness < 1 ORDER BY completeness, lower(unit)""")
 
 
 def _assert_same(got: dict[str, object], want: dict[str, object]) -> None:
@@ -72,6 +85,9 @@ def test_composed_latest_per_unit_figures_equal_one_query_over_every_unit(demo_d
         whole = _whole_sql_summary(con, picks)
     assert {k: direct["organisation_summary"][k] for k in _SAME_KEYS} == whole  # type: ignore[index]
     assert len(direct["section_scores"]) > 10 and direct["largest_gaps"]["gap"].gt(0).all()  # type: ignore[index]
+    with connect(path) as con:
+        pd.testing.assert_frame_equal(direct["drafts"], _whole_sql_drafts(con, picks))  # type: ignore[arg-type]
+    assert len(direct["drafts"]) > 0  # type: ignore[arg-type]  (the demo holds drafts under 100%)
 
     calls: Counter[str] = Counter()
     real = scoring.view_parts
@@ -88,7 +104,11 @@ def test_composed_latest_per_unit_figures_equal_one_query_over_every_unit(demo_d
         with versions.reading(found):
             _assert_same(_reads(con, picks), direct)
     units = len({found.unit_of[versions.picked_ids([[p]], {})[0]] for p in picks})
-    assert calls["units"] == units  # each unit's part computed once, shared by the four figures
+    assert calls["units"] == units  # each unit's part computed once, shared by the figures
+    with connect(path) as con:
+        change = analytics.summary_change(con, picks)
+        with versions.reading(versions.fingerprints(con)):
+            assert analytics.summary_change(con, picks) == change  # composed: the same headline and change
 
     # one answer in one unit: the composed figures equal one query over every unit, and one part is recomputed
     with connect(path) as con:
@@ -98,6 +118,8 @@ def test_composed_latest_per_unit_figures_equal_one_query_over_every_unit(demo_d
         whole = _whole_sql_summary(con, picks)
     assert expected["organisation_summary"] != direct["organisation_summary"]
     assert {k: expected["organisation_summary"][k] for k in _SAME_KEYS} == whole  # type: ignore[index]
+    with connect(path) as con:
+        pd.testing.assert_frame_equal(expected["drafts"], _whole_sql_drafts(con, picks))  # type: ignore[arg-type]
     calls.clear()
     with connect(path) as con:
         found = versions.fingerprints(con)
@@ -117,3 +139,20 @@ def test_parts_typed_differently_compose_as_pandas_would() -> None:
     assert [None if pd.isna(v) else v for v in composed["owner"]] == ["Ana", None, None, "Bo", "Cy", None]
     whole = pd.concat([pd.Series(p["owner"].array) for p in parts], ignore_index=True)  # one Series per part
     assert composed["owner"].dtype == pd.DataFrame({"owner": whole.array})["owner"].dtype
+
+
+def test_the_change_reuses_the_figures_now_only_when_every_part_has_an_earlier_round(demo_db_copy: Path) -> None:
+    """`previous_rounds` says whether every part of a selection has an earlier round; the change since the previous
+    round, which then takes the figures now for its "after" side, equals the change computed from both sides."""
+    with connect(str(demo_db_copy)) as con:
+        picks = scoring.select_assessments(con, principal=ADMIN)
+        matched, before, every = selection.previous_rounds(con, picks)
+        assert (matched, before) == selection.previous(con, picks)
+        assert matched and not every  # the demo has units with one round only
+        again, earlier, every = selection.previous_rounds(con, matched)  # only the parts with an earlier round
+        assert every and again == matched and earlier == before
+        now, change = analytics.summary_change(con, matched)
+        after, was = scoring.organisation_summary(con, again), scoring.organisation_summary(con, earlier)
+        assert now == after
+        assert change is not None and change["clause_maturity"] == round(after["clause_maturity"] - was["clause_maturity"], 2)
+        assert change["open_gaps"] == after["open_gaps"] - was["open_gaps"]
