@@ -16,14 +16,16 @@ import importlib
 import os
 import re
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from dashboard import access, columns, identity, pg, provenance, pulled, scoring, selection, settings, store, versions, writes
+from dashboard import access, columns, identity, pg, provenance, pulled, run_snapshot, scoring, selection, settings, store, versions, writes
 from dashboard.access import AccessDenied, Principal
 from dashboard.catalog import Catalog, Item, load_catalog
 from dashboard.db import lease, resolve_path
@@ -258,12 +260,20 @@ _NAMED: dict[str, Callable[..., Any]] = {
 
 @st.cache_data(show_spinner=False, max_entries=1024, ttl=3600)
 def _cached(path: str, version: str, module: str, name: str, args: tuple[Any, ...],
-            kwargs: tuple[tuple[str, Any], ...]) -> Any:
-    """`version` (`versions.key_for`) names the state of what the read depends on. The read runs in one
-    transaction with the fingerprints of what it sees; if they give another key (an answer saved since), the
-    result is handed back in `versions.Fresh`, which st.cache_data does not keep."""
+            kwargs: tuple[tuple[str, Any], ...], _snapshot: run_snapshot.Snapshot | None = None) -> Any:
+    """`version` (`versions.key_for`) names the state of what the read depends on. The read runs in the run's
+    snapshot (`_snapshot`, whose state `version` names; not part of the cache key), or, when there is none or it
+    has ended, in a transaction of its own with the fingerprints of what it sees; if they give another key (an
+    answer saved since), the result is handed back in `versions.Fresh`, which st.cache_data does not keep."""
     function = getattr(importlib.import_module(module), name)
     reader = f"{module}.{name}"
+    if _snapshot is not None:
+        with _snapshot.lock:
+            if not _snapshot.ended:
+                with versions.reading(_snapshot.found):
+                    result = function(_snapshot.con, *args, **dict(kwargs))
+                _snapshot.used = time.monotonic()
+                return result
     with lease(path) as con:
         if versions.depends_on(reader) != "whole":  # the core's registered readers: SQL reads, one snapshot
             found, result = versions.snapshot_read(con, path, function, *args, **dict(kwargs))
@@ -292,12 +302,28 @@ def _read(path: str, function: Callable[..., Any], args: tuple[Any, ...], kwargs
     """The cached read for the file's present state (fingerprints taken again when its change token moved)."""
     if pg.is_url(path):  # a server: DuckDB over its tables, pulled again whenever the server wrote
         return _cached_server(path, pg.change_token(path), function.__module__, function.__qualname__, args, kwargs)
-    _, found = versions.current(path, lease)
-    version = versions.key_for(found, f"{function.__module__}.{function.__qualname__}", args, dict(kwargs))
+    reader = f"{function.__module__}.{function.__qualname__}"
+    snapshot = _run_snapshot(path) if versions.depends_on(reader) != "whole" else None
+    found = snapshot.found if snapshot is not None else versions.current(path, lease)[1]
+    version = versions.key_for(found, reader, args, dict(kwargs))
     try:
-        return _cached(path, version, function.__module__, function.__qualname__, args, kwargs)
+        return _cached(path, version, function.__module__, function.__qualname__, args, kwargs, _snapshot=snapshot)
     except versions.Fresh as fresh:  # newer than the key: shown, not cached
         return fresh.value
+
+
+def _run_snapshot(path: str) -> run_snapshot.Snapshot | None:
+    """The read transaction this script run's reads share (`dashboard/run_snapshot.py`); None outside a run."""
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return None
+    return run_snapshot.for_run(path, ctx.session_id, ctx.cursors)  # `cursors`: a new dict for every run
+
+
+def _end_run_snapshot() -> None:
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        run_snapshot.end(ctx.session_id)
 
 
 def _freeze(value: Any) -> Any:
@@ -343,6 +369,7 @@ def write(action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run a write against a short-lived connection, if the principal may make it (`access.authorise_write`:
     AccessDenied otherwise; `dashboard.writes`); the change token moves, so the fingerprints are taken again and
     the cached reads of what it changed refresh (`dashboard.versions`)."""
+    _end_run_snapshot()  # the reads after this write begin a new snapshot, which sees it
     return writes.run(db_path(), principal(), action, *args, **kwargs)
 
 

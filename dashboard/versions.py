@@ -52,6 +52,7 @@ __all__ = [
     "DEPENDS",
     "Fingerprints",
     "Fresh",
+    "begin_snapshot",
     "by_unit",
     "current",
     "depends_on",
@@ -299,18 +300,36 @@ def reading(found: Fingerprints) -> Iterator[None]:
 def snapshot_read(con: duckdb.DuckDBPyConnection, path: str, function: Callable[..., Any], *args: Any,
                   **kwargs: Any) -> tuple[Fingerprints, Any]:
     """`function(con, *args, **kwargs)` in one transaction, with the fingerprints of the state it read: other
-    sessions' answers committed meanwhile are in neither, so the result can be cached under the key they give.
-    When the file is as it was when its fingerprints were last taken (its change token, read inside the
-    transaction), those are the state's; else the state is fingerprinted again."""
-    con.execute("BEGIN TRANSACTION")
+    sessions' answers committed meanwhile are in neither, so the result can be cached under the key they give."""
+    found = begin_snapshot(con, path)
     try:
-        con.execute("SELECT count(*) FROM schema_version").fetchall()  # the snapshot starts here, before the token
-        found = known(path, file_token(path)) or fingerprints(con)
         with reading(found):
             result = function(con, *args, **kwargs)
     finally:
         con.execute("ROLLBACK")  # a read: nothing to keep
     return found, result
+
+
+def begin_snapshot(con: duckdb.DuckDBPyConnection, path: str) -> Fingerprints:
+    """Begin a read transaction on `con` and return the fingerprints of the state it sees (the caller rolls it
+    back). When the file is as it was when its fingerprints were last taken (its change token, read inside the
+    transaction), those are the state's; else the state is fingerprinted again, and remembered when nothing was
+    written around the snapshot's start (the other reads of that state then need not fingerprint it again)."""
+    before = file_token(path)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("SELECT count(*) FROM schema_version").fetchall()  # the snapshot starts here, before the token
+        token = file_token(path)
+        found = known(path, token)
+        if found is None:
+            found = fingerprints(con)
+            if token == before:  # these describe the state `token` names
+                with _lock:
+                    _known[path] = (token, found)
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return found
 
 
 class Fresh(Exception):
@@ -442,6 +461,7 @@ class _Composition:
     keys: dict[int, tuple[Any, ...]]
     frames: tuple[pd.DataFrame, ...]
     starts: list[np.ndarray]
+    _columns: dict[int, _Columns] = field(default_factory=dict)
 
     def spliced(self, n: int, new: Sequence[_Columns | None]) -> list[_Columns]:
         """Frame `n` as pieces: runs of unchanged units' rows sliced from it, and the new parts (`new[i]`, None for
@@ -449,15 +469,18 @@ class _Composition:
         pieces: list[_Columns] = []
         run_from = 0
         starts = self.starts[n]
+        whole = self._columns.get(n)
+        if whole is None:  # the frame's column arrays, taken once however many runs are sliced from it
+            whole = self._columns[n] = _Columns(self.frames[n])
         for i, part in enumerate(new):
             if part is None:
                 continue
             if run_from < i:
-                pieces.append(_Columns.rows(self.frames[n], int(starts[run_from]), int(starts[i])))
+                pieces.append(whole.slice(int(starts[run_from]), int(starts[i])))
             pieces.append(part)
             run_from = i + 1
         if run_from < len(new):
-            pieces.append(_Columns.rows(self.frames[n], int(starts[run_from]), int(starts[len(new)])))
+            pieces.append(whole.slice(int(starts[run_from]), int(starts[len(new)])))
         return pieces
 
 
@@ -485,11 +508,6 @@ class _Columns:
 
     def __len__(self) -> int:
         return len(self.arrays[0]) if self.arrays else 0
-
-    @staticmethod
-    def rows(frame: pd.DataFrame, start: int, stop: int) -> _Columns:
-        """Rows `start` to `stop` of a composed frame, as a part (views of its arrays, no copy)."""
-        return _Columns(frame).slice(start, stop)
 
     @staticmethod
     def stack(parts: Sequence[_Columns]) -> pd.DataFrame:
