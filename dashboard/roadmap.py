@@ -321,9 +321,11 @@ def organisation_plan(
 def _unit_plan(con: duckdb.DuckDBPyConnection, picks: list[int], *, catalog: Catalog,
                today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The assessed items and the plan of some assessments (a part of `organisation_plan`)."""
+    from dashboard.roadmap_merge import MERGED  # the columns the merge step reads: composed, spliced and sorted
+
     items = scoring.item_scores(con, picks)
     assessed = items.loc[items["applicable"] & items["maturity"].notna(), ["assessment_id", "item_id", "unit"]]
-    return assessed.reset_index(drop=True), _plan(con, items, catalog, today)
+    return assessed.reset_index(drop=True), _plan(con, items, catalog, today).loc[:, list(MERGED)]  # 22 of 35
 
 
 def save_edits(

@@ -20,10 +20,12 @@ import pandas as pd
 
 from dashboard.catalog import Catalog
 
-__all__ = ["merge"]
+__all__ = ["MERGED", "merge"]
 
 _USED = ("unit", "assessment_id", "assessed_on", "section", "kind", "title", "maturity", "target", "gap", "weight",
          "foundation", "score", "phase", "score_detail", "owner", "due_date", "due_set", "status")
+# the units' plan columns the organisation plan needs: those merged, and what orders the actions (`roadmap._in_order`)
+MERGED = ("item_id", *_USED, "assessment", "rank")
 
 
 def merge(actions: pd.DataFrame, assessed_items: pd.DataFrame, catalog: Catalog, today: dt.date) -> pd.DataFrame:
@@ -40,7 +42,8 @@ def merge(actions: pd.DataFrame, assessed_items: pd.DataFrame, catalog: Catalog,
     bounds = np.searchsorted(codes[order], np.arange(len(item_ids) + 1))
     col: dict[str, Any] = {name: actions[name].to_numpy()[order] for name in _USED}
     listed = {name: col[name].tolist() for name in ("unit", "assessment_id", "assessed_on", "phase", "owner",
-                                                    "due_date", "status", "score_detail", "title", "section", "kind")}
+                                                    "due_date", "due_set", "status", "score_detail", "title", "section",
+                                                    "kind")}
     parts = {str(item_id): (int(bounds[n]), int(bounds[n + 1])) for n, item_id in enumerate(item_ids)}
     # the earliest of the units' phases, then prerequisites brought forward across units (dependents first)
     phase_of = {i: min(_PHASE_ORDER[p] for p in listed["phase"][lo:hi]) for i, (lo, hi) in parts.items()}
@@ -70,7 +73,7 @@ def merge(actions: pd.DataFrame, assessed_items: pd.DataFrame, catalog: Catalog,
         phase = PHASES[phase_of[item_id]]
         start = min(listed["assessed_on"][lo:hi])
         window = (add_months(start, phase.start_months), add_months(start, phase.end_months))
-        set_dates = [d for d, s in zip(listed["due_date"][lo:hi], col["due_set"][lo:hi], strict=True) if s]
+        set_dates = [d for d, s in zip(listed["due_date"][lo:hi], listed["due_set"][lo:hi], strict=True) if s]
         due = min(set_dates) if set_dates else window[1]
         statuses = set(listed["status"][lo:hi])
         status = statuses.pop() if len(statuses) == 1 else "in progress"
