@@ -4,7 +4,9 @@ Reads are cached with `st.cache_data` keyed by fingerprints of what they read (`
 assessments they are given, every round of those units, or the whole database), taken again whenever the
 file's change token (size and modification time of the file and its write-ahead log) moves. A new import from
 the command line or a new answer in another tab shows up on the next rerun, never a stale figure, and an answer
-saved for one unit leaves the cached figures of the others warm. The file is opened when a rerun needs it
+saved for one unit leaves the cached figures of the others warm. The reads of one run share one read transaction
+(`dashboard/run_snapshot.py`): a page's figures describe one moment, and the file is fingerprinted at most once
+per rerun however fast answers arrive. The file is opened when a rerun needs it
 and closed half a second after the last use (`db.lease`), so that the command line can write while
 the dashboard is open.
 """
