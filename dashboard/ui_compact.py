@@ -106,18 +106,20 @@ def compact_item_editor(assessment: store.Assessment, row: Mapping[str, Any], it
     for field in ("maturity", "applicable", "evidence", "justification"):
         _ui.bind(_compact_on(assessment, item, field, readonly)["key"], stored[field])
     offer = previous if previous is not None and not _answered(stored, item) else None
-    title, level, text, switch = st.columns([2.6, 3.2, 3.2, 1.4], vertical_alignment="center")
+    # an Annex A control has a fourth column for its applicability; a clause gives that room to its evidence
+    widths = [2.6, 3.0, 3.0, 1.4] if item.kind == "annex_a" else [2.6, 3.0, 4.4]
+    title, level, text, *rest = st.columns(widths, vertical_alignment="center")
     title.markdown(f"**{item.id}** {item.title}", help=_levels_help(item))
     applicable = True
     if item.kind == "annex_a":
-        with switch:
+        with rest[0]:
             applicable = st.toggle("Applicable", **_compact_on(assessment, item, "applicable", readonly))
     field, hint = ("evidence", "Evidence: what exists, where, since when") if applicable else \
         ("justification", "Why not applicable? (required; for the SoA)")
     with level, st.container(horizontal=True, vertical_alignment="center", gap="small"):
         if applicable:
             st.segmented_control(f"Level of {item.id}", LEVELS, selection_mode="single", label_visibility="collapsed",
-                                 help=_levels_help(item), **_compact_on(assessment, item, "maturity", readonly))
+                                 width="stretch", wrap=True, help=_levels_help(item), **_compact_on(assessment, item, "maturity", readonly))
             if stored["maturity"] is not None:
                 st.markdown(f"**{stored['maturity']}** {scale.name(stored['maturity'])}")
         elif offer is None:
