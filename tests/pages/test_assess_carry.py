@@ -124,3 +124,20 @@ def test_keeping_is_refused_like_any_answer_on_a_read_only_round(empty_db: Path)
     assert any("read-only" in e.value for e in app.error)
     assert pd.isna(_responses(empty_db, aid).loc["4.1", "maturity"])
     assert _keep(app, aid, "4.1").disabled
+
+
+def test_the_offer_follows_a_change_to_the_previous_round(empty_db: Path) -> None:
+    """The read is cached per unit (dashboard.versions, kind "units"): a change to the previous round, made after the
+    page was drawn, shows on the next rerun."""
+    _history(empty_db)
+    aid = _round(empty_db, "Treasury", "2026-Q3", dt.date(2026, 8, 1), {})
+    app = _compact(_app(assessment=aid))
+    assert "2026\\-Q1: 2 Managed" in _keep(app, aid, "4.1").label
+    with connect(empty_db) as con:
+        previous = store.get_assessment(con, unit="Treasury", label="2026-Q1").id
+        store.update_response(con, previous, "4.1", {"maturity": 5}, by="lead", principal=ADMIN)
+        store.update_response(con, previous, "4.2", {"maturity": 1, "evidence": "Interested parties list"}, by="lead",
+                              principal=ADMIN)
+    app.run()
+    assert "2026\\-Q1: 5 Optimizing" in _keep(app, aid, "4.1").label
+    assert "2026\\-Q1: 1 Initial" in _keep(app, aid, "4.2").label
