@@ -1,4 +1,5 @@
-"""The one Streamlit-aware module of the core: cached reads, the database's change token, shared widgets.
+"""The Streamlit-aware module of the core (with `ui_compact`, the compact questionnaire's line, which it
+re-exports): cached reads, the database's change token, shared widgets.
 
 Reads are cached with `st.cache_data` keyed by fingerprints of what they read (`dashboard.versions`: the
 assessments they are given, every round of those units, or the whole database), taken again whenever the
