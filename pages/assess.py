@@ -61,6 +61,7 @@ if view == "Answer":
     previous = ui.previous_answers(chosen) if compact else {}  # the unit's previous round: one click keeps an answer
     for item_row in responses[responses["section"] == section].itertuples(index=False):
         if compact:
+            ui.item_comments(comments, item_row.item_id)  # a returned round's comments show in either mode
             ui.compact_item_editor(assessment, item_row._asdict(), catalog.by_id[item_row.item_id], readonly=readonly,
                                    previous=previous.get(item_row.item_id))
             continue

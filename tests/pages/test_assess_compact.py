@@ -178,3 +178,19 @@ def test_answers_show_after_changing_section_or_mode(empty_db: Path) -> None:
     app.toggle(key="compact_toggle").set_value(False).run()
     assert app.text_area(key=full).value == "Context register v3"
     assert app.radio(key=f"a{assessment_id}:4.1:maturity").value == 3
+
+
+def test_a_returned_rounds_comments_show_beside_the_items_in_compact_mode(empty_db: Path) -> None:
+    from dashboard import campaigns, review
+
+    with connect(empty_db) as con:
+        store.ensure_unit(con, "Treasury")
+        launched = campaigns.launch(con, name="AIMS 2026", units=["Treasury"], scope="clauses", label="2026-Q1",
+                                    assessed_on=dt.date(2026, 2, 1), due_on=None, principal=ADMIN, by="lead")
+        aid = launched.assessment_ids[0]
+        for item in (i for i in CATALOG.items if i.kind == "clause"):
+            store.update_response(con, aid, item.id, {"maturity": 2}, by="setup", principal=ADMIN)
+        review.submit(con, aid, principal=ADMIN, by="setup")
+        review.return_round(con, aid, comments={"4.2": "Name the interested parties."}, principal=ADMIN, by="lead")
+    app = _compact(_app(assessment=aid))
+    assert any("Name the interested parties" in w.value for w in app.warning), [w.value for w in app.warning]
