@@ -17,7 +17,6 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import carry, identity, store
-from dashboard import ui as _ui
 from dashboard.access import AccessDenied
 from dashboard.catalog import Item
 
@@ -139,3 +138,7 @@ def compact_item_editor(assessment: store.Assessment, row: Mapping[str, Any], it
             **({"height": 68} if box is st.text_area else {}), **_compact_on(assessment, item, field, readonly))
         if not applicable and not stored["justification"].strip():
             st.error("A justification is required for a control that is not applicable.")
+
+
+# last, so that either module can be imported first: `ui` imports this module's functions at its own end
+from dashboard import ui as _ui  # noqa: E402
