@@ -3,6 +3,7 @@
 
     python benchmarks/assess_time_bench.py                        # 5 sessions for each think time 10, 20, 30 s
     python benchmarks/assess_time_bench.py --think 20 --sessions 3
+    python benchmarks/assess_time_bench.py --carry 60             # a second round: 60 % of the items kept as they were
 
 **The demo data cannot give this figure**: it is imported (source `demo`), so it holds no answer events; the
 script says so first, counting them.
@@ -10,13 +11,18 @@ script says so first, counting them.
 **What is simulated.** For each session a new clauses round is started for a demo unit on a copy of the demo
 database, and Streamlit's AppTest drives the real questionnaire page (app.py, pages/assess.py) in compact mode,
 section by section (4 to 10, 32 items), as an assessor would: for each item choose the level, then type the
-evidence, each saved by the page as in the browser. The levels and evidence texts are that unit's answers in its
+evidence, each saved by the page as in the browser. With `--carry K`, the unit's previous round (its newest demo
+round, as the page finds it: `dashboard.carry`) is there to keep: for K % of the items it answered (drawn per
+session, seeded) the person keeps its answer with the line's one "Keep as in <round>" click instead, and answers
+the others as before. The levels and evidence texts are that unit's answers in its
 latest demo round (evidence as long as the demo's: median 114 characters for clauses; an item with none is
 left without). The store's clock (`dashboard.store._now`) is replaced by a simulated clock that advances by
 
 * the person's time, from the keystroke-level model (Card, Moran and Newell) plus a think time:
   - reading the item and deciding its level: a think time drawn per item (log-normal, median `--think` s,
-    sigma 0.4, seeded), then choosing it in the list: point and click twice (2 x 1.3 s);
+    sigma 0.4, seeded), then choosing it: one point and click on its button (1.3 s);
+  - an item kept from the previous round: the same think time (reading the previous level and evidence and judging
+    that they still hold), then one point and click on "Keep as in <round>" (1.3 s), nothing typed;
   - the evidence: point and click into the field (1.3 s), one keystroke per character (`--keystroke`, default
     0.28 s, the model's "average non-secretary typist", about 40 words a minute; 0.20 s is its average skilled
     typist, 55 wpm), then Tab (one keystroke); `--evidence-chars N` types only the first N characters of each
@@ -70,6 +76,7 @@ class Model:
     break_minutes: float = 20.0
     break_after: str = "6"
     evidence_chars: int = 0  # 0: the demo's evidence as it is; N: only its first N characters (a short reference)
+    carry: float = 0.0  # percent of the items the previous round answered that the person keeps with one click
 
 
 class SimulatedClock:
@@ -116,7 +123,7 @@ def simulate(db: str, unit: str, model: Model, seed: int) -> dict[str, Any]:
     _quiet_streamlit()
     from streamlit.testing.v1 import AppTest
 
-    from dashboard import rounds, store, timing
+    from dashboard import carry, rounds, store, timing
     from dashboard.access import local_admin
     from dashboard.catalog import load_catalog
     from dashboard.db import connect
@@ -138,6 +145,11 @@ def simulate(db: str, unit: str, model: Model, seed: int) -> dict[str, Any]:
         if app.exception:
             raise SystemExit(f"the questionnaire failed: {app.exception[0].value}")
 
+    with connect(db) as con:  # what the page offers to keep, from the round before this one
+        offered = carry.previous_answers(con, created.id, principal=admin).set_index("item_id")
+    clause_ids = [item.id for section in catalog.sections if section.kind == "clause" for item in section.items]
+    can_keep = [i for i in clause_ids if i in offered.index]
+    kept = set(chance.sample(can_keep, round(len(can_keep) * model.carry / 100))) if model.carry else set()
     try:
         app = AppTest.from_file(str(APP), default_timeout=300)
         app.session_state["assessor_name"] = USER
@@ -149,12 +161,19 @@ def simulate(db: str, unit: str, model: Model, seed: int) -> dict[str, Any]:
         sections = [s for s in catalog.sections if s.kind == "clause"]
         for number, section in enumerate(sections):
             for item in section.items:
+                think = chance.lognormvariate(math.log(model.think), SIGMA)
+                if item.id in kept:  # one click keeps the previous round's level and evidence
+                    previous = offered.loc[item.id]
+                    answers[item.id] = (int(previous["maturity"]), previous["evidence"] if isinstance(previous["evidence"], str) else "")
+                    clock.person += think + POINT_CLICK
+                    run(app.button(key=f"a{created.id}:{item.id}:keep:compact").click())
+                    continue
                 level, evidence = answers.get(item.id, (0, ""))
                 if model.evidence_chars:
                     evidence = evidence[:model.evidence_chars].strip()
                 answers[item.id] = (level, evidence)  # what the run must find stored
-                clock.person += chance.lognormvariate(math.log(model.think), SIGMA) + 2 * POINT_CLICK
-                run(app.selectbox(key=f"a{created.id}:{item.id}:maturity:compact").set_value(level))
+                clock.person += think + POINT_CLICK
+                run(app.segmented_control(key=f"a{created.id}:{item.id}:maturity:compact").set_value(level))
                 if evidence:
                     clock.person += POINT_CLICK + len(evidence) * model.keystroke + model.keystroke
                     run(app.text_input(key=f"a{created.id}:{item.id}:evidence:compact").input(evidence))
@@ -172,7 +191,8 @@ def simulate(db: str, unit: str, model: Model, seed: int) -> dict[str, Any]:
             if got != (level, evidence):
                 raise SystemExit(f"{unit}: {item_id} holds {got}, not the answer given {(level, evidence)}")
         spent = timing.assessment_times(con, [created.id], principal=admin).iloc[0]
-    return {"unit": unit, "items": len(answers), "answers": int(spent["answers"]), "active_s": float(spent["active_s"]),
+    return {"unit": unit, "items": len(answers), "kept": len(kept), "answers": int(spent["answers"]),
+            "active_s": float(spent["active_s"]),
             "elapsed_s": float(spent["elapsed_s"]), "person_s": clock.person, "app_s": clock.app}
 
 
@@ -188,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--break-minutes", type=float, default=20.0, help="one break after section 6 (0: none)")
     parser.add_argument("--evidence-chars", type=int, default=0,
                         help="type only the first N characters of each demo evidence (0: all of it)")
+    parser.add_argument("--carry", type=float, default=0.0,
+                        help="percent of the items the previous round answered that are kept with one click (0: none)")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
     thinks = [float(t) for t in str(args.think).split(",") if t.strip()]
@@ -207,10 +229,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo data: {assessments} assessments, {events} answer events (imported: no time spent to measure)")
         print(f"pause: gaps over {pause_seconds() / 60:g} min are not active time; "
               f"typing {args.keystroke:g} s per character; break after section 6: {args.break_minutes:g} min; evidence: "
-              + (f"its first {args.evidence_chars} characters\n" if args.evidence_chars else "as in the demo\n"))
-        lines = ["| think time per item (median) | sessions | items | answer events | active min (median) "
-                 "| active min (range) | elapsed min (median) | app s per session (median) |",
-                 "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              + (f"its first {args.evidence_chars} characters" if args.evidence_chars else "as in the demo")
+              + (f"; {args.carry:g} % of the previous round's answers kept with one click\n" if args.carry
+                 else "; no answer kept from the previous round\n"))
+        lines = ["| think time per item (median) | sessions | items | kept from the previous round | answer events "
+                 "| active min (median) | active min (range) | elapsed min (median) | app s per session (median) |",
+                 "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for think in thinks:
             results = []
             for n in range(args.sessions):
@@ -218,11 +242,12 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.copy(template, db)
                 unit = units[n % len(units)]
                 results.append(simulate(db, unit, Model(think, args.keystroke, args.break_minutes,
-                                                              evidence_chars=args.evidence_chars),
+                                                              evidence_chars=args.evidence_chars, carry=args.carry),
                                         seed=args.seed + n))
                 Path(db).unlink()
             active = [r["active_s"] for r in results]
             lines.append(f"| {think:g} s | {len(results)} | {results[0]['items']} "
+                         f"| {statistics.median(r['kept'] for r in results):g} "
                          f"| {statistics.median(r['answers'] for r in results):g} "
                          f"| {_minutes(statistics.median(active))} | {_minutes(min(active))}-{_minutes(max(active))} "
                          f"| {_minutes(statistics.median(r['elapsed_s'] for r in results))} "

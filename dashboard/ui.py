@@ -1,4 +1,5 @@
-"""The one Streamlit-aware module of the core: cached reads, the database's change token, shared widgets.
+"""The Streamlit-aware module of the core (with `ui_compact`, the compact questionnaire's line, which it
+re-exports): cached reads, the database's change token, shared widgets.
 
 Reads are cached with `st.cache_data` keyed by fingerprints of what they read (`dashboard.versions`: the
 assessments they are given, every round of those units, or the whole database), taken again whenever the
@@ -50,6 +51,7 @@ __all__ = [
     "no_match",
     "page_setup",
     "presentation_style",
+    "previous_answers",
     "provenance_notes",
     "query",
     "require_data",
@@ -681,73 +683,6 @@ def _fields(assessment: store.Assessment, item: Item, fields: tuple[str, ...], r
                         table(changes.drop(columns=["item_id"]), key=f"history_{prefix}")
 
 
-# --- the compact questionnaire: one line per item ----------------------------------------------------------
-
-_COMPACT = "_compact_mode"  # the choice, kept for the session: a widget's own state is dropped when it is not drawn
-
-
-def compact_mode() -> bool:
-    """The questionnaire's mode switch: the full editor per item, or one line per item. The choice lasts for
-    the browser session (other views and pages included)."""
-    if "compact_toggle" not in st.session_state:
-        st.session_state["compact_toggle"] = bool(st.session_state.get(_COMPACT, False))
-    on = st.toggle("Compact: one line per item", key="compact_toggle",
-                   help="One line per item: the level (each level's line for the item on the ? beside its title and "
-                        "in the list), evidence in one field and, for Annex A, applicability. Saved as in the full "
-                        "editor, which holds the other fields (target, owner, due date, notes, history).")
-    st.session_state[_COMPACT] = on
-    return on
-
-
-def _levels_help(item: Item) -> str:
-    """Every level's line for the item, then its questions: the help beside the item's title (levels first, so a
-    tooltip too tall for the window still shows them)."""
-    scale = catalog().scale
-    return ("  \n".join(f"**{level} · {scale.name(level)}**: {item.rubric[level]}" for level in range(6))
-            + "\n\n" + "  \n".join(item.questions))
-
-
-def _compact_on(assessment: store.Assessment, item: Item, field: str, readonly: bool) -> dict[str, Any]:
-    key = f"a{assessment.id}:{item.id}:{field}:compact"
-    return {"key": key, "on_change": _save, "args": (assessment.id, item.id, field, key), "disabled": readonly}
-
-
-def compact_item_editor(assessment: store.Assessment, row: Mapping[str, Any], item: Item, *, readonly: bool) -> None:
-    """One questionnaire item on one line: title (questions and rubric in its help), level, evidence and, for an
-    Annex A control, applicability (a control not applicable asks for its justification in the evidence's place).
-
-    The widgets save through the full editor's `_save` (same fields, same change log), so an answer given here is
-    stored exactly as there; their keys end in `:compact` (a widget of another kind under the full editor's key
-    would not show its value when the mode changes). Evidence holding several lines keeps a (short) text area, so
-    no line break is lost."""
-    scale = catalog().scale
-    stored = _stored(row)
-    for field in ("maturity", "applicable", "evidence", "justification"):
-        bind(_compact_on(assessment, item, field, readonly)["key"], stored[field])
-    title, level, text, switch = st.columns([2.9, 2.6, 3.3, 1.6], vertical_alignment="center")
-    title.markdown(f"**{item.id}** {item.title}", help=_levels_help(item))
-    applicable = True
-    if item.kind == "annex_a":
-        with switch:
-            applicable = st.toggle("Applicable", **_compact_on(assessment, item, "applicable", readonly))
-    field, hint = ("evidence", "Evidence: what exists, where, since when") if applicable else \
-        ("justification", "Why not applicable? (required; for the SoA)")
-    with level:
-        if applicable:
-            st.selectbox(f"Level of {item.id}", [None, 0, 1, 2, 3, 4, 5], label_visibility="collapsed",
-                         placeholder="Not assessed yet",
-                         format_func=lambda v: "Not assessed yet" if v is None else item.level_label(scale, v),
-                         **_compact_on(assessment, item, "maturity", readonly))
-        else:
-            st.caption("Not applicable")
-    with text:
-        box = st.text_area if "\n" in stored[field] else st.text_input
-        box(f"{field.capitalize()} for {item.id}", placeholder=hint, label_visibility="collapsed",
-            **({"height": 68} if box is st.text_area else {}), **_compact_on(assessment, item, field, readonly))
-        if not applicable and not stored["justification"].strip():
-            st.error("A justification is required for a control that is not applicable.")
-
-
 def statement_of_applicability(assessment_id: int) -> None:
     """The Statement of Applicability of one assessment: every Annex A control, whether it is included, the
     justification either way and whether it is implemented; a warning counts the decisions left unjustified."""
@@ -953,3 +888,7 @@ def final_only_toggle(key: str) -> None:
               disabled=not principal().can_organise,
               help="On: the Overview, Presentation, report and summaries take each unit's latest finalised round, "
                    "leaving out drafts and rounds still under review. Off: the latest round, drafts marked provisional.")
+
+
+# the compact questionnaire lives in its own module (it uses the helpers above)
+from dashboard.ui_compact import compact_item_editor, compact_mode, previous_answers  # noqa: E402

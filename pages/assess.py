@@ -58,9 +58,12 @@ if view == "Answer":
                 text=f"Section {section}: {row['assessed']} of {row['applicable']} applicable items assessed")
     responses = ui.query(store.responses, assessment_ids=[chosen])
     compact = ui.compact_mode()  # one line per item, or the full editor; kept for the session
+    previous = ui.previous_answers(chosen) if compact else {}  # the unit's previous round: one click keeps an answer
     for item_row in responses[responses["section"] == section].itertuples(index=False):
         if compact:
-            ui.compact_item_editor(assessment, item_row._asdict(), catalog.by_id[item_row.item_id], readonly=readonly)
+            ui.item_comments(comments, item_row.item_id)  # a returned round's comments show in either mode
+            ui.compact_item_editor(assessment, item_row._asdict(), catalog.by_id[item_row.item_id], readonly=readonly,
+                                   previous=previous.get(item_row.item_id))
             continue
         with st.container(border=True):
             ui.item_comments(comments, item_row.item_id)

@@ -4,7 +4,8 @@ answer given in compact mode is saved.
 On the running dashboard (demo data, headless Chromium, see conftest.py): evidence typed in the full editor of
 section 4, section 5 opened and section 4 again (Streamlit forgets the value of a widget it did not draw; the field
 showed empty although the answer was stored), then the compact mode: the same evidence on the item's line, a level
-chosen there and saved.
+chosen there with one click, another with the keyboard alone (arrows along the levels, Space), and the previous
+round's answer kept with one click, all saved.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from dashboard import rounds, store
+from dashboard import carry, rounds, store
 from dashboard.catalog import load_catalog
 from dashboard.db import connect
 from tests.e2e.conftest import ProxyTrap, Server, assert_clean, browser_tab, keyed, settle, type_name
@@ -60,17 +61,34 @@ def test_answers_stay_shown_across_sections_and_modes(
         page.get_by_text("Compact: one line per item").click()
         settle(page)
         assert keyed(page, f"a{aid}:4.1:evidence:compact").locator("input").input_value() == "Context analysis v3"
-        keyed(page, f"a{aid}:4.2:maturity:compact").click()
-        page.keyboard.type("3 · Defined")
-        page.keyboard.press("Enter")
+        level = keyed(page, f"a{aid}:4.2:maturity:compact").get_by_role("radio", name="3", exact=True)
+        level.click()  # one click: the level is a group of six buttons (radios to assistive technology)
         settle(page)
+        assert level.get_attribute("aria-checked") == "true"
         line = keyed(page, f"a{aid}:4.2:evidence:compact").locator("input")
         line.fill("Stakeholder register, 2027")
         line.press("Tab")
         settle(page)
+        # the keyboard alone: on 4.3's level 0, the right arrow twice to level 2, Space
+        keyed(page, f"a{aid}:4.3:maturity:compact").get_by_role("radio", name="0", exact=True).focus()
+        for _ in range(2):
+            page.keyboard.press("ArrowRight")
+        page.keyboard.press("Space")
+        settle(page)
+        # the demo's previous round of this unit answered 4.4: one click keeps its level and evidence
+        keep = keyed(page, f"a{aid}:4.4:keep:compact")
+        assert "Keep as in" in keep.inner_text()
+        keep.get_by_role("button").click()
+        settle(page)
+        assert keyed(page, f"a{aid}:4.4:keep:compact").count() == 0, "the offer goes once the item is answered"
         assert_clean(tab, server, "answering in compact mode")
 
     with connect(demo_database, wait=15) as con:
         saved = store.responses(con, principal=ADMIN, assessment_ids=[aid]).set_index("item_id")
     assert saved.loc["4.1", "evidence"] == "Context analysis v3"
     assert saved.loc["4.2", "maturity"] == 3 and saved.loc["4.2", "evidence"] == "Stakeholder register, 2027"
+    assert saved.loc["4.3", "maturity"] == 2, "two right arrows from level 0 and Space chose level 2"
+    with connect(demo_database, wait=15) as con:
+        before = carry.previous_answers(con, aid, principal=ADMIN).set_index("item_id")
+    assert saved.loc["4.4", "maturity"] == before.loc["4.4", "maturity"]
+    assert saved.loc["4.4", "evidence"] == before.loc["4.4", "evidence"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -13,7 +14,7 @@ from dashboard import store
 from dashboard.db import connect
 from dashboard.store import RESPONSE_FIELDS
 from etl.importer import import_bytes
-from tests.pages.test_assess import CATALOG, _app, _start
+from tests.pages.test_assess import CATALOG, _app, _responses, _start
 from tests.principals import ADMIN
 
 
@@ -51,15 +52,15 @@ def test_answering_in_compact_mode_saves_the_same_as_the_full_editor(empty_db: P
 
     app = _compact(_app(assessment=compact_id))
     assert not app.radio, "compact mode draws no full editor"
-    app.selectbox(key=f"a{compact_id}:4.1:maturity:compact").set_value(2).run()
+    app.segmented_control(key=f"a{compact_id}:4.1:maturity:compact").set_value(2).run()
     app.text_input(key=f"a{compact_id}:4.1:evidence:compact").input("Context register v2 on SharePoint").run()
-    app.selectbox(key=f"a{compact_id}:4.2:maturity:compact").set_value(0).run()
+    app.segmented_control(key=f"a{compact_id}:4.2:maturity:compact").set_value(0).run()
     app.selectbox(key=f"section_{compact_id}").set_value("A.10").run()
     app.toggle(key=f"a{compact_id}:A.10.4:applicable:compact").set_value(False).run()
     assert any("justification is required" in e.value for e in app.error)
     app.text_input(key=f"a{compact_id}:A.10.4:justification:compact").input("We sell no AI system to customers.").run()
     assert not any("justification is required" in e.value for e in app.error)
-    app.selectbox(key=f"a{compact_id}:A.10.2:maturity:compact").set_value(4).run()
+    app.segmented_control(key=f"a{compact_id}:A.10.2:maturity:compact").set_value(4).run()
     assert not app.exception, app.exception
 
     full_answers, full_log = _stored(empty_db, full_id)
@@ -72,18 +73,35 @@ def test_answering_in_compact_mode_saves_the_same_as_the_full_editor(empty_db: P
                            "AND changed_by = 'Ada Lovelace'", [compact_id]).fetchall()[0][0] == 6
 
 
-def test_the_level_choice_offers_each_levels_rubric_line(empty_db: Path) -> None:
+def test_the_level_is_one_click_with_each_levels_rubric_line_on_hover(empty_db: Path) -> None:
     assessment_id = _start(empty_db)
     app = _compact(_app(assessment=assessment_id))
     item = CATALOG.by_id["4.1"]
-    level = app.selectbox(key=f"a{assessment_id}:4.1:maturity:compact")
-    assert level.options[0] == "Not assessed yet"
-    for value in range(6):
-        assert item.rubric[value] in level.options[value + 1]  # the list shows the item's line for each level
+    key = f"a{assessment_id}:4.1:maturity:compact"
+    level = app.segmented_control(key=key)
+    assert level.options == ["0", "1", "2", "3", "4", "5"] and level.value is None  # six buttons, nothing chosen yet
     title = next(m for m in app.markdown if m.value.startswith("**4.1**"))
     for value in range(6):
-        assert item.rubric[value] in title.proto.help  # and the ? beside the title holds them all
+        assert item.rubric[value] in title.proto.help  # the ? beside the title holds every level's line
+        assert item.rubric[value] in level.proto.help  # and so does the level's own help
     assert item.questions[0] in title.proto.help
+
+    app.segmented_control(key=key).set_value(3).run()  # one click saves the level
+    assert not app.exception, app.exception
+    assert _responses(empty_db, assessment_id).loc["4.1", "maturity"] == 3
+    assert app.segmented_control(key=key).value == 3
+    assert any(m.value == "**3** Defined" for m in app.markdown), "the chosen level's name is shown beside it"
+
+    app.segmented_control(key=key).set_value(None).run()  # the chosen level clicked again: not assessed
+    assert not app.exception, app.exception
+    assert pd.isna(_responses(empty_db, assessment_id).loc["4.1", "maturity"])
+    assert app.segmented_control(key=key).value is None
+    assert not any(m.value == "**3** Defined" for m in app.markdown)
+    with connect(empty_db) as con:
+        logged = con.execute("SELECT old_value, new_value FROM change_log WHERE assessment_id = ? AND item_id = '4.1' "
+                             "AND field = 'maturity' ORDER BY changed_at, old_value NULLS FIRST",
+                             [assessment_id]).fetchall()
+    assert logged == [(None, "3"), ("3", None)]
 
 
 def test_the_mode_lasts_for_the_session(empty_db: Path) -> None:
@@ -94,7 +112,7 @@ def test_the_mode_lasts_for_the_session(empty_db: Path) -> None:
     app.button_group(key=f"view_{assessment_id}").set_value("Result").run()
     app.button_group(key=f"view_{assessment_id}").set_value("Answer").run()
     assert app.toggle(key="compact_toggle").value
-    assert not app.radio and app.selectbox(key=f"a{assessment_id}:4.1:maturity:compact")
+    assert not app.radio and app.segmented_control(key=f"a{assessment_id}:4.1:maturity:compact")
     app.switch_page("pages/overview.py").run()
     app.switch_page("pages/assess.py").run()
     assert app.toggle(key="compact_toggle").value and not app.radio
@@ -107,7 +125,7 @@ def test_compact_mode_is_read_only_without_a_name_and_keeps_multi_line_evidence(
     with connect(empty_db) as con:
         store.update_response(con, assessment_id, "4.2", {"evidence": "Register\nMinutes of 2026-02-01"}, by="setup", principal=ADMIN)
     app = _compact(_app(assessment=assessment_id, name=None))
-    assert app.selectbox(key=f"a{assessment_id}:4.1:maturity:compact").disabled
+    assert app.segmented_control(key=f"a{assessment_id}:4.1:maturity:compact").disabled
     assert app.text_input(key=f"a{assessment_id}:4.1:evidence:compact").disabled
     kept = app.text_area(key=f"a{assessment_id}:4.2:evidence:compact")  # a one-line field would drop the line break
     assert kept.value == "Register\nMinutes of 2026-02-01"
@@ -156,7 +174,23 @@ def test_answers_show_after_changing_section_or_mode(empty_db: Path) -> None:
     _compact(app)
     assert app.text_input(key=compact).value == "Context register v2"
     app.text_input(key=compact).input("Context register v3").run()
-    app.selectbox(key=f"a{assessment_id}:4.1:maturity:compact").set_value(3).run()
+    app.segmented_control(key=f"a{assessment_id}:4.1:maturity:compact").set_value(3).run()
     app.toggle(key="compact_toggle").set_value(False).run()
     assert app.text_area(key=full).value == "Context register v3"
     assert app.radio(key=f"a{assessment_id}:4.1:maturity").value == 3
+
+
+def test_a_returned_rounds_comments_show_beside_the_items_in_compact_mode(empty_db: Path) -> None:
+    from dashboard import campaigns, review
+
+    with connect(empty_db) as con:
+        store.ensure_unit(con, "Treasury")
+        launched = campaigns.launch(con, name="AIMS 2026", units=["Treasury"], scope="clauses", label="2026-Q1",
+                                    assessed_on=dt.date(2026, 2, 1), due_on=None, principal=ADMIN, by="lead")
+        aid = launched.assessment_ids[0]
+        for item in (i for i in CATALOG.items if i.kind == "clause"):
+            store.update_response(con, aid, item.id, {"maturity": 2}, by="setup", principal=ADMIN)
+        review.submit(con, aid, principal=ADMIN, by="setup")
+        review.return_round(con, aid, comments={"4.2": "Name the interested parties."}, principal=ADMIN, by="lead")
+    app = _compact(_app(assessment=aid))
+    assert any("Name the interested parties" in w.value for w in app.warning), [w.value for w in app.warning]
