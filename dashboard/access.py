@@ -38,7 +38,7 @@ forgets it gets a TypeError, never everything. Core functions taking it: ``scori
 ``interview.begin/decide``, ``peers.organisation_band``, ``undo.undo_import``, ``units.merge_units``,
 ``rounds.start_assessment/finalise/set_date``, ``roadmap.save_edits``, ``tracking.set_actions``.
 
-In the app (dashboard/ui.py): ``ui.principal()`` is this run's principal: from ``st.user`` (email, name, the
+In the app (dashboard/ui/): ``ui.principal()`` is this run's principal: from ``st.user`` (email, name, the
 ``AIMS_GROUP_CLAIM`` claim) when ``[auth]`` is in secrets.toml, else a local administrator. Tests put a Principal
 object into ``st.session_state[ui._TEST_KEY]`` (only an object of this class is honoured: no widget, query
 parameter or typed text can make one). Signed in, every change records ``Principal.recorded_as``:

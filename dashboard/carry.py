@@ -20,7 +20,6 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from dashboard import versions
 from dashboard.access import Principal, check_assessments
 from dashboard.db import frame
 from dashboard.rounds import previous_assessment
@@ -33,10 +32,6 @@ CARRIED = ("maturity", "evidence", "applicable", "justification", "inclusion_jus
 _KINDS = {"clauses": ("clause",), "annex_a": ("annex_a",), "both": ("clause", "annex_a")}
 _COLUMNS = ["item_id", "kind", "round_id", "round_label", *CARRIED]
 
-# what `previous_answers` reads, for the dashboard's cached reads (`dashboard.versions`): the rounds of the given
-# round's unit (and the common tables). Unregistered, it would be keyed by the whole database, so that every answer
-# saved anywhere fingerprinted the whole file twice more on the next rerun of the compact questionnaire.
-versions.DEPENDS.setdefault("dashboard.carry.previous_answers", "units")
 
 
 def previous_answers(con: duckdb.DuckDBPyConnection, assessment_id: int, *, principal: Principal) -> pd.DataFrame:

@@ -322,7 +322,7 @@ def change_token(url: str) -> tuple[int, ...]:
     """Moves whenever a write committed on the server since: its current snapshot (xmin, xmax, transactions in
     progress), which a commit always changes.
 
-    The dashboard's cached reads are keyed by this token (`dashboard/ui.py`), so they refresh on the next
+    The dashboard's cached reads are keyed by this token (`dashboard/ui/`), so they refresh on the next
     interaction after any process's write. A write the token's snapshot does not see yet changes the token when it
     commits, so a read cached under it is never served after (the write-ahead log's position would be: a commit is
     written there a moment before it is visible). It also moves when a transaction starts writing anywhere on the

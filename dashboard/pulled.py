@@ -1,7 +1,7 @@
 """The dashboard's cached reads on a PostgreSQL store: DuckDB over the server's tables, pulled as Arrow.
 
 The scoring SQL is DuckDB's, and DuckDB runs it at 500 units several times faster than the server runs the same SQL
-(benchmarks/pg_reads_bench.py; figures in benchmarks/README.md). So on a server, `dashboard/ui.py` runs its cached
+(benchmarks/pg_reads_bench.py; figures in benchmarks/README.md). So on a server, `dashboard/ui/` runs its cached
 reads (`ui.query`) on an in-memory DuckDB holding a copy of the server's tables: built with the same migrations as a
 file, filled with every table read in one repeatable-read transaction through the ADBC PostgreSQL driver (straight
 into Arrow), and kept while the server's change token (`pg.change_token`) stays the same. A write anywhere moves the

@@ -14,7 +14,7 @@ a write see it), after `IDLE` seconds without a read, or at once when another pr
 command line writing while the dashboard is open). A read after it ended begins a new one. Reads never block
 writes: DuckDB's transactions see a snapshot, and a read-only one never conflicts.
 
-Without Streamlit: `dashboard/ui.py` names the run (the session and the run's identity) and asks `for_run`.
+Without Streamlit: `dashboard/ui/` names the run (the session and the run's identity) and asks `for_run`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What a cached read depends on: fingerprints of the database's content, per assessment, so that a saved
 answer makes cold only the figures it changes.
 
-The dashboard's cached reads (dashboard/ui.py) were keyed by the file's change token: any answer saved anywhere
+The dashboard's cached reads (dashboard/ui/) were keyed by the file's change token: any answer saved anywhere
 made every cached figure cold, so during a campaign every viewer waited for a full recomputation on each click.
 Now each read is keyed by the fingerprints of what it reads:
 
@@ -84,6 +84,7 @@ DEPENDS: dict[str, str] = {
     **dict.fromkeys((
         "dashboard.analytics.summary_change", "dashboard.analytics.headline", "dashboard.roadmap.plan",
         "dashboard.roadmap.organisation_plan",
+        "dashboard.carry.previous_answers",  # the previous round of the given round's unit
     ), "units"),
 }
 # select_assessments is defined in dashboard.selection and re-exported by dashboard.scoring

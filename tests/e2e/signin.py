@@ -191,7 +191,7 @@ def sign_out(tab: Tab, server: Server, found: Provider, *, button: re.Pattern[st
     return page
 
 
-# --- the dashboard's own sign-in screens (dashboard/ui.py) ------------------------------------------------
+# --- the dashboard's own sign-in screens (dashboard/ui/) ------------------------------------------------
 
 LOG_OUT_BUTTON = re.compile(r"^(log out|sign out)", re.IGNORECASE)
 

@@ -1,8 +1,8 @@
 """The compact questionnaire: one line per item (level in one click, evidence in one field, Annex A applicability),
 and, when the unit has answered the item in its previous round, one action that keeps that answer.
 
-A Streamlit module of the core besides `dashboard/ui.py`, and only an extension of it: `ui.py` had grown past
-900 lines and the compact line, with its carry-over, is one concern of its own. It uses `ui`'s save path (`_save`,
+Part of the core's one Streamlit package (`dashboard/ui/`): the package's main module had grown past 900 lines
+and the compact line, with its carry-over, is one concern of its own. It uses `ui`'s save path (`_save`,
 `write`), its binding of stored values to widgets (`bind`) and its cached reads; `ui` re-exports
 `compact_mode` and `compact_item_editor`, so pages keep calling `ui.compact_item_editor`. What the previous
 round answered comes from the core (`dashboard.carry`, on `rounds.previous_assessment`); nothing is scored here.

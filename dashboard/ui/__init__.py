@@ -1,5 +1,6 @@
-"""The Streamlit-aware module of the core (with `ui_compact`, the compact questionnaire's line, which it
-re-exports): cached reads, the database's change token, shared widgets.
+"""The Streamlit-aware part of the core, one package (`dashboard.ui`; `ui.compact` holds the compact questionnaire's
+line, re-exported here): cached reads, the database's change token, shared widgets. Every other module of
+`dashboard/` imports without Streamlit.
 
 Reads are cached with `st.cache_data` keyed by fingerprints of what they read (`dashboard.versions`: the
 assessments they are given, every round of those units, or the whole database), taken again whenever the
@@ -891,4 +892,4 @@ def final_only_toggle(key: str) -> None:
 
 
 # the compact questionnaire lives in its own module (it uses the helpers above)
-from dashboard.ui_compact import compact_item_editor, compact_mode, previous_answers  # noqa: E402
+from dashboard.ui.compact import compact_item_editor, compact_mode, previous_answers  # noqa: E402
