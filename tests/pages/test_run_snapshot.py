@@ -51,13 +51,20 @@ def _target(path: Path) -> int:
     return target
 
 
-def test_the_reads_of_one_run_agree_while_another_session_saves(demo_db: Path, monkeypatch) -> None:
+def _run(path: Path, monkeypatch, item: str, mode: str) -> AppTest:
+    """The page above run once on a fresh round of `path`, its second item's save made by `mode` ("other": another
+    session, "own": this one)."""
     versions.forget()
-    monkeypatch.setenv("SNAP_TARGET", str(_target(demo_db)))
-    monkeypatch.setenv("SNAP_ITEM", "4.1")
-    monkeypatch.setenv("SNAP_MODE", "other")
+    monkeypatch.setenv("SNAP_TARGET", str(_target(path)))
+    monkeypatch.setenv("SNAP_ITEM", item)
+    monkeypatch.setenv("SNAP_MODE", mode)
     app = AppTest.from_function(_script, default_timeout=60).run()
     assert not app.exception, app.exception
+    return app
+
+
+def test_the_reads_of_one_run_agree_while_another_session_saves(demo_db: Path, monkeypatch) -> None:
+    app = _run(demo_db, monkeypatch, "4.1", "other")
     shown = _shown(app)
     assert shown["first"] == shown["second"] != shown["saved"]  # one state for the whole run: the one it began with
     saved = shown["saved"]
@@ -66,23 +73,12 @@ def test_the_reads_of_one_run_agree_while_another_session_saves(demo_db: Path, m
 
 
 def test_a_write_of_the_session_is_seen_by_the_reads_after_it(demo_db: Path, monkeypatch) -> None:
-    versions.forget()
-    monkeypatch.setenv("SNAP_TARGET", str(_target(demo_db)))
-    monkeypatch.setenv("SNAP_ITEM", "4.2")
-    monkeypatch.setenv("SNAP_MODE", "own")
-    app = AppTest.from_function(_script, default_timeout=60).run()
-    assert not app.exception, app.exception
-    shown = _shown(app)
+    shown = _shown(_run(demo_db, monkeypatch, "4.2", "own"))
     assert shown["first"] != shown["second"] == shown["saved"]
 
 
 def test_the_run_snapshot_ends_after_the_run_and_frees_the_file(demo_db: Path, monkeypatch) -> None:
-    versions.forget()
-    monkeypatch.setenv("SNAP_TARGET", str(_target(demo_db)))
-    monkeypatch.setenv("SNAP_ITEM", "4.3")
-    monkeypatch.setenv("SNAP_MODE", "other")
-    app = AppTest.from_function(_script, default_timeout=60).run()
-    assert not app.exception, app.exception
+    _run(demo_db, monkeypatch, "4.3", "other")
     open_now = [s for s in run_snapshot._open.values() if s.path == os.environ["AIMS_DB"]]
     assert open_now and not any(s.ended for s in open_now)  # the run's snapshot is still there right after it
     time.sleep(run_snapshot.IDLE + 0.5)
