@@ -61,8 +61,13 @@ def _compact_on(assessment: store.Assessment, item: Item, field: str, readonly: 
     return {"key": key, "on_change": _ui._save, "args": (assessment.id, item.id, field, key), "disabled": readonly}
 
 
-def _keep(assessment_id: int, item_id: str, changes: dict[str, Any]) -> None:
-    """Keep the previous round's answer: one ordinary save of its fields (logged, timed, refused like any answer)."""
+def _keep(assessment_id: int, item_id: str, previous: Mapping[str, Any]) -> None:
+    """Keep the previous round's answer: one ordinary save of its fields (logged, timed, refused like any answer).
+    What to copy is decided now, on what the round holds at the click: evidence typed just before it (saved in the
+    same rerun, or in the one before) is kept, never overwritten by the line as it was drawn."""
+    responses = _ui.query(store.responses, assessment_ids=[assessment_id])
+    now = responses[responses["item_id"] == item_id]
+    changes = carry.kept_fields(previous, _ui._stored(now.iloc[0].to_dict()) if len(now) else {})
     try:
         _ui.write(store.update_response, assessment_id, item_id, changes, by=identity.current_user() or "unknown")
     except (store.StoreError, AccessDenied) as exc:  # e.g. the round was finalised, or submitted, meanwhile
@@ -126,7 +131,7 @@ def compact_item_editor(assessment: store.Assessment, row: Mapping[str, Any], it
         if offer is not None:
             st.button(_offer(offer, scale), key=f"a{assessment.id}:{item.id}:keep:compact", type="tertiary",
                       icon=":material/history:", disabled=readonly, on_click=_keep,
-                      args=(assessment.id, item.id, carry.kept_fields(offer, stored)),
+                      args=(assessment.id, item.id, dict(offer)),
                       help=f"Copy the level, the evidence and (Annex A) the applicability of round "
                            f"{_escape(str(offer['round_label']))} into this round, saved as your answer. "
                            "Text already typed in this round is kept.")

@@ -83,6 +83,20 @@ def test_keeping_leaves_evidence_typed_in_this_round(empty_db: Path) -> None:
     assert (saved.loc["4.3", "maturity"], saved.loc["4.3", "evidence"]) == (3, "Scope statement 2026, reviewed in July")
 
 
+def test_keeping_decides_at_the_click_on_what_the_round_holds_then(empty_db: Path) -> None:
+    """Evidence saved after the line was drawn (the blur of its field and the click can reach the server in one
+    rerun, or the page drawn before a save another tab made) is kept: what to copy is decided at the click."""
+    _history(empty_db)
+    aid = _round(empty_db, "Treasury", "2026-Q3", dt.date(2026, 8, 1), {})
+    app = _compact(_app(assessment=aid))
+    with connect(empty_db) as con:  # saved after the line with its keep button was drawn
+        store.update_response(con, aid, "4.3", {"evidence": "Typed just before the click"}, by="setup", principal=ADMIN)
+    _keep(app, aid, "4.3").click().run()
+    assert not app.exception, app.exception
+    saved = _responses(empty_db, aid)
+    assert (saved.loc["4.3", "maturity"], saved.loc["4.3", "evidence"]) == (3, "Typed just before the click")
+
+
 def test_keeping_an_annex_a_exclusion_copies_applicability_and_justification(empty_db: Path) -> None:
     _history(empty_db)
     aid = _round(empty_db, "Treasury", "2026-Q3", dt.date(2026, 8, 1), {})
