@@ -75,8 +75,9 @@ def _open(page: Any, server: Server, file: str) -> None:
     for grid in page.locator('[data-testid="stDataFrame"]').all():
         if grid.evaluate("g => g.checkVisibility()"):
             grid.scroll_into_view_if_needed()
+            # 30 s: the first page of the run, on a busy 2-CPU machine, once took more than 10 s to draw its grid
             with contextlib.suppress(PlaywrightTimeout):  # reported below as a table that could not be read
-                grid.locator("th").first.wait_for(timeout=10_000)
+                grid.locator("th").first.wait_for(timeout=30_000)
     page.wait_for_timeout(300)
 
 
