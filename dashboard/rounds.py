@@ -38,18 +38,24 @@ _COVERS = {"clause": ("clauses", "both"), "annex_a": ("annex_a", "both")}
 
 
 def previous_assessment(con: duckdb.DuckDBPyConnection, assessment_id: int, kind: str | None = None) -> Assessment | None:
-    """The same unit's most recent other assessment dated on or before this one (the round to copy from);
-    with `kind` ("clause" or "annex_a"), the most recent one covering that kind of items."""
+    """The same unit's round just before this one (the round to copy from); with `kind` ("clause" or "annex_a"),
+    the one just before covering that kind of items.
+
+    "Before" is the order every change figure uses (`selection.previous_rounds`): by date, then, for rounds of the
+    same day, by when they were created. A round started later on the same day is never this one's previous."""
     current = get_assessment(con, assessment_id)
     if current is None:
         return None
     scopes = _COVERS[kind] if kind else ("clauses", "annex_a", "both")
     found = one(
         con,
-        _ASSESSMENT_SQL + f""" WHERE a.unit_id = ? AND a.id <> ? AND a.scope IN ({', '.join('?' for _ in scopes)})
-            AND (a.assessed_on IS NULL OR ? IS NULL OR a.assessed_on <= ?)
-            ORDER BY a.assessed_on DESC NULLS LAST, a.created_at DESC, a.id DESC LIMIT 1""",
-        [current.unit_id, current.id, *scopes, current.assessed_on, current.assessed_on],
+        _ASSESSMENT_SQL + f""" JOIN assessment c ON c.id = ?
+            WHERE a.unit_id = c.unit_id AND a.id <> c.id AND a.scope IN ({', '.join('?' for _ in scopes)})
+            AND (a.assessed_on < c.assessed_on
+                 OR (a.assessed_on = c.assessed_on
+                     AND (a.created_at < c.created_at OR (a.created_at = c.created_at AND a.id < c.id))))
+            ORDER BY a.assessed_on DESC, a.created_at DESC, a.id DESC LIMIT 1""",
+        [current.id, *scopes],
     )
     return _assessment(found) if found else None
 

@@ -277,3 +277,21 @@ def test_a_new_round_starts_from_the_newest_answers_of_each_scope(con: duckdb.Du
     assert copied == {"4.1": 2, "A.2.2": 4} and counts.new == 2
     assert rounds.previous_assessment(con, created.id, "clause").id == both.id
     assert rounds.previous_assessment(con, created.id).id == annex.id
+
+
+def test_the_round_before_is_the_same_for_copying_and_for_the_change(con: duckdb.DuckDBPyConnection) -> None:
+    """Two rounds of one unit on the same day: the one started first is the other's previous, never the reverse,
+    and the round a new round copies from is the round the change figures compare with."""
+    from dashboard import selection
+
+    r1 = new_assessment(con, "Ops", "R1", assessed_on=dt.date(2026, 1, 1))
+    first = new_assessment(con, "Ops", "June A", assessed_on=dt.date(2026, 6, 1))
+    second = new_assessment(con, "Ops", "June B", assessed_on=dt.date(2026, 6, 1))
+    later = new_assessment(con, "Ops", "R4", assessed_on=dt.date(2026, 9, 1))
+    assert rounds.previous_assessment(con, r1.id) is None
+    assert rounds.previous_assessment(con, first.id).id == r1.id  # not June B, started later that day
+    assert rounds.previous_assessment(con, second.id).id == first.id
+    assert rounds.previous_assessment(con, later.id).id == second.id
+    for current in (first, second, later):
+        _, before, _ = selection.previous_rounds(con, [(current.id, "clause", current.id)])
+        assert [b[0] for b in before] == [rounds.previous_assessment(con, current.id, "clause").id]
