@@ -38,6 +38,7 @@ from etl.layouts import Layout, unread_sheets
 from etl.mapping import Mapping, MappingError, recognise
 from etl.problems import ImportRejected, Problem, Report
 from etl.readers import Sheet, UnreadableFile, read_sheets
+from etl.standard_named import other_standard, refusal
 from etl.unit_aliases import apply_unit_aliases, unit_warnings
 from etl.validate import Batch, validate_layouts
 from etl.values import COMPLIANT, partial_level
@@ -137,6 +138,13 @@ def understand(name: str, data: bytes, catalog: Catalog, unit: str | None, label
         report.error(f"no sheet has a header row naming an item-id column and an answer column (looked at {names})",
                      expected="a header row such as: unit, assessment, item_id, maturity, evidence (in English, "
                               f"French, Spanish or German), or {report.option('mapping')}")
+        return understood
+    said = other_standard(name, understood.sheets, {id(la.sheet): la.header_row for la in layouts}, expected="42001")
+    if said is not None:
+        report.error(refusal(said, expected="42001"), sheet=said.sheet, row=said.row, column=said.column,
+                     expected=f"an ISO/IEC 42001 assessment; a 27001 assessment proposes levels for the 42001 items "
+                              f"it maps to ({report.option('propose')}); a 42001 file that names ISO/IEC 42001 "
+                              "anywhere in its title is read as one")
         return understood
     if not chosen.sheet:
         for sheet, count in unread_sheets(understood.sheets, layouts):

@@ -29,6 +29,7 @@ from dashboard.proposals import ProposalCounts, propose
 from etl.layouts import HEADER_SCAN_ROWS, find_metadata, match_header
 from etl.problems import column_letter
 from etl.readers import UnreadableFile, read_sheets
+from etl.standard_named import other_standard, refusal
 from etl.values import COMPLIANT, NON_COMPLIANT, PARTIAL, BadValue, fold, parse_date, parse_maturity, parse_text, partial_level
 
 __all__ = ["Reading", "propose_from_file", "read_27001"]
@@ -98,6 +99,16 @@ def _problem(where: str, row: int, column: str, value: Any, expected: str) -> st
     return f"{where}, row {row}, column {column}: {value!r} — expected {expected}"
 
 
+def _header(head: list[tuple[int, list[Any]]]) -> tuple[int, int, list[Any]] | None:
+    """The header row among a sheet's first rows (its position, Excel row and cells): an item column and a
+    maturity or status column."""
+    for position, (excel_row, cells) in enumerate(head):
+        named = {match_header(c)[0] for c in cells if match_header(c)[1]}
+        if "item_id" in named and {"maturity", "status"} & named:
+            return position, excel_row, cells
+    return None
+
+
 def read_27001(name: str, data: bytes, *, unit: str | None = None, label: str | None = None,
                catalog: Catalog | None = None) -> Reading:
     """Read every data sheet of a 27001 assessment; `unit` and `label` serve rows that name none."""
@@ -111,13 +122,20 @@ def read_27001(name: str, data: bytes, *, unit: str | None = None, label: str | 
     ids, parents = _ids()
     found: list[dict[str, Any]] = []
     cover: dict[str, Any] = {}
+    headers = {id(sheet): _header(sheet.head(HEADER_SCAN_ROWS)) for sheet in sheets if not sheet.hidden}
+    said = other_standard(name, sheets, {key: h[1] for key, h in headers.items() if h is not None}, expected="27001")
+    if said is not None:
+        where = ", ".join([name, *([f"sheet {said.sheet}"] if said.sheet else []),
+                          *([f"row {said.row}"] if said.row is not None else []),
+                          *([f"column {said.column}"] if said.column else [])])
+        reading.problems.append(f"{where}: {refusal(said, expected='27001')}; import a 42001 assessment on the "
+                                "Import page (python -m etl import), or say ISO/IEC 27001 in this file's title if it is one")
+        return reading
     for sheet in sheets:
         if sheet.hidden:
             continue
         head = sheet.head(HEADER_SCAN_ROWS)
-        header = next(((n, excel_row, cells) for n, (excel_row, cells) in enumerate(head)
-                       if {"item_id"} <= {match_header(c)[0] for c in cells if match_header(c)[1]}
-                       and {"maturity", "status"} & {match_header(c)[0] for c in cells if match_header(c)[1]}), None)
+        header = headers[id(sheet)]
         if header is None:
             cover.update(find_metadata(sheet, head))
             continue

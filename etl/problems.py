@@ -58,9 +58,11 @@ class Problem:
 
 # how a message names the options given for a whole import: the command line's flags, or the page's fields
 OPTION_WORDS = {
-    "cli": {"unit": "--unit NAME", "assessment": "--assessment LABEL", "mapping": "a column mapping (--mapping)"},
+    "cli": {"unit": "--unit NAME", "assessment": "--assessment LABEL", "mapping": "a column mapping (--mapping)",
+            "propose": "python -m etl frameworks propose {file}"},
     "page": {"unit": "the page's 'Business unit' field", "assessment": "the page's 'Round label' field",
-             "mapping": "a correction under 'Correct the columns of {file}'"},  # the page's popover, by its label
+             "mapping": "a correction under 'Correct the columns of {file}'",  # the page's popover, by its label
+             "propose": "the page 'Proposed answers from ISO/IEC 27001'"},
 }
 
 
