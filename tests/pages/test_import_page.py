@@ -200,3 +200,17 @@ def test_a_column_not_imported_is_named_with_the_page_control_that_maps_it(empty
     popovers = [block.proto.popover.label for block in app.get("popover")]
     assert popovers == ["Correct the columns of extra.xlsx"]
     assert expected == f"point a field at it with a correction under '{popovers[0]}' if it should be imported"
+
+
+def test_a_27001_questionnaire_is_refused_with_the_way_to_propose_from_it(empty_db: Path) -> None:
+    isms = workbook([["ISO/IEC 27001:2022 internal audit checklist"], ["Division", "Group IT"], [],
+                     ["Ref", "Maturity level", "Evidence"], ["6.1.2", 3, "Risk method"], ["9.2", 2, "Audit plan"]])
+    app = upload(page(), ("isms.xlsx", isms), ("payments.xlsx", PAYMENTS))
+    problems = table(app, "severity")
+    assert problems[["severity", "sheet", "row", "column"]].values.tolist() == [["error", "Assessment", 1, "A"]]
+    message = " ".join(str(v) for v in problems.iloc[0].tolist())
+    assert "ISO/IEC 27001 assessment" in message and "the page 'Proposed answers from ISO/IEC 27001'" in message
+    assert app.button(key="import_run").label == "Import 1 file(s)"  # the 42001 file beside it is still offered
+    app.button(key="import_run").click().run()
+    with connect(empty_db) as con:
+        assert [u for u in store.list_units(con)["name"]] == ["Payments"]
