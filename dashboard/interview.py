@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -32,6 +33,7 @@ from dashboard.replies import InterviewReply, interview_schema_model
 
 __all__ = [
     "PROMPT_VERSION",
+    "STOPPED",
     "THIN_WORDS",
     "Interview",
     "Proposal",
@@ -42,6 +44,7 @@ __all__ = [
     "parse_reply",
     "respond",
     "skip",
+    "stopped",
 ]
 
 PROMPT_VERSION = "interview-2"
@@ -192,10 +195,26 @@ def parse_reply(item: Item, data: Any) -> tuple[str, Proposal | None, str]:
     return "level", Proposal(quoted, rationale, "", item.rubric[quoted], said), ""
 
 
-def respond(state: Interview, text: str, config: llm.LLMConfig, catalog: Catalog | None = None) -> Interview:
+STOPPED = "You stopped the model: pick the level yourself. Your words are saved as evidence."
+
+
+def stopped(state: Interview, text: str) -> Interview:
+    """The person stopped the model while it read `text`: the answer is heard, and the level is theirs to pick."""
+    text = text.strip()
+    if state.phase not in ("ask", "follow_up") or not text:
+        return state
+    return replace(state, answers=(*state.answers, text), phase="confirm", notice=STOPPED,
+                   transcript=(*state.transcript, Turn("user", text)))
+
+
+def respond(state: Interview, text: str, config: llm.LLMConfig, catalog: Catalog | None = None, *,
+            on_progress: Callable[[llm.Progress], None] | None = None,
+            cancel: Callable[[], bool] | None = None) -> Interview:
     """Take the person's answer: propose a level, ask one follow-up, or (offline) offer the levels.
 
-    `llm.NeedsConfirmation` passes through with the state unchanged: show what would be sent, then ask."""
+    `llm.NeedsConfirmation` passes through with the state unchanged: show what would be sent, then ask.
+    `on_progress` streams the model's reply and reports it; when `cancel()` says so, the model is stopped and the
+    person picks the level (as with `stopped`)."""
     catalog = catalog or load_catalog()
     text = text.strip()
     if state.phase not in ("ask", "follow_up") or not text or state.current is None:
@@ -213,9 +232,11 @@ def respond(state: Interview, text: str, config: llm.LLMConfig, catalog: Catalog
     try:
         kind, proposal, said = llm.complete_json(
             config, messages(item, answers, follow_up_allowed), lambda data: parse_reply(item, data),
-            reply_model=interview_schema_model(item), max_tokens=REPLY_TOKENS)[0]
+            reply_model=interview_schema_model(item), max_tokens=REPLY_TOKENS, on_progress=on_progress, cancel=cancel)[0]
     except llm.NeedsConfirmation:
         raise
+    except llm.Cancelled:
+        return stopped(state, text)
     except llm.LLMError as exc:
         return replace(heard, phase="confirm", notice=f"{exc} Pick the level yourself.")
     if kind == "follow_up" and follow_up_allowed:

@@ -16,6 +16,24 @@ st.caption(f"The agent proposes levels with {escape_markdown(config.model)}; you
                 "rubric line that fits; your words are saved as evidence.")
 state: interview.Interview | None = st.session_state.get("interview")
 
+
+def read_answer(text: str, settings: llm.LLMConfig) -> None:
+    """The model reads the answer, its progress shown as it streams; Stop ends the call (a click stops this run at
+    the next progress line) and leaves the level to the person, with their words kept as evidence."""
+    if not settings.enabled:
+        st.session_state["interview"] = interview.respond(state, text, settings, catalog)
+        return
+    stop = st.empty()
+    stop.button("Stop and pick the level myself", key="interview_stop", on_click=lambda: st.session_state.update(
+        interview=interview.stopped(state, text), interview_pending=None))
+    with st.status(f"Reading your answer with {settings.model}…", expanded=True) as status:
+        line = st.empty()
+        st.session_state["interview"] = interview.respond(
+            state, text, settings, catalog, on_progress=lambda p: line.write(escape_markdown(p.describe())))
+        status.update(label="Read", state="complete", expanded=False)
+    stop.empty()  # the call is over: a late click must not stop anything
+
+
 if state is None:
     if not user:
         st.warning("Type your name in the sidebar first: it is recorded with every answer.")
@@ -63,9 +81,8 @@ elif pending := st.session_state.get("interview_pending"):
     if stay.button("Stay offline in this session", key="interview_offline"):
         st.session_state[llm.OFFLINE_KEY] = True
     if st.session_state.get(llm.CONFIRMED_KEY) or st.session_state.get(llm.OFFLINE_KEY):
-        with st.spinner("Reading your answer…"):
-            st.session_state["interview"] = interview.respond(state, pending, llm.session_config(st.session_state), catalog)
-        del st.session_state["interview_pending"]
+        read_answer(pending, llm.session_config(st.session_state))
+        st.session_state["interview_pending"] = None
         st.rerun()
 elif state.phase == "confirm":
     item = catalog.by_id[state.current]
@@ -80,8 +97,7 @@ elif state.phase == "confirm":
         st.rerun()
 elif text := st.chat_input("Your answer", key="interview_answer"):
     try:
-        with st.spinner("Reading your answer…"):
-            st.session_state["interview"] = interview.respond(state, text, config, catalog)
+        read_answer(text, config)
     except llm.NeedsConfirmation:
         st.session_state["interview_pending"] = text
     st.rerun()

@@ -210,3 +210,29 @@ def test_a_quote_that_is_no_rubric_line_is_rejected_and_asked_again(
     item = catalog.by_id["A.2.2"]
     spaced = {"enough": True, "rubric_line": f'"3:  {item.rubric[3]}"', "level": 3, "rationale": "x"}
     assert interview.parse_reply(item, spaced)[1].level == 3  # spacing, quotes and the "3:" prefix aside
+
+
+def test_the_reply_is_streamed_with_progress_and_a_cancel_leaves_the_level_to_the_person(
+    con: duckdb.DuckDBPyConnection, catalog: Catalog, server: ChatServer
+) -> None:
+    state = interview.begin(con, principal=ADMIN, unit="Stop Unit", label="S1", scope="annex_a", catalog=catalog)
+    server.respond = judge(3, "Approved, published and used.")
+    seen: list[llm.Progress] = []
+    read = interview.respond(state, RICH, config(), catalog, on_progress=seen.append)
+    assert read.proposal is not None and read.proposal.level == 3
+    assert server.received[0].body["stream"] is True and seen[-1].stage == "done"
+
+    server.respond = lambda body: replace(judge(3, "Approved. " * 40)(body), chunk_delay=0.2)
+    progress: list[llm.Progress] = []
+    stopped = interview.respond(state, RICH, config(), catalog, on_progress=progress.append,
+                                cancel=lambda: len(progress) >= 2)  # the person clicks Stop while the reply arrives
+    assert stopped == interview.stopped(state, RICH)
+    assert stopped.phase == "confirm" and stopped.proposal is None and stopped.notice == interview.STOPPED
+    assert stopped.answers == (RICH,) and stopped.transcript[-1] == interview.Turn("user", RICH)
+    assert len(server.received) == 2  # a stopped call is not retried
+    # the person's level and words are saved as for any answer the model did not judge
+    done = interview.decide(con, stopped, 1, principal=ADMIN, by=BY, catalog=catalog)
+    row = store.responses(con, principal=ADMIN, assessment_ids=[done.assessment_id]).set_index("item_id").loc["A.2.2"]
+    assert row["maturity"] == 1 and row["evidence"] == RICH
+    # Stop while a level waits for the person changes nothing
+    assert interview.stopped(stopped, "late words") == stopped
