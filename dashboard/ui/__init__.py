@@ -1,6 +1,7 @@
-"""The Streamlit-aware part of the core, one package (`dashboard.ui`; `ui.compact` holds the compact questionnaire's
-line, re-exported here): cached reads, the database's change token, shared widgets. Every other module of
-`dashboard/` imports without Streamlit.
+"""The Streamlit-aware part of the core, one package (`dashboard.ui`): cached reads, the database's change token,
+shared widgets and tables here; sign-in and the principal of a run in `ui.signin`, the questionnaire's full editor
+in `ui.editor`, its compact line in `ui.compact`, a round's result in `ui.results` and its review in `ui.review`,
+all re-exported here so pages call `ui.<name>`. Every other module of `dashboard/` imports without Streamlit.
 
 Reads are cached with `st.cache_data` keyed by fingerprints of what they read (`dashboard.versions`: the
 assessments they are given, every round of those units, or the whole database), taken again whenever the
@@ -15,13 +16,11 @@ the dashboard is open.
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 import os
-import re
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,14 +28,15 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from dashboard import access, columns, identity, pg, provenance, pulled, run_snapshot, scoring, selection, settings, store, versions, writes
+from dashboard import access, columns, identity, pg, provenance, pulled, run_snapshot, scoring, selection, settings, versions, writes
 from dashboard.access import AccessDenied, Principal
-from dashboard.catalog import Catalog, Item, load_catalog
+from dashboard.catalog import Catalog, load_catalog
 from dashboard.db import lease, resolve_path
 
 __all__ = [
     "Selection",
     "assessment_result",
+    "auth_section",
     "bind",
     "catalog",
     "change_token",
@@ -46,33 +46,33 @@ __all__ = [
     "db_path",
     "due_date",
     "filters",
+    "final_only_toggle",
     "flash",
     "identity_box",
+    "item_comments",
     "item_editor",
     "no_match",
     "page_setup",
     "presentation_style",
     "previous_answers",
+    "principal",
     "provenance_notes",
+    "providers",
     "query",
     "require_data",
+    "review_panel",
+    "signed_in",
     "statement_of_applicability",
     "sync_identity",
     "table",
     "table_download",
+    "visible_pages",
     "write",
 ]
 
 _USER_KEY = "assessor_name"
 
 
-def _recorded_name() -> str | None:
-    """Who makes each change in this browser session: the signed-in person; in local mode the typed name."""
-    who = principal()
-    return st.session_state.get(_USER_KEY) if who.local else who.recorded_as
-
-
-identity.set_provider(_recorded_name)
 
 
 def page_setup() -> None:
@@ -103,114 +103,6 @@ def page_setup() -> None:
         except AccessDenied as exc:
             st.error(str(exc))
             st.stop()
-
-
-# --- who is asking (dashboard/access.py holds the rules) ----------------------------------------------------
-
-_TEST_KEY = "_aims_test_principal"  # tests only: a Principal object put there by code (AppTest), never user input
-_RUN_KEY = "_aims_principal"
-
-
-def auth_section() -> dict[str, Any]:
-    """The `[auth]` section of .streamlit/secrets.toml ({} when sign-in is not configured)."""
-    try:
-        section = st.secrets.get("auth")
-    except Exception:  # no secrets file at all
-        return {}
-    return dict(section) if section else {}
-
-
-def providers(section: Mapping[str, Any]) -> list[str | None]:
-    """The providers to offer: named sub-sections ([auth.keycloak]), or None for the default one in [auth]."""
-    named = [k for k, v in section.items() if isinstance(v, Mapping)]
-    return named or [None]
-
-
-def _whom_to_ask() -> str:
-    admins = sorted(access.env_admins())
-    return "Ask an administrator" + (f" ({', '.join(admins)})" if admins else "") + " for a role."
-
-
-def _resolve() -> Principal:
-    seeded = st.session_state.get(_TEST_KEY)
-    if isinstance(seeded, Principal):
-        return seeded
-    section = auth_section()
-    if not section:
-        if settings.get("AIMS_REQUIRE_LOGIN").lower() in ("1", "true", "yes"):
-            st.error("This dashboard requires sign-in (AIMS_REQUIRE_LOGIN=true), and none is configured. The "
-                     "administrator adds an [auth] section to .streamlit/secrets.toml (see the README); nothing is "
-                     "shown until then.")
-            st.stop()
-        return access.local_admin(identity.clean_name(st.session_state.get(_USER_KEY)))
-    if not section.get("cookie_secret"):
-        st.error("Sign-in is configured without a cookie_secret. The administrator adds `cookie_secret` (a long "
-                 "random string) to the [auth] section of .streamlit/secrets.toml and restarts the server.")
-        st.stop()
-    if not st.user.get("is_logged_in"):  # (AppTest has no sign-in: the attribute may be missing there)
-        _sign_in_page(section)
-        st.stop()
-    claim = st.user.get(settings.get("AIMS_GROUP_CLAIM"))
-    groups = [claim] if isinstance(claim, str) else list(claim or [])
-    with lease(db_path()) as con:
-        return access.resolve(con, st.user.get("email"), st.user.get("name"), [str(g) for g in groups])
-
-
-def _sign_in_page(section: Mapping[str, Any]) -> None:
-    st.title("AIMS gap assessment")
-    st.write("Sign in with your organisation's account to continue.")
-    for provider in providers(section):
-        label = "Sign in" + (f" with {provider}" if provider else "")
-        if st.button(label, type="primary", key=f"sign_in_{provider or 'default'}"):
-            st.login(provider) if provider else st.login()
-    st.caption("If signing in fails, check that your account may use this application, or ask an administrator "
-               "to check the [auth] settings (redirect_uri, client_id, server_metadata_url).")
-
-
-def signed_in(*, account_box: bool = True) -> Principal:
-    """Who is asking, resolved for this run (sign-in page, refusal or the 'no role' page stop the run), with the
-    account box in the sidebar (drawn by app.py's navigation, once per run)."""
-    who = _resolve()
-    st.session_state[_RUN_KEY] = who
-    if account_box:
-        _account_box(who)
-    if not who.can_read:
-        st.title("No access yet")
-        st.write(f"You are signed in as {who.email or who.name}, but you have no role in this dashboard. "
-                 + _whom_to_ask())
-        st.stop()
-    return who
-
-
-def _account_box(who: Principal) -> None:
-    with st.sidebar:
-        if who.local:
-            st.caption("Local mode: no sign-in; everyone who can reach this address is an administrator.")
-        else:
-            plain = re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$&:])", r"\\\1", f"{who.name} ({who.email})")  # names are text
-            st.caption(f"Signed in as {plain} · {who.title}")
-            if st.button("Log out", key="logout"):
-                st.logout()
-
-
-def principal() -> Principal:
-    """The principal of this run (resolved by `page_setup`, or now)."""
-    seeded = st.session_state.get(_TEST_KEY)
-    if isinstance(seeded, Principal):
-        return seeded
-    found = st.session_state.get(_RUN_KEY)
-    return found if isinstance(found, Principal) else _resolve()
-
-
-def visible_pages(pages: Mapping[str, Sequence[tuple[str, str]]]) -> dict[str, list[Any]]:
-    """app.py's navigation (group -> (page file, title); the first page is the default), as `st.Page` objects for
-    only the pages this principal's role opens (the pages also refuse by URL)."""
-    who = signed_in()
-    first = next(path for entries in pages.values() for path, _ in entries)
-    out = {group: [st.Page(path, title=title, default=path == first) for path, title in entries
-                   if access.may_open_page(who, path)]
-           for group, entries in pages.items()}
-    return {group: entries for group, entries in out.items() if entries}
 
 
 _PRESENTATION_CSS = """
@@ -515,194 +407,6 @@ def sync_identity() -> str | None:
     return identity.current_user()
 
 
-# --- answers saved as they are given -------------------------------------------------------------------
-
-
-def bind(key: str, stored: Any) -> None:
-    """Show the stored value in widget `key`; take it over whenever the database changed it (another person), and
-    whenever the widget comes back after a run that did not draw it (another section, the other mode), since
-    Streamlit forgets an undrawn widget's value."""
-    seen = f"_seen::{key}"
-    if key not in st.session_state or seen not in st.session_state or st.session_state[seen] != stored:
-        st.session_state[key] = stored
-        st.session_state[seen] = stored
-
-
-def flash(message: str | None = None) -> None:
-    """Queue a message for the next run (from a callback), or show and clear the queued one."""
-    if message is not None:
-        st.session_state["_flash"] = message
-    elif st.session_state.get("_flash"):
-        st.error(st.session_state.pop("_flash"))
-
-
-_DUE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def due_date(text: str | None) -> dt.date | None:
-    """A due date typed as YYYY-MM-DD (blank: none); ValueError with a message for anything else."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        if _DUE_DATE.match(text):
-            return dt.date.fromisoformat(text)
-    except ValueError:
-        pass
-    raise ValueError(f"'{text}' is not a date: write it as YYYY-MM-DD, e.g. 2026-09-30. Not saved.")
-
-
-def _save(assessment_id: int, item_id: str, field: str, key: str) -> None:
-    value = st.session_state[key]
-    if field == "applicable":
-        value = bool(value)
-    if field == "due_date":
-        try:
-            value = due_date(value)
-        except ValueError as exc:
-            st.session_state[f"_invalid::{key}"] = str(exc)
-            return
-        st.session_state.pop(f"_invalid::{key}", None)
-    try:
-        write(store.update_response, assessment_id, item_id, {field: value}, by=identity.current_user() or "unknown")
-        st.session_state[f"_seen::{key}"] = st.session_state[key]
-    except (store.StoreError, AccessDenied) as exc:  # e.g. the round was finalised, or submitted for review, meanwhile
-        flash(str(exc))
-
-
-def _stored(row: Mapping[str, Any]) -> dict[str, Any]:
-    """One response's fields as the widgets show them."""
-    def text(value: Any) -> str:
-        return value if isinstance(value, str) else ""
-
-    return {
-        "maturity": None if pd.isna(row["maturity"]) else int(row["maturity"]),
-        "target": int(row["target"]),
-        "applicable": bool(row["applicable"]),
-        "justification": text(row["justification"]),
-        "inclusion_justification": text(row.get("inclusion_justification")),
-        "evidence": text(row["evidence"]),
-        "notes": text(row["notes"]),
-        "owner": text(row["owner"]),
-        "due_date": "" if pd.isna(row["due_date"]) else pd.Timestamp(row["due_date"]).date().isoformat(),
-    }
-
-
-def _on(assessment: store.Assessment, item: Item, field: str, readonly: bool) -> dict[str, Any]:
-    key = f"a{assessment.id}:{item.id}:{field}"
-    return {"key": key, "on_change": _save, "args": (assessment.id, item.id, field, key), "disabled": readonly}
-
-
-def item_editor(assessment: store.Assessment, row: Mapping[str, Any], item: Item, *, readonly: bool) -> None:
-    """One questionnaire item: questions, guidance, rubric-labelled maturity, target, applicability, notes.
-
-    Every widget saves its field on change (no save button); values stored by others appear on rerun.
-    The applicability and the maturity rerun the page (they change its progress counts); the other fields
-    are fragments: leaving one of them saves it and reruns that group of fields alone, which re-reads
-    what is stored for the item.
-    """
-    scale = catalog().scale
-    stored = _stored(row)
-    for field in ("maturity", "applicable"):
-        bind(f"a{assessment.id}:{item.id}:{field}", stored[field])
-    # one element for the title and the questions: a level click redraws every item of the section
-    st.markdown(f"#### {item.id} {item.title}\n" + "".join(f"\n- {question}" for question in item.questions))
-    with st.expander("Guidance and evidence examples"):
-        st.write(item.guidance)
-        st.caption("Evidence an auditor would accept: " + "; ".join(item.evidence_examples))
-    applicable = True
-    if item.kind == "annex_a":
-        applicable = st.toggle("Applicable to this unit", **_on(assessment, item, "applicable", readonly))
-        if not applicable:
-            _fields(assessment, item, ("justification",), readonly, dict(row))
-    if applicable and item.kind == "annex_a":  # the SoA justifies an included control too (ISO/IEC 42001 6.1.3)
-        _fields(assessment, item, ("inclusion_justification",), readonly, dict(row))
-    if applicable:
-        left, right = st.columns([3, 1])
-        with left:
-            st.radio("Current maturity", [None, 0, 1, 2, 3, 4, 5],
-                     format_func=lambda v: "Not assessed yet" if v is None else item.level_label(scale, v),
-                     **_on(assessment, item, "maturity", readonly))
-        with right:
-            _fields(assessment, item, ("target", "owner", "due_date"), readonly, dict(row))
-        _fields(assessment, item, ("evidence", "notes", "history"), readonly, dict(row))
-    else:
-        _fields(assessment, item, ("history",), readonly, dict(row))
-
-
-@st.fragment
-def _fields(assessment: store.Assessment, item: Item, fields: tuple[str, ...], readonly: bool,
-            row: dict[str, Any]) -> None:
-    """Some fields of an item, rerun on their own when one of them is saved."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    if ctx is not None and ctx.fragment_ids_this_run:  # this group alone: read what is stored now
-        fresh = query(store.responses, assessment_ids=[assessment.id])
-        row = fresh[fresh["item_id"] == item.id].iloc[0].to_dict()
-    stored = _stored(row)
-    prefix = f"a{assessment.id}:{item.id}"
-    scale = catalog().scale
-    flash()  # a save of this group refused (e.g. the round was finalised meanwhile), shown where it was made
-    for field in fields:
-        if field in stored:
-            bind(f"{prefix}:{field}", stored[field])
-        if field == "justification":
-            st.text_area("Why is this control not applicable? (required, goes into the Statement of Applicability)",
-                         **_on(assessment, item, field, readonly))
-            if not stored["justification"].strip():
-                st.error("A justification is required for a control that is not applicable.")
-        elif field == "target":
-            st.selectbox("Target", [0, 1, 2, 3, 4, 5], format_func=lambda v: f"{v} · {scale.name(v)}",
-                         **_on(assessment, item, field, readonly))
-        elif field == "owner":
-            st.text_input("Owner", **_on(assessment, item, field, readonly))
-        elif field == "due_date":
-            # a text field, not st.date_input: its value is sent however the field is left (Tab, Enter, a
-            # click elsewhere), where a date typed in the date picker and left with Tab was lost
-            st.text_input("Due date", placeholder="YYYY-MM-DD", max_chars=10, **_on(assessment, item, field, readonly),
-                          help="Type the date as YYYY-MM-DD; it is saved when you leave the field. Blank: no due date.")
-            invalid = st.session_state.get(f"_invalid::{prefix}:due_date")
-            if invalid:
-                st.error(invalid)
-        elif field == "inclusion_justification":
-            st.text_area("Why is this control included? (the risks or obligations it treats; goes into the Statement of "
-                         "Applicability)", **_on(assessment, item, field, readonly))
-        elif field == "evidence":
-            st.text_area("Evidence (what exists, where, since when)", **_on(assessment, item, field, readonly))
-        elif field == "notes":
-            st.text_area("Notes", **_on(assessment, item, field, readonly))
-        elif field == "history":
-            history = st.expander("History of this item", key=f"{prefix}:history", on_change="rerun")
-            if history.open:  # read and drawn only when opened: a closed table still cost every rerun
-                with history:
-                    changes = query(store.item_history, assessment.id)  # one read for the whole assessment
-                    changes = changes[changes["item_id"] == item.id]
-                    if changes.empty:
-                        st.caption("No change recorded yet.")
-                    else:
-                        table(changes.drop(columns=["item_id"]), key=f"history_{prefix}")
-
-
-def statement_of_applicability(assessment_id: int) -> None:
-    """The Statement of Applicability of one assessment: every Annex A control, whether it is included, the
-    justification either way and whether it is implemented; a warning counts the decisions left unjustified."""
-    from etl.roadmap_exports import SOA_LABELS, soa_table, soa_warnings
-
-    soa = query(scoring.statement_of_applicability, assessment_id)
-    if soa.empty:
-        st.caption("This assessment does not cover Annex A.")
-        return
-    for warning in soa_warnings(soa):
-        st.warning(warning)
-    shown = query(soa_table, assessment_id, catalog())  # the objective and raw status are in the exports
-    table(shown, key="soa_table", column_order=["control", "title", "applicable", "justification", "implemented", "level",
-                                                "evidence"],
-          labels=SOA_LABELS | {"justification": "Justification"}, row_height=76,
-          widths={"control": 70, "title": 170, "applicable": 75, "justification": 260, "implemented": 100, "level": 95,
-                  "evidence": 200})
-
-
 def column_config(frame: pd.DataFrame, labels: Mapping[str, str] | None = None,
                   widths: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """`st.column_config` for every column of the frame, from `dashboard.columns`: the label, a format for
@@ -741,155 +445,11 @@ def table(frame: pd.DataFrame, *, key: str, labels: Mapping[str, str] | None = N
     st.dataframe(shown, hide_index=True, key=key, column_config=config, placeholder="", **kwargs)
 
 
-def assessment_result(assessment: store.Assessment, sections: pd.DataFrame) -> None:
-    """The result of one assessment: level per section against target, and its gaps, largest first."""
-    from dashboard import charts
-
-    scale = catalog().scale
-    summary = query(scoring.assessment_scores, [assessment.id]).iloc[0]
-    if summary["assessed"] < summary["applicable"]:
-        st.info(f"{int(summary['applicable'] - summary['assessed'])} applicable item(s) still to assess: "
-                "the figures below are provisional.")
-    cols = st.columns(5)
-    clause, annex = summary["clause_maturity"], summary["annex_maturity"]
-    cols[0].metric("Clause maturity", "—" if pd.isna(clause) else f"{clause:.2f}",
-                   help="Mean of the clause 4-10 section scores.")
-    levels = {k: None if pd.isna(summary[f"{k}_maturity_level"]) else summary[f"{k}_maturity_level"] for k in ("clause", "annex")}
-    cols[1].metric("Clause level", scale.level_name(levels["clause"]))
-    cols[2].metric("Annex A maturity", "—" if pd.isna(annex) else f"{annex:.2f}",
-                   help=f"Mean of the Annex A objective scores: {scale.level_name(levels['annex'])}.")
-    cols[3].metric("Annex A coverage", "—" if pd.isna(summary["annex_coverage"]) else f"{summary['annex_coverage']:.0%}")
-    cols[4].metric("Open gaps", int(summary["open_gaps"]))
-    if (sections["kind"] == "clause").any():
-        st.plotly_chart(charts.clause_maturity_chart(sections, scale, title=f"Maturity per clause · {assessment.unit}"),
-                        key=f"result_clauses_{assessment.id}")
-    if (sections["kind"] == "annex_a").any():
-        st.plotly_chart(charts.annex_coverage_chart(sections, title=f"Annex A coverage · {assessment.unit}"),
-                        key=f"result_annex_{assessment.id}")
-    levels = scoring.with_levels(sections, scale)[["section", "section_title", "maturity", "level", "target", "gap",
-                                                   "completeness"]]
-    table(levels, key=f"result_levels_{assessment.id}")
-    gaps = query(scoring.item_scores, [assessment.id])
-    gaps = gaps[gaps["gap"] > 0].sort_values(["gap", "weight", "ord"], ascending=[False, False, True])
-    st.subheader(f"Gaps, largest first ({len(gaps)})")
-    if gaps.empty:
-        st.caption("No gap: every assessed item meets its target.")
-    else:
-        table(gaps[["item_id", "title", "maturity", "target", "gap", "owner", "due_date"]], key=f"result_gaps_{assessment.id}")
-    from dashboard import roadmap
-
-    actions = query(roadmap.plan, [assessment.id])
-    st.subheader("First roadmap items")
-    if actions.empty:
-        st.caption("Nothing to plan: every assessed item meets its target.")
-    else:
-        table(actions.head(8)[["rank", "phase", "item_id", "title", "maturity", "target", "why", "suggested_action"]],
-              key=f"result_roadmap_{assessment.id}")
-    _time_spent(assessment)
-    left, right = st.columns(2)
-    with left:
-        st.page_link("pages/overview.py", label="Open the Overview")
-    with right:
-        st.page_link("pages/roadmap.py", label="Open the full roadmap")
-
-
-def _time_spent(assessment: store.Assessment) -> None:
-    """The time the round's answers took (dashboard/timing.py): active and elapsed, and per item on request."""
-    from dashboard import timing
-
-    st.subheader("Time spent on this round")
-    spent = query(timing.assessment_times, [assessment.id]).iloc[0]
-    answered = int(spent["answers"]) > 0
-    cols = st.columns(3)
-    cols[0].metric("Active time", timing.format_duration(spent["active_s"]) if answered else "—",
-                   help="Time between answers saved in the questionnaire or the interview; a gap longer than "
-                        f"{settings.get('AIMS_PAUSE_MINUTES')} min (AIMS_PAUSE_MINUTES) is a pause and not counted.")
-    cols[1].metric("Elapsed", timing.format_duration(spent["elapsed_s"]) if answered else "—",
-                   help="From the first to the last answer saved in the questionnaire or the interview.")
-    cols[2].metric("Answers saved", int(spent["answers"]),
-                   help="Saves of an answer in the questionnaire or the interview; imported or copied answers are "
-                        "not time spent.")
-    if not answered:
-        st.caption("No answer of this round was given in the questionnaire or the interview (imported or copied "
-                   "answers are not time spent).")
-        return
-    with st.expander("Time per item"):
-        items = query(timing.item_times, assessment.id).sort_values("active_s", ascending=False, kind="stable")
-        items.insert(1, "title", [catalog().by_id[i].title if i in catalog().by_id else "" for i in items["item_id"]])
-        items["active"] = [timing.format_duration(s) for s in items.pop("active_s")]
-        st.caption("Longest first. A gap between two answers counts for the item whose answer ended it.")
-        table(items, key=f"result_time_{assessment.id}",
-              labels={"active": "Active time", "edits": "Saves", "first_at": "First answer", "last_at": "Last answer"})
-
-
-# --- campaigns: a round's review in the questionnaire, and the final-only setting (dashboard/campaigns.py) ----
-
-
-def review_panel(assessment: store.Assessment, user: str | None) -> tuple[str | None, pd.DataFrame]:
-    """A round's review at the top of the questionnaire, for a round of a campaign (or one already submitted): its
-    state, the lead's comment on the round when it was returned, and **Submit for review** (a refusal shown as the
-    core words it). Returns the state (None for a round outside any review, which shows nothing) and the comments
-    of the last return on items, for `item_comments`."""
-    from dashboard import campaigns
-    from dashboard.summarize import escape_markdown
-
-    none = pd.DataFrame(columns=["item_id", "comment", "by", "at"])
-    if not query(campaigns.in_review, assessment.id):
-        return None, none
-    state = query(campaigns.review_state, assessment.id)
-    comments = query(campaigns.comments, assessment.id) if state == "returned" else none
-    if not comments.empty:  # the comments the lead returned it with last time
-        comments = comments[comments["return_no"] == comments["return_no"].max()]
-    explain = {"submitted": "waiting for the governance lead's review; answers are read-only meanwhile.",
-               "returned": "returned by the governance lead: see the comments, correct, and submit again.",
-               "finalised": "finalised after review."}
-    st.markdown(f"**Review:** {escape_markdown(state)} — {explain.get(state, 'answer every item, then submit it for review.')}")
-    for row in comments[comments["item_id"].isna()].itertuples():
-        st.warning(f"**Comment on the round** ({escape_markdown(_who_when(row))}): {escape_markdown(row.comment)}")
-    items = list(dict.fromkeys(comments["item_id"].dropna()))
-    if items:  # the comments stand beside their items, which may be in other sections
-        st.caption("The lead commented on " + ", ".join(items) + ": each comment stands above its item.")
-    if state in ("not started", "in progress", "returned") and st.button(
-            "Submit for review", key=f"submit_{assessment.id}", disabled=not user):
-        try:
-            write(campaigns.submit, assessment.id, by=user)
-            st.rerun()
-        except (ValueError, AccessDenied) as exc:  # campaigns.ReviewError and store.StoreError are ValueErrors
-            st.error(escape_markdown(str(exc)))
-    return state, comments[comments["item_id"].notna()]
-
-
-def _who_when(row: Any) -> str:
-    when = pd.Timestamp(row.at).strftime("%Y-%m-%d %H:%M") if not pd.isna(row.at) else ""
-    return ", ".join(str(v) for v in (row.by, when) if v)
-
-
-def item_comments(comments: pd.DataFrame, item_id: str) -> None:
-    """The governance lead's comments on one item of a returned round, shown above the item (text as typed)."""
-    if comments.empty:  # a round outside any review, or returned without item comments: nothing to filter per item
-        return
-    from dashboard.summarize import escape_markdown
-
-    for row in comments[comments["item_id"] == item_id].itertuples():
-        st.warning(f"**Lead's comment** ({escape_markdown(_who_when(row))}): {escape_markdown(row.comment)}")
-
-
-def final_only_toggle(key: str) -> None:
-    """'Management views show finalised rounds only' (administrators and governance leads), saved on change."""
-    from dashboard import campaigns
-
-    def save() -> None:
-        try:
-            write(campaigns.set_final_only, bool(st.session_state[key]), by=identity.current_user() or "unknown")
-        except (ValueError, AccessDenied) as exc:
-            flash(str(exc))
-
-    bind(key, bool(query(campaigns.final_only)))
-    st.toggle("Management views show finalised rounds only", key=key, on_change=save,
-              disabled=not principal().can_organise,
-              help="On: the Overview, Presentation, report and summaries take each unit's latest finalised round, "
-                   "leaving out drafts and rounds still under review. Off: the latest round, drafts marked provisional.")
-
-
-# the compact questionnaire lives in its own module (it uses the helpers above)
+# sign-in, the questionnaire's editors, a round's result and its review live in modules of their own; they use the
+# helpers above, so they are imported last (either side can be imported first)
 from dashboard.ui.compact import compact_item_editor, compact_mode, previous_answers  # noqa: E402
+from dashboard.ui.editor import bind, due_date, flash, item_editor, statement_of_applicability  # noqa: E402
+from dashboard.ui.results import assessment_result  # noqa: E402
+from dashboard.ui.review import final_only_toggle, item_comments, review_panel  # noqa: E402
+from dashboard.ui.signin import _TEST_KEY as _TEST_KEY  # noqa: E402  (tests put a principal there: see access.py)
+from dashboard.ui.signin import _whom_to_ask, auth_section, principal, providers, signed_in, visible_pages  # noqa: E402

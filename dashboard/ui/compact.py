@@ -2,7 +2,7 @@
 and, when the unit has answered the item in its previous round, one action that keeps that answer.
 
 Part of the core's one Streamlit package (`dashboard/ui/`): the package's main module had grown past 900 lines
-and the compact line, with its carry-over, is one concern of its own. It uses `ui`'s save path (`_save`,
+and the compact line, with its carry-over, is one concern of its own. It uses the full editor's save path (`ui.editor._save`,
 `write`), its binding of stored values to widgets (`bind`) and its cached reads; `ui` re-exports
 `compact_mode` and `compact_item_editor`, so pages keep calling `ui.compact_item_editor`. What the previous
 round answered comes from the core (`dashboard.carry`, on `rounds.previous_assessment`); nothing is scored here.
@@ -58,7 +58,7 @@ def _levels_help(item: Item) -> str:
 
 def _compact_on(assessment: store.Assessment, item: Item, field: str, readonly: bool) -> dict[str, Any]:
     key = f"a{assessment.id}:{item.id}:{field}:compact"
-    return {"key": key, "on_change": _ui._save, "args": (assessment.id, item.id, field, key), "disabled": readonly}
+    return {"key": key, "on_change": _editor._save, "args": (assessment.id, item.id, field, key), "disabled": readonly}
 
 
 def _keep(assessment_id: int, item_id: str, previous: Mapping[str, Any]) -> None:
@@ -67,11 +67,11 @@ def _keep(assessment_id: int, item_id: str, previous: Mapping[str, Any]) -> None
     same rerun, or in the one before) is kept, never overwritten by the line as it was drawn."""
     responses = _ui.query(store.responses, assessment_ids=[assessment_id])
     now = responses[responses["item_id"] == item_id]
-    changes = carry.kept_fields(previous, _ui._stored(now.iloc[0].to_dict()) if len(now) else {})
+    changes = carry.kept_fields(previous, _editor._stored(now.iloc[0].to_dict()) if len(now) else {})
     try:
         _ui.write(store.update_response, assessment_id, item_id, changes, by=identity.current_user() or "unknown")
     except (store.StoreError, AccessDenied) as exc:  # e.g. the round was finalised, or submitted, meanwhile
-        _ui.flash(str(exc))
+        _editor.flash(str(exc))
 
 
 def _answered(stored: Mapping[str, Any], item: Item) -> bool:
@@ -106,9 +106,9 @@ def compact_item_editor(assessment: store.Assessment, row: Mapping[str, Any], it
     would not show its value when the mode changes). Evidence holding several lines keeps a (short) text area, so
     no line break is lost."""
     scale = _ui.catalog().scale
-    stored = _ui._stored(row)
+    stored = _editor._stored(row)
     for field in ("maturity", "applicable", "evidence", "justification"):
-        _ui.bind(_compact_on(assessment, item, field, readonly)["key"], stored[field])
+        _editor.bind(_compact_on(assessment, item, field, readonly)["key"], stored[field])
     offer = previous if previous is not None and not _answered(stored, item) else None
     # an Annex A control has a fourth column for its applicability; a clause gives that room to its evidence
     widths = [2.6, 3.0, 3.0, 1.4] if item.kind == "annex_a" else [2.6, 3.0, 4.4]
@@ -147,3 +147,4 @@ def compact_item_editor(assessment: store.Assessment, row: Mapping[str, Any], it
 
 # last, so that either module can be imported first: `ui` imports this module's functions at its own end
 from dashboard import ui as _ui  # noqa: E402
+from dashboard.ui import editor as _editor  # noqa: E402
