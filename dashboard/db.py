@@ -87,10 +87,25 @@ def _open(path: str, wait: float, on_wait: Callable[[str], None] | None) -> tupl
         raise
 
 
+_BUSY_CLOSE = 2.0  # seconds a close waits for a call still running on one of the connection's cursors
+
+
 def _close(path: str, con: duckdb.DuckDBPyConnection, took: bool) -> None:
-    """Close (and so checkpoint) the file, then give the turn to the next process."""
+    """Close (and so checkpoint) the file, then give the turn to the next process.
+
+    DuckDB refuses to close a connection while one of its cursors is in a call (`close_all` at exit, or between
+    tests, while a page run's snapshot is being rolled back in its watcher thread): the close is tried again until
+    that call is over, for at most `_BUSY_CLOSE` seconds."""
     try:
-        con.close()
+        deadline = time.monotonic() + _BUSY_CLOSE
+        while True:
+            try:
+                con.close()
+                break
+            except duckdb.ResourceInUseException:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
     finally:
         if took:
             turns.TURNS.give(path)

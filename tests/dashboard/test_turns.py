@@ -198,3 +198,27 @@ def test_an_open_during_which_the_file_changed_is_repeated(db_path: Path, monkey
     with connect(db_path, wait=1):
         pass
     assert len(calls) == 2
+
+
+def test_closing_every_lingering_file_waits_for_a_call_still_running_on_a_cursor(
+        db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`close_all` (at exit, between tests) may find a cursor of the file's connection in a call (a page run's
+    snapshot being rolled back in its watcher thread): DuckDB refuses that close, so it is tried again until the
+    call is over, and the file is closed."""
+    monkeypatch.setattr(db, "_BUSY_CLOSE", 60.0)  # however slow the machine is at counting
+    path = str(db_path)
+    with lease(path):
+        pass  # the file now lingers, open
+    root = db._LINGERING._open[path][0]
+    cursor = root.cursor()
+    done: list[int] = []
+    busy = threading.Thread(target=lambda: done.append(
+        cursor.execute("SELECT count(*) FROM range(300000000) t(i) WHERE i % 7 = 3").fetchall()[0][0]))
+    busy.start()
+    time.sleep(0.05)
+    assert busy.is_alive()  # the count is still running on the cursor
+    db._LINGERING.close_all()
+    busy.join()
+    assert done == [len(range(3, 300000000, 7))] and path not in db._LINGERING._open
+    with pytest.raises(duckdb.ConnectionException):
+        root.execute("SELECT 1")
