@@ -29,6 +29,7 @@ answer saved meanwhile never hides behind an older key.
 `part` and `by_unit` let a reader over many assessments compose its result from cached per-assessment or
 per-unit parts (roadmap.organisation_plan, analytics.summary_change): after one unit's answer only that unit's
 part is recomputed. Outside a cached read (the command line, tests calling the core) they compute directly.
+How the parts are joined and spliced is in `dashboard/composed.py`.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
+
+from dashboard import composed
+from dashboard.composed import Columns, Composition
 
 __all__ = [
     "DEPENDS",
@@ -192,13 +195,18 @@ _lock = threading.Lock()
 _known: dict[str, tuple[tuple[int, ...], Fingerprints]] = {}
 
 
-def current(path: str, opener: Callable[[str], Any]) -> tuple[tuple[int, ...], Fingerprints]:
+def _server(path: str) -> bool:
+    return "://" in path  # a PostgreSQL URL (dashboard.pg.is_url), read through its pulled copy
+
+
+def current(path: str, opener: Callable[[str], Any],
+            token: tuple[int, ...] | None = None) -> tuple[tuple[int, ...], Fingerprints]:
     """(change token, fingerprints) of the file now; computed again only when the token moved.
 
-    `opener(path)` is a context manager giving a connection (db.lease). The token is taken first and the
-    fingerprints in one transaction after it, so they describe the state at that token or a newer one, never an
-    older one."""
-    token = file_token(path)
+    `opener(path)` is a context manager giving a connection (db.lease; on a server, `pulled.lease`, the pulled
+    copy, with the server's change token given as `token`). The token is taken first and the fingerprints in one
+    transaction after it, so they describe the state at that token or a newer one, never an older one."""
+    token = file_token(path) if token is None else token
     with _lock:
         known = _known.get(path)
     if known is not None and known[0] == token:
@@ -230,7 +238,7 @@ def forget(path: str | None = None) -> None:
             _known.pop(path, None)
     with _parts_lock:
         _parts.clear()
-        _composed.clear()
+    composed.forget()
 
 
 # --- which assessments a reader's arguments name ---------------------------------------------------------
@@ -315,7 +323,15 @@ def begin_snapshot(con: duckdb.DuckDBPyConnection, path: str) -> Fingerprints:
     """Begin a read transaction on `con` and return the fingerprints of the state it sees (the caller rolls it
     back). When the file is as it was when its fingerprints were last taken (its change token, read inside the
     transaction), those are the state's; else the state is fingerprinted again, and remembered when nothing was
-    written around the snapshot's start (the other reads of that state then need not fingerprint it again)."""
+    written around the snapshot's start (the other reads of that state then need not fingerprint it again). On a
+    server's pulled copy (`path` a URL) the state is always fingerprinted."""
+    if _server(path):  # a pulled copy: no token names the state a transaction on it sees, so fingerprint that state
+        con.execute("BEGIN TRANSACTION")
+        try:
+            return fingerprints(con)
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
     before = file_token(path)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -409,11 +425,10 @@ def by_unit(con: duckdb.DuckDBPyConnection, function: Callable[..., tuple[pd.Dat
         ids = sorted({p if isinstance(p, int) else p[0] for p in unit_picks})
         keys[unit] = (name, tuple(unit_picks), frozen_args, frozen_kwargs, state.found.units(ids))
     family = (name, frozen_args, frozen_kwargs, tuple(groups))
-    with _parts_lock:
-        before = _composed.get(family)
+    before = composed.recall(family)
     if before is not None and before.keys == keys:
         return tuple(f.copy(deep=False) for f in before.frames)
-    out: dict[int, tuple[_Columns, ...]] = {}
+    out: dict[int, tuple[Columns, ...]] = {}
     missing: dict[int, tuple[Any, ...]] = {}
     for unit, key in keys.items():
         hit, value = _lookup(key, state)
@@ -424,12 +439,12 @@ def by_unit(con: duckdb.DuckDBPyConnection, function: Callable[..., tuple[pd.Dat
     if missing:
         computed = function(con, [p for u in missing for p in groups[u]], *args, **kwargs)
         unit_per_assessment = {(p if isinstance(p, int) else p[0]): u for u in missing for p in groups[u]}
-        split: dict[int, list[_Columns]] = {u: [] for u in missing}
+        split: dict[int, list[Columns]] = {u: [] for u in missing}
         for frame in computed:  # each unit's rows: one stable sort by unit, then slices of the sorted columns
             position = {u: n for n, u in enumerate(missing)}
             owner = np.array([position[unit_per_assessment[int(a)]] for a in frame["assessment_id"]], dtype=np.int64)
             order = np.argsort(owner, kind="stable")
-            whole = _Columns(frame.take(order))
+            whole = Columns(frame.take(order))
             bounds = np.searchsorted(owner[order], np.arange(len(missing) + 1))
             for n, unit in enumerate(missing):
                 split[unit].append(whole.slice(int(bounds[n]), int(bounds[n + 1])))
@@ -440,110 +455,9 @@ def by_unit(con: duckdb.DuckDBPyConnection, function: Callable[..., tuple[pd.Dat
     changed = [u for u in units if before is None or before.keys.get(u) != keys[u]]
     lengths = [np.array([len(out[u][n]) for u in units], dtype=np.int64) for n in range(len(out[units[0]]))]
     if before is not None and len(changed) <= max(1, len(units) // 8):  # a few units changed: splice them in
-        frames = tuple(_Columns.stack(before.spliced(n, [out[u][n] if u in changed else None for u in units]))
+        frames = tuple(Columns.stack(before.spliced(n, [out[u][n] if u in changed else None for u in units]))
                        for n in range(len(lengths)))
     else:
-        frames = tuple(_Columns.stack([out[u][n] for u in units]) for n in range(len(lengths)))
-    with _parts_lock:
-        _composed[family] = _Composition(keys, frames, [np.concatenate([[0], np.cumsum(n)]) for n in lengths])
-        _composed.move_to_end(family)
-        while len(_composed) > _COMPOSED_LIMIT:
-            _composed.popitem(last=False)
+        frames = tuple(Columns.stack([out[u][n] for u in units]) for n in range(len(lengths)))
+    composed.remember(family, Composition(keys, frames, [np.concatenate([[0], np.cumsum(n)]) for n in lengths]))
     return tuple(f.copy(deep=False) for f in frames)
-
-
-_COMPOSED_LIMIT = 64  # compositions remembered (one per read and selection; ~13,000 rows for a plan of 500 units)
-
-
-@dataclass
-class _Composition:
-    """A composed read: each unit's part key (in the units' order), the frames, and where each unit's rows start."""
-
-    keys: dict[int, tuple[Any, ...]]
-    frames: tuple[pd.DataFrame, ...]
-    starts: list[np.ndarray]
-    _columns: dict[int, _Columns] = field(default_factory=dict)
-
-    def spliced(self, n: int, new: Sequence[_Columns | None]) -> list[_Columns]:
-        """Frame `n` as pieces: runs of unchanged units' rows sliced from it, and the new parts (`new[i]`, None for
-        a unit unchanged) between them."""
-        pieces: list[_Columns] = []
-        run_from = 0
-        starts = self.starts[n]
-        whole = self._columns.get(n)
-        if whole is None:  # the frame's column arrays, taken once however many runs are sliced from it
-            whole = self._columns[n] = _Columns(self.frames[n])
-        for i, part in enumerate(new):
-            if part is None:
-                continue
-            if run_from < i:
-                pieces.append(whole.slice(int(starts[run_from]), int(starts[i])))
-            pieces.append(part)
-            run_from = i + 1
-        if run_from < len(new):
-            pieces.append(whole.slice(int(starts[run_from]), int(starts[len(new)])))
-        return pieces
-
-
-_composed: OrderedDict[tuple[Any, ...], _Composition] = OrderedDict()
-
-
-class _Columns:
-    """A part of a frame kept as its column arrays: composing 500 units' parts is one concatenation per column
-    (pandas.concat of 500 frames costs ~20 times as much). A column of a numpy type is kept as its ndarray (joined
-    by numpy.concatenate), any other as its pandas array; each with a key of its type, compared cheaply (comparing
-    500 pandas dtypes per column cost more than joining the arrays)."""
-
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.names = list(frame.columns)
-        self.arrays = [frame[c].to_numpy() if isinstance(frame[c].dtype, np.dtype) else frame[c].array
-                       for c in self.names]
-        self.kinds = [a.dtype.str if isinstance(a, np.ndarray) else repr(a.dtype) for a in self.arrays]
-
-    def slice(self, start: int, stop: int) -> _Columns:
-        """Rows `start` to `stop`, as views of these arrays."""
-        out = _Columns.__new__(_Columns)
-        out.names, out.kinds = self.names, self.kinds
-        out.arrays = [a[start:stop] for a in self.arrays]
-        return out
-
-    def __len__(self) -> int:
-        return len(self.arrays[0]) if self.arrays else 0
-
-    @staticmethod
-    def stack(parts: Sequence[_Columns]) -> pd.DataFrame:
-        data = {}
-        for n, name in enumerate(parts[0].names):
-            data[name] = _Columns._concat([p.arrays[n] for p in parts], [p.kinds[n] for p in parts])
-        return pd.DataFrame(data, columns=parts[0].names)
-
-    @staticmethod
-    def _join(arrays: Sequence[Any]) -> Any:
-        """Arrays of one type joined, as a pandas array of that type (an ndarray of objects is not inferred again)."""
-        if isinstance(arrays[0], np.ndarray):
-            return pd.array(np.concatenate(arrays), dtype=arrays[0].dtype, copy=False)
-        joined = type(arrays[0])._concat_same_type(arrays)
-        if isinstance(joined, pd.arrays.ArrowStringArray) and joined._pa_array.num_chunks > 1:
-            # one chunk, not one per part: 500 chunks made every later read of the column (and each splice) slower
-            joined = type(joined)(pa.chunked_array([joined._pa_array.combine_chunks()]), dtype=joined.dtype)
-        return joined
-
-    @staticmethod
-    def _concat(arrays: Sequence[Any], kinds: Sequence[str]) -> Any:
-        if kinds.count(kinds[0]) == len(kinds):
-            return _Columns._join(arrays)
-        # a column typed differently in some parts (e.g. all empty in one): one concatenation per type (and per
-        # empty / all-missing, which pandas weighs apart when it finds the common type), pandas finds the common type
-        # of those few, and the rows are put back in the parts' order (a Series for each of 500 parts, or a cast of
-        # each, cost a second)
-        groups: dict[tuple[str, bool, bool], list[int]] = {}
-        for n, (kind, a) in enumerate(zip(kinds, arrays, strict=True)):
-            groups.setdefault((kind, len(a) == 0, bool(pd.isna(a).all())), []).append(n)
-        combined = pd.concat([pd.Series(_Columns._join([arrays[n] for n in same])) for same in groups.values()],
-                             ignore_index=True).array
-        lengths = np.array([len(a) for a in arrays], dtype=np.int64)
-        joined = np.concatenate([np.array(same, dtype=np.int64) for same in groups.values()])  # parts as combined
-        first_row = np.empty(len(arrays), dtype=np.int64)
-        first_row[joined] = np.cumsum(lengths[joined]) - lengths[joined]  # where each part's rows are in `combined`
-        shift = first_row - (np.cumsum(lengths) - lengths)  # ... and where they go
-        return combined.take(np.arange(int(lengths.sum())) + np.repeat(shift, lengths))

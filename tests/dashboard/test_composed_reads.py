@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from dashboard import analytics, provenance, scoring, selection, store, versions
+from dashboard import analytics, composed, provenance, scoring, selection, store, versions
 from dashboard.db import connect, frame
 from dashboard.scoring import ASSESSMENTS_CTE, DECIMALS, SECTIONS_CTE, items_cte, level_sql
 from tests.principals import ADMIN
@@ -134,11 +134,11 @@ def test_parts_typed_differently_compose_as_pandas_would() -> None:
     parts = [pd.DataFrame({"n": [1, 2], "owner": ["Ana", None]}), pd.DataFrame({"n": [3], "owner": [None]}),
              pd.DataFrame({"n": pd.Series([], dtype="int64"), "owner": pd.Series([], dtype=object)}),
              pd.DataFrame({"n": [4, 5], "owner": ["Bo", "Cy"]}), pd.DataFrame({"n": [6], "owner": [None]})]
-    composed = versions._Columns.stack([versions._Columns(p) for p in parts])
-    assert composed["n"].tolist() == [1, 2, 3, 4, 5, 6]
-    assert [None if pd.isna(v) else v for v in composed["owner"]] == ["Ana", None, None, "Bo", "Cy", None]
+    stacked = composed.Columns.stack([composed.Columns(p) for p in parts])
+    assert stacked["n"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert [None if pd.isna(v) else v for v in stacked["owner"]] == ["Ana", None, None, "Bo", "Cy", None]
     whole = pd.concat([pd.Series(p["owner"].array) for p in parts], ignore_index=True)  # one Series per part
-    assert composed["owner"].dtype == pd.DataFrame({"owner": whole.array})["owner"].dtype
+    assert stacked["owner"].dtype == pd.DataFrame({"owner": whole.array})["owner"].dtype
 
 
 def test_the_change_reuses_the_figures_now_only_when_every_part_has_an_earlier_round(demo_db_copy: Path) -> None:
