@@ -195,18 +195,13 @@ _lock = threading.Lock()
 _known: dict[str, tuple[tuple[int, ...], Fingerprints]] = {}
 
 
-def _server(path: str) -> bool:
-    return "://" in path  # a PostgreSQL URL (dashboard.pg.is_url), read through its pulled copy
-
-
-def current(path: str, opener: Callable[[str], Any],
-            token: tuple[int, ...] | None = None) -> tuple[tuple[int, ...], Fingerprints]:
+def current(path: str, opener: Callable[[str], Any]) -> tuple[tuple[int, ...], Fingerprints]:
     """(change token, fingerprints) of the file now; computed again only when the token moved.
 
-    `opener(path)` is a context manager giving a connection (db.lease; on a server, `pulled.lease`, the pulled
-    copy, with the server's change token given as `token`). The token is taken first and the fingerprints in one
-    transaction after it, so they describe the state at that token or a newer one, never an older one."""
-    token = file_token(path) if token is None else token
+    `opener(path)` is a context manager giving a connection (db.lease). The token is taken first and the
+    fingerprints in one transaction after it, so they describe the state at that token or a newer one, never an
+    older one."""
+    token = file_token(path)
     with _lock:
         known = _known.get(path)
     if known is not None and known[0] == token:
@@ -323,15 +318,7 @@ def begin_snapshot(con: duckdb.DuckDBPyConnection, path: str) -> Fingerprints:
     """Begin a read transaction on `con` and return the fingerprints of the state it sees (the caller rolls it
     back). When the file is as it was when its fingerprints were last taken (its change token, read inside the
     transaction), those are the state's; else the state is fingerprinted again, and remembered when nothing was
-    written around the snapshot's start (the other reads of that state then need not fingerprint it again). On a
-    server's pulled copy (`path` a URL) the state is always fingerprinted."""
-    if _server(path):  # a pulled copy: no token names the state a transaction on it sees, so fingerprint that state
-        con.execute("BEGIN TRANSACTION")
-        try:
-            return fingerprints(con)
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+    written around the snapshot's start (the other reads of that state then need not fingerprint it again)."""
     before = file_token(path)
     con.execute("BEGIN TRANSACTION")
     try:

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STORE_TESTS = frozenset({
     "tests/dashboard/test_store.py", "tests/dashboard/test_scoring.py", "tests/dashboard/test_access.py",
     "tests/dashboard/test_latest.py", "tests/dashboard/test_undo.py", "tests/dashboard/test_units.py",
-    "tests/dashboard/test_pg_store.py", "tests/pages/test_cache_freshness.py",
+    "tests/dashboard/test_pg_store.py",
     "tests/etl/test_import_bulk.py", "tests/etl/test_import_canonical.py", "tests/etl/test_import_dates.py",
     "tests/etl/test_import_layouts.py", "tests/etl/test_import_recognition.py", "tests/etl/test_import_report.py",
     "tests/etl/test_import_values.py", "tests/etl/test_import_wide.py", "tests/etl/test_exports.py",

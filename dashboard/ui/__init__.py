@@ -171,7 +171,7 @@ def _cached(path: str, version: str, module: str, name: str, args: tuple[Any, ..
                     result = function(_snapshot.con, *args, **dict(kwargs))
                 _snapshot.used = time.monotonic()
                 return result
-    with (pulled.lease if pg.is_url(path) else lease)(path) as con:
+    with lease(path) as con:
         if versions.depends_on(reader) != "whole":  # the core's registered readers: SQL reads, one snapshot
             found, result = versions.snapshot_read(con, path, function, *args, **dict(kwargs))
             same = versions.key_for(found, reader, args, dict(kwargs)) == version
@@ -188,27 +188,20 @@ def _cached(path: str, version: str, module: str, name: str, args: tuple[Any, ..
 @st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
 def _cached_server(path: str, token: tuple[int, ...], module: str, name: str, args: tuple[Any, ...],
                    kwargs: tuple[tuple[str, Any], ...]) -> Any:
-    """A read on a PostgreSQL store without the ADBC driver (the reads run on the server itself, where the
-    fingerprints' DuckDB SQL does not run): keyed by the server's change token, so any write refreshes every read."""
+    """A read on a PostgreSQL store (`dashboard/pulled.py`), keyed by the server's change token: per-assessment
+    fingerprints (`versions`) are not yet computed on a server, so any write there refreshes every read."""
     function = getattr(importlib.import_module(module), name)
     with pulled.lease(path) as con:
         return function(con, *args, **dict(kwargs))
 
 
 def _read(path: str, function: Callable[..., Any], args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]) -> Any:
-    """The cached read for the store's present state (fingerprints taken again when its change token moved).
-
-    On a server the reads run on its pulled copy (`dashboard/pulled.py`, DuckDB), fingerprinted like a file when the
-    server's change token moves: a write there makes cold only the reads of what it changed, as on a file."""
+    """The cached read for the file's present state (fingerprints taken again when its change token moved)."""
+    if pg.is_url(path):  # a server: DuckDB over its tables, pulled again whenever the server wrote
+        return _cached_server(path, pg.change_token(path), function.__module__, function.__qualname__, args, kwargs)
     reader = f"{function.__module__}.{function.__qualname__}"
-    if pg.is_url(path):
-        token = pg.change_token(path)
-        if not pulled.available():
-            return _cached_server(path, token, function.__module__, function.__qualname__, args, kwargs)
-        snapshot, found = None, versions.current(path, pulled.lease, token)[1]
-    else:
-        snapshot = _run_snapshot(path) if versions.depends_on(reader) != "whole" else None
-        found = snapshot.found if snapshot is not None else versions.current(path, lease)[1]
+    snapshot = _run_snapshot(path) if versions.depends_on(reader) != "whole" else None
+    found = snapshot.found if snapshot is not None else versions.current(path, lease)[1]
     version = versions.key_for(found, reader, args, dict(kwargs))
     try:
         return _cached(path, version, function.__module__, function.__qualname__, args, kwargs, _snapshot=snapshot)
