@@ -8,8 +8,6 @@ machine does; the dashboard is `python -m streamlit run app.py` on a copy of the
 
 from __future__ import annotations
 
-import shutil
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +19,7 @@ from dashboard import store
 from dashboard.db import connect
 from dashboard.interview import STOPPED
 from tests.e2e.conftest import ProxyTrap, Server, assert_clean, browser_tab, open_from_sidebar, settle
-from tests.e2e.signin import dashboard
+from tests.e2e.model_site import dashboard_with_model, wait_for
 from tests.llm_server import ChatServer, judge
 from tests.principals import ADMIN
 
@@ -41,20 +39,8 @@ def model() -> Iterator[ChatServer]:
 @pytest.fixture(scope="module")
 def site(chromium: Any, demo_database: Path, proxy_trap: ProxyTrap, model: ChatServer,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Path]]:
-    workdir = tmp_path_factory.mktemp("interview-stop")
-    database = workdir / "demo.duckdb"
-    shutil.copyfile(demo_database, database)
-    env = {"AIMS_DB": str(database), "AIMS_LLM_MODEL": "openai/test-model", "AIMS_LLM_API_BASE": model.url,
-           "AIMS_LLM_TIMEOUT": "120", "AIMS_LLM_RETRIES": "0"}
-    with dashboard("app.py", workdir, proxy_trap, secrets_file=None, env=env) as server:
-        yield server, database
-
-
-def wait_for(condition: Any, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
+    with dashboard_with_model(tmp_path_factory.mktemp("interview-stop"), demo_database, proxy_trap, model.url) as found:
+        yield found
 
 
 def answer(page: Any, text: str) -> None:

@@ -9,8 +9,6 @@ accident of the page never writing.
 
 from __future__ import annotations
 
-import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ import pytest
 
 from dashboard.db import connect, rows
 from tests.e2e.conftest import ProxyTrap, Server, assert_clean, browser_tab, settle
-from tests.e2e.signin import dashboard
+from tests.e2e.model_site import dashboard_with_model, wait_for
 from tests.llm_server import ChatServer, Received, Reply, quotations
 
 pytestmark = pytest.mark.e2e
@@ -44,25 +42,13 @@ def model() -> Iterator[ChatServer]:
 @pytest.fixture(scope="module")
 def site(chromium: Any, demo_database: Path, proxy_trap: ProxyTrap, model: ChatServer,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Path]]:
-    workdir = tmp_path_factory.mktemp("summary-progress")
-    database = workdir / "demo.duckdb"
-    shutil.copyfile(demo_database, database)
-    env = {"AIMS_DB": str(database), "AIMS_LLM_MODEL": "openai/test-model", "AIMS_LLM_API_BASE": model.url,
-           "AIMS_LLM_TIMEOUT": "120", "AIMS_LLM_RETRIES": "0"}
-    with dashboard("app.py", workdir, proxy_trap, secrets_file=None, env=env) as server:
-        yield server, database
+    with dashboard_with_model(tmp_path_factory.mktemp("summary-progress"), demo_database, proxy_trap, model.url) as found:
+        yield found
 
 
 def cached(database: Path) -> int:
     with connect(database) as con:
         return rows(con, "SELECT count(*) FROM summary_cache")[0][0]
-
-
-def wait_for(condition: Any, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
 
 
 def test_progress_is_shown_cancel_stops_the_model_and_nothing_is_saved(
